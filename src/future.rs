@@ -1,0 +1,245 @@
+//! [`LoopFuture`]: a one-shot result slot that loop-local code sets by hand
+//! (asyncio's `Future`, from `loop.create_future()`).
+
+use std::cell::RefCell;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+
+use crate::runtime::context;
+use crate::runtime::core::Ready;
+use crate::runtime::handle::CallCell;
+
+enum State<T> {
+    Pending,
+    Done(Result<T, FutureError>),
+}
+
+struct Shared<T> {
+    state: State<T>,
+    waiters: Vec<Waker>,
+    callbacks: Vec<Box<dyn FnOnce()>>,
+}
+
+/// A settable one-shot future for code on the loop thread (asyncio's `Future`).
+///
+/// Clones share one slot: set it through one clone, await any number of
+/// others. Awaiting gives a clone of the result, so `T: Clone` for awaiting.
+///
+/// # Examples
+///
+/// ```
+/// use tulipa::LoopFuture;
+///
+/// let out = tulipa::run(async {
+///     let fut = LoopFuture::new();
+///     let setter = fut.clone();
+///     let _ = tulipa::get_running_loop().unwrap().call_soon(move || {
+///         setter.set_result(7).unwrap();
+///     });
+///     fut.await
+/// });
+/// assert_eq!(out.unwrap().unwrap(), 7);
+/// ```
+#[doc(alias = "Future")]
+#[doc(alias = "create_future")]
+pub struct LoopFuture<T> {
+    shared: Rc<RefCell<Shared<T>>>,
+}
+
+impl<T> Clone for LoopFuture<T> {
+    fn clone(&self) -> Self {
+        LoopFuture {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl<T> Default for LoopFuture<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T> LoopFuture<T> {
+    /// A pending future.
+    pub fn new() -> LoopFuture<T> {
+        LoopFuture {
+            shared: Rc::new(RefCell::new(Shared {
+                state: State::Pending,
+                waiters: Vec::new(),
+                callbacks: Vec::new(),
+            })),
+        }
+    }
+
+    /// Completes the future with `value` and wakes every awaiter.
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidStateError`] (with the value back) if it is already done.
+    pub fn set_result(&self, value: T) -> Result<(), InvalidStateError<T>> {
+        if self.is_done() {
+            return Err(InvalidStateError(value));
+        }
+        self.complete(Ok(value));
+        Ok(())
+    }
+
+    /// Completes the future with an error (asyncio's `set_exception`).
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidStateError`] (with the error back) if it is already done.
+    pub fn set_error<E>(&self, error: E) -> Result<(), InvalidStateError<E>>
+    where
+        E: std::error::Error + 'static,
+    {
+        if self.is_done() {
+            return Err(InvalidStateError(error));
+        }
+        self.complete(Err(FutureError::Error(Rc::new(error))));
+        Ok(())
+    }
+
+    /// Cancels the future; returns `false` if it was already done.
+    pub fn cancel(&self) -> bool {
+        if self.is_done() {
+            return false;
+        }
+        self.complete(Err(FutureError::Cancelled));
+        true
+    }
+
+    /// Whether it has a result, an error or was cancelled (asyncio's `done()`).
+    pub fn is_done(&self) -> bool {
+        matches!(self.shared.borrow().state, State::Done(_))
+    }
+
+    /// Whether it was cancelled.
+    pub fn is_cancelled(&self) -> bool {
+        matches!(
+            self.shared.borrow().state,
+            State::Done(Err(FutureError::Cancelled))
+        )
+    }
+
+    /// Runs `callback` once the future is done: scheduled with `call_soon` on
+    /// the running loop (asyncio's behaviour), or called at once when no loop
+    /// runs on this thread.
+    pub fn add_done_callback<F: FnOnce() + 'static>(&self, callback: F) {
+        if self.is_done() {
+            schedule(Box::new(callback));
+        } else {
+            self.shared.borrow_mut().callbacks.push(Box::new(callback));
+        }
+    }
+
+    fn complete(&self, outcome: Result<T, FutureError>) {
+        let (waiters, callbacks) = {
+            let mut shared = self.shared.borrow_mut();
+            shared.state = State::Done(outcome);
+            (
+                std::mem::take(&mut shared.waiters),
+                std::mem::take(&mut shared.callbacks),
+            )
+        };
+        // Woken and scheduled after the borrow ends.
+        for waker in waiters {
+            waker.wake();
+        }
+        for callback in callbacks {
+            schedule(callback);
+        }
+    }
+}
+
+impl<T: Clone> LoopFuture<T> {
+    /// The outcome if done (asyncio's `result()` / `exception()`), else `None`.
+    pub fn result(&self) -> Option<Result<T, FutureError>> {
+        match &self.shared.borrow().state {
+            State::Pending => None,
+            State::Done(outcome) => Some(outcome.clone()),
+        }
+    }
+}
+
+fn schedule(callback: Box<dyn FnOnce()>) {
+    match context::current() {
+        Some(core) => core.push_ready(Ready::Call(Rc::new(CallCell::new(callback)))),
+        None => callback(),
+    }
+}
+
+impl<T: Clone> Future for LoopFuture<T> {
+    type Output = Result<T, FutureError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut shared = self.shared.borrow_mut();
+        if let State::Done(outcome) = &shared.state {
+            return Poll::Ready(outcome.clone());
+        }
+        if !shared.waiters.iter().any(|w| w.will_wake(cx.waker())) {
+            shared.waiters.push(cx.waker().clone());
+        }
+        Poll::Pending
+    }
+}
+
+impl<T> fmt::Debug for LoopFuture<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LoopFuture")
+            .field("done", &self.is_done())
+            .finish()
+    }
+}
+
+/// How a [`LoopFuture`] ended without a value.
+#[derive(Clone)]
+pub enum FutureError {
+    /// It was cancelled.
+    Cancelled,
+    /// An error was set with [`LoopFuture::set_error`].
+    Error(Rc<dyn std::error::Error>),
+}
+
+impl fmt::Debug for FutureError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FutureError::Cancelled => f.write_str("Cancelled"),
+            FutureError::Error(e) => f.debug_tuple("Error").field(&e.to_string()).finish(),
+        }
+    }
+}
+
+impl fmt::Display for FutureError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FutureError::Cancelled => f.write_str("future was cancelled"),
+            FutureError::Error(e) => write!(f, "future failed: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for FutureError {}
+
+/// The future was already done (asyncio's `InvalidStateError`); carries back
+/// what could not be set.
+#[derive(Clone, PartialEq, Eq)]
+pub struct InvalidStateError<T>(pub T);
+
+impl<T> fmt::Debug for InvalidStateError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("InvalidStateError(..)")
+    }
+}
+
+impl<T> fmt::Display for InvalidStateError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("future is already done")
+    }
+}
+
+impl<T> std::error::Error for InvalidStateError<T> {}

@@ -1,0 +1,65 @@
+//! The thread-local "running loop" slot (asyncio's `_running_loop`).
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use super::core::Core;
+use super::RunError;
+
+thread_local! {
+    static CURRENT: RefCell<Option<Rc<Core>>> = const { RefCell::new(None) };
+}
+
+/// Calls `f` with the loop running on this thread, if any.
+///
+/// Returns `None` without calling `f` when the thread-local is being torn down.
+pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Rc<Core>>) -> R) -> R {
+    let mut f = Some(f);
+    let out = CURRENT.try_with(|slot| match slot.try_borrow() {
+        Ok(current) => (f.take().unwrap())(current.as_ref()),
+        Err(_) => (f.take().unwrap())(None),
+    });
+    match out {
+        Ok(r) => r,
+        Err(_) => (f.take().unwrap())(None),
+    }
+}
+
+/// The running loop of this thread, cloned out of the slot.
+pub(crate) fn current() -> Option<Rc<Core>> {
+    with_current(|c| c.cloned())
+}
+
+/// The running loop, or a panic that names the function that needed it.
+#[track_caller]
+pub(crate) fn expect_current(what: &str) -> Rc<Core> {
+    match current() {
+        Some(core) => core,
+        None => panic!("{what} must be called from inside a running tulipa event loop"),
+    }
+}
+
+/// Marks `core` as this thread's running loop until the guard drops.
+pub(crate) struct Enter {
+    _private: (),
+}
+
+impl Enter {
+    /// Fails with [`RunError::AlreadyRunning`] if any loop already runs on this thread.
+    pub(crate) fn new(core: &Rc<Core>) -> Result<Enter, RunError> {
+        CURRENT.with(|slot| {
+            let mut slot = slot.borrow_mut();
+            if slot.is_some() {
+                return Err(RunError::AlreadyRunning);
+            }
+            *slot = Some(core.clone());
+            Ok(Enter { _private: () })
+        })
+    }
+}
+
+impl Drop for Enter {
+    fn drop(&mut self) {
+        let _ = CURRENT.try_with(|slot| slot.borrow_mut().take());
+    }
+}

@@ -1,0 +1,263 @@
+//! The loop's state and one turn of it (`run_once`).
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::clock::Clock;
+use super::handle::CallOnce;
+use super::reactor::Reactor;
+use super::remote::{Msg, Remote};
+use super::timers::{Action, TimerKey, Timers};
+use super::ExceptionContext;
+use crate::task::{TaskKey, TaskSlab};
+
+/// One entry of the ready queue (asyncio's `_ready` deque of handles).
+pub(crate) enum Ready {
+    /// Poll a task.
+    Task(TaskKey),
+    /// Poll the future given to `run_until_complete`.
+    Main,
+    /// Run a callback (`call_soon`, a due `call_later`, a posted callback).
+    Call(Rc<dyn CallOnce>),
+    /// Run a callback posted from another thread.
+    Posted(Box<dyn FnOnce() + Send>),
+}
+
+pub(crate) type Handler = Rc<dyn Fn(&ExceptionContext)>;
+
+/// Loop state shared by the `EventLoop`, its handles and the thread-local slot.
+pub(crate) struct Core {
+    pub(crate) id: u64,
+    pub(crate) clock: Clock,
+    ready: RefCell<VecDeque<Ready>>,
+    pub(crate) tasks: RefCell<TaskSlab>,
+    pub(crate) timers: RefCell<Timers>,
+    reactor: Reactor,
+    pub(crate) remote: Arc<Remote>,
+    /// Reused buffer for draining the inbox.
+    drained: RefCell<Vec<Msg>>,
+    pub(crate) stopping: Cell<bool>,
+    pub(crate) closed: Cell<bool>,
+    main_scheduled: Cell<bool>,
+    handler: RefCell<Option<Handler>>,
+    pub(crate) next_task_id: Cell<u64>,
+    /// The task being polled, for `current_task()`.
+    pub(crate) current_task: Cell<Option<TaskKey>>,
+}
+
+impl Core {
+    pub(crate) fn new(id: u64, virtual_time: bool) -> std::io::Result<Core> {
+        let (reactor, wakeup) = Reactor::new()?;
+        Ok(Core {
+            id,
+            clock: Clock::new(virtual_time),
+            ready: RefCell::new(VecDeque::with_capacity(64)),
+            tasks: RefCell::new(TaskSlab::default()),
+            timers: RefCell::new(Timers::default()),
+            reactor,
+            remote: Arc::new(Remote::new(wakeup)),
+            drained: RefCell::new(Vec::new()),
+            stopping: Cell::new(false),
+            closed: Cell::new(false),
+            main_scheduled: Cell::new(false),
+            handler: RefCell::new(None),
+            next_task_id: Cell::new(1),
+            current_task: Cell::new(None),
+        })
+    }
+
+    pub(crate) fn now(&self) -> Instant {
+        self.clock.now()
+    }
+
+    pub(crate) fn push_ready(&self, entry: Ready) {
+        self.ready.borrow_mut().push_back(entry);
+    }
+
+    /// Schedules a task (its waker was woken on the loop thread).
+    pub(crate) fn schedule_task(&self, key: TaskKey) {
+        if key == TaskKey::MAIN {
+            if !self.main_scheduled.replace(true) {
+                self.push_ready(Ready::Main);
+            }
+            return;
+        }
+        let tasks = self.tasks.borrow();
+        if let Some(task) = tasks.get(key) {
+            if !task.header().scheduled.replace(true) {
+                self.push_ready(Ready::Task(key));
+            }
+        }
+    }
+
+    pub(crate) fn set_handler(&self, handler: Option<Handler>) {
+        *self.handler.borrow_mut() = handler;
+    }
+
+    /// Sends a report to the exception handler (default: stderr).
+    pub(crate) fn report(&self, context: &ExceptionContext) {
+        let handler = self.handler.borrow().clone();
+        match handler {
+            Some(handler) => {
+                // A panicking handler must not take the loop down either.
+                let run = std::panic::AssertUnwindSafe(|| handler(context));
+                if std::panic::catch_unwind(run).is_err() {
+                    eprintln!("tulipa: the exception handler panicked while reporting: {context}");
+                }
+            }
+            None => eprintln!("tulipa: {context}"),
+        }
+    }
+
+    pub(crate) fn insert_timer(&self, when: Instant, action: Action) -> TimerKey {
+        self.timers.borrow_mut().insert(when, action)
+    }
+
+    pub(crate) fn cancel_timer(&self, key: TimerKey) -> bool {
+        self.timers.borrow_mut().cancel(key)
+    }
+
+    /// One iteration, as asyncio's `BaseEventLoop._run_once`.
+    ///
+    /// `main` polls the future of `run_until_complete` when it is ready.
+    pub(crate) fn run_once(&self, main: &mut dyn FnMut()) {
+        // 1. Sweep cancelled timers off the heap (`_timer_cancelled_count`).
+        self.timers.borrow_mut().purge();
+        // 2. Poll timeout: 0 if anything is ready or we are stopping, else the
+        //    time to the earliest timer, else forever.
+        let timeout = self.select_timeout();
+        // 3. Wait in the selector (`self._selector.select(timeout)`), or jump
+        //    the virtual clock.
+        self.wait_for_events(timeout);
+        // 4. Move due timers to the ready queue (`end_time = self.time() + ...`).
+        self.fire_due_timers();
+        // 5. Take what other threads posted (`call_soon_threadsafe`).
+        self.drain_inbox();
+        // 6. Run exactly the callbacks ready now (`ntodo = len(self._ready)`);
+        //    whatever they schedule runs in the next iteration.
+        let ntodo = self.ready.borrow().len();
+        for _ in 0..ntodo {
+            let Some(entry) = self.ready.borrow_mut().pop_front() else {
+                break;
+            };
+            self.run_entry(entry, main);
+        }
+    }
+
+    fn select_timeout(&self) -> Option<Duration> {
+        if !self.ready.borrow().is_empty() || self.stopping.get() {
+            return Some(Duration::ZERO);
+        }
+        let next = self.timers.borrow_mut().next_deadline()?;
+        Some(next.saturating_duration_since(self.now()))
+    }
+
+    /// Step 3. The selector is only entered when it can report something:
+    /// with work ready and no I/O source registered, the inbox flag alone
+    /// tells whether another thread posted, and no syscall is made.
+    fn wait_for_events(&self, timeout: Option<Duration>) {
+        let may_block = timeout != Some(Duration::ZERO);
+        if !may_block {
+            if self.reactor.has_sources() {
+                self.reactor.poll(Some(Duration::ZERO));
+            }
+            return;
+        }
+        if self.remote.inbox.is_notified() {
+            // A post is already waiting: look at I/O without blocking.
+            if self.reactor.has_sources() {
+                self.reactor.poll(Some(Duration::ZERO));
+            }
+            return;
+        }
+        if self.clock.is_virtual() {
+            self.wait_virtual(timeout);
+        } else {
+            self.reactor.poll(timeout);
+        }
+    }
+
+    /// The virtual clock jumps straight to the next timer when nothing can
+    /// arrive from outside (no I/O source, no outstanding hold). Otherwise it
+    /// waits in real time and lets virtual time follow.
+    fn wait_virtual(&self, timeout: Option<Duration>) {
+        let outside_can_post = self.reactor.has_sources() || self.remote.has_holds();
+        match timeout {
+            Some(gap) if !outside_can_post => self.clock.advance_by(gap),
+            _ => {
+                let started = Instant::now();
+                let polled = self.reactor.poll(timeout);
+                let waited = started.elapsed();
+                let moved = match timeout {
+                    // Nothing arrived: the whole gap passed.
+                    Some(gap) if polled.io_events == 0 && !polled.woken => gap,
+                    Some(gap) => waited.min(gap),
+                    None => waited,
+                };
+                self.clock.advance_by(moved);
+            }
+        }
+    }
+
+    fn fire_due_timers(&self) {
+        let now = self.now();
+        loop {
+            let action = self.timers.borrow_mut().pop_due(now);
+            match action {
+                None => break,
+                Some(Action::Wake(waker)) => waker.wake(),
+                Some(Action::Call(call)) => self.push_ready(Ready::Call(call)),
+            }
+        }
+    }
+
+    fn drain_inbox(&self) {
+        let mut drained = self.drained.borrow_mut();
+        self.remote.inbox.drain(&mut drained);
+        for msg in drained.drain(..) {
+            match msg {
+                Msg::Call(callback) => self.push_ready(Ready::Posted(callback)),
+                Msg::Wake(key) => self.schedule_task(key),
+                Msg::Stop => self.stopping.set(true),
+            }
+        }
+    }
+
+    fn run_entry(&self, entry: Ready, main: &mut dyn FnMut()) {
+        match entry {
+            Ready::Task(key) => {
+                let task = self.tasks.borrow().get(key).cloned();
+                if let Some(task) = task {
+                    task.run(self);
+                }
+            }
+            Ready::Main => {
+                self.main_scheduled.set(false);
+                main();
+            }
+            Ready::Call(call) => self.run_callback(|| call.call()),
+            Ready::Posted(callback) => self.run_callback(callback),
+        }
+    }
+
+    /// Runs a plain callback; a panic goes to the exception handler
+    /// (asyncio's `Handle._run` → `call_exception_handler`).
+    fn run_callback(&self, callback: impl FnOnce()) {
+        let run = std::panic::AssertUnwindSafe(callback);
+        if let Err(payload) = std::panic::catch_unwind(run) {
+            self.report(&ExceptionContext::callback_panic(payload));
+        }
+    }
+
+    /// Empties the ready queue and the timers (loop close); the entries are
+    /// dropped after the borrows end, since dropping them runs user code.
+    pub(crate) fn clear_queues(&self) {
+        let ready = std::mem::take(&mut *self.ready.borrow_mut());
+        let timers = self.timers.borrow_mut().clear();
+        drop(ready);
+        drop(timers);
+    }
+}

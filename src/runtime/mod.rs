@@ -1,0 +1,527 @@
+//! The event loop: [`EventLoop`], its [`Builder`], [`LoopHandle`] and the
+//! handles of scheduled callbacks.
+//!
+//! One iteration ([`EventLoop::run_once`]) follows asyncio's `_run_once`:
+//!
+//! 1. sweep cancelled timers off the heap (lazily, as asyncio does);
+//! 2. compute the selector timeout: zero if anything is ready or the loop is
+//!    stopping, else the time to the earliest timer, else forever;
+//! 3. wait in the selector (or, on the virtual clock, jump to the next timer
+//!    when nothing can arrive from outside);
+//! 4. move due timers to the ready queue in (deadline, sequence) order;
+//! 5. take the callbacks and wake-ups other threads posted;
+//! 6. run exactly the callbacks that are ready at this point, in FIFO order;
+//!    anything they schedule runs in the next iteration.
+
+mod clock;
+pub(crate) mod context;
+pub(crate) mod core;
+pub(crate) mod handle;
+mod inbox;
+pub(crate) mod reactor;
+pub(crate) mod remote;
+pub(crate) mod timers;
+
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::pin::pin;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+pub use handle::{Handle, TimerHandle};
+pub use remote::{LoopClosed, LoopHandle, PendingPost};
+
+use self::context::Enter;
+use self::core::Core;
+use self::handle::{CallCell, CallOnce};
+use self::timers::Action;
+use crate::task::{self as tasks, Task, TaskInfo, TaskKey, TaskWake};
+
+static NEXT_LOOP_ID: AtomicU64 = AtomicU64::new(1);
+
+/// A selector event loop on one thread (asyncio's `BaseEventLoop`).
+///
+/// The loop owns a ready queue of callbacks and tasks, a timer heap, a mio
+/// selector and an inbox for posts from other threads. It is `!Send`: tasks
+/// may hold `Rc`s and other `!Send` values, and same-thread wake-ups take no
+/// lock. Use [`EventLoop::handle`] to reach it from other threads.
+///
+/// ```compile_fail
+/// fn must_be_send<T: Send>(_: T) {}
+/// must_be_send(tulipa::EventLoop::new().unwrap());
+/// ```
+///
+/// # Examples
+///
+/// ```
+/// use tulipa::EventLoop;
+///
+/// let lp = EventLoop::new().unwrap();
+/// let answer = lp.run_until_complete(async { 40 + 2 }).unwrap();
+/// assert_eq!(answer, 42);
+/// lp.close().unwrap();
+/// ```
+pub struct EventLoop {
+    pub(crate) core: Rc<Core>,
+    /// The `EventLoop` made by `new`/`build` closes the loop when dropped; the
+    /// ones handed out by [`get_running_loop`] do not.
+    owner: bool,
+}
+
+/// Configures an [`EventLoop`] before it is built.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use tulipa::EventLoop;
+///
+/// let lp = EventLoop::builder().virtual_time().build().unwrap();
+/// let start = lp.time();
+/// lp.run_until_complete(tulipa::sleep(Duration::from_secs(3600))).unwrap();
+/// assert_eq!(lp.time() - start, Duration::from_secs(3600)); // at once, exactly
+/// ```
+#[derive(Debug, Default, Clone)]
+pub struct Builder {
+    virtual_time: bool,
+}
+
+impl Builder {
+    /// Uses a virtual clock: when nothing is ready and nothing can arrive from
+    /// outside (no I/O source, no [`LoopHandle::hold`]), time jumps to the next
+    /// timer. Programs with long sleeps finish at once, and the same program
+    /// produces the same interleaving on every run.
+    pub fn virtual_time(mut self) -> Builder {
+        self.virtual_time = true;
+        self
+    }
+
+    /// Builds the loop.
+    ///
+    /// # Errors
+    ///
+    /// The OS error if the selector (`epoll`) or its waker cannot be created.
+    pub fn build(self) -> io::Result<EventLoop> {
+        let id = NEXT_LOOP_ID.fetch_add(1, Ordering::Relaxed);
+        Ok(EventLoop {
+            core: Rc::new(Core::new(id, self.virtual_time)?),
+            owner: true,
+        })
+    }
+}
+
+impl EventLoop {
+    /// A loop on the real monotonic clock.
+    ///
+    /// # Errors
+    ///
+    /// The OS error if the selector (`epoll`) or its waker cannot be created.
+    pub fn new() -> io::Result<EventLoop> {
+        Builder::default().build()
+    }
+
+    /// A [`Builder`] for a loop with non-default settings.
+    pub fn builder() -> Builder {
+        Builder::default()
+    }
+
+    /// Runs the loop until `future` completes and returns its output.
+    ///
+    /// The future is polled on this thread as the loop's "main" future; it
+    /// need not be `'static` or `Send`. Tasks it spawns keep running on the
+    /// loop; they are not cancelled when it returns (use [`EventLoop::run`] or
+    /// [`tulipa::run`](crate::run) for that).
+    ///
+    /// # Errors
+    ///
+    /// - [`RunError::AlreadyRunning`] if this loop, or any loop on this thread,
+    ///   is already running (e.g. a re-entrant call from inside a callback);
+    /// - [`RunError::Closed`] if the loop was closed;
+    /// - [`RunError::Stopped`] if [`stop`](EventLoop::stop) ended the loop
+    ///   before the future completed; the future is dropped.
+    ///
+    /// # Panics
+    ///
+    /// A panic of `future` itself propagates to the caller (tasks' panics do not).
+    pub fn run_until_complete<F: Future>(&self, future: F) -> Result<F::Output, RunError> {
+        let _enter = self.enter()?;
+        let core = &self.core;
+        let mut future = pin!(future);
+        let waker = Waker::from(Arc::new(TaskWake::new(TaskKey::MAIN, core)));
+        let output = std::cell::Cell::new(None);
+        let done = std::cell::Cell::new(false);
+        let mut poll_main = || {
+            if !done.get() {
+                core.current_task.set(None);
+                if let Poll::Ready(v) = future.as_mut().poll(&mut Context::from_waker(&waker)) {
+                    output.set(Some(v));
+                    done.set(true);
+                }
+            }
+        };
+        core.schedule_task(TaskKey::MAIN);
+        while !done.get() && !core.stopping.get() {
+            core.run_once(&mut poll_main);
+        }
+        core.stopping.set(false);
+        output.take().ok_or(RunError::Stopped)
+    }
+
+    /// Runs the loop until [`stop`](EventLoop::stop) is called.
+    ///
+    /// # Errors
+    ///
+    /// [`RunError::AlreadyRunning`] or [`RunError::Closed`], as for
+    /// [`run_until_complete`](EventLoop::run_until_complete).
+    pub fn run_forever(&self) -> Result<(), RunError> {
+        let _enter = self.enter()?;
+        let mut nothing = || {};
+        while !self.core.stopping.get() {
+            self.core.run_once(&mut nothing);
+        }
+        self.core.stopping.set(false);
+        Ok(())
+    }
+
+    /// Runs exactly one iteration (see the [module docs](crate::runtime)).
+    ///
+    /// Blocks in the selector if nothing is ready and a timer or an outside
+    /// post is awaited.
+    ///
+    /// # Errors
+    ///
+    /// [`RunError::AlreadyRunning`] or [`RunError::Closed`].
+    pub fn run_once(&self) -> Result<(), RunError> {
+        let _enter = self.enter()?;
+        self.core.run_once(&mut || {});
+        Ok(())
+    }
+
+    /// Runs `future` to completion, cancels every task still alive and lets
+    /// them unwind, then closes the loop (asyncio's `asyncio.run` on this loop).
+    ///
+    /// # Errors
+    ///
+    /// As [`run_until_complete`](EventLoop::run_until_complete).
+    pub fn run<F: Future>(self, future: F) -> Result<F::Output, RunError> {
+        let output = self.run_until_complete(future);
+        self.cancel_all_tasks();
+        let _ = self.close();
+        output
+    }
+
+    /// Cancels every live task and runs the loop until they are all gone
+    /// (asyncio's `_cancel_all_tasks`). Gives up after 100 rounds of tasks
+    /// spawning tasks; `close` drops whatever is left.
+    fn cancel_all_tasks(&self) {
+        for _ in 0..100 {
+            let live = self.core.tasks.borrow().live_tasks();
+            if live.is_empty() {
+                return;
+            }
+            for task in live {
+                task.request_cancel();
+            }
+            if self.run_once().is_err() {
+                return;
+            }
+        }
+    }
+
+    fn enter(&self) -> Result<Enter, RunError> {
+        if self.core.closed.get() {
+            return Err(RunError::Closed);
+        }
+        Enter::new(&self.core)
+    }
+
+    /// Asks the loop to stop after the current iteration.
+    ///
+    /// Called while the loop is not running, it makes the next
+    /// `run_forever` run one iteration and return (asyncio's behaviour).
+    pub fn stop(&self) {
+        self.core.stopping.set(true);
+    }
+
+    /// Closes the loop: every task still alive is dropped (its future with
+    /// it), pending callbacks and timers are discarded, and later posts from
+    /// other threads fail with [`LoopClosed`]. Closing twice does nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`RunError::AlreadyRunning`] if called while the loop is running.
+    pub fn close(&self) -> Result<(), RunError> {
+        if self.is_running() {
+            return Err(RunError::AlreadyRunning);
+        }
+        if self.core.closed.replace(true) {
+            return Ok(());
+        }
+        // Drop user futures with this loop as the running one, so their Drop
+        // code may still look at it (spawns made there are cancelled at once).
+        let enter = Enter::new(&self.core).ok();
+        drop(self.core.remote.inbox.close());
+        let tasks = self.core.tasks.borrow_mut().take_all();
+        for task in tasks {
+            task.drop_future(&self.core);
+        }
+        self.core.clear_queues();
+        drop(enter);
+        Ok(())
+    }
+
+    /// Whether the loop is running on this thread right now.
+    pub fn is_running(&self) -> bool {
+        context::with_current(|c| c.is_some_and(|c| Rc::ptr_eq(c, &self.core)))
+    }
+
+    /// Whether [`close`](EventLoop::close) was called.
+    pub fn is_closed(&self) -> bool {
+        self.core.closed.get()
+    }
+
+    /// The loop's current time (asyncio's `loop.time()`): the monotonic clock,
+    /// or the virtual clock if the loop was built with one.
+    pub fn time(&self) -> Instant {
+        self.core.now()
+    }
+
+    /// Schedules `callback` to run in the next iteration, after every callback
+    /// already scheduled (FIFO).
+    ///
+    /// A panic in the callback goes to the exception handler and the loop
+    /// goes on. On a closed loop the callback is dropped and the returned
+    /// handle is already cancelled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::cell::RefCell;
+    /// use std::rc::Rc;
+    ///
+    /// let lp = tulipa::EventLoop::new().unwrap();
+    /// let log = Rc::new(RefCell::new(Vec::new()));
+    /// for i in 0..3 {
+    ///     let log = log.clone();
+    ///     let _ = lp.call_soon(move || log.borrow_mut().push(i));
+    /// }
+    /// lp.run_once().unwrap();
+    /// assert_eq!(*log.borrow(), [0, 1, 2]);
+    /// ```
+    pub fn call_soon<F: FnOnce() + 'static>(&self, callback: F) -> Handle {
+        let cell: Rc<dyn CallOnce> = Rc::new(CallCell::new(callback));
+        if self.core.closed.get() {
+            cell.cancel();
+        } else {
+            self.core.push_ready(core::Ready::Call(cell.clone()));
+        }
+        Handle { cell }
+    }
+
+    /// Schedules `callback` to run `delay` from now (asyncio's `call_later`).
+    ///
+    /// Timers due at the same time run in the order they were scheduled.
+    /// On a closed loop the returned handle is already cancelled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let lp = tulipa::EventLoop::builder().virtual_time().build().unwrap();
+    /// let start = lp.time();
+    /// let stopper = lp.handle();
+    /// let _ = lp.call_later(Duration::from_secs(5), move || { stopper.stop().unwrap(); });
+    /// lp.run_forever().unwrap();
+    /// assert_eq!(lp.time() - start, Duration::from_secs(5));
+    /// ```
+    pub fn call_later<F: FnOnce() + 'static>(&self, delay: Duration, callback: F) -> TimerHandle {
+        self.call_at(self.time() + delay, callback)
+    }
+
+    /// Schedules `callback` to run at loop time `when` (asyncio's `call_at`).
+    ///
+    /// A `when` in the past runs in the next iteration. On a closed loop the
+    /// returned handle is already cancelled.
+    pub fn call_at<F: FnOnce() + 'static>(&self, when: Instant, callback: F) -> TimerHandle {
+        let cell: Rc<dyn CallOnce> = Rc::new(CallCell::new(callback));
+        let key = self.core.insert_timer(when, Action::Call(cell.clone()));
+        if self.core.closed.get() {
+            cell.cancel();
+            self.core.cancel_timer(key);
+        }
+        TimerHandle {
+            cell,
+            key,
+            when,
+            core: Rc::downgrade(&self.core),
+        }
+    }
+
+    /// Spawns `future` as a task on this loop; it first runs in the next
+    /// iteration. The future may be `!Send`.
+    ///
+    /// On a closed loop the task is cancelled at once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = tulipa::EventLoop::new().unwrap();
+    /// let task = lp.spawn(async { "done" });
+    /// assert_eq!(lp.run_until_complete(task).unwrap().unwrap(), "done");
+    /// ```
+    #[track_caller]
+    pub fn spawn<F>(&self, future: F) -> Task<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        tasks::spawn_on(&self.core, future, None, std::panic::Location::caller())
+    }
+
+    /// A `Send + Sync` handle for reaching this loop from other threads.
+    pub fn handle(&self) -> LoopHandle {
+        LoopHandle {
+            remote: self.core.remote.clone(),
+        }
+    }
+
+    /// Sets the function that receives panics of callbacks and of tasks
+    /// nobody awaits (asyncio's `set_exception_handler`); `None` restores the
+    /// default, which prints to stderr.
+    pub fn set_exception_handler<H>(&self, handler: Option<H>)
+    where
+        H: Fn(&ExceptionContext) + 'static,
+    {
+        self.core
+            .set_handler(handler.map(|h| Rc::new(h) as core::Handler));
+    }
+
+    /// Every task alive on this loop (asyncio's `all_tasks`).
+    pub fn all_tasks(&self) -> Vec<TaskInfo> {
+        self.core.tasks.borrow().infos()
+    }
+}
+
+impl Drop for EventLoop {
+    fn drop(&mut self) {
+        if self.owner && !self.is_running() {
+            let _ = self.close();
+        }
+    }
+}
+
+impl fmt::Debug for EventLoop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EventLoop")
+            .field("running", &self.is_running())
+            .field("closed", &self.is_closed())
+            .field("virtual_time", &self.core.clock.is_virtual())
+            .finish()
+    }
+}
+
+/// The loop running on this thread, if any (asyncio's `get_running_loop`).
+///
+/// Dropping the returned value does not close the loop.
+pub fn get_running_loop() -> Option<EventLoop> {
+    context::current().map(|core| EventLoop { core, owner: false })
+}
+
+/// Runs `future` on a new loop, cancels the tasks left over, closes the loop
+/// and returns the output (asyncio's `asyncio.run`).
+///
+/// # Errors
+///
+/// [`RunError::Io`] if the loop cannot be created, [`RunError::AlreadyRunning`]
+/// if called from inside a running loop, [`RunError::Stopped`] if the future
+/// stopped the loop before completing.
+///
+/// # Examples
+///
+/// ```
+/// let out = tulipa::run(async {
+///     let task = tulipa::spawn(async { 21 });
+///     task.await.unwrap() * 2
+/// });
+/// assert_eq!(out.unwrap(), 42);
+/// ```
+pub fn run<F: Future>(future: F) -> Result<F::Output, RunError> {
+    EventLoop::new().map_err(RunError::Io)?.run(future)
+}
+
+/// Why a loop could not run, or stopped before its future completed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum RunError {
+    /// A loop is already running on this thread (asyncio: "This event loop is
+    /// already running" / "Cannot run the event loop while another loop is running").
+    AlreadyRunning,
+    /// The loop was closed.
+    Closed,
+    /// `stop()` ended the loop before the future completed.
+    Stopped,
+    /// The selector could not be created.
+    Io(io::Error),
+}
+
+impl fmt::Display for RunError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RunError::AlreadyRunning => {
+                f.write_str("an event loop is already running on this thread")
+            }
+            RunError::Closed => f.write_str("event loop is closed"),
+            RunError::Stopped => f.write_str("event loop stopped before the future completed"),
+            RunError::Io(e) => write!(f, "cannot create the event loop: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for RunError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            RunError::Io(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// What the exception handler receives: a panic in a callback, or in a task
+/// whose handle was dropped so nobody will see its result.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ExceptionContext {
+    /// A short description, e.g. "callback panicked".
+    pub message: String,
+    /// The panic message, if the payload was a string.
+    pub panic: Option<String>,
+    /// The task concerned, if any.
+    pub task: Option<TaskInfo>,
+}
+
+impl ExceptionContext {
+    pub(crate) fn callback_panic(payload: Box<dyn std::any::Any + Send>) -> ExceptionContext {
+        ExceptionContext {
+            message: "callback panicked".to_owned(),
+            panic: Some(crate::task::panic_message(&*payload)),
+            task: None,
+        }
+    }
+}
+
+impl fmt::Display for ExceptionContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)?;
+        if let Some(task) = &self.task {
+            write!(f, " ({task})")?;
+        }
+        if let Some(panic) = &self.panic {
+            write!(f, ": {panic}")?;
+        }
+        Ok(())
+    }
+}
