@@ -164,8 +164,13 @@ impl EventLoop {
             }
         };
         core.schedule_task(TaskKey::MAIN);
-        while !done.get() && !core.stopping.get() {
+        // As asyncio's `run_forever`: an iteration first, then the checks, so
+        // a `stop()` made before running still lets one iteration happen.
+        loop {
             core.run_once(&mut poll_main);
+            if done.get() || core.stopping.get() {
+                break;
+            }
         }
         core.stopping.set(false);
         output.take().ok_or(RunError::Stopped)
@@ -180,8 +185,11 @@ impl EventLoop {
     pub fn run_forever(&self) -> Result<(), RunError> {
         let _enter = self.enter()?;
         let mut nothing = || {};
-        while !self.core.stopping.get() {
+        loop {
             self.core.run_once(&mut nothing);
+            if self.core.stopping.get() {
+                break;
+            }
         }
         self.core.stopping.set(false);
         Ok(())
