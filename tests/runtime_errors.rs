@@ -16,7 +16,10 @@ fn reentrant_run_until_complete_from_a_callback_is_already_running() {
         *s.borrow_mut() = Some(inner.run_until_complete(async {}));
     });
     lp.run_once().unwrap();
-    assert!(matches!(*seen.borrow(), Some(Err(RunError::AlreadyRunning))));
+    assert!(matches!(
+        *seen.borrow(),
+        Some(Err(RunError::AlreadyRunning))
+    ));
 }
 
 #[test]
@@ -41,7 +44,10 @@ fn running_a_closed_loop_is_an_error() {
     let lp = EventLoop::new().unwrap();
     lp.close().unwrap();
     assert!(lp.is_closed());
-    assert!(matches!(lp.run_until_complete(async {}), Err(RunError::Closed)));
+    assert!(matches!(
+        lp.run_until_complete(async {}),
+        Err(RunError::Closed)
+    ));
     assert!(matches!(lp.run_forever(), Err(RunError::Closed)));
     assert!(matches!(lp.run_once(), Err(RunError::Closed)));
     // Closing twice is fine.

@@ -128,10 +128,7 @@ fn timers_fire_in_deadline_then_sequence_order() {
     let stop = lp.handle();
     let _ = lp.call_at(start + Duration::from_secs(3), move || stop.stop().unwrap());
     lp.run_forever().unwrap();
-    assert_eq!(
-        log.take(),
-        ["1s#1", "1s#3", "1s#5", "2s#2", "3s#0", "3s#4"]
-    );
+    assert_eq!(log.take(), ["1s#1", "1s#3", "1s#5", "2s#2", "3s#0", "3s#4"]);
     assert_eq!(lp.time() - start, Duration::from_secs(3));
 }
 

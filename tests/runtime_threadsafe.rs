@@ -23,7 +23,8 @@ fn eight_threads_post_100k_each_and_none_is_lost() {
     let lp = EventLoop::new().unwrap();
     let handle = lp.handle();
     let count = Arc::new(AtomicUsize::new(0));
-    let last_seen: Arc<Vec<AtomicU64>> = Arc::new((0..THREADS).map(|_| AtomicU64::new(0)).collect());
+    let last_seen: Arc<Vec<AtomicU64>> =
+        Arc::new((0..THREADS).map(|_| AtomicU64::new(0)).collect());
     let out_of_order = Arc::new(AtomicUsize::new(0));
     let posters: Vec<_> = (0..THREADS)
         .map(|t| {
@@ -152,7 +153,13 @@ fn remote_task_wait_timeout_gives_the_handle_back() {
     lp.run_once().unwrap();
     lp.run_once().unwrap();
     lp.run_once().unwrap();
-    assert_eq!(remote.wait_timeout(Duration::from_secs(5)).unwrap().unwrap(), 1);
+    assert_eq!(
+        remote
+            .wait_timeout(Duration::from_secs(5))
+            .unwrap()
+            .unwrap(),
+        1
+    );
 }
 
 /// Posts racing with `stop()`: the loop stops, and whatever was posted
@@ -177,7 +184,9 @@ fn posts_racing_stop_are_kept_for_the_next_run() {
             }
         }
         let last = handle.clone();
-        handle.call_soon_threadsafe(move || last.stop().unwrap()).unwrap();
+        handle
+            .call_soon_threadsafe(move || last.stop().unwrap())
+            .unwrap();
     });
     lp.run_forever().unwrap();
     poster.join().unwrap();
@@ -235,6 +244,9 @@ fn a_hold_keeps_the_virtual_clock_from_jumping_past_a_pending_post() {
     })
     .unwrap();
     worker.join().unwrap();
-    assert!(got.load(Ordering::SeqCst), "the post arrived before the hour was up");
+    assert!(
+        got.load(Ordering::SeqCst),
+        "the post arrived before the hour was up"
+    );
     assert_eq!(lp.time() - start, Duration::from_secs(3600));
 }

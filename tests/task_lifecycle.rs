@@ -51,7 +51,10 @@ fn cancelling_a_sleeping_task_drops_its_future() {
             });
             tulipa::sleep(Duration::from_secs(1)).await;
             assert!(task.cancel());
-            assert!(!task.is_done(), "dropped at the task's next turn, not inside cancel()");
+            assert!(
+                !task.is_done(),
+                "dropped at the task's next turn, not inside cancel()"
+            );
             let err = task.await.unwrap_err();
             assert!(err.is_cancelled());
             l.push("awaited");
@@ -246,7 +249,10 @@ fn add_done_callback_on_a_finished_task_is_scheduled_at_once() {
 #[test]
 fn current_task_and_all_tasks_report_ids_and_names() {
     tulipa::run(async {
-        assert!(tulipa::current_task().is_none(), "the main future is not a task");
+        assert!(
+            tulipa::current_task().is_none(),
+            "the main future is not a task"
+        );
         let named = tulipa::spawn_named("worker", async {
             let me = tulipa::current_task().unwrap();
             (me.id, me.name)
@@ -302,7 +308,7 @@ fn spawning_on_a_closed_loop_gives_a_cancelled_task() {
 #[test]
 fn spawn_outside_a_running_loop_panics_with_a_clear_message() {
     let err = std::panic::catch_unwind(|| {
-        let _ = tulipa::spawn(async {});
+        drop(tulipa::spawn(async {}));
     })
     .unwrap_err();
     let msg = err.downcast_ref::<String>().unwrap();

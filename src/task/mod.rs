@@ -51,7 +51,7 @@ use crate::runtime::core::{Core, Ready};
 /// })
 /// .unwrap();
 /// ```
-#[must_use = "dropping a Task detaches it; `let _ =` says that is meant"]
+#[must_use = "dropping a Task detaches it; `drop(task)` says that is meant"]
 pub struct Task<T> {
     inner: Rc<dyn Joinable<T>>,
 }

@@ -35,3 +35,26 @@ impl Log {
 pub fn virtual_loop() -> tulipa::EventLoop {
     tulipa::EventLoop::builder().virtual_time().build().unwrap()
 }
+
+/// Runs an example binary that `cargo test` built next to this test and
+/// returns its stdout; fails the test if it exits non-zero.
+pub fn run_example(name: &str, args: &[&str]) -> String {
+    let exe = std::env::current_exe().unwrap();
+    // target/<profile>/deps/<test> -> target/<profile>/examples/<name>
+    let path = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .unwrap()
+        .join("examples")
+        .join(name);
+    let out = std::process::Command::new(&path)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", path.display()));
+    assert!(
+        out.status.success(),
+        "{name} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}

@@ -1,0 +1,15 @@
+//! A short walk through what tulipa does today, printed as it goes.
+//!
+//!     cargo run --release --example tour
+// Each step lives in examples/tour/<area>.rs with a `pub fn step()`.
+#![allow(unreachable_pub)]
+
+#[path = "tour/foundation.rs"]
+mod foundation;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // The panic of the demo task would otherwise print a backtrace note.
+    std::panic::set_hook(Box::new(|_| {}));
+    foundation::step()?;
+    Ok(())
+}
