@@ -52,8 +52,14 @@ fn main() {
             ],
         ),
     ];
+    // TULIPA_BENCH_ONLY=W1 runs one workload (e.g. under callgrind).
+    let only = std::env::var("TULIPA_BENCH_ONLY").ok();
+    let workloads: Vec<&Workload> = workloads
+        .iter()
+        .filter(|(name, _, _)| only.as_deref().is_none_or(|o| name.starts_with(o)))
+        .collect();
     println!("{samples} interleaved samples per contender; medians; ratio = tulipa / peer (< 1 is faster)");
-    for (name, unit, contenders) in workloads {
+    for &&(name, unit, contenders) in &workloads {
         let mut times: Vec<Vec<f64>> = vec![Vec::new(); contenders.len()];
         for _ in 0..samples {
             for (i, (_, run)) in contenders.iter().enumerate() {

@@ -31,11 +31,12 @@ pub(crate) mod oneshot;
 pub mod runtime;
 pub mod task;
 pub mod time;
+pub mod trace;
 
 pub use future::LoopFuture;
 pub use runtime::{
     get_running_loop, run, Builder, EventLoop, ExceptionContext, Handle, LoopClosed, LoopHandle,
-    RunError, TimerHandle,
+    LoopStats, RunError, TimerHandle,
 };
 pub use task::{all_tasks, current_task, spawn, spawn_named, RemoteTask, Task, TaskError, TaskId};
 pub use time::{now, sleep, sleep_until, yield_now};

@@ -8,11 +8,24 @@ use std::time::{Duration, Instant};
 
 use super::clock::Clock;
 use super::handle::CallOnce;
-use super::reactor::Reactor;
+use super::reactor::{Polled, Reactor};
 use super::remote::{Msg, Remote};
+use super::stats::{bump, Counters, LoopStats};
 use super::timers::{Action, TimerKey, Timers};
 use super::ExceptionContext;
 use crate::task::{TaskKey, TaskSlab};
+use crate::trace::Tracer;
+
+/// Lane of the loop thread in a trace.
+const LOOP_LANE: usize = 0;
+
+/// What the builder decided.
+pub(crate) struct Config {
+    pub(crate) virtual_time: bool,
+    /// `Some(threshold)` in debug mode.
+    pub(crate) slow_callback: Option<Duration>,
+    pub(crate) tracer: Option<Tracer>,
+}
 
 /// One entry of the ready queue (asyncio's `_ready` deque of handles).
 pub(crate) enum Ready {
@@ -46,14 +59,18 @@ pub(crate) struct Core {
     pub(crate) next_task_id: Cell<u64>,
     /// The task being polled, for `current_task()`.
     pub(crate) current_task: Cell<Option<TaskKey>>,
+    pub(crate) counters: Counters,
+    /// Debug mode: warn about callbacks slower than this.
+    pub(crate) slow_callback: Cell<Option<Duration>>,
+    pub(crate) tracer: Option<Tracer>,
 }
 
 impl Core {
-    pub(crate) fn new(id: u64, virtual_time: bool) -> std::io::Result<Core> {
+    pub(crate) fn new(id: u64, config: Config) -> std::io::Result<Core> {
         let (reactor, wakeup) = Reactor::new()?;
         Ok(Core {
             id,
-            clock: Clock::new(virtual_time),
+            clock: Clock::new(config.virtual_time),
             ready: RefCell::new(VecDeque::with_capacity(64)),
             tasks: RefCell::new(TaskSlab::default()),
             timers: RefCell::new(Timers::default()),
@@ -66,7 +83,15 @@ impl Core {
             handler: RefCell::new(None),
             next_task_id: Cell::new(1),
             current_task: Cell::new(None),
+            counters: Counters::default(),
+            slow_callback: Cell::new(config.slow_callback),
+            tracer: config.tracer,
         })
+    }
+
+    pub(crate) fn stats(&self) -> LoopStats {
+        let counts = self.timers.borrow().counts;
+        self.counters.snapshot(counts.fired, counts.cancelled)
     }
 
     pub(crate) fn now(&self) -> Instant {
@@ -108,7 +133,7 @@ impl Core {
                     eprintln!("tulipa: the exception handler panicked while reporting: {context}");
                 }
             }
-            None => eprintln!("tulipa: {context}"),
+            None => default_report(context),
         }
     }
 
@@ -124,6 +149,8 @@ impl Core {
     ///
     /// `main` polls the future of `run_until_complete` when it is ready.
     pub(crate) fn run_once(&self, main: &mut dyn FnMut()) {
+        bump(&self.counters.iterations, 1);
+        let traced_from = self.tracer.as_ref().map(Tracer::now);
         // 1. Sweep cancelled timers off the heap (`_timer_cancelled_count`).
         self.timers.borrow_mut().purge();
         // 2. Poll timeout: 0 if anything is ready or we are stopping, else the
@@ -139,11 +166,22 @@ impl Core {
         // 6. Run exactly the callbacks ready now (`ntodo = len(self._ready)`);
         //    whatever they schedule runs in the next iteration.
         let ntodo = self.ready.borrow().len();
+        let timed = self.tracer.is_some() || self.slow_callback.get().is_some();
         for _ in 0..ntodo {
             let Some(entry) = self.ready.borrow_mut().pop_front() else {
                 break;
             };
-            self.run_entry(entry, main);
+            if timed {
+                self.run_entry_timed(entry, main);
+            } else {
+                self.run_entry(entry, main);
+            }
+        }
+        if let (Some(tracer), Some(from)) = (&self.tracer, traced_from) {
+            let to = tracer.now();
+            tracer
+                .sink
+                .slice(LOOP_LANE, "run_once".to_owned(), "iteration", from, to);
         }
     }
 
@@ -160,24 +198,42 @@ impl Core {
     /// tells whether another thread posted, and no syscall is made.
     fn wait_for_events(&self, timeout: Option<Duration>) {
         let may_block = timeout != Some(Duration::ZERO);
-        if !may_block {
+        if !may_block || self.remote.inbox.is_notified() {
+            // Work is ready, or a post is already waiting: look at I/O
+            // without blocking, if there is any I/O to look at.
             if self.reactor.has_sources() {
-                self.reactor.poll(Some(Duration::ZERO));
-            }
-            return;
-        }
-        if self.remote.inbox.is_notified() {
-            // A post is already waiting: look at I/O without blocking.
-            if self.reactor.has_sources() {
-                self.reactor.poll(Some(Duration::ZERO));
+                self.poll_selector(Some(Duration::ZERO));
             }
             return;
         }
         if self.clock.is_virtual() {
             self.wait_virtual(timeout);
         } else {
-            self.reactor.poll(timeout);
+            self.poll_selector(timeout);
         }
+    }
+
+    /// Polls the selector, counting I/O events and, when it may block,
+    /// the time spent waiting.
+    fn poll_selector(&self, timeout: Option<Duration>) -> Polled {
+        if timeout == Some(Duration::ZERO) {
+            let polled = self.reactor.poll(timeout);
+            bump(&self.counters.io_events, polled.io_events as u64);
+            return polled;
+        }
+        let started = Instant::now();
+        let polled = self.reactor.poll(timeout);
+        let waited = started.elapsed();
+        bump(&self.counters.io_events, polled.io_events as u64);
+        self.counters.add_polling(waited);
+        if let Some(tracer) = &self.tracer {
+            let to = tracer.now();
+            let from = to - waited.as_secs_f64() * 1e6;
+            tracer
+                .sink
+                .slice(LOOP_LANE, "poll".to_owned(), "wait", from, to);
+        }
+        polled
     }
 
     /// The virtual clock jumps straight to the next timer when nothing can
@@ -186,10 +242,20 @@ impl Core {
     fn wait_virtual(&self, timeout: Option<Duration>) {
         let outside_can_post = self.reactor.has_sources() || self.remote.has_holds();
         match timeout {
-            Some(gap) if !outside_can_post => self.clock.advance_by(gap),
+            Some(gap) if !outside_can_post => {
+                self.clock.advance_by(gap);
+                if let Some(tracer) = &self.tracer {
+                    let from = tracer.now();
+                    tracer.jumped(gap);
+                    let to = tracer.now();
+                    tracer
+                        .sink
+                        .slice(LOOP_LANE, "virtual jump".to_owned(), "wait", from, to);
+                }
+            }
             _ => {
                 let started = Instant::now();
-                let polled = self.reactor.poll(timeout);
+                let polled = self.poll_selector(timeout);
                 let waited = started.elapsed();
                 let moved = match timeout {
                     // Nothing arrived: the whole gap passed.
@@ -211,12 +277,25 @@ impl Core {
                 Some(Action::Wake(waker)) => waker.wake(),
                 Some(Action::Call(call)) => self.push_ready(Ready::Call(call)),
             }
+            if let Some(tracer) = &self.tracer {
+                tracer
+                    .sink
+                    .instant(LOOP_LANE, "timer fired".to_owned(), "timer", tracer.now());
+            }
         }
     }
 
     fn drain_inbox(&self) {
         let mut drained = self.drained.borrow_mut();
         self.remote.inbox.drain(&mut drained);
+        if drained.is_empty() {
+            return;
+        }
+        bump(&self.counters.posts, drained.len() as u64);
+        if let Some(tracer) = &self.tracer {
+            let name = format!("wake-up: {} posts from other threads", drained.len());
+            tracer.sink.instant(LOOP_LANE, name, "wakeup", tracer.now());
+        }
         for msg in drained.drain(..) {
             match msg {
                 Msg::Call(callback) => self.push_ready(Ready::Posted(callback)),
@@ -231,15 +310,67 @@ impl Core {
             Ready::Task(key) => {
                 let task = self.tasks.borrow().get(key).cloned();
                 if let Some(task) = task {
+                    bump(&self.counters.task_polls, 1);
                     task.run(self);
                 }
             }
             Ready::Main => {
                 self.main_scheduled.set(false);
+                bump(&self.counters.task_polls, 1);
                 main();
             }
-            Ready::Call(call) => self.run_callback(|| call.call()),
-            Ready::Posted(callback) => self.run_callback(callback),
+            Ready::Call(call) => {
+                if !call.is_cancelled() {
+                    bump(&self.counters.callbacks, 1);
+                    self.run_callback(|| call.call());
+                }
+            }
+            Ready::Posted(callback) => {
+                bump(&self.counters.callbacks, 1);
+                self.run_callback(callback);
+            }
+        }
+    }
+
+    /// `run_entry` with a clock read around it, for debug mode and tracing.
+    fn run_entry_timed(&self, entry: Ready, main: &mut dyn FnMut()) {
+        let task = match &entry {
+            Ready::Task(key) => self.tasks.borrow().get(*key).cloned(),
+            _ => None,
+        };
+        let label = match (&entry, &task) {
+            (Ready::Task(_), Some(task)) => task.header().label(),
+            (Ready::Task(_), None) => return,
+            (Ready::Main, _) => "main".to_owned(),
+            (Ready::Call(_), _) => "callback".to_owned(),
+            (Ready::Posted(_), _) => "threadsafe callback".to_owned(),
+        };
+        let started = Instant::now();
+        self.run_entry(entry, main);
+        let took = started.elapsed();
+        self.counters.saw_callback_duration(took);
+        if let Some(tracer) = &self.tracer {
+            let from = tracer.sink.ts(started);
+            tracer.sink.slice(
+                LOOP_LANE,
+                label.clone(),
+                "run",
+                from,
+                from + took.as_secs_f64() * 1e6,
+            );
+        }
+        if let Some(slow) = self.slow_callback.get() {
+            if took >= slow {
+                let what = match &task {
+                    Some(task) => task.header().info().to_string(),
+                    None => label,
+                };
+                log::warn!(
+                    target: "tulipa",
+                    "executing {what} took {:.3} seconds",
+                    took.as_secs_f64()
+                );
+            }
         }
     }
 
@@ -259,5 +390,15 @@ impl Core {
         let timers = self.timers.borrow_mut().clear();
         drop(ready);
         drop(timers);
+    }
+}
+
+/// The default exception handler: the `log` facade at error level, or stderr
+/// when no logger is set up (so a panic is never silently lost).
+pub(crate) fn default_report(context: &ExceptionContext) {
+    if log::max_level() == log::LevelFilter::Off {
+        eprintln!("tulipa: {context}");
+    } else {
+        log::error!(target: "tulipa", "{context}");
     }
 }

@@ -20,11 +20,13 @@ pub(crate) mod handle;
 mod inbox;
 pub(crate) mod reactor;
 pub(crate) mod remote;
+mod stats;
 pub(crate) mod timers;
 
 use std::fmt;
 use std::future::Future;
 use std::io;
+use std::path::PathBuf;
 use std::pin::pin;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -34,6 +36,7 @@ use std::time::{Duration, Instant};
 
 pub use handle::{Handle, TimerHandle};
 pub use remote::{LoopClosed, LoopHandle, PendingPost};
+pub use stats::LoopStats;
 
 use self::context::Enter;
 use self::core::Core;
@@ -85,9 +88,27 @@ pub struct EventLoop {
 /// lp.run_until_complete(tulipa::sleep(Duration::from_secs(3600))).unwrap();
 /// assert_eq!(lp.time() - start, Duration::from_secs(3600)); // at once, exactly
 /// ```
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Clone)]
 pub struct Builder {
     virtual_time: bool,
+    debug: Option<bool>,
+    slow_callback: Duration,
+    trace: Option<PathBuf>,
+    trace_svg: Option<PathBuf>,
+    trace_capacity: usize,
+}
+
+impl Default for Builder {
+    fn default() -> Builder {
+        Builder {
+            virtual_time: false,
+            debug: None,
+            slow_callback: Duration::from_millis(100),
+            trace: None,
+            trace_svg: None,
+            trace_capacity: crate::trace::DEFAULT_CAPACITY,
+        }
+    }
 }
 
 impl Builder {
@@ -100,6 +121,46 @@ impl Builder {
         self
     }
 
+    /// Turns debug mode on or off (asyncio's `loop.set_debug`). Without this
+    /// call, the `TULIPA_DEBUG` environment variable decides (`1` = on).
+    ///
+    /// In debug mode the loop reports, through the `log` facade (target
+    /// `tulipa`): any callback or task poll slower than
+    /// [`slow_callback_duration`](Builder::slow_callback_duration) (warn),
+    /// with the task's name and spawn location; and tasks still pending when
+    /// the loop is closed (error). Panics that nobody retrieves are reported
+    /// in any mode, through the exception handler.
+    pub fn debug(mut self, on: bool) -> Builder {
+        self.debug = Some(on);
+        self
+    }
+
+    /// The threshold for debug mode's slow-callback warning (default 100 ms).
+    pub fn slow_callback_duration(mut self, threshold: Duration) -> Builder {
+        self.slow_callback = threshold;
+        self
+    }
+
+    /// Records a timeline of the loop (see [`crate::trace`]) and writes it
+    /// as Chrome trace-event JSON to `path` when the loop closes. Without this
+    /// call, the `TULIPA_TRACE` environment variable names the file.
+    pub fn trace(mut self, path: impl Into<PathBuf>) -> Builder {
+        self.trace = Some(path.into());
+        self
+    }
+
+    /// Also draws the timeline as an SVG picture at `path` (needs [`trace`](Builder::trace)).
+    pub fn trace_svg(mut self, path: impl Into<PathBuf>) -> Builder {
+        self.trace_svg = Some(path.into());
+        self
+    }
+
+    /// How many trace events to keep (default 100 000); older ones are dropped.
+    pub fn trace_capacity(mut self, events: usize) -> Builder {
+        self.trace_capacity = events;
+        self
+    }
+
     /// Builds the loop.
     ///
     /// # Errors
@@ -107,8 +168,20 @@ impl Builder {
     /// The OS error if the selector (`epoll`) or its waker cannot be created.
     pub fn build(self) -> io::Result<EventLoop> {
         let id = NEXT_LOOP_ID.fetch_add(1, Ordering::Relaxed);
+        let debug = self.debug.unwrap_or_else(|| {
+            std::env::var("TULIPA_DEBUG").is_ok_and(|v| v == "1" || v == "true")
+        });
+        let trace = self
+            .trace
+            .or_else(|| std::env::var_os("TULIPA_TRACE").map(PathBuf::from));
+        let config = core::Config {
+            virtual_time: self.virtual_time,
+            slow_callback: debug.then_some(self.slow_callback),
+            tracer: trace
+                .map(|json| crate::trace::Tracer::new(json, self.trace_svg, self.trace_capacity)),
+        };
         Ok(EventLoop {
-            core: Rc::new(Core::new(id, self.virtual_time)?),
+            core: Rc::new(Core::new(id, config)?),
             owner: true,
         })
     }
@@ -240,11 +313,46 @@ impl EventLoop {
         }
     }
 
-    fn enter(&self) -> Result<Enter, RunError> {
+    fn enter(&self) -> Result<Running<'_>, RunError> {
         if self.core.closed.get() {
             return Err(RunError::Closed);
         }
-        Enter::new(&self.core)
+        let enter = Enter::new(&self.core)?;
+        self.core.counters.started_running();
+        Ok(Running {
+            _enter: enter,
+            core: &self.core,
+        })
+    }
+
+    /// What the loop has done so far: iterations, callbacks and polls run,
+    /// timers, I/O events, posts from other threads, and where its time went.
+    pub fn stats(&self) -> LoopStats {
+        self.core.stats()
+    }
+
+    /// Whether debug mode is on (see [`Builder::debug`]).
+    pub fn is_debug(&self) -> bool {
+        self.core.slow_callback.get().is_some()
+    }
+
+    /// Turns debug mode on or off while the loop exists (asyncio's `set_debug`),
+    /// keeping the slow-callback threshold at 100 ms unless set otherwise.
+    pub fn set_debug(&self, on: bool) {
+        let threshold = self
+            .core
+            .slow_callback
+            .get()
+            .unwrap_or(Duration::from_millis(100));
+        self.core.slow_callback.set(on.then_some(threshold));
+    }
+
+    /// Sets debug mode's slow-callback threshold (asyncio's
+    /// `loop.slow_callback_duration`); has no effect unless debug mode is on.
+    pub fn set_slow_callback_duration(&self, threshold: Duration) {
+        if self.core.slow_callback.get().is_some() {
+            self.core.slow_callback.set(Some(threshold));
+        }
     }
 
     /// Asks the loop to stop after the current iteration.
@@ -275,10 +383,23 @@ impl EventLoop {
         drop(self.core.remote.inbox.close());
         let tasks = self.core.tasks.borrow_mut().take_all();
         for task in tasks {
+            if self.is_debug() {
+                // asyncio: "Task was destroyed but it is pending!"
+                log::error!(
+                    target: "tulipa",
+                    "{} was destroyed but it is pending",
+                    task.header().info()
+                );
+            }
             task.drop_future(&self.core);
         }
         self.core.clear_queues();
         drop(enter);
+        if let Some(tracer) = &self.core.tracer {
+            if let Err(e) = tracer.flush() {
+                log::error!(target: "tulipa", "cannot write the trace: {e}");
+            }
+        }
         Ok(())
     }
 
@@ -390,6 +511,22 @@ impl EventLoop {
         tasks::spawn_on(&self.core, future, None, std::panic::Location::caller())
     }
 
+    /// Like [`spawn`](EventLoop::spawn), with a name for introspection,
+    /// reports and traces (asyncio's `create_task(coro, name=...)`).
+    #[track_caller]
+    pub fn spawn_named<F>(&self, name: impl Into<String>, future: F) -> Task<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        tasks::spawn_on(
+            &self.core,
+            future,
+            Some(name.into()),
+            std::panic::Location::caller(),
+        )
+    }
+
     /// A `Send + Sync` handle for reaching this loop from other threads.
     pub fn handle(&self) -> LoopHandle {
         LoopHandle {
@@ -411,6 +548,18 @@ impl EventLoop {
     /// Every task alive on this loop (asyncio's `all_tasks`).
     pub fn all_tasks(&self) -> Vec<TaskInfo> {
         self.core.tasks.borrow().infos()
+    }
+}
+
+/// The loop is running on this thread until this drops.
+struct Running<'a> {
+    _enter: Enter,
+    core: &'a Core,
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.core.counters.stopped_running();
     }
 }
 

@@ -26,6 +26,14 @@ pub(crate) struct Header {
 }
 
 impl Header {
+    /// The name, or `task #id`: what a trace calls the task.
+    pub(crate) fn label(&self) -> String {
+        match &self.name {
+            Some(name) => name.to_string(),
+            None => format!("task {}", self.id),
+        }
+    }
+
     pub(crate) fn info(&self) -> TaskInfo {
         TaskInfo {
             id: self.id,
@@ -238,7 +246,7 @@ impl<F: Future> Joinable<F::Output> for TaskCell<F> {
             let context = unretrieved_panic(&self.header, panic);
             match crate::runtime::context::current() {
                 Some(core) => core.report(&context),
-                None => eprintln!("tulipa: {context}"),
+                None => crate::runtime::core::default_report(&context),
             }
         }
     }

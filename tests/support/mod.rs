@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod logs;
+
 use std::cell::RefCell;
 use std::rc::Rc;
 
