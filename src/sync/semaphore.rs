@@ -1,0 +1,490 @@
+//! [`Semaphore`] and [`BoundedSemaphore`]: strictly FIFO counting
+//! semaphores for tasks (asyncio's `Semaphore` and `BoundedSemaphore`).
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+
+use parking_lot::Mutex;
+
+use super::waiters::{WaitKey, WaitList};
+
+/// A counting semaphore for tasks (asyncio's `Semaphore`).
+///
+/// [`acquire`](Semaphore::acquire) waits for a permit and gives a
+/// [`Permit`] that returns it on drop (asyncio's `async with sem:`).
+///
+/// **Explicit release.** asyncio code often calls `acquire()` in one place
+/// and `release()` in another. In tulipa call [`Permit::forget`] to keep the
+/// unit without a guard, and [`release`](Semaphore::release) to add one back
+/// later. `release` may also be called with nothing acquired: a semaphore
+/// created with 0 permits is asyncio's way of signalling between tasks.
+///
+/// **Fairness.** Waiters are served in arrival order with a direct handoff:
+/// a released permit goes straight to the first waiter, so a permit never
+/// sits free while somebody waits and a newcomer never jumps the queue.
+///
+/// **Cancellation.** A dropped waiter leaves the queue; one dropped after a
+/// permit was handed to it gives the permit back, which goes to the next
+/// waiter. Nobody is stranded.
+///
+/// `Send + Sync`, needs only a [`Waker`]: it works under tokio or smol too.
+///
+/// # Examples
+///
+/// ```
+/// use std::rc::Rc;
+/// use std::time::Duration;
+/// use tulipa::sync::Semaphore;
+///
+/// let lp = tulipa::EventLoop::builder().virtual_time().build().unwrap();
+/// lp.run(async {
+///     let sem = Rc::new(Semaphore::new(2)); // at most two at a time
+///     let start = tulipa::now();
+///     let tasks: Vec<_> = (0..6)
+///         .map(|_| {
+///             let sem = sem.clone();
+///             tulipa::spawn(async move {
+///                 let _permit = sem.acquire().await;
+///                 tulipa::sleep(Duration::from_secs(1)).await;
+///             })
+///         })
+///         .collect();
+///     for task in tasks {
+///         task.await.unwrap();
+///     }
+///     assert_eq!(tulipa::now() - start, Duration::from_secs(3));
+/// })
+/// .unwrap();
+/// ```
+pub struct Semaphore {
+    state: Mutex<State>,
+}
+
+struct State {
+    /// Free permits. When non-zero nobody waits (handoff).
+    permits: usize,
+    /// Live [`Permit`] guards, counting permits handed to a notified waiter
+    /// that has not run yet. Only [`BoundedSemaphore`] reads it.
+    guarded: usize,
+    waiters: WaitList,
+}
+
+impl State {
+    /// Gives one unit back: to the first waiter (as a guarded permit), or to
+    /// the free count.
+    fn release_one(&mut self) -> Option<Waker> {
+        let waker = self.waiters.notify_one();
+        match waker {
+            Some(_) => self.guarded += 1,
+            None => self.permits += 1,
+        }
+        waker
+    }
+}
+
+impl Semaphore {
+    /// A semaphore with `permits` free permits.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sem = tulipa::sync::Semaphore::new(3);
+    /// assert_eq!(sem.available(), 3);
+    /// ```
+    pub const fn new(permits: usize) -> Semaphore {
+        Semaphore {
+            state: Mutex::new(State {
+                permits,
+                guarded: 0,
+                waiters: WaitList::new(),
+            }),
+        }
+    }
+
+    /// Waits for a permit in FIFO order (asyncio's `acquire`, and
+    /// `async with sem:`).
+    ///
+    /// The future enters the queue at its first poll.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future before it completes gives up its place; if a
+    /// permit had already been handed to it, the permit goes to the next
+    /// waiter (or back to the free count). No permit is lost.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulipa::sync::Semaphore;
+    ///
+    /// tulipa::run(async {
+    ///     let sem = Semaphore::new(1);
+    ///     let permit = sem.acquire().await;
+    ///     assert_eq!(sem.available(), 0);
+    ///     drop(permit);
+    ///     assert_eq!(sem.available(), 1);
+    /// })
+    /// .unwrap();
+    /// ```
+    pub fn acquire(&self) -> SemaphoreAcquire<'_> {
+        SemaphoreAcquire {
+            sem: self,
+            key: None,
+            done: false,
+        }
+    }
+
+    /// Takes a permit if one is free right now.
+    ///
+    /// # Errors
+    ///
+    /// [`TryAcquireError`] if no permit is free.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sem = tulipa::sync::Semaphore::new(1);
+    /// let permit = sem.try_acquire().unwrap();
+    /// assert!(sem.try_acquire().is_err());
+    /// drop(permit);
+    /// assert!(sem.try_acquire().is_ok());
+    /// ```
+    pub fn try_acquire(&self) -> Result<Permit<'_>, TryAcquireError> {
+        let mut state = self.state.lock();
+        if state.permits == 0 {
+            return Err(TryAcquireError(()));
+        }
+        state.permits -= 1;
+        state.guarded += 1;
+        Ok(Permit { sem: self })
+    }
+
+    /// Adds one permit, handing it to the first waiter if there is one
+    /// (asyncio's `release`). Pairs with [`Permit::forget`].
+    ///
+    /// # Panics
+    ///
+    /// If the permit count would overflow `usize`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulipa::sync::Semaphore;
+    ///
+    /// tulipa::run(async {
+    ///     let sem = Semaphore::new(1);
+    ///     sem.acquire().await.forget(); // asyncio's `await sem.acquire()`
+    ///     assert_eq!(sem.available(), 0);
+    ///     sem.release(); // asyncio's `sem.release()`
+    ///     assert_eq!(sem.available(), 1);
+    /// })
+    /// .unwrap();
+    /// ```
+    pub fn release(&self) {
+        let waker = {
+            let mut state = self.state.lock();
+            assert!(state.permits < usize::MAX, "semaphore permit overflow");
+            state.release_one()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    /// How many permits are free right now.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sem = tulipa::sync::Semaphore::new(2);
+    /// let _p = sem.try_acquire().unwrap();
+    /// assert_eq!(sem.available(), 1);
+    /// ```
+    #[doc(alias = "_value")]
+    pub fn available(&self) -> usize {
+        self.state.lock().permits
+    }
+
+    /// Whether an `acquire` would have to wait (asyncio's `locked()`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(tulipa::sync::Semaphore::new(0).is_locked());
+    /// ```
+    #[doc(alias = "locked")]
+    pub fn is_locked(&self) -> bool {
+        self.available() == 0
+    }
+
+    /// Returns a guarded permit.
+    fn give_back(&self) {
+        let waker = {
+            let mut state = self.state.lock();
+            state.guarded -= 1;
+            state.release_one()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+}
+
+impl fmt::Debug for Semaphore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.state.lock();
+        f.debug_struct("Semaphore")
+            .field("available", &state.permits)
+            .field("waiters", &state.waiters.waiting())
+            .finish()
+    }
+}
+
+/// The future of [`Semaphore::acquire`] and [`BoundedSemaphore::acquire`].
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct SemaphoreAcquire<'a> {
+    sem: &'a Semaphore,
+    key: Option<WaitKey>,
+    done: bool,
+}
+
+impl<'a> Future for SemaphoreAcquire<'a> {
+    type Output = Permit<'a>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Permit<'a>> {
+        let this = self.get_mut();
+        assert!(!this.done, "SemaphoreAcquire polled after completion");
+        let mut state = this.sem.state.lock();
+        match this.key {
+            None if state.permits > 0 => {
+                state.permits -= 1;
+                state.guarded += 1;
+            }
+            None => {
+                this.key = Some(state.waiters.push(cx.waker().clone()));
+                return Poll::Pending;
+            }
+            // A notified waiter was handed a permit, already counted.
+            Some(key) => {
+                if state.waiters.poll(key, cx.waker()).is_pending() {
+                    return Poll::Pending;
+                }
+                this.key = None;
+            }
+        }
+        this.done = true;
+        Poll::Ready(Permit { sem: this.sem })
+    }
+}
+
+impl Drop for SemaphoreAcquire<'_> {
+    fn drop(&mut self) {
+        let Some(key) = self.key.take() else { return };
+        let waker = {
+            let mut state = self.sem.state.lock();
+            if state.waiters.remove(key) {
+                // Handed a permit but never took it: pass it on.
+                state.guarded -= 1;
+                state.release_one()
+            } else {
+                None
+            }
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+}
+
+impl fmt::Debug for SemaphoreAcquire<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SemaphoreAcquire")
+            .field("queued", &self.key.is_some())
+            .finish()
+    }
+}
+
+/// One unit of a [`Semaphore`]; given back on drop.
+#[must_use = "dropping the permit releases it at once"]
+pub struct Permit<'a> {
+    sem: &'a Semaphore,
+}
+
+impl Permit<'_> {
+    /// Keeps the unit without a guard: nothing is given back on drop. Give
+    /// it back later with [`Semaphore::release`] (asyncio's manual
+    /// `acquire()` / `release()` pairing).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sem = tulipa::sync::Semaphore::new(1);
+    /// sem.try_acquire().unwrap().forget();
+    /// assert_eq!(sem.available(), 0);
+    /// sem.release();
+    /// assert_eq!(sem.available(), 1);
+    /// ```
+    pub fn forget(self) {
+        self.sem.state.lock().guarded -= 1;
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        self.sem.give_back();
+    }
+}
+
+impl fmt::Debug for Permit<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Permit")
+    }
+}
+
+/// A [`Semaphore`] that refuses to be released above its initial value
+/// (asyncio's `BoundedSemaphore`).
+///
+/// Permits still out (live [`Permit`] guards) count against the bound, so a
+/// stray [`release`](BoundedSemaphore::release) is caught even while a
+/// guard is alive: the guard will give its unit back when it drops.
+///
+/// # Examples
+///
+/// ```
+/// use tulipa::sync::BoundedSemaphore;
+///
+/// let sem = BoundedSemaphore::new(1);
+/// assert!(sem.release().is_err()); // would exceed the initial value
+/// sem.try_acquire().unwrap().forget();
+/// assert!(sem.release().is_ok());
+/// ```
+pub struct BoundedSemaphore {
+    sem: Semaphore,
+    bound: usize,
+}
+
+impl BoundedSemaphore {
+    /// A bounded semaphore with `permits` free permits, which is also its
+    /// bound.
+    pub const fn new(permits: usize) -> BoundedSemaphore {
+        BoundedSemaphore {
+            sem: Semaphore::new(permits),
+            bound: permits,
+        }
+    }
+
+    /// Like [`Semaphore::acquire`].
+    ///
+    /// # Cancel safety
+    ///
+    /// As for [`Semaphore::acquire`]: a dropped waiter never loses a permit.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// tulipa::run(async {
+    ///     let sem = tulipa::sync::BoundedSemaphore::new(1);
+    ///     let _permit = sem.acquire().await;
+    ///     assert!(sem.is_locked());
+    /// })
+    /// .unwrap();
+    /// ```
+    pub fn acquire(&self) -> SemaphoreAcquire<'_> {
+        self.sem.acquire()
+    }
+
+    /// Like [`Semaphore::try_acquire`].
+    ///
+    /// # Errors
+    ///
+    /// [`TryAcquireError`] if no permit is free.
+    pub fn try_acquire(&self) -> Result<Permit<'_>, TryAcquireError> {
+        self.sem.try_acquire()
+    }
+
+    /// Adds one permit back (asyncio's `release`), unless that would take
+    /// the semaphore above its initial value.
+    ///
+    /// # Errors
+    ///
+    /// [`BoundedReleaseError`] (asyncio's `ValueError`) if the free permits
+    /// plus the permits still out under guards already reach the bound.
+    pub fn release(&self) -> Result<(), BoundedReleaseError> {
+        let waker = {
+            let mut state = self.sem.state.lock();
+            if state.permits + state.guarded >= self.bound {
+                return Err(BoundedReleaseError(()));
+            }
+            state.release_one()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        Ok(())
+    }
+
+    /// How many permits are free right now.
+    pub fn available(&self) -> usize {
+        self.sem.available()
+    }
+
+    /// Whether an `acquire` would have to wait (asyncio's `locked()`).
+    #[doc(alias = "locked")]
+    pub fn is_locked(&self) -> bool {
+        self.sem.is_locked()
+    }
+
+    /// The initial value, above which it cannot be released.
+    pub fn bound(&self) -> usize {
+        self.bound
+    }
+}
+
+impl fmt::Debug for BoundedSemaphore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BoundedSemaphore")
+            .field("bound", &self.bound)
+            .field("inner", &self.sem)
+            .finish()
+    }
+}
+
+/// [`Semaphore::try_acquire`] found no free permit.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TryAcquireError(());
+
+impl fmt::Debug for TryAcquireError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TryAcquireError")
+    }
+}
+
+impl fmt::Display for TryAcquireError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("no permits available")
+    }
+}
+
+impl std::error::Error for TryAcquireError {}
+
+/// [`BoundedSemaphore::release`] would have exceeded the initial value
+/// (asyncio's `ValueError`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct BoundedReleaseError(());
+
+impl fmt::Debug for BoundedReleaseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("BoundedReleaseError")
+    }
+}
+
+impl fmt::Display for BoundedReleaseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("semaphore released too many times")
+    }
+}
+
+impl std::error::Error for BoundedReleaseError {}
