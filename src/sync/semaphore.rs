@@ -8,7 +8,7 @@ use std::task::{Context, Poll, Waker};
 
 use parking_lot::Mutex;
 
-use super::waiters::{WaitKey, WaitList};
+use super::waiters::{wake_all, WaitKey, WaitList};
 
 /// A counting semaphore for tasks (asyncio's `Semaphore`).
 ///
@@ -22,8 +22,9 @@ use super::waiters::{WaitKey, WaitList};
 /// created with 0 permits is asyncio's way of signalling between tasks.
 ///
 /// **Fairness.** Waiters are served in arrival order with a direct handoff:
-/// a released permit goes straight to the first waiter, so a permit never
-/// sits free while somebody waits and a newcomer never jumps the queue.
+/// a released permit goes straight to the first waiter. As in asyncio 3.13,
+/// a newcomer also queues while a woken waiter has not resumed yet, even if
+/// a permit is free, so tasks resume in arrival order.
 ///
 /// **Cancellation.** A dropped waiter leaves the queue; one dropped after a
 /// permit was handed to it gives the permit back, which goes to the next
@@ -81,6 +82,35 @@ impl State {
             None => self.permits += 1,
         }
         waker
+    }
+
+    /// Whether a newcomer may take a free permit without queueing: only when
+    /// nobody waits and no woken waiter is still on its way (asyncio's
+    /// `locked()` rule, which keeps resumption in FIFO order).
+    fn can_take(&self) -> bool {
+        self.permits > 0 && self.waiters.is_idle()
+    }
+
+    /// Hands free permits to waiters that queued behind a waiter in transit
+    /// (asyncio's `while self._value > 0: self._wake_up_next()`).
+    fn top_up(&mut self) -> Vec<Waker> {
+        let mut wakers = Vec::new();
+        while self.permits > 0 && self.waiters.waiting() > 0 {
+            if let Some(waker) = self.waiters.notify_one() {
+                self.permits -= 1;
+                self.guarded += 1;
+                wakers.push(waker);
+            }
+        }
+        wakers
+    }
+
+    /// [`release_one`](State::release_one) then [`top_up`](State::top_up).
+    fn give_back(&mut self) -> Vec<Waker> {
+        let first = self.release_one();
+        let mut wakers = self.top_up();
+        wakers.extend(first);
+        wakers
     }
 }
 
@@ -153,7 +183,7 @@ impl Semaphore {
     /// ```
     pub fn try_acquire(&self) -> Result<Permit<'_>, TryAcquireError> {
         let mut state = self.state.lock();
-        if state.permits == 0 {
+        if !state.can_take() {
             return Err(TryAcquireError(()));
         }
         state.permits -= 1;
@@ -183,14 +213,12 @@ impl Semaphore {
     /// .unwrap();
     /// ```
     pub fn release(&self) {
-        let waker = {
+        let wakers = {
             let mut state = self.state.lock();
             assert!(state.permits < usize::MAX, "semaphore permit overflow");
-            state.release_one()
+            state.give_back()
         };
-        if let Some(waker) = waker {
-            waker.wake();
-        }
+        wake_all(wakers);
     }
 
     /// How many permits are free right now.
@@ -207,7 +235,8 @@ impl Semaphore {
         self.state.lock().permits
     }
 
-    /// Whether an `acquire` would have to wait (asyncio's `locked()`).
+    /// Whether an `acquire` would have to wait (asyncio's `locked()`): no
+    /// free permit, or tasks queued or woken and not yet resumed.
     ///
     /// # Examples
     ///
@@ -216,19 +245,17 @@ impl Semaphore {
     /// ```
     #[doc(alias = "locked")]
     pub fn is_locked(&self) -> bool {
-        self.available() == 0
+        !self.state.lock().can_take()
     }
 
     /// Returns a guarded permit.
     fn give_back(&self) {
-        let waker = {
+        let wakers = {
             let mut state = self.state.lock();
             state.guarded -= 1;
-            state.release_one()
+            state.give_back()
         };
-        if let Some(waker) = waker {
-            waker.wake();
-        }
+        wake_all(wakers);
     }
 }
 
@@ -258,7 +285,7 @@ impl<'a> Future for SemaphoreAcquire<'a> {
         assert!(!this.done, "SemaphoreAcquire polled after completion");
         let mut state = this.sem.state.lock();
         match this.key {
-            None if state.permits > 0 => {
+            None if state.can_take() => {
                 state.permits -= 1;
                 state.guarded += 1;
             }
@@ -272,6 +299,9 @@ impl<'a> Future for SemaphoreAcquire<'a> {
                     return Poll::Pending;
                 }
                 this.key = None;
+                let wakers = state.top_up();
+                drop(state);
+                wake_all(wakers);
             }
         }
         this.done = true;
@@ -282,19 +312,17 @@ impl<'a> Future for SemaphoreAcquire<'a> {
 impl Drop for SemaphoreAcquire<'_> {
     fn drop(&mut self) {
         let Some(key) = self.key.take() else { return };
-        let waker = {
+        let wakers = {
             let mut state = self.sem.state.lock();
             if state.waiters.remove(key) {
                 // Handed a permit but never took it: pass it on.
                 state.guarded -= 1;
-                state.release_one()
+                state.give_back()
             } else {
-                None
+                state.top_up()
             }
         };
-        if let Some(waker) = waker {
-            waker.wake();
-        }
+        wake_all(wakers);
     }
 }
 
@@ -413,16 +441,14 @@ impl BoundedSemaphore {
     /// [`BoundedReleaseError`] (asyncio's `ValueError`) if the free permits
     /// plus the permits still out under guards already reach the bound.
     pub fn release(&self) -> Result<(), BoundedReleaseError> {
-        let waker = {
+        let wakers = {
             let mut state = self.sem.state.lock();
             if state.permits + state.guarded >= self.bound {
                 return Err(BoundedReleaseError(()));
             }
-            state.release_one()
+            state.give_back()
         };
-        if let Some(waker) = waker {
-            waker.wake();
-        }
+        wake_all(wakers);
         Ok(())
     }
 

@@ -41,6 +41,8 @@ pub(crate) struct WaitList {
     head: u32,
     tail: u32,
     waiting: usize,
+    /// Notified slots whose owner has not looked yet ("in transit").
+    notified: usize,
 }
 
 impl WaitList {
@@ -52,12 +54,18 @@ impl WaitList {
             head: NIL,
             tail: NIL,
             waiting: 0,
+            notified: 0,
         }
     }
 
     /// How many waiters are parked and not yet notified.
     pub(crate) fn waiting(&self) -> usize {
         self.waiting
+    }
+
+    /// Whether nobody waits and no notified waiter is still in transit.
+    pub(crate) fn is_idle(&self) -> bool {
+        self.waiting == 0 && self.notified == 0
     }
 
     /// Parks a new waiter at the back of the queue.
@@ -98,6 +106,7 @@ impl WaitList {
     pub(crate) fn poll(&mut self, key: WaitKey, waker: &Waker) -> Poll<()> {
         match &mut self.slots[key.0 as usize] {
             Slot::Notified => {
+                self.notified -= 1;
                 self.release(key.0);
                 Poll::Ready(())
             }
@@ -116,7 +125,10 @@ impl WaitList {
     /// whatever the notification carried (a lock, a permit) on.
     pub(crate) fn remove(&mut self, key: WaitKey) -> bool {
         let notified = match self.slots[key.0 as usize] {
-            Slot::Notified => true,
+            Slot::Notified => {
+                self.notified -= 1;
+                true
+            }
             Slot::Waiting { .. } => {
                 self.unlink(key.0);
                 false
@@ -135,6 +147,7 @@ impl WaitList {
         }
         let index = self.head;
         self.unlink(index);
+        self.notified += 1;
         match std::mem::replace(&mut self.slots[index as usize], Slot::Notified) {
             Slot::Waiting { waker, .. } => Some(waker),
             _ => unreachable!("the queue links a slot that is not waiting"),
@@ -243,8 +256,10 @@ mod tests {
         assert_eq!(list.poll(c, &w), Poll::Pending);
         assert!(list.notify_one().is_some());
         assert!(list.notify_one().is_none());
+        assert!(!list.is_idle(), "c is in transit");
         assert!(list.remove(c), "c was notified and never looked");
         assert_eq!(list.waiting(), 0);
+        assert!(list.is_idle());
     }
 
     #[test]
