@@ -16,6 +16,17 @@ fn run<F: std::future::Future>(f: F) -> F::Output {
     lp.run(f).unwrap()
 }
 
+/// Awaits `fut` for at most an hour of virtual time, so a stranded waiter
+/// fails the test instead of hanging it.
+async fn within_an_hour<F: std::future::Future>(fut: F) -> F::Output {
+    use futures::future::{select, Either};
+    let hour = tulipa::sleep(std::time::Duration::from_secs(3600));
+    match select(Box::pin(fut), Box::pin(hour)).await {
+        Either::Left((out, _)) => out,
+        Either::Right(_) => panic!("stranded: still waiting after an hour"),
+    }
+}
+
 fn leak<T>(value: T) -> &'static T {
     Box::leak(Box::new(value))
 }
@@ -136,7 +147,7 @@ fn test_cancel_race() {
         yield_now().await;
         assert!(ta.is_done());
         assert!(tb.is_cancelled());
-        tc.await.unwrap();
+        within_an_hour(tc).await.unwrap();
         assert!(!lock.is_locked());
     });
 }
@@ -199,7 +210,7 @@ fn test_finished_waiter_cancelled() {
         drop(guard);
         yield_now().await;
         assert!(tb.is_cancelled());
-        tc.await.unwrap();
+        within_an_hour(tc).await.unwrap();
         assert!(!lock.is_locked());
     });
 }
