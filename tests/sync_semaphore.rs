@@ -398,3 +398,34 @@ fn dropping_a_permit_wakes_the_first_waiter() {
         assert_eq!(sem.available(), 1);
     });
 }
+
+#[test]
+fn handing_on_and_topping_up_in_one_step_wakes_in_arrival_order() {
+    // Found by the proptest. `a` is woken with a permit while a second,
+    // spare permit is free; `b` and `c` queue behind `a` (it has not resumed).
+    // Then `a` is cancelled: its permit goes to `b`, the spare one to `c`,
+    // in one step, and `b` must be woken first.
+    run(async {
+        let sem = leak(Semaphore::new(0));
+        let order = Rc::new(RefCell::new(Vec::new()));
+        let waiter = |name: &'static str| {
+            let order = order.clone();
+            spawn(async move {
+                sem.acquire().await.forget();
+                order.borrow_mut().push(name);
+            })
+        };
+        let a = waiter("a");
+        yield_now().await;
+        let b = waiter("b"); // first polled after the releases below
+        let c = waiter("c");
+        sem.release(); // handed to a
+        sem.release(); // spare, but a is in transit: b and c will queue
+        a.cancel();
+        for t in [b, c] {
+            t.await.unwrap();
+        }
+        assert!(a.await.unwrap_err().is_cancelled());
+        assert_eq!(*order.borrow(), ["b", "c"]);
+    });
+}

@@ -95,6 +95,11 @@ impl State {
     /// (asyncio's `while self._value > 0: self._wake_up_next()`).
     fn top_up(&mut self) -> Vec<Waker> {
         let mut wakers = Vec::new();
+        self.top_up_into(&mut wakers);
+        wakers
+    }
+
+    fn top_up_into(&mut self, wakers: &mut Vec<Waker>) {
         while self.permits > 0 && self.waiters.waiting() > 0 {
             if let Some(waker) = self.waiters.notify_one() {
                 self.permits -= 1;
@@ -102,14 +107,13 @@ impl State {
                 wakers.push(waker);
             }
         }
-        wakers
     }
 
-    /// [`release_one`](State::release_one) then [`top_up`](State::top_up).
+    /// [`release_one`](State::release_one) then [`top_up`](State::top_up);
+    /// the wakers in FIFO order, so tasks resume in arrival order.
     fn give_back(&mut self) -> Vec<Waker> {
-        let first = self.release_one();
-        let mut wakers = self.top_up();
-        wakers.extend(first);
+        let mut wakers: Vec<Waker> = self.release_one().into_iter().collect();
+        self.top_up_into(&mut wakers);
         wakers
     }
 }
