@@ -163,7 +163,9 @@ fn test_draining_state() {
             async move {
                 barrier.wait().await.unwrap();
                 // Every task but the last out sees the round still draining.
-                results.borrow_mut().push(phase(barrier).contains("Draining"));
+                results
+                    .borrow_mut()
+                    .push(phase(barrier).contains("Draining"));
             }
         }))
         .await;
@@ -221,7 +223,11 @@ fn test_filling_tasks_cancel_one() {
 
         t1.cancel();
         yield_now().await;
-        assert_eq!(barrier.n_waiting(), 1, "the cancelled task left the barrier");
+        assert_eq!(
+            barrier.n_waiting(),
+            1,
+            "the cancelled task left the barrier"
+        );
         assert!(t1.await.unwrap_err().is_cancelled());
 
         let t3 = coro();

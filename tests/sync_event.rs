@@ -152,7 +152,8 @@ fn set_from_another_thread_wakes_the_loop() {
         })
     };
     let e = ev.clone();
-    lp.run_until_complete(async move { e.wait().await }).unwrap();
+    lp.run_until_complete(async move { e.wait().await })
+        .unwrap();
     setter.join().unwrap();
     assert!(ev.is_set());
 }

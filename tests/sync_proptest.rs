@@ -72,7 +72,11 @@ struct Inside {
 impl Inside {
     fn enter(count: &Rc<Cell<usize>>, cap: usize) -> Inside {
         count.set(count.get() + 1);
-        assert!(count.get() <= cap, "{} holders, capacity {cap}", count.get());
+        assert!(
+            count.get() <= cap,
+            "{} holders, capacity {cap}",
+            count.get()
+        );
         Inside {
             count: count.clone(),
         }
@@ -162,7 +166,13 @@ fn check(prim: Prim, cap: usize, plans: Vec<TaskPlan>) {
         for (i, t) in tasks.iter().enumerate() {
             if !t.is_cancelled() {
                 let rounds = plans[i].rounds.len();
-                assert_eq!(acquired.iter().filter(|e| matches!(e, Ev::Arrive(j, _) if *j == i)).count(), rounds);
+                assert_eq!(
+                    acquired
+                        .iter()
+                        .filter(|e| matches!(e, Ev::Arrive(j, _) if *j == i))
+                        .count(),
+                    rounds
+                );
             }
         }
         match prim {
@@ -235,7 +245,11 @@ fn check_condition(gaps: Vec<u64>, consumers: Vec<(u64, Option<u64>)>) {
             cond.notify(1);
         }
         sleep(Duration::from_secs(60)).await;
-        assert_eq!(items.get(), 0, "an item of {produced} was never taken: lost notify");
+        assert_eq!(
+            items.get(),
+            0,
+            "an item of {produced} was never taken: lost notify"
+        );
     })
     .unwrap();
 }

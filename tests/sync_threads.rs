@@ -116,9 +116,7 @@ fn condition_and_event_across_loops_on_threads_lose_no_notify() {
             } else {
                 for _ in 0..ROUNDS {
                     let g = cond.lock().await;
-                    let _g = cond
-                        .wait_for(g, || items.load(Ordering::SeqCst) > 0)
-                        .await;
+                    let _g = cond.wait_for(g, || items.load(Ordering::SeqCst) > 0).await;
                     items.fetch_sub(1, Ordering::SeqCst);
                 }
             }

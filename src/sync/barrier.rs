@@ -254,13 +254,21 @@ impl BarrierWait<'_> {
         }
     }
 
-    fn park(&mut self, state: &mut State, waker: &Waker) -> Poll<Result<usize, BrokenBarrierError>> {
+    fn park(
+        &mut self,
+        state: &mut State,
+        waker: &Waker,
+    ) -> Poll<Result<usize, BrokenBarrierError>> {
         self.key = Some(state.waiters.push(waker.clone()));
         Poll::Pending
     }
 
     /// Leaves the barrier with `result`, waking whoever that lets in.
-    fn leave(&mut self, mut state: parking_lot::MutexGuard<'_, State>, result: Result<usize, BrokenBarrierError>) -> Poll<Result<usize, BrokenBarrierError>> {
+    fn leave(
+        &mut self,
+        mut state: parking_lot::MutexGuard<'_, State>,
+        result: Result<usize, BrokenBarrierError>,
+    ) -> Poll<Result<usize, BrokenBarrierError>> {
         self.stage = Stage::Done;
         let wakers = state.exit();
         drop(state);

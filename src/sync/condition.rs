@@ -198,7 +198,11 @@ impl Condition {
     /// })
     /// .unwrap();
     /// ```
-    pub async fn wait_for<'a, P>(&'a self, mut guard: LockGuard<'a>, mut predicate: P) -> LockGuard<'a>
+    pub async fn wait_for<'a, P>(
+        &'a self,
+        mut guard: LockGuard<'a>,
+        mut predicate: P,
+    ) -> LockGuard<'a>
     where
         P: FnMut() -> bool,
     {
