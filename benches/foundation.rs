@@ -1,1 +1,2 @@
+//! Foundation benchmarks (placeholder on main).
 fn main() {}

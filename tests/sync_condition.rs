@@ -64,7 +64,9 @@ fn test_wait() {
         assert_eq!(*result.borrow(), []);
         assert!(!cond.is_locked());
 
-        held.borrow_mut().push(cond.lock().await);
+        let first = cond.lock().await;
+
+        held.borrow_mut().push(first);
         assert_eq!(cond.notify(1), 1);
         yield_now().await;
         assert_eq!(*result.borrow(), []);
@@ -414,7 +416,7 @@ fn wait_with_a_guard_of_another_lock_panics() {
     let cond = Condition::new();
     let other = Lock::new();
     let guard = other.try_lock().unwrap();
-    let _ = cond.wait(guard);
+    drop(cond.wait(guard));
 }
 
 #[test]

@@ -56,7 +56,8 @@ fn test_acquire() {
         let lock = leak(Lock::new());
         let result = Rc::new(RefCell::new(Vec::new()));
         let held: Held = Rc::default();
-        held.borrow_mut().push(lock.lock().await);
+        let first = lock.lock().await;
+        held.borrow_mut().push(first);
 
         let c = |n: i32| {
             let (result, held) = (result.clone(), held.clone());
@@ -171,7 +172,8 @@ fn test_cancel_release_race() {
                 held.borrow_mut().push(guard);
             })
         };
-        held.borrow_mut().push(lock.lock().await);
+        let first = lock.lock().await;
+        held.borrow_mut().push(first);
         let t1 = Rc::new(lockit());
         let t2 = lockit();
         let t3 = lockit();

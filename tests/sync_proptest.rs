@@ -124,10 +124,10 @@ fn check(prim: Prim, cap: usize, plans: Vec<TaskPlan>) {
         for (task, plan) in tasks.iter().zip(&plans) {
             if let Some(at) = plan.cancel_at {
                 let task = task.clone();
-                let _ = spawn(async move {
+                drop(spawn(async move {
                     sleep(ms(at)).await;
                     task.cancel();
-                });
+                }));
             }
         }
         // Everyone finishes within a virtual minute, or someone is stranded.
@@ -232,10 +232,10 @@ fn check_condition(gaps: Vec<u64>, consumers: Vec<(u64, Option<u64>)>) {
                 }
             }));
             if let (Some(at), true) = (cancel_at, c > 0) {
-                let _ = spawn(async move {
+                drop(spawn(async move {
                     sleep(ms(at)).await;
                     task.cancel();
-                });
+                }));
             }
         }
         for gap in gaps {

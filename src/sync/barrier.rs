@@ -205,6 +205,15 @@ impl Barrier {
     }
 
     /// Whether the barrier is broken (asyncio's `broken`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let barrier = tulipa::sync::Barrier::new(3);
+    /// assert!(!barrier.is_broken());
+    /// barrier.abort();
+    /// assert!(barrier.is_broken());
+    /// ```
     #[doc(alias = "broken")]
     pub fn is_broken(&self) -> bool {
         self.state.lock().phase == Phase::Broken

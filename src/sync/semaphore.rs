@@ -234,7 +234,6 @@ impl Semaphore {
     /// let _p = sem.try_acquire().unwrap();
     /// assert_eq!(sem.available(), 1);
     /// ```
-    #[doc(alias = "_value")]
     pub fn available(&self) -> usize {
         self.state.lock().permits
     }
@@ -433,6 +432,14 @@ impl BoundedSemaphore {
     /// # Errors
     ///
     /// [`TryAcquireError`] if no permit is free.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sem = tulipa::sync::BoundedSemaphore::new(1);
+    /// let _permit = sem.try_acquire().unwrap();
+    /// assert!(sem.try_acquire().is_err());
+    /// ```
     pub fn try_acquire(&self) -> Result<Permit<'_>, TryAcquireError> {
         self.sem.try_acquire()
     }
@@ -444,6 +451,16 @@ impl BoundedSemaphore {
     ///
     /// [`BoundedReleaseError`] (asyncio's `ValueError`) if the free permits
     /// plus the permits still out under guards already reach the bound.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sem = tulipa::sync::BoundedSemaphore::new(2);
+    /// sem.try_acquire().unwrap().forget();
+    /// assert_eq!(sem.release(), Ok(()));
+    /// let err = sem.release().unwrap_err();
+    /// assert_eq!(err.to_string(), "semaphore released too many times");
+    /// ```
     pub fn release(&self) -> Result<(), BoundedReleaseError> {
         let wakers = {
             let mut state = self.sem.state.lock();
@@ -457,17 +474,35 @@ impl BoundedSemaphore {
     }
 
     /// How many permits are free right now.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(tulipa::sync::BoundedSemaphore::new(3).available(), 3);
+    /// ```
     pub fn available(&self) -> usize {
         self.sem.available()
     }
 
     /// Whether an `acquire` would have to wait (asyncio's `locked()`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(tulipa::sync::BoundedSemaphore::new(0).is_locked());
+    /// ```
     #[doc(alias = "locked")]
     pub fn is_locked(&self) -> bool {
         self.sem.is_locked()
     }
 
     /// The initial value, above which it cannot be released.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(tulipa::sync::BoundedSemaphore::new(4).bound(), 4);
+    /// ```
     pub fn bound(&self) -> usize {
         self.bound
     }
