@@ -27,6 +27,7 @@
 //! | `Barrier.wait()` / `BrokenBarrierError` | [`Barrier::wait`] → `Result<usize, BrokenBarrierError>` |
 
 mod barrier;
+mod bounded_semaphore;
 mod condition;
 mod event;
 mod lock;
@@ -34,12 +35,11 @@ mod semaphore;
 mod waiters;
 
 pub use barrier::{Barrier, BarrierWait, BrokenBarrierError};
+pub use bounded_semaphore::{BoundedReleaseError, BoundedSemaphore};
 pub use condition::{Condition, ConditionWait};
 pub use event::{Event, EventWait};
 pub use lock::{Lock, LockAcquire, LockGuard, TryLockError};
-pub use semaphore::{
-    BoundedReleaseError, BoundedSemaphore, Permit, Semaphore, SemaphoreAcquire, TryAcquireError,
-};
+pub use semaphore::{Permit, Semaphore, SemaphoreAcquire, TryAcquireError};
 
 #[cfg(test)]
 mod tests {
