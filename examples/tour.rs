@@ -6,10 +6,14 @@
 
 #[path = "tour/foundation.rs"]
 mod foundation;
+#[path = "tour/sync.rs"]
+mod sync;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The panic of the demo task would otherwise print a backtrace note.
     std::panic::set_hook(Box::new(|_| {}));
     foundation::step()?;
+    println!("\n== synchronization primitives ==");
+    sync::step()?;
     Ok(())
 }

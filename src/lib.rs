@@ -29,6 +29,7 @@
 pub mod future;
 pub(crate) mod oneshot;
 pub mod runtime;
+pub mod sync;
 pub mod task;
 pub mod time;
 pub mod trace;
@@ -38,5 +39,6 @@ pub use runtime::{
     get_running_loop, run, Builder, EventLoop, ExceptionContext, Handle, LoopClosed, LoopHandle,
     LoopStats, RunError, TimerHandle,
 };
+pub use sync::{Barrier, BoundedSemaphore, Condition, Event, Lock, Semaphore};
 pub use task::{all_tasks, current_task, spawn, spawn_named, RemoteTask, Task, TaskError, TaskId};
 pub use time::{now, sleep, sleep_until, yield_now};

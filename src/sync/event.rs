@@ -1,0 +1,199 @@
+//! [`Event`]: a flag that tasks wait on (asyncio's `Event`).
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use parking_lot::Mutex;
+
+use super::waiters::{wake_all, WaitKey, WaitList};
+
+/// A flag tasks can wait for (asyncio's `Event`).
+///
+/// [`set`](Event::set) raises the flag and wakes every waiter;
+/// [`wait`](Event::wait) returns at once while it is raised;
+/// [`clear`](Event::clear) lowers it. A waiter already woken by `set` returns
+/// even if the flag is cleared before it runs, as in asyncio.
+///
+/// `Send + Sync`, needs only a [`Waker`](std::task::Waker): `set` may be
+/// called from any thread, and waiting works under tokio or smol too.
+///
+/// # Examples
+///
+/// ```
+/// use std::rc::Rc;
+/// use tulipa::sync::Event;
+///
+/// tulipa::run(async {
+///     let ready = Rc::new(Event::new());
+///     let waiter = {
+///         let ready = ready.clone();
+///         tulipa::spawn(async move {
+///             ready.wait().await;
+///             "went"
+///         })
+///     };
+///     tulipa::yield_now().await;
+///     ready.set();
+///     assert_eq!(waiter.await.unwrap(), "went");
+/// })
+/// .unwrap();
+/// ```
+pub struct Event {
+    state: Mutex<State>,
+}
+
+struct State {
+    set: bool,
+    waiters: WaitList,
+}
+
+impl Event {
+    /// A lowered flag.
+    pub const fn new() -> Event {
+        Event {
+            state: Mutex::new(State {
+                set: false,
+                waiters: WaitList::new(),
+            }),
+        }
+    }
+
+    /// Raises the flag and wakes every waiter (in arrival order).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let ev = tulipa::sync::Event::new();
+    /// ev.set();
+    /// assert!(ev.is_set());
+    /// ```
+    pub fn set(&self) {
+        let wakers = {
+            let mut state = self.state.lock();
+            if state.set {
+                return;
+            }
+            state.set = true;
+            state.waiters.notify_all()
+        };
+        wake_all(wakers);
+    }
+
+    /// Lowers the flag. Waiters already woken by [`set`](Event::set) still
+    /// return.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let ev = tulipa::sync::Event::new();
+    /// ev.set();
+    /// ev.clear();
+    /// assert!(!ev.is_set());
+    /// ```
+    pub fn clear(&self) {
+        self.state.lock().set = false;
+    }
+
+    /// Whether the flag is raised.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(!tulipa::sync::Event::new().is_set());
+    /// ```
+    pub fn is_set(&self) -> bool {
+        self.state.lock().set
+    }
+
+    /// Waits until the flag is raised; returns at once if it already is.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future removes the waiter; it affects no other waiter.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// tulipa::run(async {
+    ///     let ev = tulipa::sync::Event::new();
+    ///     ev.set();
+    ///     ev.wait().await; // already set: no wait
+    /// })
+    /// .unwrap();
+    /// ```
+    pub fn wait(&self) -> EventWait<'_> {
+        EventWait {
+            event: self,
+            key: None,
+            done: false,
+        }
+    }
+}
+
+impl Default for Event {
+    fn default() -> Event {
+        Event::new()
+    }
+}
+
+impl fmt::Debug for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.state.lock();
+        f.debug_struct("Event")
+            .field("set", &state.set)
+            .field("waiters", &state.waiters.waiting())
+            .finish()
+    }
+}
+
+/// The future of [`Event::wait`].
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct EventWait<'a> {
+    event: &'a Event,
+    key: Option<WaitKey>,
+    done: bool,
+}
+
+impl Future for EventWait<'_> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        assert!(!this.done, "EventWait polled after completion");
+        let mut state = this.event.state.lock();
+        match this.key {
+            None if state.set => {}
+            None => {
+                this.key = Some(state.waiters.push(cx.waker().clone()));
+                return Poll::Pending;
+            }
+            Some(key) => {
+                if state.waiters.poll(key, cx.waker()).is_pending() {
+                    return Poll::Pending;
+                }
+                this.key = None;
+            }
+        }
+        this.done = true;
+        Poll::Ready(())
+    }
+}
+
+impl Drop for EventWait<'_> {
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            // A notification carries nothing to pass on.
+            self.event.state.lock().waiters.remove(key);
+        }
+    }
+}
+
+impl fmt::Debug for EventWait<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EventWait")
+            .field("queued", &self.key.is_some())
+            .finish()
+    }
+}

@@ -1,0 +1,66 @@
+//! Synchronization primitives for tasks (asyncio's `asyncio.locks`):
+//! [`Event`], [`Lock`], [`Semaphore`], [`BoundedSemaphore`], [`Condition`]
+//! and [`Barrier`].
+//!
+//! They follow asyncio's semantics (CPython 3.13): `Lock` and `Semaphore`
+//! are strictly FIFO with no barging, a waiter cancelled after being chosen
+//! passes its turn on, `Event::set` wakes every waiter, and `Barrier` has
+//! asyncio's filling / draining / resetting / broken states.
+//!
+//! Unlike asyncio's, they are not bound to one loop: each needs only a
+//! [`Waker`](std::task::Waker), so they are `Send + Sync` and also work
+//! inside tokio or smol, or between tasks on loops in different threads.
+//! Each keeps a small state and a FIFO of waiter slots (one shared private
+//! implementation) behind a `parking_lot::Mutex`, and wakes wakers only after
+//! releasing it. Cancellation is drop: every future documents what dropping
+//! it does under `# Cancel safety`.
+//!
+//! The futures borrow their primitive; share a primitive between spawned
+//! tasks with an `Rc` (one loop) or an `Arc` (several threads).
+//!
+//! | asyncio | tulipa |
+//! |---|---|
+//! | `async with lock:` / `acquire()` / `release()` / `locked()` | `let _g = lock.lock().await;` / drop the guard / [`Lock::is_locked`] |
+//! | `async with sem:` / `sem.release()` / `sem.locked()` | `sem.acquire().await` / [`Semaphore::release`] (+ [`Permit::forget`]) / [`Semaphore::is_locked`] |
+//! | `BoundedSemaphore.release()` raising `ValueError` | [`BoundedSemaphore::release`] returning [`BoundedReleaseError`] |
+//! | `cond.wait()` / `cond.wait_for(pred)` | `guard = cond.wait(guard).await` / `cond.wait_for(guard, pred).await` |
+//! | `Barrier.wait()` / `BrokenBarrierError` | [`Barrier::wait`] → `Result<usize, BrokenBarrierError>` |
+
+mod barrier;
+mod bounded_semaphore;
+mod condition;
+mod event;
+mod lock;
+mod semaphore;
+mod waiters;
+
+pub use barrier::{Barrier, BarrierWait, BrokenBarrierError};
+pub use bounded_semaphore::{BoundedReleaseError, BoundedSemaphore};
+pub use condition::{Condition, ConditionWait};
+pub use event::{Event, EventWait};
+pub use lock::{Lock, LockAcquire, LockGuard, TryLockError};
+pub use semaphore::{Permit, Semaphore, SemaphoreAcquire, TryAcquireError};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn primitives_and_their_futures_cross_threads() {
+        send_sync::<Event>();
+        send_sync::<Lock>();
+        send_sync::<Semaphore>();
+        send_sync::<BoundedSemaphore>();
+        send_sync::<Condition>();
+        send_sync::<Barrier>();
+        send_sync::<LockGuard<'static>>();
+        send_sync::<Permit<'static>>();
+        send_sync::<EventWait<'static>>();
+        send_sync::<LockAcquire<'static>>();
+        send_sync::<SemaphoreAcquire<'static>>();
+        send_sync::<ConditionWait<'static>>();
+        send_sync::<BarrierWait<'static>>();
+    }
+}
