@@ -1,0 +1,116 @@
+//! [`Builder`]: the settings of a [`ThreadPoolExecutor`].
+
+use std::time::Duration;
+
+use super::ThreadPoolExecutor;
+
+/// What a pool is built with.
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    pub(crate) max_workers: usize,
+    pub(crate) prefix: String,
+    /// `None`: idle workers never exit.
+    pub(crate) idle_timeout: Option<Duration>,
+    pub(crate) stack_size: Option<usize>,
+    /// `None`: the queue is unbounded.
+    pub(crate) max_queued: Option<usize>,
+}
+
+/// CPython's default pool size: `min(32, cpus + 4)`.
+pub(crate) fn default_max_workers() -> usize {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    (cpus + 4).min(32)
+}
+
+/// Configures a [`ThreadPoolExecutor`] before it is built.
+///
+/// Defaults: `min(32, cpus + 4)` workers (CPython's default), threads named
+/// `tulipa-pool-N`, a 10 s idle timeout, the platform's stack size and an
+/// unbounded queue.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use tulipa::ThreadPoolExecutor;
+///
+/// let pool = ThreadPoolExecutor::builder()
+///     .max_workers(4)
+///     .thread_name_prefix("resize")
+///     .idle_timeout(Duration::from_secs(1))
+///     .stack_size(256 * 1024)
+///     .max_queued(100)
+///     .build();
+/// let name = pool.submit(|| std::thread::current().name().unwrap().to_owned()).unwrap();
+/// assert_eq!(name.wait().unwrap(), "resize-0");
+/// ```
+#[derive(Debug, Clone)]
+pub struct Builder {
+    config: Config,
+}
+
+impl Builder {
+    pub(crate) fn new() -> Builder {
+        Builder {
+            config: Config {
+                max_workers: default_max_workers(),
+                prefix: "tulipa-pool".to_owned(),
+                idle_timeout: Some(Duration::from_secs(10)),
+                stack_size: None,
+                max_queued: None,
+            },
+        }
+    }
+
+    /// The most worker threads that run at once.
+    ///
+    /// # Panics
+    ///
+    /// If `n` is 0.
+    pub fn max_workers(mut self, n: usize) -> Builder {
+        assert!(n > 0, "a thread pool needs at least one worker");
+        self.config.max_workers = n;
+        self
+    }
+
+    /// Names the workers `{prefix}-0`, `{prefix}-1`, ... (CPython's
+    /// `thread_name_prefix`).
+    pub fn thread_name_prefix(mut self, prefix: impl Into<String>) -> Builder {
+        self.config.prefix = prefix.into();
+        self
+    }
+
+    /// How long a worker waits for a job before it exits; a later job
+    /// starts a new one. `Duration::MAX` keeps idle workers forever.
+    #[doc(alias = "keep_alive")]
+    pub fn idle_timeout(mut self, timeout: Duration) -> Builder {
+        self.config.idle_timeout = (timeout != Duration::MAX).then_some(timeout);
+        self
+    }
+
+    /// The stack size of each worker thread, in bytes.
+    pub fn stack_size(mut self, bytes: usize) -> Builder {
+        self.config.stack_size = Some(bytes);
+        self
+    }
+
+    /// Bounds the jobs waiting for a worker: beyond `n`,
+    /// [`submit`](ThreadPoolExecutor::submit) blocks its thread and
+    /// [`submit_async`](ThreadPoolExecutor::submit_async) /
+    /// [`run`](ThreadPoolExecutor::run) wait, instead of letting the queue
+    /// grow. Running jobs do not count.
+    ///
+    /// # Panics
+    ///
+    /// If `n` is 0.
+    pub fn max_queued(mut self, n: usize) -> Builder {
+        assert!(n > 0, "a bounded job queue needs room for at least one job");
+        self.config.max_queued = Some(n);
+        self
+    }
+
+    /// Builds the pool; no thread starts until the first job.
+    pub fn build(self) -> ThreadPoolExecutor {
+        ThreadPoolExecutor::from_config(self.config)
+    }
+}
