@@ -144,9 +144,11 @@ fn main() {
     for _ in 0..SAMPLES {
         for peer in &mut peers {
             let w7 = (peer.w7)();
-            peer.w7_samples.push(w7.as_secs_f64() * 1e6 / W7_TRIPS as f64);
+            peer.w7_samples
+                .push(w7.as_secs_f64() * 1e6 / W7_TRIPS as f64);
             let w7b = (peer.w7b)();
-            peer.w7b_samples.push(w7b.as_secs_f64() * 1e9 / W7B_JOBS as f64);
+            peer.w7b_samples
+                .push(w7b.as_secs_f64() * 1e9 / W7B_JOBS as f64);
         }
     }
     let report = |title: &str, unit: &str, pick: &dyn Fn(&Peer) -> &Vec<f64>| {
@@ -155,7 +157,12 @@ fn main() {
         for peer in &peers {
             let m = median(pick(peer));
             let all: Vec<String> = pick(peer).iter().map(|s| format!("{s:.2}")).collect();
-            println!("  {:<22} {m:>10.2} {unit}   tulipa/peer = {:.2}   [{}]", peer.name, ours / m, all.join(" "));
+            println!(
+                "  {:<22} {m:>10.2} {unit}   tulipa/peer = {:.2}   [{}]",
+                peer.name,
+                ours / m,
+                all.join(" ")
+            );
         }
     };
     report("W7 executor round trip", "us/trip", &|p| &p.w7_samples);

@@ -40,7 +40,9 @@ fn eventually(what: &str, cond: impl Fn() -> bool) {
 }
 
 /// A 1-worker pool stuck in a job until the gate opens.
-fn busy_pool(builder: tulipa::executor::Builder) -> (ThreadPoolExecutor, Gate, tulipa::ExecFuture<()>) {
+fn busy_pool(
+    builder: tulipa::executor::Builder,
+) -> (ThreadPoolExecutor, Gate, tulipa::ExecFuture<()>) {
     let pool = builder.max_workers(1).build();
     let gate = Gate::default();
     let (started_tx, started) = mpsc::channel();
@@ -68,7 +70,9 @@ fn run_in_executor_returns_the_result_test_run_in_executor() {
 #[test]
 fn run_in_executor_panic_is_a_typed_error_and_the_loop_goes_on() {
     let out = tulipa::run(async {
-        let err = run_in_executor(|| -> u8 { panic!("in a worker") }).await.unwrap_err();
+        let err = run_in_executor(|| -> u8 { panic!("in a worker") })
+            .await
+            .unwrap_err();
         assert!(err.is_panic());
         run_in_executor(|| 1).await.unwrap()
     });
@@ -79,12 +83,18 @@ fn run_in_executor_panic_is_a_typed_error_and_the_loop_goes_on() {
 fn event_loop_method_works_before_the_loop_runs() {
     let lp = EventLoop::new().unwrap();
     let job = lp.run_in_executor(|| "queued before run");
-    assert_eq!(lp.run_until_complete(job).unwrap().unwrap(), "queued before run");
+    assert_eq!(
+        lp.run_until_complete(job).unwrap().unwrap(),
+        "queued before run"
+    );
 }
 
 #[test]
 fn run_in_executor_on_a_given_pool_and_pool_run() {
-    let pool = ThreadPoolExecutor::builder().max_workers(1).thread_name_prefix("given").build();
+    let pool = ThreadPoolExecutor::builder()
+        .max_workers(1)
+        .thread_name_prefix("given")
+        .build();
     let out = tulipa::run(async {
         let a = run_in_executor_on(&pool, || thread::current().name().unwrap().to_owned());
         let b = pool.run(|| 2);
@@ -104,28 +114,42 @@ fn default_executor_has_min_32_cpus_plus_4_workers_test_default_executor() {
     let lp = EventLoop::new().unwrap();
     let cpus = thread::available_parallelism().unwrap().get();
     assert_eq!(lp.default_executor().max_workers(), (cpus + 4).min(32));
-    assert_eq!(lp.default_executor().num_threads(), 0, "made lazily, no thread yet");
+    assert_eq!(
+        lp.default_executor().num_threads(),
+        0,
+        "made lazily, no thread yet"
+    );
 }
 
 #[test]
 fn set_default_executor_replaces_the_pool_test_set_default_executor() {
     let lp = EventLoop::new().unwrap();
-    let mine = ThreadPoolExecutor::builder().max_workers(1).thread_name_prefix("mine").build();
+    let mine = ThreadPoolExecutor::builder()
+        .max_workers(1)
+        .thread_name_prefix("mine")
+        .build();
     lp.set_default_executor(mine.clone());
     let name = lp.run_in_executor(|| thread::current().name().unwrap().to_owned());
     assert_eq!(lp.run_until_complete(name).unwrap().unwrap(), "mine-0");
     lp.close().unwrap();
-    assert!(mine.is_shutdown(), "closing the loop shut the default executor down");
+    assert!(
+        mine.is_shutdown(),
+        "closing the loop shut the default executor down"
+    );
 }
 
 #[test]
 fn close_shuts_the_default_executor_down_test_close() {
     let lp = EventLoop::new().unwrap();
     let pool = lp.default_executor();
-    lp.run_until_complete(lp.run_in_executor(|| ())).unwrap().unwrap();
+    lp.run_until_complete(lp.run_in_executor(|| ()))
+        .unwrap()
+        .unwrap();
     lp.close().unwrap();
     assert!(pool.is_shutdown());
-    eventually("the default executor's worker exits", || pool.num_threads() == 0);
+    eventually("the default executor's worker exits", || {
+        pool.num_threads() == 0
+    });
     // A closed loop refuses new jobs instead of starting a new pool.
     let late = lp.run_in_executor(|| ());
     assert!(futures::executor::block_on(late).unwrap_err().is_shutdown());
@@ -149,7 +173,9 @@ fn loop_close_does_not_hang_on_a_job_blocked_forever() {
     lp.close().unwrap(); // returns although a job is stuck
     assert!(pool.is_shutdown());
     gate.open();
-    eventually("the workers leave once released", || pool.num_threads() == 0);
+    eventually("the workers leave once released", || {
+        pool.num_threads() == 0
+    });
 }
 
 #[test]
@@ -189,7 +215,8 @@ fn cancelling_the_awaiting_task_cancels_a_queued_job() {
     let r = ran.clone();
     let p = pool.clone();
     tulipa::run(async move {
-        let task = tulipa::spawn(async move { p.run(move || r.store(true, Ordering::SeqCst)).await });
+        let task =
+            tulipa::spawn(async move { p.run(move || r.store(true, Ordering::SeqCst)).await });
         tulipa::yield_now().await;
         assert!(task.cancel());
         assert!(task.await.unwrap_err().is_cancelled());
@@ -207,9 +234,17 @@ fn shutdown_cancel_pending_resolves_loop_side_futures_as_cancelled() {
     let lp = EventLoop::new().unwrap();
     let queued = pool.run(|| 1);
     pool.shutdown(false, true);
-    assert!(lp.run_until_complete(queued).unwrap().unwrap_err().is_cancelled());
+    assert!(lp
+        .run_until_complete(queued)
+        .unwrap()
+        .unwrap_err()
+        .is_cancelled());
     let late = pool.run(|| 2);
-    assert!(lp.run_until_complete(late).unwrap().unwrap_err().is_shutdown());
+    assert!(lp
+        .run_until_complete(late)
+        .unwrap()
+        .unwrap_err()
+        .is_shutdown());
     gate.open();
     blocker.wait().unwrap();
 }
@@ -225,11 +260,17 @@ fn the_loop_keeps_running_while_a_job_blocks() {
                 t.set(t.get() + 1);
             }
         });
-        run_in_executor(|| thread::sleep(Duration::from_millis(200))).await.unwrap();
+        run_in_executor(|| thread::sleep(Duration::from_millis(200)))
+            .await
+            .unwrap();
         heartbeat.cancel();
     })
     .unwrap();
-    assert!(ticks.get() >= 5, "the heartbeat ticked {} times", ticks.get());
+    assert!(
+        ticks.get() >= 5,
+        "the heartbeat ticked {} times",
+        ticks.get()
+    );
 }
 
 #[test]
@@ -242,14 +283,20 @@ fn virtual_clock_waits_for_an_outstanding_job_instead_of_jumping() {
                 tulipa::sleep(Duration::from_secs(3600)).await;
                 tulipa::now()
             });
-            run_in_executor(|| thread::sleep(Duration::from_millis(30))).await.unwrap();
+            run_in_executor(|| thread::sleep(Duration::from_millis(30)))
+                .await
+                .unwrap();
             let finished_at = tulipa::now();
             (finished_at, late.await.unwrap())
         })
         .unwrap();
     // The job took ~30 ms of real time; virtual time followed it instead of
     // jumping to the one-hour timer first.
-    assert!(finished_at - start < Duration::from_secs(60), "{:?}", finished_at - start);
+    assert!(
+        finished_at - start < Duration::from_secs(60),
+        "{:?}",
+        finished_at - start
+    );
     assert_eq!(hour_done - start, Duration::from_secs(3600));
 }
 
@@ -269,7 +316,10 @@ fn hundred_thousand_jobs_awaited_on_the_loop() {
 
 #[test]
 fn bounded_pool_makes_tasks_wait_for_room_without_blocking_the_loop() {
-    let pool = ThreadPoolExecutor::builder().max_workers(2).max_queued(3).build();
+    let pool = ThreadPoolExecutor::builder()
+        .max_workers(2)
+        .max_queued(3)
+        .build();
     let peak_queued = Arc::new(AtomicUsize::new(0));
     let ticks = Rc::new(Cell::new(0u32));
     let t = ticks.clone();
@@ -316,14 +366,25 @@ impl Wake for CountingWaker {
 fn dropped_woken_submitter_passes_the_room_to_the_next() {
     let (pool, gate, blocker) = busy_pool(ThreadPoolExecutor::builder().max_queued(1));
     let queued = pool.try_submit(|| 0).unwrap();
-    let (wa, wb) = (Arc::new(CountingWaker::default()), Arc::new(CountingWaker::default()));
+    let (wa, wb) = (
+        Arc::new(CountingWaker::default()),
+        Arc::new(CountingWaker::default()),
+    );
     let (waker_a, waker_b) = (Waker::from(wa.clone()), Waker::from(wb.clone()));
     let mut a = Box::pin(pool.submit_async(|| 1));
     let mut b = Box::pin(pool.submit_async(|| 2));
-    assert!(a.as_mut().poll(&mut Context::from_waker(&waker_a)).is_pending());
-    assert!(b.as_mut().poll(&mut Context::from_waker(&waker_b)).is_pending());
+    assert!(a
+        .as_mut()
+        .poll(&mut Context::from_waker(&waker_a))
+        .is_pending());
+    assert!(b
+        .as_mut()
+        .poll(&mut Context::from_waker(&waker_b))
+        .is_pending());
     gate.open(); // the worker finishes, takes `queued`: room for one
-    eventually("the first waiter is woken", || wa.0.load(Ordering::SeqCst) == 1);
+    eventually("the first waiter is woken", || {
+        wa.0.load(Ordering::SeqCst) == 1
+    });
     assert_eq!(wb.0.load(Ordering::SeqCst), 0, "one room, one wake-up");
     drop(a); // woken but gone: its turn passes on
     assert_eq!(wb.0.load(Ordering::SeqCst), 1);
@@ -338,7 +399,9 @@ fn dropped_woken_submitter_passes_the_room_to_the_next() {
 #[test]
 fn run_in_executor_future_works_inside_tokio() {
     let pool = ThreadPoolExecutor::new(2);
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     assert_eq!(rt.block_on(pool.run(|| 9)).unwrap(), 9);
 }
 

@@ -38,7 +38,9 @@ fn eventually(what: &str, cond: impl Fn() -> bool) {
 }
 
 /// A 1-worker pool whose worker is stuck in a job until the gate opens.
-fn busy_pool(builder: tulipa::executor::Builder) -> (ThreadPoolExecutor, Gate, tulipa::ExecFuture<()>) {
+fn busy_pool(
+    builder: tulipa::executor::Builder,
+) -> (ThreadPoolExecutor, Gate, tulipa::ExecFuture<()>) {
     let pool = builder.max_workers(1).build();
     let gate = Gate::default();
     let (started_tx, started) = mpsc::channel();
@@ -79,13 +81,25 @@ fn exec_future_is_awaitable_on_another_executor() {
 #[test]
 fn panic_is_a_typed_error_and_the_worker_survives() {
     let pool = ThreadPoolExecutor::new(1);
-    let first = pool.submit(|| thread::current().id()).unwrap().wait().unwrap();
-    let err = pool.submit(|| -> u8 { panic!("boom") }).unwrap().wait().unwrap_err();
+    let first = pool
+        .submit(|| thread::current().id())
+        .unwrap()
+        .wait()
+        .unwrap();
+    let err = pool
+        .submit(|| -> u8 { panic!("boom") })
+        .unwrap()
+        .wait()
+        .unwrap_err();
     assert!(err.is_panic());
     assert_eq!(err.to_string(), "job panicked: boom");
     assert_eq!(err.into_panic().unwrap().message(), "boom");
     // The same (only) worker runs the next job.
-    let after = pool.submit(|| thread::current().id()).unwrap().wait().unwrap();
+    let after = pool
+        .submit(|| thread::current().id())
+        .unwrap()
+        .wait()
+        .unwrap();
     assert_eq!(first, after);
     assert_eq!(pool.num_threads(), 1);
 }
@@ -96,7 +110,10 @@ fn wait_timeout_gives_the_future_back_while_the_job_runs() {
     let blocker = blocker.wait_timeout(Duration::from_millis(5)).unwrap_err();
     assert!(!blocker.is_done());
     gate.open();
-    blocker.wait_timeout(Duration::from_secs(10)).unwrap().unwrap();
+    blocker
+        .wait_timeout(Duration::from_secs(10))
+        .unwrap()
+        .unwrap();
     drop(pool);
 }
 
@@ -132,7 +149,11 @@ fn dropping_a_queued_future_cancels_the_job_and_drops_its_closure_at_once() {
         .unwrap();
     assert_eq!(Arc::strong_count(&captured), 2);
     drop(queued);
-    assert_eq!(Arc::strong_count(&captured), 1, "closure dropped with the future");
+    assert_eq!(
+        Arc::strong_count(&captured),
+        1,
+        "closure dropped with the future"
+    );
     gate.open();
     blocker.wait().unwrap();
     pool.shutdown(true, false);
@@ -221,7 +242,9 @@ fn thread_name_prefix_and_stack_size_test_thread_names_assigned() {
         .thread_name_prefix("SpecialPool")
         .stack_size(512 * 1024)
         .build();
-    let name = pool.submit(|| thread::current().name().map(str::to_owned)).unwrap();
+    let name = pool
+        .submit(|| thread::current().name().map(str::to_owned))
+        .unwrap();
     assert_eq!(name.wait().unwrap().as_deref(), Some("SpecialPool-0"));
 }
 
@@ -258,7 +281,10 @@ fn idle_workers_exit_after_the_idle_timeout() {
 fn shutdown_nowait_keeps_pending_jobs_test_shutdown_no_wait() {
     let (pool, gate, blocker) = busy_pool(ThreadPoolExecutor::builder());
     let flags: Vec<_> = (0..3).map(|_| Arc::new(AtomicBool::new(false))).collect();
-    let jobs: Vec<_> = flags.iter().map(|f| pool.submit(flag_job(f)).unwrap()).collect();
+    let jobs: Vec<_> = flags
+        .iter()
+        .map(|f| pool.submit(flag_job(f)).unwrap())
+        .collect();
     pool.shutdown(false, false); // returns while the worker is stuck
     assert!(pool.is_shutdown());
     assert!(pool.submit(|| 0).unwrap_err().is_shutdown());
@@ -268,14 +294,19 @@ fn shutdown_nowait_keeps_pending_jobs_test_shutdown_no_wait() {
         assert_eq!(job.wait().unwrap(), 7);
     }
     assert!(flags.iter().all(|f| f.load(Ordering::SeqCst)));
-    eventually("the worker exits after draining", || pool.num_threads() == 0);
+    eventually("the worker exits after draining", || {
+        pool.num_threads() == 0
+    });
 }
 
 #[test]
 fn shutdown_nowait_cancel_pending_test_cancel_futures_wait_false() {
     let (pool, gate, blocker) = busy_pool(ThreadPoolExecutor::builder());
     let flags: Vec<_> = (0..3).map(|_| Arc::new(AtomicBool::new(false))).collect();
-    let jobs: Vec<_> = flags.iter().map(|f| pool.submit(flag_job(f)).unwrap()).collect();
+    let jobs: Vec<_> = flags
+        .iter()
+        .map(|f| pool.submit(flag_job(f)).unwrap())
+        .collect();
     pool.shutdown(false, true);
     // Cancelled at once, while the worker is still stuck.
     for job in jobs {
@@ -285,20 +316,27 @@ fn shutdown_nowait_cancel_pending_test_cancel_futures_wait_false() {
     gate.open();
     blocker.wait().unwrap();
     pool.shutdown(true, false);
-    assert!(flags.iter().all(|f| !f.load(Ordering::SeqCst)), "nothing runs after cancel");
+    assert!(
+        flags.iter().all(|f| !f.load(Ordering::SeqCst)),
+        "nothing runs after cancel"
+    );
 }
 
 #[test]
 fn shutdown_wait_runs_pending_jobs_then_joins_test_shutdown() {
     let (pool, gate, blocker) = busy_pool(ThreadPoolExecutor::builder());
     let flags: Vec<_> = (0..3).map(|_| Arc::new(AtomicBool::new(false))).collect();
-    let jobs: Vec<_> = flags.iter().map(|f| pool.submit(flag_job(f)).unwrap()).collect();
+    let jobs: Vec<_> = flags
+        .iter()
+        .map(|f| pool.submit(flag_job(f)).unwrap())
+        .collect();
     let opener = release_once_shut_down(&pool, &gate);
     pool.shutdown(true, false);
     assert_eq!(pool.num_threads(), 0);
     assert!(flags.iter().all(|f| f.load(Ordering::SeqCst)));
     blocker.wait().unwrap();
-    jobs.into_iter().for_each(|j| assert_eq!(j.wait().unwrap(), 7));
+    jobs.into_iter()
+        .for_each(|j| assert_eq!(j.wait().unwrap(), 7));
     opener.join().unwrap();
 }
 
@@ -306,7 +344,10 @@ fn shutdown_wait_runs_pending_jobs_then_joins_test_shutdown() {
 fn shutdown_wait_cancel_pending_test_cancel_futures() {
     let (pool, gate, blocker) = busy_pool(ThreadPoolExecutor::builder());
     let flags: Vec<_> = (0..3).map(|_| Arc::new(AtomicBool::new(false))).collect();
-    let jobs: Vec<_> = flags.iter().map(|f| pool.submit(flag_job(f)).unwrap()).collect();
+    let jobs: Vec<_> = flags
+        .iter()
+        .map(|f| pool.submit(flag_job(f)).unwrap())
+        .collect();
     let opener = release_once_shut_down(&pool, &gate);
     pool.shutdown(true, true);
     assert_eq!(pool.num_threads(), 0);
@@ -314,7 +355,10 @@ fn shutdown_wait_cancel_pending_test_cancel_futures() {
     for job in jobs {
         assert!(job.wait().unwrap_err().is_cancelled());
     }
-    assert!(flags.iter().all(|f| !f.load(Ordering::SeqCst)), "nothing runs after cancel");
+    assert!(
+        flags.iter().all(|f| !f.load(Ordering::SeqCst)),
+        "nothing runs after cancel"
+    );
     opener.join().unwrap();
 }
 
@@ -437,7 +481,9 @@ fn jobs_submitted_from_many_threads_at_once() {
 #[test]
 fn hundred_thousand_jobs() {
     let pool = ThreadPoolExecutor::new(4);
-    let jobs: Vec<_> = (0..100_000u64).map(|i| pool.submit(move || i + 1).unwrap()).collect();
+    let jobs: Vec<_> = (0..100_000u64)
+        .map(|i| pool.submit(move || i + 1).unwrap())
+        .collect();
     let sum: u64 = jobs.into_iter().map(|j| j.wait().unwrap()).sum();
     assert_eq!(sum, 100_000 * 100_001 / 2);
 }

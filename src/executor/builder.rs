@@ -14,6 +14,8 @@ pub(crate) struct Config {
     pub(crate) stack_size: Option<usize>,
     /// `None`: the queue is unbounded.
     pub(crate) max_queued: Option<usize>,
+    /// How long a worker that found the queue empty spins before sleeping.
+    pub(crate) spin: Duration,
 }
 
 /// CPython's default pool size: `min(32, cpus + 4)`.
@@ -25,8 +27,8 @@ pub(crate) fn default_max_workers() -> usize {
 /// Configures a [`ThreadPoolExecutor`] before it is built.
 ///
 /// Defaults: `min(32, cpus + 4)` workers (CPython's default), threads named
-/// `tulipa-pool-N`, a 10 s idle timeout, the platform's stack size and an
-/// unbounded queue.
+/// `tulipa-pool-N`, a 10 s idle timeout, the platform's stack size, an
+/// unbounded queue and a 50 µs spin before a worker sleeps.
 ///
 /// # Examples
 ///
@@ -58,6 +60,7 @@ impl Builder {
                 idle_timeout: Some(Duration::from_secs(10)),
                 stack_size: None,
                 max_queued: None,
+                spin: Duration::from_micros(50),
             },
         }
     }
@@ -106,6 +109,19 @@ impl Builder {
     pub fn max_queued(mut self, n: usize) -> Builder {
         assert!(n > 0, "a bounded job queue needs room for at least one job");
         self.config.max_queued = Some(n);
+        self
+    }
+
+    /// How long a worker that has just finished a job and found the queue
+    /// empty keeps looking for the next one before it goes to sleep.
+    ///
+    /// When a loop awaits one job at a time, the next job usually arrives
+    /// within microseconds; a spinning worker takes it without the futex
+    /// wake-up a sleeping one needs, which cuts the round trip several-fold
+    /// when a core is free. The cost is at most this much CPU time per job.
+    /// `Duration::ZERO` turns spinning off.
+    pub fn spin_time(mut self, spin: Duration) -> Builder {
+        self.config.spin = spin;
         self
     }
 

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 
-use super::pool::Shared;
+use super::shared::Shared;
 use super::ExecError;
 use crate::task::PanicError;
 

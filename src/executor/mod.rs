@@ -30,7 +30,9 @@ mod builder;
 mod job;
 mod pool;
 mod run;
+mod shared;
 mod submit;
+mod worker;
 
 use std::fmt;
 

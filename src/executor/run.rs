@@ -107,7 +107,9 @@ where
                 }
                 RunStage::Failed(error) => {
                     this.hold = None;
-                    let error = error.take().expect("RunInExecutor polled after it completed");
+                    let error = error
+                        .take()
+                        .expect("RunInExecutor polled after it completed");
                     return Poll::Ready(Err(error));
                 }
             }
@@ -134,7 +136,8 @@ fn default_executor_of(core: &Core) -> Option<ThreadPoolExecutor> {
         return None;
     }
     let mut slot = core.default_executor.borrow_mut();
-    let pool = slot.get_or_insert_with(|| Builder::new().thread_name_prefix("tulipa-default").build());
+    let pool =
+        slot.get_or_insert_with(|| Builder::new().thread_name_prefix("tulipa-default").build());
     Some(pool.clone())
 }
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use super::job::ExecFuture;
-use super::pool::Shared;
+use super::shared::Shared;
 use super::SubmitError;
 
 /// The future of [`ThreadPoolExecutor::submit_async`](super::ThreadPoolExecutor::submit_async):
