@@ -322,6 +322,7 @@ impl<T> ExecFuture<T> {
 
     /// Whether the job has finished, panicked or been cancelled
     /// (`concurrent.futures.Future.done`).
+    #[doc(alias = "done")]
     pub fn is_done(&self) -> bool {
         self.job.is_done()
     }
@@ -335,6 +336,11 @@ impl<T> ExecFuture<T> {
     ///
     /// [`ExecError::Panicked`] if the job panicked, [`ExecError::Cancelled`]
     /// if it was cancelled before it started.
+    ///
+    /// # Panics
+    ///
+    /// If the future already gave its result by being polled.
+    #[doc(alias = "result")]
     pub fn wait(self) -> Result<T, ExecError> {
         self.job
             .wait_until(None)

@@ -219,6 +219,7 @@ impl ThreadPoolExecutor {
     /// let n = tulipa::run(async { pool.run(|| (1..=10u32).sum::<u32>()).await.unwrap() });
     /// assert_eq!(n.unwrap(), 55);
     /// ```
+    #[doc(alias = "run_in_executor")]
     pub fn run<F, T>(&self, f: F) -> RunInExecutor<T>
     where
         F: FnOnce() -> T + Send + 'static,
@@ -312,5 +313,8 @@ mod tests {
         check::<Shared>();
         check::<ThreadPoolExecutor>();
         check::<ExecFuture<Vec<u8>>>();
+        fn check_send<T: Send>() {}
+        check_send::<super::super::RunInExecutor<Vec<u8>>>();
+        check_send::<Submit<fn() -> u8>>();
     }
 }
