@@ -20,13 +20,16 @@ struct Peer {
     w7b_samples: Vec<f64>,
 }
 
-fn tulipa_peer() -> Peer {
+fn tulipa_peer(name: &'static str, spin: Duration) -> Peer {
     let lp = std::rc::Rc::new(tulipa::EventLoop::new().unwrap());
-    let pool = tulipa::ThreadPoolExecutor::new(4);
+    let pool = tulipa::ThreadPoolExecutor::builder()
+        .max_workers(4)
+        .spin_time(spin)
+        .build();
     let lp2 = lp.clone();
     let pool2 = pool.clone();
     Peer {
-        name: "tulipa",
+        name,
         w7: Box::new(move || {
             let pool = pool.clone();
             lp.run_until_complete(async move {
@@ -140,7 +143,12 @@ fn median(samples: &[f64]) -> f64 {
 fn main() {
     // The blocking crate reads this once, at its first use.
     std::env::set_var("BLOCKING_MAX_THREADS", "4");
-    let mut peers = vec![tulipa_peer(), tokio_peer(), blocking_peer()];
+    let mut peers = vec![
+        tulipa_peer("tulipa", Duration::from_micros(50)),
+        tulipa_peer("tulipa (spin_time 0)", Duration::ZERO),
+        tokio_peer(),
+        blocking_peer(),
+    ];
     for _ in 0..SAMPLES {
         for peer in &mut peers {
             let w7 = (peer.w7)();

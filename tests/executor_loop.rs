@@ -408,13 +408,13 @@ fn run_in_executor_future_works_inside_tokio() {
 /// 20 000 sequential round trips through the inbox on a real-time loop; a
 /// lost wake-up would park the loop in the selector forever (the watchdog
 /// turns that into a failure). Worker idle exits race with submissions too.
-#[test]
-fn stress_no_lost_wakeup_on_the_loop() {
+fn stress_no_lost_wakeup_on_the_loop(spin: Duration) {
     let (done_tx, done) = mpsc::channel();
     thread::spawn(move || {
         let pool = ThreadPoolExecutor::builder()
             .max_workers(2)
             .idle_timeout(Duration::from_millis(1))
+            .spin_time(spin)
             .build();
         let lp = EventLoop::new().unwrap();
         let sum = lp.run_until_complete(async {
@@ -433,4 +433,14 @@ fn stress_no_lost_wakeup_on_the_loop() {
         .recv_timeout(Duration::from_secs(120))
         .expect("a wake-up was lost (or the machine is extremely slow)");
     assert_eq!(sum, (0..20_000u64).sum());
+}
+
+#[test]
+fn stress_no_lost_wakeup_on_the_loop_with_spinning_workers() {
+    stress_no_lost_wakeup_on_the_loop(Duration::from_micros(50));
+}
+
+#[test]
+fn stress_no_lost_wakeup_on_the_loop_with_sleeping_workers_only() {
+    stress_no_lost_wakeup_on_the_loop(Duration::ZERO);
 }

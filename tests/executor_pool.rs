@@ -502,15 +502,15 @@ fn error_display_and_debug() {
 
 /// A lost wake-up would hang a `wait`; every race window is hit many times:
 /// the worker finishing while the waiter arrives, a submit while the worker
-/// is going idle, and (with a 1 ms idle timeout) a submit while the worker
-/// is exiting. The watchdog turns a hang into a failure.
-#[test]
-fn stress_no_lost_wakeup_between_submitters_workers_and_waiters() {
+/// spins or is going idle, and (with a 1 ms idle timeout) a submit while the
+/// worker is exiting. The watchdog turns a hang into a failure.
+fn stress_no_lost_wakeup(spin: Duration, idle_timeout: Duration) {
     let (done_tx, done) = mpsc::channel();
     thread::spawn(move || {
         let pool = ThreadPoolExecutor::builder()
             .max_workers(2)
-            .idle_timeout(Duration::from_millis(1))
+            .idle_timeout(idle_timeout)
+            .spin_time(spin)
             .build();
         let threads: Vec<_> = (0..3)
             .map(|_| {
@@ -532,4 +532,21 @@ fn stress_no_lost_wakeup_between_submitters_workers_and_waiters() {
     });
     done.recv_timeout(Duration::from_secs(120))
         .expect("a wake-up was lost (or the machine is extremely slow)");
+}
+
+#[test]
+fn stress_no_lost_wakeup_with_spinning_workers() {
+    stress_no_lost_wakeup(Duration::from_micros(50), Duration::from_millis(1));
+}
+
+#[test]
+fn stress_no_lost_wakeup_with_sleeping_workers_only() {
+    stress_no_lost_wakeup(Duration::ZERO, Duration::from_millis(1));
+}
+
+/// Without idle exits no timeout can paper over a lost notification of an
+/// idle worker: it would leave a job queued with every submitter waiting.
+#[test]
+fn stress_no_lost_wakeup_with_sleeping_workers_that_never_time_out() {
+    stress_no_lost_wakeup(Duration::ZERO, Duration::MAX);
 }

@@ -271,6 +271,11 @@ where
 /// is dropped and never runs); a job already running runs to the end and its
 /// result is dropped.
 ///
+/// On a loop with a virtual clock, await jobs through
+/// [`ThreadPoolExecutor::run`](super::ThreadPoolExecutor::run) or
+/// [`run_in_executor_on`](crate::run_in_executor_on) instead: they also keep
+/// virtual time from jumping past a job that is still running.
+///
 /// # Examples
 ///
 /// ```
