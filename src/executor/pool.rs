@@ -270,7 +270,8 @@ impl ThreadPoolExecutor {
         self.shared().state.lock().threads
     }
 
-    /// The worker threads waiting for work now.
+    /// The worker threads asleep waiting for work now (not counting one
+    /// that is still [spinning](Builder::spin_time) after its last job).
     pub fn idle_threads(&self) -> usize {
         self.shared().state.lock().idle
     }

@@ -215,6 +215,8 @@ impl Shared {
         if state.spinning > 0 {
             state.spinning -= 1;
             state.spin_handed += 1;
+            // ORDERING: a hint that ends the spinner's loop early; the
+            // hand-over is `spin_handed`, read under the lock.
             self.spin_hint.fetch_add(1, Ordering::Release);
         } else if state.idle > 0 {
             state.idle -= 1;

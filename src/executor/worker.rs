@@ -119,12 +119,15 @@ impl Shared {
         state.spinning += 1;
         MutexGuard::unlocked(state, || {
             let start = Instant::now();
+            // ORDERING: the hint only ends the spin early; the hand-over
+            // itself is read under the lock below, so Relaxed would do too.
             while self.spin_hint.load(Ordering::Acquire) == 0 && start.elapsed() < spin {
                 std::hint::spin_loop();
             }
         });
         if state.spin_handed > 0 {
             state.spin_handed -= 1;
+            // ORDERING: a hint only (see above); the lock orders the counts.
             self.spin_hint.fetch_sub(1, Ordering::Release);
             true
         } else {
