@@ -4,6 +4,8 @@
 // Each step lives in examples/tour/<area>.rs with a `pub fn step()`.
 #![allow(unreachable_pub)]
 
+#[path = "tour/executor.rs"]
+mod executor;
 #[path = "tour/foundation.rs"]
 mod foundation;
 #[path = "tour/sync.rs"]
@@ -15,5 +17,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     foundation::step()?;
     println!("\n== synchronization primitives ==");
     sync::step()?;
+    println!();
+    executor::step()?;
     Ok(())
 }

@@ -26,6 +26,7 @@
 //! `Rc`s. Other threads reach it through a [`LoopHandle`]. See the README for
 //! the asyncio → tulipa table.
 
+pub mod executor;
 pub mod future;
 pub(crate) mod oneshot;
 pub mod runtime;
@@ -34,6 +35,10 @@ pub mod task;
 pub mod time;
 pub mod trace;
 
+pub use executor::{
+    run_in_executor, run_in_executor_on, ExecError, ExecFuture, RunInExecutor, SubmitError,
+    ThreadPoolExecutor,
+};
 pub use future::LoopFuture;
 pub use runtime::{
     get_running_loop, run, Builder, EventLoop, ExceptionContext, Handle, LoopClosed, LoopHandle,

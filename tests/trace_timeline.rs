@@ -132,3 +132,49 @@ fn a_small_ring_buffer_drops_the_oldest_events_and_stays_valid() {
     assert!(doc["otherData"]["dropped_events"].as_u64().unwrap() > 0);
     let _ = std::fs::remove_file(json);
 }
+
+#[test]
+fn executor_jobs_get_a_lane_per_worker_thread() {
+    let json = temp_path("executor.json");
+    let lp = tulipa::EventLoop::builder().trace(&json).build().unwrap();
+    let pool = tulipa::ThreadPoolExecutor::builder()
+        .max_workers(2)
+        .thread_name_prefix("traced-worker")
+        .build();
+    lp.set_default_executor(pool);
+    lp.run(async {
+        let a = tulipa::run_in_executor(|| std::thread::sleep(Duration::from_millis(20)));
+        let b = tulipa::run_in_executor(|| std::thread::sleep(Duration::from_millis(20)));
+        a.await.unwrap();
+        b.await.unwrap();
+    })
+    .unwrap();
+    let (_, events) = events(&json);
+    let lanes: Vec<(u64, String)> = events
+        .iter()
+        .filter(|e| e["ph"] == "M" && e["name"] == "thread_name")
+        .map(|e| {
+            (
+                e["tid"].as_u64().unwrap(),
+                e["args"]["name"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(lanes[0].1, "loop");
+    let worker_lanes: Vec<u64> = lanes
+        .iter()
+        .filter(|(_, n)| n.starts_with("traced-worker"))
+        .map(|(t, _)| *t)
+        .collect();
+    assert_eq!(worker_lanes.len(), 2, "{lanes:?}");
+    let jobs: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["name"] == "executor job")
+        .collect();
+    assert_eq!(jobs.len(), 2);
+    for job in jobs {
+        assert!(worker_lanes.contains(&job["tid"].as_u64().unwrap()));
+        assert!(job["dur"].as_f64().unwrap() >= 20_000.0);
+    }
+    let _ = std::fs::remove_file(json);
+}

@@ -63,6 +63,8 @@ pub(crate) struct Core {
     /// Debug mode: warn about callbacks slower than this.
     pub(crate) slow_callback: Cell<Option<Duration>>,
     pub(crate) tracer: Option<Tracer>,
+    /// The pool of `run_in_executor`, made on first use; shut down by `close`.
+    pub(crate) default_executor: RefCell<Option<crate::executor::ThreadPoolExecutor>>,
 }
 
 impl Core {
@@ -86,6 +88,7 @@ impl Core {
             counters: Counters::default(),
             slow_callback: Cell::new(config.slow_callback),
             tracer: config.tracer,
+            default_executor: RefCell::new(None),
         })
     }
 

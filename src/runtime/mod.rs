@@ -364,8 +364,10 @@ impl EventLoop {
     }
 
     /// Closes the loop: every task still alive is dropped (its future with
-    /// it), pending callbacks and timers are discarded, and later posts from
-    /// other threads fail with [`LoopClosed`]. Closing twice does nothing.
+    /// it), pending callbacks and timers are discarded, later posts from
+    /// other threads fail with [`LoopClosed`], and the default executor is
+    /// shut down without waiting for its running jobs. Closing twice does
+    /// nothing.
     ///
     /// # Errors
     ///
@@ -395,6 +397,11 @@ impl EventLoop {
         }
         self.core.clear_queues();
         drop(enter);
+        // asyncio's close: `executor.shutdown(wait=False)`. The loop's jobs
+        // that had not started were cancelled with their tasks just above.
+        if let Some(pool) = self.core.default_executor.take() {
+            pool.shutdown(false, false);
+        }
         if let Some(tracer) = &self.core.tracer {
             if let Err(e) = tracer.flush() {
                 log::error!(target: "tulipa", "cannot write the trace: {e}");

@@ -100,7 +100,6 @@ impl TraceSink {
     }
 
     /// The lane of the calling thread, named after it (created on first use).
-    #[allow(dead_code)] // used by executor jobs on a traced loop
     pub(crate) fn lane_of_current_thread(&self) -> usize {
         let thread = std::thread::current();
         let name = thread
@@ -126,6 +125,16 @@ impl TraceSink {
             name,
             cat,
         });
+    }
+
+    /// Runs `f` on this (worker) thread and records it as a slice on the
+    /// thread's own lane.
+    pub(crate) fn job<T>(&self, name: &str, f: impl FnOnce() -> T) -> T {
+        let lane = self.lane_of_current_thread();
+        let start = self.ts(Instant::now());
+        let out = f();
+        self.slice(lane, name.to_owned(), "run", start, self.ts(Instant::now()));
+        out
     }
 
     /// Records an instant event on `lane`.

@@ -1,0 +1,395 @@
+//! One job: its closure, its result and the one waiter, in one allocation
+//! shared by the pool's queue and the [`ExecFuture`].
+//!
+//! A job moves through these stages, each change under the job's own lock:
+//!
+//! ```text
+//! Queued(f) ──claim (worker, under the pool lock)──▶ Claimed(f) ──run──▶ Running ──▶ Done(result) ──▶ Taken
+//!     │                                                   │
+//!     └── ExecFuture dropped / cancelled ──▶ Cancelled    └── pool cancels it (shutdown) ──▶ Done(Err(Cancelled))
+//! ```
+//!
+//! Whoever takes a job out of `Queued` (a worker's `claim`, or the future's
+//! `cancel`) is the one who decrements the pool's count of queued jobs, so
+//! the count is right whichever side wins the race.
+
+use std::fmt;
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex};
+
+use super::shared::Shared;
+use super::ExecError;
+use crate::task::PanicError;
+
+/// The queue's view of a job, whatever its closure and result types.
+pub(crate) trait Runnable: Send + Sync {
+    /// `Queued → Claimed`; false if the job was cancelled while queued.
+    /// Called by a worker with the pool lock held.
+    fn claim(&self) -> bool;
+    /// Runs a claimed job and publishes its result (or its panic).
+    fn run(&self);
+    /// Gives up a claimed job without running it (shutdown with
+    /// `cancel_pending`): its future reports [`ExecError::Cancelled`].
+    fn abandon(&self);
+}
+
+/// The future's view of a job, typed by its result only.
+trait JobHandle<T>: Send + Sync {
+    fn poll_result(&self, cx: &mut Context<'_>) -> Poll<Result<T, ExecError>>;
+    /// Blocks until done or `deadline`; `None` on timeout.
+    fn wait_until(&self, deadline: Option<Instant>) -> Option<Result<T, ExecError>>;
+    /// `Queued → Cancelled`. `Some(true)` if this call cancelled it (the
+    /// caller must then release its queue slot), `Some(false)` if it was
+    /// cancelled already, `None` if it has started or finished.
+    fn cancel(&self) -> Option<bool>;
+    /// The future is gone: cancel a queued job, or drop a running job's
+    /// result when it comes. True if a queued job was cancelled.
+    fn detach(&self) -> bool;
+    fn is_done(&self) -> bool;
+}
+
+enum Stage<F, T> {
+    Queued(F),
+    Claimed(F),
+    Running,
+    Done(Result<T, ExecError>),
+    Cancelled,
+    /// The result was handed out.
+    Taken,
+}
+
+struct State<F, T> {
+    stage: Stage<F, T>,
+    waker: Option<Waker>,
+    /// The future was dropped: a result that arrives is dropped at once.
+    detached: bool,
+}
+
+struct JobCell<F, T> {
+    state: Mutex<State<F, T>>,
+    /// For [`ExecFuture::wait`] from plain threads.
+    done: Condvar,
+}
+
+/// Makes a job: the entry for the pool's queue and the future for the caller.
+pub(crate) fn new_job<F, T>(f: F, pool: Arc<Shared>) -> (Arc<dyn Runnable>, ExecFuture<T>)
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let cell = Arc::new(JobCell {
+        state: Mutex::new(State {
+            stage: Stage::Queued(f),
+            waker: None,
+            detached: false,
+        }),
+        done: Condvar::new(),
+    });
+    let future = ExecFuture {
+        job: cell.clone(),
+        pool,
+    };
+    (cell, future)
+}
+
+impl<F, T> JobCell<F, T> {
+    /// Stores the outcome, wakes the waiter (after the lock is released).
+    /// A detached job's result is dropped here, outside the lock.
+    fn finish(&self, outcome: Result<T, ExecError>) {
+        let mut state = self.state.lock();
+        if state.detached {
+            state.stage = Stage::Taken;
+            drop(state);
+            drop(outcome);
+            return;
+        }
+        state.stage = Stage::Done(outcome);
+        let waker = state.waker.take();
+        drop(state);
+        self.done.notify_all();
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+}
+
+impl<F, T> Runnable for JobCell<F, T>
+where
+    F: FnOnce() -> T + Send,
+    T: Send,
+{
+    fn claim(&self) -> bool {
+        let mut state = self.state.lock();
+        match std::mem::replace(&mut state.stage, Stage::Running) {
+            Stage::Queued(f) => {
+                state.stage = Stage::Claimed(f);
+                true
+            }
+            other => {
+                state.stage = other;
+                false
+            }
+        }
+    }
+
+    fn run(&self) {
+        let f = {
+            let mut state = self.state.lock();
+            match std::mem::replace(&mut state.stage, Stage::Running) {
+                Stage::Claimed(f) => f,
+                other => {
+                    state.stage = other;
+                    return;
+                }
+            }
+        };
+        let outcome = catch_unwind(AssertUnwindSafe(f))
+            .map_err(|payload| ExecError::Panicked(PanicError::new(payload)));
+        self.finish(outcome);
+    }
+
+    fn abandon(&self) {
+        let f = {
+            let mut state = self.state.lock();
+            match std::mem::replace(&mut state.stage, Stage::Running) {
+                Stage::Claimed(f) => f,
+                other => {
+                    state.stage = other;
+                    return;
+                }
+            }
+        };
+        // The closure's captures are dropped before the waiter hears of it.
+        drop(f);
+        self.finish(Err(ExecError::Cancelled));
+    }
+}
+
+impl<F, T> JobHandle<T> for JobCell<F, T>
+where
+    F: Send,
+    T: Send,
+{
+    fn poll_result(&self, cx: &mut Context<'_>) -> Poll<Result<T, ExecError>> {
+        let mut state = self.state.lock();
+        match std::mem::replace(&mut state.stage, Stage::Taken) {
+            Stage::Done(outcome) => Poll::Ready(outcome),
+            Stage::Cancelled => Poll::Ready(Err(ExecError::Cancelled)),
+            Stage::Taken => panic!("ExecFuture polled after it completed"),
+            pending => {
+                state.stage = pending;
+                match &state.waker {
+                    Some(w) if w.will_wake(cx.waker()) => {}
+                    _ => state.waker = Some(cx.waker().clone()),
+                }
+                Poll::Pending
+            }
+        }
+    }
+
+    fn wait_until(&self, deadline: Option<Instant>) -> Option<Result<T, ExecError>> {
+        let mut state = self.state.lock();
+        loop {
+            match std::mem::replace(&mut state.stage, Stage::Taken) {
+                Stage::Done(outcome) => return Some(outcome),
+                Stage::Cancelled => return Some(Err(ExecError::Cancelled)),
+                Stage::Taken => panic!("ExecFuture waited on after it completed"),
+                pending => state.stage = pending,
+            }
+            match deadline {
+                None => self.done.wait(&mut state),
+                Some(deadline) => {
+                    if self.done.wait_until(&mut state, deadline).timed_out()
+                        && !matches!(state.stage, Stage::Done(_) | Stage::Cancelled)
+                    {
+                        return None;
+                    }
+                }
+            }
+        }
+    }
+
+    fn cancel(&self) -> Option<bool> {
+        let f = {
+            let mut state = self.state.lock();
+            match std::mem::replace(&mut state.stage, Stage::Cancelled) {
+                Stage::Queued(f) => f,
+                Stage::Cancelled => return Some(false),
+                other => {
+                    state.stage = other;
+                    return None;
+                }
+            }
+        };
+        drop(f);
+        Some(true)
+    }
+
+    fn detach(&self) -> bool {
+        let (f, result) = {
+            let mut state = self.state.lock();
+            state.detached = true;
+            state.waker = None;
+            match std::mem::replace(&mut state.stage, Stage::Taken) {
+                Stage::Queued(f) => (Some(f), None),
+                Stage::Done(outcome) => (None, Some(outcome)),
+                other => {
+                    state.stage = other;
+                    (None, None)
+                }
+            }
+        };
+        let cancelled = f.is_some();
+        // User values are dropped outside the lock.
+        drop(f);
+        drop(result);
+        cancelled
+    }
+
+    fn is_done(&self) -> bool {
+        matches!(
+            self.state.lock().stage,
+            Stage::Done(_) | Stage::Cancelled | Stage::Taken
+        )
+    }
+}
+
+/// The result of a job submitted to a
+/// [`ThreadPoolExecutor`](super::ThreadPoolExecutor) (`concurrent.futures.Future`).
+///
+/// Await it on any executor (tulipa, tokio, a `block_on`), or block a plain
+/// thread on it with [`wait`](ExecFuture::wait) /
+/// [`wait_timeout`](ExecFuture::wait_timeout). It is `Send + Sync`.
+///
+/// Dropping it cancels the job if no worker has started it yet (the closure
+/// is dropped and never runs); a job already running runs to the end and its
+/// result is dropped.
+///
+/// On a loop with a virtual clock, await jobs through
+/// [`ThreadPoolExecutor::run`](super::ThreadPoolExecutor::run) or
+/// [`run_in_executor_on`](crate::run_in_executor_on) instead: they also keep
+/// virtual time from jumping past a job that is still running.
+///
+/// # Examples
+///
+/// ```
+/// use tulipa::ThreadPoolExecutor;
+///
+/// let pool = ThreadPoolExecutor::new(2);
+/// let job = pool.submit(|| 6 * 7).unwrap();
+/// assert_eq!(job.wait().unwrap(), 42);
+/// ```
+#[must_use = "dropping an ExecFuture cancels its job if it has not started"]
+pub struct ExecFuture<T> {
+    job: Arc<dyn JobHandle<T>>,
+    pool: Arc<Shared>,
+}
+
+impl<T> ExecFuture<T> {
+    /// Cancels the job if no worker has started it (`concurrent.futures.Future.cancel`).
+    ///
+    /// Returns `true` if the job is cancelled: it will never run, its closure
+    /// is dropped now, and the future resolves to [`ExecError::Cancelled`].
+    /// Returns `false` if the job is running or finished; it then runs to
+    /// the end and the future gives its result as usual.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::mpsc;
+    /// use tulipa::ThreadPoolExecutor;
+    ///
+    /// let pool = ThreadPoolExecutor::new(1);
+    /// let (release, gate) = mpsc::channel::<()>();
+    /// let busy = pool.submit(move || gate.recv().unwrap()).unwrap();
+    /// let queued = pool.submit(|| unreachable!("never runs")).unwrap();
+    /// assert!(queued.cancel());
+    /// assert!(queued.wait().unwrap_err().is_cancelled());
+    /// release.send(()).unwrap();
+    /// busy.wait().unwrap();
+    /// ```
+    pub fn cancel(&self) -> bool {
+        match self.job.cancel() {
+            Some(true) => {
+                self.pool.release_cancelled_slot();
+                true
+            }
+            Some(false) => true,
+            None => false,
+        }
+    }
+
+    /// Whether the job has finished, panicked or been cancelled
+    /// (`concurrent.futures.Future.done`).
+    #[doc(alias = "done")]
+    pub fn is_done(&self) -> bool {
+        self.job.is_done()
+    }
+
+    /// Blocks the calling thread until the job is done and returns its result.
+    ///
+    /// Never call this on a loop's thread for a job that needs that loop:
+    /// the loop could not run meanwhile.
+    ///
+    /// # Errors
+    ///
+    /// [`ExecError::Panicked`] if the job panicked, [`ExecError::Cancelled`]
+    /// if it was cancelled before it started.
+    ///
+    /// # Panics
+    ///
+    /// If the future already gave its result by being polled.
+    #[doc(alias = "result")]
+    pub fn wait(self) -> Result<T, ExecError> {
+        self.job
+            .wait_until(None)
+            .expect("an untimed wait returns only once the job is done")
+    }
+
+    /// Like [`wait`](ExecFuture::wait) for at most `timeout`; gives the future
+    /// back if the job is still queued or running.
+    ///
+    /// # Errors
+    ///
+    /// `Err(self)` if `timeout` passed first (the job is not cancelled).
+    pub fn wait_timeout(self, timeout: Duration) -> Result<Result<T, ExecError>, ExecFuture<T>> {
+        let deadline = Instant::now().checked_add(timeout);
+        match self.job.wait_until(deadline) {
+            Some(outcome) => Ok(outcome),
+            None => Err(self),
+        }
+    }
+}
+
+impl<T> Future for ExecFuture<T> {
+    type Output = Result<T, ExecError>;
+
+    /// # Panics
+    ///
+    /// If polled again after it returned `Ready`.
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.job.poll_result(cx)
+    }
+}
+
+impl<T> Drop for ExecFuture<T> {
+    fn drop(&mut self) {
+        if self.job.detach() {
+            self.pool.release_cancelled_slot();
+        }
+    }
+}
+
+impl<T> fmt::Debug for ExecFuture<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ExecFuture")
+            .field("done", &self.is_done())
+            .finish()
+    }
+}
