@@ -138,8 +138,13 @@ fn remote_task_of_a_closed_loop_reports_cancelled() {
         .handle()
         .spawn_threadsafe(std::future::pending::<()>())
         .unwrap();
-    lp.run_once().unwrap();
-    lp.run_once().unwrap();
+    // Drain the post and start the task (it then waits forever).
+    lp.run_until_complete(async {
+        tulipa::yield_now().await;
+        tulipa::yield_now().await;
+    })
+    .unwrap();
+    assert!(!remote.is_done());
     lp.close().unwrap();
     assert!(remote.wait().unwrap_err().is_cancelled());
 }
@@ -150,9 +155,10 @@ fn remote_task_wait_timeout_gives_the_handle_back() {
     let remote = lp.handle().spawn_threadsafe(async { 1 }).unwrap();
     let remote = remote.wait_timeout(Duration::from_millis(1)).unwrap_err();
     assert!(!remote.is_done());
-    lp.run_once().unwrap();
-    lp.run_once().unwrap();
-    lp.run_once().unwrap();
+    // `run_once` blocks when nothing is ready, so run exactly until it is done.
+    while !remote.is_done() {
+        lp.run_once().unwrap();
+    }
     assert_eq!(
         remote
             .wait_timeout(Duration::from_secs(5))

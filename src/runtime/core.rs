@@ -224,9 +224,17 @@ impl Core {
             bump(&self.counters.io_events, polled.io_events as u64);
             return polled;
         }
+        if !self.remote.inbox.park() {
+            // A post arrived since the last look: go round instead of blocking.
+            return Polled {
+                io_events: 0,
+                woken: true,
+            };
+        }
         let started = Instant::now();
         let polled = self.reactor.poll(timeout);
         let waited = started.elapsed();
+        self.remote.inbox.unpark();
         bump(&self.counters.io_events, polled.io_events as u64);
         self.counters.add_polling(waited);
         if let Some(tracer) = &self.tracer {

@@ -1,17 +1,29 @@
 //! The remote inbox: messages from other threads, plus the "already notified"
 //! flag that coalesces wake-ups of the selector.
 //!
-//! A poster pushes under the lock, then sets `notified`; only the poster that
-//! flips it from `false` to `true` must wake the selector (one `eventfd` write
-//! per batch, where asyncio writes one byte per post). The loop clears the flag
-//! *before* it takes the messages, so a message pushed after the take always
-//! finds the flag clear and wakes the loop again: no wake-up is lost.
+//! A poster pushes under the lock, then sets `notified`. Only the poster that
+//! flips it from `false` to `true` *while the loop is parked in the selector*
+//! must wake it: while the loop is busy it drains the inbox every iteration
+//! anyway, so posts cost no syscall at all (asyncio writes one byte per post;
+//! uvloop coalesces the same way).
+//!
+//! The loop clears `notified` *before* it takes the messages, so a message
+//! pushed after the take sets it again. Both flags are bits of one atomic
+//! word and every change is a read-modify-write of it, so all changes are
+//! totally ordered: a poster's "set NOTIFIED" either comes before the loop's
+//! "set PARKED" (the loop sees the post and does not block) or after it (the
+//! poster sees the parked loop and wakes it). No wake-up is lost.
 
 #[cfg(loom)]
-use loom::sync::{atomic::AtomicBool, Mutex};
+use loom::sync::{atomic::AtomicUsize, Mutex};
 use std::sync::atomic::Ordering;
 #[cfg(not(loom))]
-use std::sync::{atomic::AtomicBool, Mutex};
+use std::sync::{atomic::AtomicUsize, Mutex};
+
+/// A post is waiting to be drained.
+const NOTIFIED: usize = 1;
+/// The loop is (about to be) blocked in the selector.
+const PARKED: usize = 2;
 
 /// Messages plus a closed flag, behind one lock so that a post racing with
 /// `close` either lands before it or is refused.
@@ -24,16 +36,17 @@ struct Slot<M> {
 #[derive(Debug)]
 pub(crate) struct Inbox<M> {
     slot: Mutex<Slot<M>>,
-    notified: AtomicBool,
+    /// `NOTIFIED | PARKED` bits.
+    state: AtomicUsize,
 }
 
 /// What a successful push asks of the caller.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Pushed {
-    /// The flag was clear: the caller must wake the selector.
+    /// The loop is parked and nobody woke it yet: the caller must wake the selector.
     WakeNeeded,
-    /// Someone else already woke it and the loop has not drained since.
-    AlreadyNotified,
+    /// The loop is awake and will drain the inbox, or someone already woke it.
+    NoWakeNeeded,
 }
 
 impl<M> Inbox<M> {
@@ -43,7 +56,7 @@ impl<M> Inbox<M> {
                 messages: Vec::new(),
                 closed: false,
             }),
-            notified: AtomicBool::new(false),
+            state: AtomicUsize::new(0),
         }
     }
 
@@ -56,13 +69,32 @@ impl<M> Inbox<M> {
             }
             slot.messages.push(message);
         }
-        // ORDERING: AcqRel pairs with the loop's `swap(false)` in `drain`: the
-        // loop that sees `true` also sees the push made before it.
-        if self.notified.swap(true, Ordering::AcqRel) {
-            Ok(Pushed::AlreadyNotified)
-        } else {
+        // ORDERING: AcqRel read-modify-writes of one word are totally
+        // ordered (see the module docs); Release publishes the push to the
+        // loop's Acquire in `drain`.
+        let before = self.state.fetch_or(NOTIFIED, Ordering::AcqRel);
+        if before & NOTIFIED == 0 && before & PARKED != 0 {
             Ok(Pushed::WakeNeeded)
+        } else {
+            Ok(Pushed::NoWakeNeeded)
         }
+    }
+
+    /// Called by the loop before it blocks in the selector. Returns `false`
+    /// (and stays unparked) if a post is already waiting: then it must not block.
+    pub(crate) fn park(&self) -> bool {
+        // ORDERING: see `push`.
+        let before = self.state.fetch_or(PARKED, Ordering::AcqRel);
+        if before & NOTIFIED != 0 {
+            self.unpark();
+            return false;
+        }
+        true
+    }
+
+    /// Called by the loop once the selector returned.
+    pub(crate) fn unpark(&self) {
+        self.state.fetch_and(!PARKED, Ordering::AcqRel);
     }
 
     /// Moves every pending message into `out` (which should be empty).
@@ -70,8 +102,8 @@ impl<M> Inbox<M> {
     /// Cheap when nothing was posted: one atomic swap, no lock.
     pub(crate) fn drain(&self, out: &mut Vec<M>) {
         // ORDERING: see `push`. Clearing before taking means a push that the
-        // take misses sets the flag again and wakes the loop.
-        if !self.notified.swap(false, Ordering::AcqRel) {
+        // take misses sets the flag again, which `park` then sees.
+        if self.state.fetch_and(!NOTIFIED, Ordering::AcqRel) & NOTIFIED == 0 {
             return;
         }
         let mut slot = self.slot.lock().unwrap();
@@ -80,7 +112,7 @@ impl<M> Inbox<M> {
 
     /// Whether a post is waiting to be drained.
     pub(crate) fn is_notified(&self) -> bool {
-        self.notified.load(Ordering::Acquire)
+        self.state.load(Ordering::Acquire) & NOTIFIED != 0
     }
 
     /// Refuses every later push and returns what was still queued.
@@ -90,7 +122,7 @@ impl<M> Inbox<M> {
         std::mem::take(&mut slot.messages)
     }
 
-    /// Accepts pushes again (a closed loop never reopens; used by `reset`).
+    /// Whether `close` was called.
     pub(crate) fn is_closed(&self) -> bool {
         self.slot.lock().unwrap().closed
     }
@@ -124,8 +156,10 @@ mod loom_tests {
             let mut batch = Vec::new();
             while seen.len() < 2 {
                 inbox.drain(&mut batch);
-                if batch.is_empty() {
+                if batch.is_empty() && inbox.park() {
+                    // Blocked in the selector until a poster wakes it.
                     waker.wait();
+                    inbox.unpark();
                 }
                 seen.append(&mut batch);
             }

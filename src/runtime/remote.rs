@@ -45,7 +45,7 @@ impl Remote {
                 self.wakeup.wake();
                 Ok(())
             }
-            Ok(Pushed::AlreadyNotified) => Ok(()),
+            Ok(Pushed::NoWakeNeeded) => Ok(()),
             Err(_) => Err(LoopClosed),
         }
     }
