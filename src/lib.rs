@@ -26,12 +26,17 @@
 //! `Rc`s. Other threads reach it through a [`LoopHandle`]. See the README for
 //! the asyncio → tulipa table.
 
+pub mod combinators;
 pub mod future;
 pub(crate) mod oneshot;
 pub mod runtime;
 pub mod task;
 pub mod time;
 
+pub use combinators::{
+    as_completed, gather, shield, timeout, timeout_at, try_gather, wait, wait_for, ReturnWhen,
+    TaskGroup, Timeout, TimeoutError, WaitError,
+};
 pub use future::LoopFuture;
 pub use runtime::{
     get_running_loop, run, Builder, EventLoop, ExceptionContext, Handle, LoopClosed, LoopHandle,
