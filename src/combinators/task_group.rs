@@ -6,7 +6,8 @@ use std::future::{poll_fn, Future};
 use std::panic::{catch_unwind, AssertUnwindSafe, Location};
 use std::pin::pin;
 use std::rc::Rc;
-use std::task::{Poll, Waker};
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
 
 use crate::runtime::context;
 use crate::task::{spawn_on, Canceller, PanicError, Task};
@@ -24,13 +25,17 @@ use crate::task::{spawn_on, Canceller, PanicError, Task};
 /// are refused, and once all children are gone the scope returns
 /// [`GroupError`] listing every failure in the order they happened (a `Vec`
 /// stands in for asyncio's `ExceptionGroup`). A child cancelled from outside
-/// with [`Task::cancel`] is not a failure. A panic in the body itself is not
-/// caught: it unwinds through the scope, which cancels the children.
+/// with [`Task::cancel`] is not a failure. A panic while a cancelled child
+/// or the body is dropped (its cleanup) is one more failure, as an
+/// exception raised in a `finally:` block is in asyncio; these are how a
+/// group ends up with several errors.
 ///
 /// **Handles.** [`spawn`](TaskGroup::spawn) returns the child's [`Task`].
 /// A child that succeeds gives `Ok(value)` through it. A failed child hands
 /// its error or panic to the group, so its own handle reports
-/// [`TaskError::Cancelled`](crate::TaskError::Cancelled).
+/// [`TaskError::Cancelled`](crate::TaskError::Cancelled). Dropping the
+/// handle is normal (the group keeps the child): write `let _ =
+/// group.spawn(...)`.
 ///
 /// # Examples
 ///
@@ -60,7 +65,7 @@ use crate::task::{spawn_on, Canceller, PanicError, Task};
 ///
 /// let lp = tulipa::EventLoop::builder().virtual_time().build().unwrap();
 /// let out = lp.run(tulipa::TaskGroup::scope(|group| async move {
-///     group.spawn(async {
+///     let _ = group.spawn(async {
 ///         tulipa::sleep(Duration::from_secs(1)).await;
 ///         Err::<(), _>("boom")
 ///     });
@@ -144,23 +149,27 @@ impl<E: 'static> TaskGroup<E> {
                 parent: None,
             })),
         };
+        // Built before the async block so that it also runs if the scope is
+        // dropped before its first poll (the body closure may have spawned).
+        let close = CloseOnDrop(group.clone());
         let body = body(group.clone());
         async move {
-            let _close = CloseOnDrop(group.clone());
+            let _close = close;
             let mut body = pin!(Some(body));
             let mut output = None;
             poll_fn(|cx| {
-                if group.is_aborting() {
-                    body.set(None);
-                }
-                if let Some(running) = body.as_mut().as_pin_mut() {
-                    match running.poll(cx) {
-                        Poll::Ready(Ok(value)) => output = Some(value),
-                        Poll::Ready(Err(e)) => group.fail(ChildError::Failed(e)),
-                        Poll::Pending => {}
+                if let Some(running) = body.as_mut().as_pin_mut().filter(|_| !group.is_aborting()) {
+                    match catch_unwind(AssertUnwindSafe(|| running.poll(cx))) {
+                        Ok(Poll::Ready(Ok(value))) => output = Some(value),
+                        Ok(Poll::Ready(Err(e))) => group.fail(ChildError::Failed(e)),
+                        Ok(Poll::Pending) => {}
+                        Err(payload) => group.fail(ChildError::Panicked(PanicError::new(payload))),
                     }
-                    if output.is_some() || group.is_aborting() {
-                        body.set(None);
+                }
+                if body.is_some() && (output.is_some() || group.is_aborting()) {
+                    // Dropping the body is its cancellation; a panic there is a failure too.
+                    if let Err(payload) = catch_unwind(AssertUnwindSafe(|| body.set(None))) {
+                        group.fail(ChildError::Panicked(PanicError::new(payload)));
                     }
                 }
                 let mut state = group.inner.borrow_mut();
@@ -254,7 +263,12 @@ impl<E: 'static> TaskGroup<E> {
             refused.cancel();
             return refused;
         };
-        let child = child(self.clone(), slot, future);
+        let child = Child {
+            group: self.clone(),
+            slot,
+            future: Some(Box::pin(future)),
+            failed: false,
+        };
         let task = spawn_on(&core, child, name, location);
         if !task.is_done() {
             self.inner.borrow_mut().children[slot] = Some(task.canceller());
@@ -277,6 +291,9 @@ impl<E: 'static> TaskGroup<E> {
         self.inner.borrow().aborting
     }
 
+}
+
+impl<E> TaskGroup<E> {
     /// Records a failure; the first one cancels every child.
     fn fail(&self, error: ChildError<E>) {
         let parent = {
@@ -304,42 +321,49 @@ async fn refused<F, T>(future: F) -> T {
 
 /// The future a child task runs: the user's future, with failures diverted
 /// to the group. After a failure it stays pending: the group has already
-/// cancelled it, so it is dropped at its next turn.
-async fn child<E: 'static, F, T>(group: TaskGroup<E>, slot: usize, future: F) -> T
+/// cancelled it, so it is dropped at its next turn. Dropping it (however the
+/// child ended, even before its first poll) drops the user's future, turns
+/// a panic there into a failure, and tells the group the child is gone.
+struct Child<E, F> {
+    group: TaskGroup<E>,
+    slot: usize,
+    /// Boxed so that `Drop` can drop it inside `catch_unwind`.
+    future: Option<Pin<Box<F>>>,
+    failed: bool,
+}
+
+impl<E, F> Unpin for Child<E, F> {}
+
+impl<E: 'static, F, T> Future for Child<E, F>
 where
     F: Future<Output = Result<T, E>>,
 {
-    let _guard = ChildGuard {
-        group: group.clone(),
-        slot,
-    };
-    let mut future = pin!(future);
-    let mut failed = false;
-    poll_fn(|cx| {
-        if failed {
+    type Output = T;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        if self.failed {
             return Poll::Pending;
         }
+        let future = self.future.as_mut().expect("a live child has its future");
         let error = match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx))) {
             Ok(Poll::Ready(Ok(value))) => return Poll::Ready(value),
             Ok(Poll::Pending) => return Poll::Pending,
             Ok(Poll::Ready(Err(e))) => ChildError::Failed(e),
             Err(payload) => ChildError::Panicked(PanicError::new(payload)),
         };
-        failed = true;
-        group.fail(error);
+        self.failed = true;
+        self.group.fail(error);
         Poll::Pending
-    })
-    .await
+    }
 }
 
-/// Dropped with a child's future, whatever ended it: the child is gone.
-struct ChildGuard<E> {
-    group: TaskGroup<E>,
-    slot: usize,
-}
-
-impl<E> Drop for ChildGuard<E> {
+impl<E, F> Drop for Child<E, F> {
     fn drop(&mut self) {
+        if let Some(future) = self.future.take() {
+            if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(future))) {
+                self.group.fail(ChildError::Panicked(PanicError::new(payload)));
+            }
+        }
         let parent = {
             let mut state = self.group.inner.borrow_mut();
             state.children[self.slot] = None;

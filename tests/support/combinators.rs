@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 use std::cell::Cell;
+use std::future::Future;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -56,9 +57,13 @@ impl Drop for OnDrop {
     }
 }
 
-/// Sleeps `d` then returns `value`, bumping `dropped` however it ends.
-pub(crate) async fn sleep_then<T>(d: Duration, value: T, dropped: Counter) -> T {
-    let _guard = dropped.on_drop();
-    tulipa::sleep(d).await;
-    value
+/// Sleeps `d` then returns `value`, bumping `dropped` however it ends
+/// (even if it is dropped before its first poll).
+pub(crate) fn sleep_then<T>(d: Duration, value: T, dropped: Counter) -> impl Future<Output = T> {
+    let guard = dropped.on_drop();
+    async move {
+        let _guard = guard;
+        tulipa::sleep(d).await;
+        value
+    }
 }
