@@ -1,1 +1,3 @@
+//! Foundation benchmarks (placeholder).
+
 fn main() {}

@@ -122,10 +122,13 @@ fn test_as_completed_resume_iterator() {
 fn as_completed_is_a_stream() {
     let out = vloop().run(async {
         let d = Counter::new();
-        tulipa::as_completed([sleep_then(ms(20), 2, d.clone()), sleep_then(ms(10), 1, d.clone())])
-            .map(|(_, v)| v)
-            .collect::<Vec<_>>()
-            .await
+        tulipa::as_completed([
+            sleep_then(ms(20), 2, d.clone()),
+            sleep_then(ms(10), 1, d.clone()),
+        ])
+        .map(|(_, v)| v)
+        .collect::<Vec<_>>()
+        .await
     });
     assert_eq!(out.unwrap(), [1, 2]);
 }

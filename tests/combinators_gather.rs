@@ -47,13 +47,19 @@ fn test_return_exceptions_keeps_every_result_in_place() {
                 Ok(d)
             }
         };
-        let out = tulipa::gather([job(30, false), job(10, false), job(20, true), job(40, true)]).await;
+        let out =
+            tulipa::gather([job(30, false), job(10, false), job(20, true), job(40, true)]).await;
         (out, since(start))
     });
     let (out, took) = out.unwrap();
     assert_eq!(
         out,
-        [Ok(30), Ok(10), Err("exc20".to_string()), Err("exc40".to_string())]
+        [
+            Ok(30),
+            Ok(10),
+            Err("exc20".to_string()),
+            Err("exc40".to_string())
+        ]
     );
     assert_eq!(took, ms(40));
 }
@@ -72,7 +78,13 @@ fn test_one_exception_try_gather_finishes_at_first_error() {
                 Ok(d)
             }
         };
-        let out = tulipa::try_gather([job(10, false), job(20, true), job(30, true), job(500, false)]).await;
+        let out = tulipa::try_gather([
+            job(10, false),
+            job(20, true),
+            job(30, true),
+            job(500, false),
+        ])
+        .await;
         (out, since(start))
     });
     assert_eq!(out.unwrap(), (Err(20), ms(20)));
@@ -94,9 +106,12 @@ fn try_gather_error_drops_remaining_futures() {
                 Ok(())
             }
         };
-        let out =
-            tulipa::try_gather([job(10, true, d.clone()), job(1000, false, d.clone()), job(2000, false, d.clone())])
-                .await;
+        let out = tulipa::try_gather([
+            job(10, true, d.clone()),
+            job(1000, false, d.clone()),
+            job(2000, false, d.clone()),
+        ])
+        .await;
         (out, d.get())
     });
     assert_eq!(out.unwrap(), (Err("boom"), 3));
@@ -118,8 +133,13 @@ fn try_gather_error_leaves_task_children_running() {
                 Ok("slow-done")
             });
             let bad = tulipa::spawn(async { Err::<&str, _>("bad") });
-            let flat = |t: tulipa::Task<Result<&'static str, &'static str>>| async move { t.await.unwrap() };
-            assert_eq!(tulipa::try_gather([flat(bad), flat(slow)]).await, Err("bad"));
+            let flat = |t: tulipa::Task<Result<&'static str, &'static str>>| async move {
+                t.await.unwrap()
+            };
+            assert_eq!(
+                tulipa::try_gather([flat(bad), flat(slow)]).await,
+                Err("bad")
+            );
             assert_eq!(f.get(), 0);
             tulipa::sleep(secs(2)).await;
         })
@@ -133,7 +153,10 @@ fn try_gather_all_ok_gives_values_in_order() {
     let out = tulipa::run(async {
         tulipa::try_gather((0..20u32).map(|i| async move { Ok::<_, ()>(i * 2) })).await
     });
-    assert_eq!(out.unwrap().unwrap(), (0..20).map(|i| i * 2).collect::<Vec<_>>());
+    assert_eq!(
+        out.unwrap().unwrap(),
+        (0..20).map(|i| i * 2).collect::<Vec<_>>()
+    );
 }
 
 /// test_one_cancellation / test_result_exception_one_cancellation: a
@@ -191,7 +214,9 @@ fn test_constructor_empty_sequence_is_ready_without_a_loop() {
     let empty: Vec<std::future::Ready<u8>> = Vec::new();
     let out = futures::executor::block_on(tulipa::gather(empty));
     assert!(out.is_empty());
-    let out = futures::executor::block_on(tulipa::try_gather(Vec::<std::future::Ready<Result<u8, ()>>>::new()));
+    let out = futures::executor::block_on(tulipa::try_gather(Vec::<
+        std::future::Ready<Result<u8, ()>>,
+    >::new()));
     assert_eq!(out, Ok(vec![]));
 }
 
@@ -272,8 +297,10 @@ impl Future for Counted {
     }
 }
 
-/// Efficiency: with many children, only the woken ones are polled again
-/// (each child here is polled exactly twice: start and its own wake-up).
+/// Efficiency: with many children, only the woken ones are polled again.
+/// Each child here is polled at most four times (two passes with the
+/// parent's waker, the pass that gives it its own waker, its own wake-up),
+/// never once per sibling's wake-up (which would be ~200 times).
 #[test]
 fn gather_repolls_only_woken_children() {
     let polls: Vec<Rc<Cell<u32>>> = (0..200).map(|_| Rc::new(Cell::new(0))).collect();
@@ -287,7 +314,8 @@ fn gather_repolls_only_woken_children() {
             tulipa::gather(children).await;
         })
         .unwrap();
-    assert!(polls.iter().all(|p| p.get() == 2), "{:?}", polls.iter().map(|p| p.get()).collect::<Vec<_>>());
+    let counts: Vec<u32> = polls.iter().map(|p| p.get()).collect();
+    assert!(counts.iter().all(|&n| (2..=4).contains(&n)), "{counts:?}");
 }
 
 /// A few children use the parent's waker: still correct (each polled at
@@ -296,7 +324,12 @@ fn gather_repolls_only_woken_children() {
 fn gather_small_group_completes_with_mixed_deadlines() {
     let out = vloop().run(async {
         let d = Counter::new();
-        tulipa::gather((0..5u64).rev().map(|i| sleep_then(ms(i * 10), i, d.clone()))).await
+        tulipa::gather(
+            (0..5u64)
+                .rev()
+                .map(|i| sleep_then(ms(i * 10), i, d.clone())),
+        )
+        .await
     });
     assert_eq!(out.unwrap(), [4, 3, 2, 1, 0]);
 }
@@ -305,8 +338,14 @@ fn gather_small_group_completes_with_mixed_deadlines() {
 #[test]
 fn gather_ten_thousand_tasks_sums() {
     let sum: u64 = tulipa::run(async {
-        let tasks: Vec<_> = (0..10_000u64).map(|i| tulipa::spawn(async move { i })).collect();
-        tulipa::gather(tasks).await.into_iter().map(Result::unwrap).sum()
+        let tasks: Vec<_> = (0..10_000u64)
+            .map(|i| tulipa::spawn(async move { i }))
+            .collect();
+        tulipa::gather(tasks)
+            .await
+            .into_iter()
+            .map(Result::unwrap)
+            .sum()
     })
     .unwrap();
     assert_eq!(sum, 10_000 * 9_999 / 2);
@@ -386,7 +425,10 @@ fn gather_macro_drop_cancels_children() {
     vloop()
         .run(async move {
             let out = tulipa::wait_for(
-                tulipa::gather!(sleep_then(secs(9), 1, d.clone()), sleep_then(ms(1), 2, d.clone())),
+                tulipa::gather!(
+                    sleep_then(secs(9), 1, d.clone()),
+                    sleep_then(ms(1), 2, d.clone())
+                ),
                 ms(100),
             )
             .await;
@@ -400,7 +442,10 @@ fn gather_macro_drop_cancels_children() {
 /// under tokio's current-thread runtime.
 #[test]
 fn gather_and_gather_macro_work_under_tokio() {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
     let out = rt.block_on(async {
         let many = tulipa::gather((0..20u64).map(|i| async move {
             tokio::time::sleep(std::time::Duration::from_millis(20 - i)).await;

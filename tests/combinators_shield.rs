@@ -112,7 +112,10 @@ fn test_gather_shield() {
                     f.bump();
                 })
             };
-            let g = tulipa::gather([tulipa::shield(spawn(f.clone())), tulipa::shield(spawn(f.clone()))]);
+            let g = tulipa::gather([
+                tulipa::shield(spawn(f.clone())),
+                tulipa::shield(spawn(f.clone())),
+            ]);
             assert!(tulipa::wait_for(g, ms(10)).await.is_err());
             tulipa::sleep(ms(200)).await;
         })

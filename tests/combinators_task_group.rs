@@ -26,7 +26,10 @@ async fn fail_after<T>(d: std::time::Duration, msg: &str) -> Result<T, String> {
 
 /// Sleeps, bumping `cancelled` if dropped before the end (even before its
 /// first poll).
-fn cancellable(d: std::time::Duration, cancelled: Counter) -> impl std::future::Future<Output = Result<(), String>> {
+fn cancellable(
+    d: std::time::Duration,
+    cancelled: Counter,
+) -> impl std::future::Future<Output = Result<(), String>> {
     let guard = cancelled.on_drop();
     async move {
         tulipa::sleep(d).await;
@@ -42,7 +45,10 @@ fn test_taskgroup_01() {
         .run(async {
             let start = tulipa::now();
             let (t1, t2) = Group::scope(|g| async move {
-                Ok((g.spawn(ok_after(ms(100), 42)), g.spawn(ok_after(ms(200), 11))))
+                Ok((
+                    g.spawn(ok_after(ms(100), 42)),
+                    g.spawn(ok_after(ms(200), 11)),
+                ))
             })
             .await
             .unwrap();
@@ -100,8 +106,8 @@ fn test_taskgroup_04() {
             let c = t2_cancel.clone();
             let runner = tulipa::spawn(async move {
                 Group::scope(|g| async move {
-                    let _ = g.spawn(fail_after::<()>(ms(100), "ZeroDivisionError"));
-                    let _ = g.spawn(cancellable(secs(1), c));
+                    drop(g.spawn(fail_after::<()>(ms(100), "ZeroDivisionError")));
+                    drop(g.spawn(cancellable(secs(1), c)));
                     Ok(())
                 })
                 .await?;
@@ -128,9 +134,9 @@ fn test_cancel_children_on_child_error() {
             let (c2, cr) = (t2_cancel.clone(), runner_cancel.clone());
             let err = Group::scope(|g| async move {
                 for _ in 0..3 {
-                    let _ = g.spawn(fail_after::<()>(ms(100), "ZeroDivisionError"));
+                    drop(g.spawn(fail_after::<()>(ms(100), "ZeroDivisionError")));
                 }
-                let _ = g.spawn(cancellable(secs(5), c2));
+                drop(g.spawn(cancellable(secs(5), c2)));
                 cancellable(secs(10), cr).await
             })
             .await
@@ -138,7 +144,10 @@ fn test_cancel_children_on_child_error() {
             // All three wake in the same iteration; the first failure's
             // cancel reaches the other two before they run again.
             assert_eq!(err.errors().len(), 1);
-            assert!(err.errors().iter().all(|e| matches!(e, ChildError::Failed(m) if m == "ZeroDivisionError")));
+            assert!(err
+                .errors()
+                .iter()
+                .all(|e| matches!(e, ChildError::Failed(m) if m == "ZeroDivisionError")));
             assert_eq!(err.to_string(), "1 task of the group failed");
             assert_eq!((t2_cancel.get(), runner_cancel.get()), (1, 1));
             assert_eq!(since(start), ms(100));
@@ -156,7 +165,7 @@ fn test_cancellation() {
             let n = num.clone();
             let r = tulipa::spawn(Group::scope(|g| async move {
                 for _ in 0..5 {
-                    let _ = g.spawn(cancellable(secs(5), n.clone()));
+                    drop(g.spawn(cancellable(secs(5), n.clone())));
                 }
                 Ok(())
             }));
@@ -179,7 +188,7 @@ fn test_taskgroup_07() {
             let n = num.clone();
             let r = tulipa::spawn(Group::scope(|g| async move {
                 for _ in 0..5 {
-                    let _ = g.spawn(cancellable(secs(5), n.clone()));
+                    drop(g.spawn(cancellable(secs(5), n.clone())));
                 }
                 let _body = Counter::on_drop(&n);
                 let _more = Counter::on_drop(&n);
@@ -201,7 +210,10 @@ fn test_taskgroup_09_and_10_body_error_cancels_children() {
     for body_sleep in [Some(ms(100)), None] {
         vloop()
             .run(async move {
-                let (slot1, slot2) = (std::rc::Rc::new(std::cell::RefCell::new(None)), std::rc::Rc::new(std::cell::RefCell::new(None)));
+                let (slot1, slot2) = (
+                    std::rc::Rc::new(std::cell::RefCell::new(None)),
+                    std::rc::Rc::new(std::cell::RefCell::new(None)),
+                );
                 let (s1, s2) = (slot1.clone(), slot2.clone());
                 let err = Group::scope(|g| async move {
                     *s1.borrow_mut() = Some(g.spawn(ok_after(secs(1), 42)));
@@ -231,10 +243,10 @@ fn test_taskgroup_12_nested_groups_cancelled() {
             let num = Counter::new();
             let n = num.clone();
             let r = tulipa::spawn(Group::scope(|g1| async move {
-                let _ = g1.spawn(cancellable(secs(10), n.clone()));
+                drop(g1.spawn(cancellable(secs(10), n.clone())));
                 Group::scope(|g2| async move {
                     for _ in 0..5 {
-                        let _ = g2.spawn(cancellable(secs(10), n.clone()));
+                        drop(g2.spawn(cancellable(secs(10), n.clone())));
                     }
                     tulipa::sleep(secs(10)).await;
                     Ok(())
@@ -257,9 +269,9 @@ fn test_taskgroup_13() {
     vloop()
         .run(async {
             let err = Group::scope(|g1| async move {
-                let _ = g1.spawn(fail_after::<()>(ms(100), "ValueError(0.1)"));
+                drop(g1.spawn(fail_after::<()>(ms(100), "ValueError(0.1)")));
                 Group::scope(|g2| async move {
-                    let _ = g2.spawn(fail_after::<()>(secs(10), "ValueError(10)"));
+                    drop(g2.spawn(fail_after::<()>(secs(10), "ValueError(10)")));
                     Ok(())
                 })
                 .await
@@ -269,7 +281,10 @@ fn test_taskgroup_13() {
             .unwrap_err();
             let errors = err.into_errors();
             assert_eq!(errors.len(), 1);
-            assert_eq!(errors.into_iter().next().unwrap().into_error().unwrap(), "ValueError(0.1)");
+            assert_eq!(
+                errors.into_iter().next().unwrap().into_error().unwrap(),
+                "ValueError(0.1)"
+            );
         })
         .unwrap();
 }
@@ -281,9 +296,9 @@ fn test_taskgroup_14() {
     vloop()
         .run(async {
             let err = Group::scope(|g1| async move {
-                let _ = g1.spawn(fail_after::<()>(secs(10), "ValueError(10)"));
+                drop(g1.spawn(fail_after::<()>(secs(10), "ValueError(10)")));
                 Group::scope(|g2| async move {
-                    let _ = g2.spawn(fail_after::<()>(ms(100), "ValueError(0.1)"));
+                    drop(g2.spawn(fail_after::<()>(ms(100), "ValueError(0.1)")));
                     Ok(())
                 })
                 .await
@@ -292,7 +307,10 @@ fn test_taskgroup_14() {
             .await
             .unwrap_err();
             assert_eq!(err.errors().len(), 1);
-            assert_eq!(err.errors()[0].to_string(), "task failed: inner: task failed: ValueError(0.1)");
+            assert_eq!(
+                err.errors()[0].to_string(),
+                "task failed: inner: task failed: ValueError(0.1)"
+            );
         })
         .unwrap();
 }
@@ -324,8 +342,8 @@ fn test_taskgroup_22() {
     vloop()
         .run(async {
             let r = tulipa::spawn(Group::scope(|g| async move {
-                let _ = g.spawn(ok_after(secs(1), 42));
-                let _ = g.spawn(ok_after(secs(2), 11));
+                drop(g.spawn(ok_after(secs(1), 42)));
+                drop(g.spawn(ok_after(secs(2), 11)));
                 Ok(())
             }));
             tulipa::sleep(ms(50)).await;
@@ -344,7 +362,7 @@ fn test_taskgroup_23() {
             Group::scope(|g| async move {
                 for count in 0..10 {
                     tulipa::sleep(ms(100)).await;
-                    let _ = g.spawn(ok_after(ms(300), ()));
+                    drop(g.spawn(ok_after(ms(300), ())));
                     if count == 5 {
                         assert!(g.len() < 5);
                     }
@@ -368,12 +386,12 @@ fn test_taskgroup_24() {
             let start = tulipa::now();
             Group::scope(|g| async move {
                 let g2 = g.clone();
-                let _ = g.spawn(async move {
+                drop(g.spawn(async move {
                     tulipa::sleep(ms(100)).await;
-                    let _ = g2.spawn(ok_after(ms(100), ()));
-                    let _ = g2.spawn(ok_after(ms(200), ()));
+                    drop(g2.spawn(ok_after(ms(100), ())));
+                    drop(g2.spawn(ok_after(ms(200), ())));
                     Ok(())
-                });
+                }));
                 Ok(())
             })
             .await
@@ -386,12 +404,15 @@ fn test_taskgroup_24() {
 /// test_taskgroup_25: hydras multiply until hercules fails, which ends them all.
 #[test]
 fn test_taskgroup_25() {
-    fn hydra(g: Group, n: Counter) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>>>> {
+    fn hydra(
+        g: Group,
+        n: Counter,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>>>> {
         Box::pin(async move {
             n.bump();
             tulipa::sleep(ms(10)).await;
-            let _ = g.spawn(hydra(g.clone(), n.clone()));
-            let _ = g.spawn(hydra(g.clone(), n.clone()));
+            drop(g.spawn(hydra(g.clone(), n.clone())));
+            drop(g.spawn(hydra(g.clone(), n.clone())));
             Ok(())
         })
     }
@@ -400,13 +421,13 @@ fn test_taskgroup_25() {
             let nhydras = Counter::new();
             let n = nhydras.clone();
             let err = Group::scope(|g| async move {
-                let _ = g.spawn(hydra(g.clone(), n.clone()));
-                let _ = g.spawn(async move {
+                drop(g.spawn(hydra(g.clone(), n.clone())));
+                drop(g.spawn(async move {
                     while n.get() < 10 {
                         tulipa::sleep(ms(15)).await;
                     }
                     Err::<(), _>("ZeroDivisionError".to_string())
-                });
+                }));
                 Ok(())
             })
             .await
@@ -451,7 +472,7 @@ fn child_panic_is_a_failure_and_its_handle_reports_cancelled() {
                     }
                     Ok(())
                 }));
-                let _ = g.spawn(cancellable(secs(10), c));
+                drop(g.spawn(cancellable(secs(10), c)));
                 Ok(())
             })
             .await
@@ -472,14 +493,18 @@ fn first_failure_cancels_later_failures() {
     vloop()
         .run(async {
             let err = Group::scope(|g| async move {
-                let _ = g.spawn(fail_after::<()>(ms(20), "second"));
-                let _ = g.spawn(fail_after::<()>(ms(10), "first"));
-                let _ = g.spawn(fail_after::<()>(ms(20), "third"));
+                drop(g.spawn(fail_after::<()>(ms(20), "second")));
+                drop(g.spawn(fail_after::<()>(ms(10), "first")));
+                drop(g.spawn(fail_after::<()>(ms(20), "third")));
                 Ok(())
             })
             .await
             .unwrap_err();
-            let msgs: Vec<_> = err.into_errors().into_iter().map(|e| e.into_error().unwrap()).collect();
+            let msgs: Vec<_> = err
+                .into_errors()
+                .into_iter()
+                .map(|e| e.into_error().unwrap())
+                .collect();
             assert_eq!(msgs, ["first"]);
         })
         .unwrap();
@@ -500,7 +525,7 @@ fn test_taskgroup_19_cleanup_failure_of_the_body_is_reported() {
     vloop()
         .run(async {
             let err = Group::scope(|g| async move {
-                let _ = g.spawn(fail_after::<()>(ms(100), "ZeroDivisionError"));
+                drop(g.spawn(fail_after::<()>(ms(100), "ZeroDivisionError")));
                 let _finally = RaiseInFinally("MyExc");
                 tulipa::sleep(secs(10)).await;
                 Ok(())
@@ -522,12 +547,12 @@ fn cancelled_child_cleanup_panic_is_reported() {
     vloop()
         .run(async {
             let err = Group::scope(|g| async move {
-                let _ = g.spawn(fail_after::<()>(ms(100), "first"));
-                let _ = g.spawn(async {
+                drop(g.spawn(fail_after::<()>(ms(100), "first")));
+                drop(g.spawn(async {
                     let _finally = RaiseInFinally("cleanup");
                     tulipa::sleep(secs(10)).await;
                     Ok(())
-                });
+                }));
                 Ok(())
             })
             .await
@@ -547,7 +572,7 @@ fn body_panic_is_a_failure() {
             let cancelled = Counter::new();
             let c = cancelled.clone();
             let err = Group::scope(|g| async move {
-                let _ = g.spawn(cancellable(secs(10), c));
+                drop(g.spawn(cancellable(secs(10), c)));
                 tulipa::sleep(ms(10)).await;
                 if true {
                     panic!("body");
@@ -572,7 +597,7 @@ fn scope_dropped_before_first_poll_cancels_children() {
             let cancelled = Counter::new();
             let c = cancelled.clone();
             let scope = Group::scope(|g| {
-                let _ = g.spawn(cancellable(secs(10), c));
+                drop(g.spawn(cancellable(secs(10), c)));
                 async { Ok(()) }
             });
             drop(scope);
@@ -608,9 +633,9 @@ fn spawn_into_finished_or_aborting_group_is_refused() {
 
             let r = ran.clone();
             let err = Group::scope(|g| async move {
-                let _ = g.spawn(fail_after::<()>(ms(1), "boom"));
+                drop(g.spawn(fail_after::<()>(ms(1), "boom")));
                 let g2 = g.clone();
-                let _ = g.spawn(async move {
+                drop(g.spawn(async move {
                     tulipa::sleep(ms(1)).await;
                     // Runs in the same iteration as the failure, just after it.
                     let refused = g2.spawn(async move {
@@ -620,7 +645,7 @@ fn spawn_into_finished_or_aborting_group_is_refused() {
                     assert!(g2.is_aborting());
                     drop(refused);
                     Ok(())
-                });
+                }));
                 Ok(())
             })
             .await
@@ -639,7 +664,7 @@ fn no_child_outlives_its_group() {
         .run(async {
             Group::scope(|g| async move {
                 for i in 0..50u64 {
-                    let _ = g.spawn(ok_after(ms(i), ()));
+                    drop(g.spawn(ok_after(ms(i), ())));
                 }
                 Ok(())
             })
@@ -648,7 +673,7 @@ fn no_child_outlives_its_group() {
             assert!(tulipa::all_tasks().is_empty());
             let r = tulipa::spawn(Group::scope(|g| async move {
                 for i in 0..50u64 {
-                    let _ = g.spawn(ok_after(secs(i), ()));
+                    drop(g.spawn(ok_after(secs(i), ())));
                 }
                 tulipa::sleep(secs(100)).await;
                 Ok(())

@@ -101,7 +101,9 @@ fn test_waiter_cancelled() {
     vloop()
         .run(async {
             let dropped = Counter::new();
-            let out = timeout(ms(10)).run(sleep_then(secs(10), (), dropped.clone())).await;
+            let out = timeout(ms(10))
+                .run(sleep_then(secs(10), (), dropped.clone()))
+                .await;
             assert!(out.is_err());
             assert_eq!(dropped.get(), 1);
         })
@@ -159,11 +161,14 @@ fn test_timeout_zero_sleep_zero_ready_output_wins() {
     vloop()
         .run(async {
             let past = timeout_at(tulipa::now() - ms(11));
-            assert_eq!(past.run(async {
-                tulipa::sleep(ms(0)).await;
-                1
-            })
-            .await, Ok(1));
+            assert_eq!(
+                past.run(async {
+                    tulipa::sleep(ms(0)).await;
+                    1
+                })
+                .await,
+                Ok(1)
+            );
             assert!(!past.expired());
             // An already-expired deadline still stops a body that waits longer.
             assert!(past.run(tulipa::sleep(ms(1))).await.is_err());
@@ -323,7 +328,11 @@ fn scope_runs_several_futures_under_one_deadline() {
             let start = tulipa::now();
             let cm = timeout(secs(3));
             assert!(cm.run(tulipa::sleep(secs(1))).await.is_ok());
-            let (a, b) = tulipa::gather!(cm.run(tulipa::sleep(secs(1))), cm.run(tulipa::sleep(secs(5)))).await;
+            let (a, b) = tulipa::gather!(
+                cm.run(tulipa::sleep(secs(1))),
+                cm.run(tulipa::sleep(secs(5)))
+            )
+            .await;
             assert!(a.is_ok() && b.is_err());
             assert_eq!(since(start), secs(3));
         })

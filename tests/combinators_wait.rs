@@ -34,11 +34,15 @@ fn test_wait_all_completed() {
             let start = tulipa::now();
             let a = sleeper(ms(100), "a");
             let b = sleeper(ms(150), "b");
-            let (done, pending) = tulipa::wait([b, a], ReturnWhen::AllCompleted, None).await.unwrap();
+            let (done, pending) = tulipa::wait([b, a], ReturnWhen::AllCompleted, None)
+                .await
+                .unwrap();
             assert_eq!(since(start), ms(150));
             assert!(pending.is_empty());
             // Done tasks come back in input order.
-            let again = tulipa::wait(done, ReturnWhen::AllCompleted, None).await.unwrap();
+            let again = tulipa::wait(done, ReturnWhen::AllCompleted, None)
+                .await
+                .unwrap();
             assert_eq!(since(start), ms(150));
             assert_eq!(outputs(again.0).await, ["b", "a"]);
         })
@@ -49,7 +53,9 @@ fn test_wait_all_completed() {
 #[test]
 fn test_wait_errors_empty_input_is_typed_error() {
     let err = tulipa::run(async {
-        tulipa::wait(Vec::<Task<()>>::new(), ReturnWhen::FirstCompleted, None).await.unwrap_err()
+        tulipa::wait(Vec::<Task<()>>::new(), ReturnWhen::FirstCompleted, None)
+            .await
+            .unwrap_err()
     })
     .unwrap();
     assert_eq!(err, WaitError::Empty);
@@ -65,13 +71,17 @@ fn test_wait_first_completed() {
             let start = tulipa::now();
             let a = sleeper(secs(10), "a");
             let b = sleeper(ms(100), "b");
-            let (done, pending) = tulipa::wait([a, b], ReturnWhen::FirstCompleted, None).await.unwrap();
+            let (done, pending) = tulipa::wait([a, b], ReturnWhen::FirstCompleted, None)
+                .await
+                .unwrap();
             assert_eq!(since(start), ms(100));
             assert_eq!(pending.len(), 1);
             assert!(!pending[0].is_done());
             assert_eq!(outputs(done).await, ["b"]);
             // The pending task can be waited on again.
-            let (done, pending) = tulipa::wait(pending, ReturnWhen::FirstCompleted, None).await.unwrap();
+            let (done, pending) = tulipa::wait(pending, ReturnWhen::FirstCompleted, None)
+                .await
+                .unwrap();
             assert!(pending.is_empty());
             assert_eq!(outputs(done).await, ["a"]);
             assert_eq!(since(start), secs(10));
@@ -93,7 +103,9 @@ fn test_wait_really_done() {
                 tulipa::yield_now().await;
                 "b"
             });
-            let (done, pending) = tulipa::wait([a, b], ReturnWhen::FirstCompleted, None).await.unwrap();
+            let (done, pending) = tulipa::wait([a, b], ReturnWhen::FirstCompleted, None)
+                .await
+                .unwrap();
             assert!(pending.is_empty());
             assert_eq!(outputs(done).await, ["a", "b"]);
         })
@@ -114,11 +126,19 @@ fn test_wait_first_exception() {
                 }
                 "b"
             });
-            let (done, pending) = tulipa::wait([a, b], ReturnWhen::FirstException, None).await.unwrap();
+            let (done, pending) = tulipa::wait([a, b], ReturnWhen::FirstException, None)
+                .await
+                .unwrap();
             assert_eq!(since(start), ms(0));
             assert_eq!(pending.len(), 1);
             assert_eq!(done.len(), 1);
-            assert!(done.into_iter().next().unwrap().await.unwrap_err().is_panic());
+            assert!(done
+                .into_iter()
+                .next()
+                .unwrap()
+                .await
+                .unwrap_err()
+                .is_panic());
         })
         .unwrap();
 }
@@ -137,7 +157,9 @@ fn test_wait_first_exception_in_wait() {
                 }
                 "b"
             });
-            let (done, pending) = tulipa::wait([a, b], ReturnWhen::FirstException, None).await.unwrap();
+            let (done, pending) = tulipa::wait([a, b], ReturnWhen::FirstException, None)
+                .await
+                .unwrap();
             assert_eq!(since(start), ms(10));
             assert_eq!((done.len(), pending.len()), (1, 1));
         })
@@ -155,7 +177,9 @@ fn first_exception_ignores_cancelled_tasks_and_waits_for_all() {
             let b = sleeper(secs(20), "b");
             let c = sleeper(secs(30), "c");
             b.cancel();
-            let (done, pending) = tulipa::wait([a, b, c], ReturnWhen::FirstException, None).await.unwrap();
+            let (done, pending) = tulipa::wait([a, b, c], ReturnWhen::FirstException, None)
+                .await
+                .unwrap();
             assert_eq!(since(start), secs(30));
             assert_eq!((done.len(), pending.len()), (3, 0));
             assert!(done[1].is_cancelled());
@@ -176,7 +200,9 @@ fn test_wait_with_exception() {
                 }
                 "b"
             });
-            let (done, pending) = tulipa::wait([a, b], ReturnWhen::AllCompleted, None).await.unwrap();
+            let (done, pending) = tulipa::wait([a, b], ReturnWhen::AllCompleted, None)
+                .await
+                .unwrap();
             assert!(pending.is_empty());
             let mut done = done.into_iter();
             assert_eq!(done.next().unwrap().await.unwrap(), "a");
@@ -193,8 +219,9 @@ fn test_wait_with_timeout_cancels_nothing() {
             let start = tulipa::now();
             let a = sleeper(ms(100), "a");
             let b = sleeper(ms(150), "b");
-            let (done, pending) =
-                tulipa::wait([a, b], ReturnWhen::AllCompleted, Some(ms(110))).await.unwrap();
+            let (done, pending) = tulipa::wait([a, b], ReturnWhen::AllCompleted, Some(ms(110)))
+                .await
+                .unwrap();
             assert_eq!(since(start), ms(110));
             assert_eq!(outputs(done).await, ["a"]);
             assert_eq!(pending.len(), 1);
@@ -214,8 +241,9 @@ fn test_wait_concurrent_complete() {
             let a = sleeper(ms(100), "a");
             let b = sleeper(ms(150), "b");
             tulipa::yield_now().await; // let a and b arm their timers first
-            let (done, pending) =
-                tulipa::wait([a, b], ReturnWhen::AllCompleted, Some(ms(100))).await.unwrap();
+            let (done, pending) = tulipa::wait([a, b], ReturnWhen::AllCompleted, Some(ms(100)))
+                .await
+                .unwrap();
             assert_eq!(outputs(done).await, ["a"]);
             assert_eq!(pending.len(), 1);
         })
@@ -234,7 +262,9 @@ fn test_wait_with_iterator_of_tasks() {
                     i
                 })
             });
-            let (done, pending) = tulipa::wait(tasks, ReturnWhen::AllCompleted, None).await.unwrap();
+            let (done, pending) = tulipa::wait(tasks, ReturnWhen::AllCompleted, None)
+                .await
+                .unwrap();
             assert_eq!((done.len(), pending.len()), (3, 0));
         })
         .unwrap();
@@ -275,7 +305,9 @@ fn wait_on_done_tasks_returns_without_yielding() {
             let a = tulipa::spawn(async { "a" });
             tulipa::yield_now().await;
             let start = tulipa::now();
-            let (done, _) = tulipa::wait([a], ReturnWhen::FirstCompleted, Some(secs(5))).await.unwrap();
+            let (done, _) = tulipa::wait([a], ReturnWhen::FirstCompleted, Some(secs(5)))
+                .await
+                .unwrap();
             assert_eq!(since(start), ms(0));
             assert_eq!(outputs(done).await, ["a"]);
         })
@@ -299,8 +331,9 @@ fn wait_many_tasks_each_done_exactly_once() {
             let mut seen = Vec::new();
             let mut pending = tasks;
             while !pending.is_empty() {
-                let (done, rest) =
-                    tulipa::wait(pending, ReturnWhen::FirstCompleted, Some(ms(7))).await.unwrap();
+                let (done, rest) = tulipa::wait(pending, ReturnWhen::FirstCompleted, Some(ms(7)))
+                    .await
+                    .unwrap();
                 for t in done {
                     seen.push(t.await.unwrap());
                 }
@@ -329,7 +362,9 @@ fn wait_from_a_task_first_exception_among_many() {
                         })
                     })
                     .collect();
-                let (done, pending) = tulipa::wait(tasks, ReturnWhen::FirstException, None).await.unwrap();
+                let (done, pending) = tulipa::wait(tasks, ReturnWhen::FirstException, None)
+                    .await
+                    .unwrap();
                 (done.len(), pending.len())
             });
             assert_eq!(outer.await.unwrap(), (5, 15));

@@ -23,7 +23,8 @@ fn test_wait_for_times_out_and_drops_inner() {
         .run(async {
             let start = tulipa::now();
             let dropped = Counter::new();
-            let out = tulipa::wait_for(sleep_then(secs(10), "done", dropped.clone()), ms(100)).await;
+            let out =
+                tulipa::wait_for(sleep_then(secs(10), "done", dropped.clone()), ms(100)).await;
             assert!(out.is_err());
             assert_eq!(since(start), ms(100));
             assert_eq!(dropped.get(), 1);

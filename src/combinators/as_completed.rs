@@ -18,7 +18,7 @@ use super::wake_set::WakeSet;
 /// yields the task objects themselves). Futures that finish in the same
 /// loop iteration come out in the order they were woken; at the first poll,
 /// in input order. The futures are polled by whoever polls the stream, like
-/// [`gather`](crate::gather); [`Task`](crate::Task)s work too, their outputs
+/// [`gather`](fn@crate::gather); [`Task`](crate::Task)s work too, their outputs
 /// being `Result<T, TaskError>`.
 ///
 /// For a time limit, wrap each call to [`next`](AsCompleted::next) in
@@ -100,6 +100,8 @@ impl<F: Future> AsCompleted<F> {
     /// });
     /// assert_eq!(out.unwrap(), (Some((0, 1)), None));
     /// ```
+    // Named like `StreamExt::next` on purpose: it is that, without the import.
+    #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> Next<'_, F> {
         Next { stream: self }
     }
@@ -122,12 +124,17 @@ impl<F: Future> AsCompleted<F> {
             wake,
         } = self;
         wake.poll_woken(cx, |i, cx| {
-            if let Some(child) = &mut children[i] {
-                if let Poll::Ready(output) = child.as_mut().poll(cx) {
+            let Some(child) = &mut children[i] else {
+                return false;
+            };
+            match child.as_mut().poll(cx) {
+                Poll::Ready(output) => {
                     children[i] = None;
                     *remaining -= 1;
                     finished.push_back((i, output));
+                    false
                 }
+                Poll::Pending => true,
             }
         });
     }
@@ -183,6 +190,8 @@ impl<F: Future> Future for Next<'_, F> {
 
 impl<F: Future> fmt::Debug for Next<'_, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Next").field("stream", &self.stream).finish()
+        f.debug_struct("Next")
+            .field("stream", &self.stream)
+            .finish()
     }
 }

@@ -93,7 +93,11 @@ pub struct Gather<F: Future> {
 impl<F: Future> Gather<F> {
     /// Polls the children that may have progressed; `stop` looks at each
     /// fresh output and may end the gather early (used by `try_gather`).
-    fn poll_children(&mut self, cx: &mut Context<'_>, mut stop: impl FnMut(&F::Output) -> bool) -> bool {
+    fn poll_children(
+        &mut self,
+        cx: &mut Context<'_>,
+        mut stop: impl FnMut(&F::Output) -> bool,
+    ) -> bool {
         let Gather {
             slots,
             remaining,
@@ -101,15 +105,20 @@ impl<F: Future> Gather<F> {
         } = self;
         let mut stopped = false;
         wake.poll_woken(cx, |i, cx| {
+            let Slot::Running(child) = &mut slots[i] else {
+                return false;
+            };
             if stopped {
-                return;
+                return true;
             }
-            if let Slot::Running(child) = &mut slots[i] {
-                if let Poll::Ready(output) = child.as_mut().poll(cx) {
+            match child.as_mut().poll(cx) {
+                Poll::Ready(output) => {
                     stopped = stop(&output);
                     slots[i] = Slot::Done(output);
                     *remaining -= 1;
+                    false
                 }
+                Poll::Pending => true,
             }
         });
         stopped

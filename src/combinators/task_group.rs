@@ -5,8 +5,8 @@ use std::fmt;
 use std::future::{poll_fn, Future};
 use std::panic::{catch_unwind, AssertUnwindSafe, Location};
 use std::pin::pin;
-use std::rc::Rc;
 use std::pin::Pin;
+use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
 use crate::runtime::context;
@@ -34,8 +34,8 @@ use crate::task::{spawn_on, Canceller, PanicError, Task};
 /// A child that succeeds gives `Ok(value)` through it. A failed child hands
 /// its error or panic to the group, so its own handle reports
 /// [`TaskError::Cancelled`](crate::TaskError::Cancelled). Dropping the
-/// handle is normal (the group keeps the child): write `let _ =
-/// group.spawn(...)`.
+/// handle is normal (the group keeps the child): write
+/// `drop(group.spawn(...))`.
 ///
 /// # Examples
 ///
@@ -65,10 +65,10 @@ use crate::task::{spawn_on, Canceller, PanicError, Task};
 ///
 /// let lp = tulipa::EventLoop::builder().virtual_time().build().unwrap();
 /// let out = lp.run(tulipa::TaskGroup::scope(|group| async move {
-///     let _ = group.spawn(async {
+///     drop(group.spawn(async {
 ///         tulipa::sleep(Duration::from_secs(1)).await;
 ///         Err::<(), _>("boom")
-///     });
+///     }));
 ///     let slow = group.spawn(async {
 ///         tulipa::sleep(Duration::from_secs(3600)).await;
 ///         Ok(())
@@ -290,7 +290,6 @@ impl<E: 'static> TaskGroup<E> {
     pub fn is_aborting(&self) -> bool {
         self.inner.borrow().aborting
     }
-
 }
 
 impl<E> TaskGroup<E> {
@@ -361,7 +360,8 @@ impl<E, F> Drop for Child<E, F> {
     fn drop(&mut self) {
         if let Some(future) = self.future.take() {
             if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(future))) {
-                self.group.fail(ChildError::Panicked(PanicError::new(payload)));
+                self.group
+                    .fail(ChildError::Panicked(PanicError::new(payload)));
             }
         }
         let parent = {

@@ -144,6 +144,7 @@ impl<T> Wait<T> {
                 *ndone += 1;
                 *panicked |= tasks[i].is_panicked();
             }
+            !seen[i]
         });
     }
 

@@ -6,7 +6,8 @@
 //! The parent then polls only the children named in the list. With few
 //! children the bookkeeping costs more than it saves, so below
 //! [`SMALL`] children the parent's own waker is used and every live child is
-//! polled on each turn.
+//! polled on each turn. With more, a child gets its own waker only if it is
+//! still running at the parent's third turn (see [`WakeSet::poll_woken`]).
 //!
 //! The wakers are `Send + Sync` (std's `Waker` requires it): the list sits
 //! behind a `parking_lot` mutex, uncontended when everything runs on the
@@ -60,22 +61,30 @@ impl Wake for ChildWake {
     }
 }
 
+/// In large mode, how many passes poll every running child with the
+/// parent's waker before children get wakers of their own.
+const UNNAMED_PASSES: u8 = 2;
+
 /// Which children to poll next; see the module docs.
 pub(crate) struct WakeSet {
     mode: Mode,
-    /// The first pass polls every child.
-    first: bool,
     len: usize,
 }
 
 enum Mode {
     /// Few children: use the parent's waker, poll them all.
     Small,
-    /// Many children: one waker each, poll the woken ones.
+    /// Many children: one waker each, made on demand; poll the woken ones.
     Large {
         shared: Arc<Mutex<Shared>>,
-        children: Vec<Arc<ChildWake>>,
-        wakers: Vec<Waker>,
+        /// A child's waker, made the first time it is polled after the
+        /// first pass.
+        wakers: Vec<Option<(Arc<ChildWake>, Waker)>>,
+        /// Running children last polled with the parent's waker: they are
+        /// polled on the next pass whatever woke the parent.
+        unnamed: Vec<usize>,
+        /// Passes made so far, up to `UNNAMED_PASSES`.
+        passes: u8,
         scratch: Vec<usize>,
     },
 }
@@ -86,68 +95,80 @@ impl WakeSet {
         let mode = if len <= SMALL {
             Mode::Small
         } else {
-            let shared = Arc::new(Mutex::new(Shared::default()));
-            let children: Vec<Arc<ChildWake>> = (0..len)
-                .map(|index| {
-                    Arc::new(ChildWake {
-                        index,
-                        queued: AtomicBool::new(false),
-                        shared: shared.clone(),
-                    })
-                })
-                .collect();
-            let wakers = children.iter().map(|c| Waker::from(c.clone())).collect();
             Mode::Large {
-                shared,
-                children,
-                wakers,
+                shared: Arc::new(Mutex::new(Shared::default())),
+                wakers: Vec::new(),
+                unnamed: Vec::new(),
+                passes: 0,
                 scratch: Vec::new(),
             }
         };
-        WakeSet {
-            mode,
-            first: true,
-            len,
-        }
+        WakeSet { mode, len }
     }
 
-    /// Calls `poll(i, cx)` for each child `i` that may have made progress:
-    /// all of them on the first call, then those woken since (every one, in
-    /// small mode; `poll` skips children it has finished with). `cx` given
-    /// to `poll` carries the child's own waker.
+    /// Calls `poll(i, cx)` for each child `i` that may have made progress;
+    /// `poll` returns whether the child is still running (it skips, and
+    /// returns `false` for, children it has finished with).
+    ///
+    /// In small mode every child is polled each time, with the parent's
+    /// waker. In large mode the first [`UNNAMED_PASSES`] passes poll every
+    /// running child with the parent's waker too, allocating nothing:
+    /// children that finish early never get a waker of their own (W1's
+    /// spawn-then-gather: every task is done by the second pass). After
+    /// that, the children still running get their own wakers, and only the
+    /// woken ones are polled.
     pub(crate) fn poll_woken(
         &mut self,
         cx: &mut Context<'_>,
-        mut poll: impl FnMut(usize, &mut Context<'_>),
+        mut poll: impl FnMut(usize, &mut Context<'_>) -> bool,
     ) {
-        let first = std::mem::replace(&mut self.first, false);
-        match &mut self.mode {
-            Mode::Small => (0..self.len).for_each(|i| poll(i, cx)),
-            Mode::Large {
-                shared,
-                children,
-                wakers,
-                scratch,
-            } => {
-                {
-                    let mut shared = shared.lock();
-                    match &shared.parent {
-                        Some(w) if w.will_wake(cx.waker()) => {}
-                        _ => shared.parent = Some(cx.waker().clone()),
-                    }
-                    std::mem::swap(&mut shared.woken, scratch);
-                }
-                let mut visit = |i: usize| {
-                    // ORDERING: Release; see `ChildWake::wake_by_ref`.
-                    children[i].queued.store(false, Ordering::Release);
-                    poll(i, &mut Context::from_waker(&wakers[i]));
-                };
-                if first {
-                    scratch.clear();
-                    (0..children.len()).for_each(&mut visit);
-                } else {
-                    scratch.drain(..).for_each(&mut visit);
-                }
+        let Mode::Large {
+            shared,
+            wakers,
+            unnamed,
+            passes,
+            scratch,
+        } = &mut self.mode
+        else {
+            (0..self.len).for_each(|i| {
+                poll(i, cx);
+            });
+            return;
+        };
+        if *passes < UNNAMED_PASSES {
+            if *passes == 0 {
+                unnamed.extend(0..self.len);
+            }
+            *passes += 1;
+            unnamed.retain(|&i| poll(i, cx));
+            return;
+        }
+        {
+            let mut shared_ = shared.lock();
+            match &shared_.parent {
+                Some(w) if w.will_wake(cx.waker()) => {}
+                _ => shared_.parent = Some(cx.waker().clone()),
+            }
+            std::mem::swap(&mut shared_.woken, scratch);
+        }
+        if wakers.is_empty() && !unnamed.is_empty() {
+            wakers.resize_with(self.len, || None);
+        }
+        for i in unnamed.drain(..).chain(scratch.drain(..)) {
+            let (child, waker) = wakers[i].get_or_insert_with(|| {
+                let child = Arc::new(ChildWake {
+                    index: i,
+                    queued: AtomicBool::new(false),
+                    shared: shared.clone(),
+                });
+                let waker = Waker::from(child.clone());
+                (child, waker)
+            });
+            // ORDERING: Release; see `ChildWake::wake_by_ref`.
+            child.queued.store(false, Ordering::Release);
+            if !poll(i, &mut Context::from_waker(waker)) {
+                // Finished: its waker is no longer needed.
+                wakers[i] = None;
             }
         }
     }
