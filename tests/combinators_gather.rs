@@ -455,3 +455,37 @@ fn gather_and_gather_macro_work_under_tokio() {
     });
     assert_eq!(out, ((0..20).collect::<Vec<_>>(), "x"));
 }
+
+/// Children that wake themselves while being polled (`yield_now`), many of
+/// them so that each has its own waker: a wake-up that arrives during the
+/// child's poll must not be lost (the same-thread form of the race the
+/// cross-thread stress test aims at).
+#[test]
+fn gather_children_waking_themselves_during_poll_lose_nothing() {
+    vloop()
+        .run(async {
+            let children = (0..50u32).map(|i| async move {
+                for _ in 0..10 {
+                    tulipa::yield_now().await;
+                }
+                i
+            });
+            let out = tulipa::wait_for(tulipa::gather(children), secs(10)).await;
+            assert_eq!(out.expect("a lost wake-up"), (0..50).collect::<Vec<_>>());
+            let mut stream = tulipa::as_completed((0..50u32).map(|i| async move {
+                for _ in 0..(i % 7) {
+                    tulipa::yield_now().await;
+                }
+                i
+            }));
+            let mut n = 0;
+            while let Some(_) = tulipa::wait_for(stream.next(), secs(10))
+                .await
+                .expect("a lost wake-up")
+            {
+                n += 1;
+            }
+            assert_eq!(n, 50);
+        })
+        .unwrap();
+}
