@@ -479,7 +479,7 @@ fn gather_children_waking_themselves_during_poll_lose_nothing() {
                 i
             }));
             let mut n = 0;
-            while let Some(_) = tulipa::wait_for(stream.next(), secs(10))
+            while let Some((_, _)) = tulipa::wait_for(stream.next(), secs(10))
                 .await
                 .expect("a lost wake-up")
             {
