@@ -37,6 +37,13 @@ use crate::task::{spawn_on, Canceller, PanicError, Task};
 /// handle is normal (the group keeps the child): write
 /// `drop(group.spawn(...))`.
 ///
+/// A group lives on the loop's thread:
+///
+/// ```compile_fail
+/// fn must_be_send<T: Send>(_: T) {}
+/// must_be_send(tulipa::TaskGroup::<()>::scope(|g| async move { must_be_send(g); Ok(()) }));
+/// ```
+///
 /// # Examples
 ///
 /// ```
