@@ -353,3 +353,30 @@ fn test_repr_shows_state() {
         })
         .unwrap();
 }
+
+/// A scope reused by many runs in many tasks keeps working, and
+/// rescheduling reaches every run still in progress.
+#[test]
+fn scope_shared_by_many_tasks_reschedule_reaches_all() {
+    vloop()
+        .run(async {
+            let start = tulipa::now();
+            let cm = timeout(secs(100));
+            for _ in 0..100 {
+                cm.run(tulipa::yield_now()).await.unwrap();
+            }
+            let tasks: Vec<_> = (0..5)
+                .map(|_| {
+                    let cm = cm.clone();
+                    tulipa::spawn(async move { cm.run(tulipa::sleep(secs(3600))).await })
+                })
+                .collect();
+            tulipa::sleep(secs(1)).await;
+            cm.reschedule(Some(tulipa::now() + secs(1)));
+            for t in tasks {
+                assert!(t.await.unwrap().is_err());
+            }
+            assert_eq!(since(start), secs(2));
+        })
+        .unwrap();
+}

@@ -61,8 +61,27 @@ pub struct Timeout {
 struct Shared {
     deadline: Cell<Option<Instant>>,
     expired: Cell<bool>,
-    /// Runs waiting on the deadline, woken by `reschedule`.
-    wakers: RefCell<Vec<Waker>>,
+    /// Runs waiting on the deadline, by run id, woken by `reschedule`.
+    wakers: RefCell<Vec<(u64, Waker)>>,
+    next_run: Cell<u64>,
+}
+
+/// Takes a finished (or dropped) run's waker out of the scope, so a scope
+/// reused by many runs keeps no stale wakers.
+struct Unregister {
+    shared: Rc<Shared>,
+    run: u64,
+}
+
+impl Drop for Unregister {
+    fn drop(&mut self) {
+        let removed = {
+            let mut wakers = self.shared.wakers.borrow_mut();
+            let at = wakers.iter().position(|(run, _)| *run == self.run);
+            at.map(|at| wakers.swap_remove(at))
+        };
+        drop(removed); // after the borrow ends: dropping a waker may run code
+    }
 }
 
 /// A deadline scope that ends `delay` from now (asyncio's `asyncio.timeout`).
@@ -135,6 +154,7 @@ impl Timeout {
                 deadline: Cell::new(deadline),
                 expired: Cell::new(false),
                 wakers: RefCell::new(Vec::new()),
+                next_run: Cell::new(0),
             }),
         }
     }
@@ -165,7 +185,7 @@ impl Timeout {
     pub fn reschedule(&self, when: Option<Instant>) {
         self.shared.deadline.set(when);
         let wakers = std::mem::take(&mut *self.shared.wakers.borrow_mut());
-        for waker in wakers {
+        for (_, waker) in wakers {
             waker.wake();
         }
     }
@@ -220,8 +240,15 @@ impl Timeout {
         future: F,
     ) -> impl Future<Output = Result<F::Output, TimeoutError>> {
         let shared = self.shared.clone();
+        let run = shared.next_run.get();
+        shared.next_run.set(run + 1);
+        let unregister = Unregister {
+            shared: shared.clone(),
+            run,
+        };
         let future = future.into_future();
         async move {
+            let _unregister = unregister;
             let mut future = pin!(Some(future));
             let mut timer: Option<(Instant, Sleep)> = None;
             poll_fn(|cx| {
@@ -248,8 +275,10 @@ impl Timeout {
                     timer = None;
                 }
                 let mut wakers = shared.wakers.borrow_mut();
-                if !wakers.iter().any(|w| w.will_wake(cx.waker())) {
-                    wakers.push(cx.waker().clone());
+                match wakers.iter_mut().find(|(r, _)| *r == run) {
+                    Some((_, w)) if w.will_wake(cx.waker()) => {}
+                    Some((_, w)) => *w = cx.waker().clone(),
+                    None => wakers.push((run, cx.waker().clone())),
                 }
                 Poll::Pending
             })
