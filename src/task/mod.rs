@@ -99,7 +99,7 @@ impl<T> Task<T> {
     }
 
     /// Registers `cx`'s waker for the task's end without taking its output
-    /// (what `wait` and `as_completed` need to watch a task they hand back).
+    /// (what `wait` needs to watch a task it hands back).
     pub(crate) fn poll_done(&self, cx: &mut Context<'_>) -> Poll<()> {
         self.inner.poll_done(cx)
     }
