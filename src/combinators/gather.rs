@@ -125,8 +125,9 @@ impl<F: Future> Gather<F> {
     }
 
     fn take_all(&mut self) -> Vec<F::Output> {
-        self.slots
-            .drain(..)
+        // `into_iter` + `collect` may reuse the slots' allocation in place.
+        std::mem::take(&mut self.slots)
+            .into_iter()
             .map(|slot| match slot {
                 Slot::Done(output) => output,
                 _ => unreachable!("gather finished with a child still running"),

@@ -136,11 +136,16 @@ impl WakeSet {
             return;
         };
         if *passes < UNNAMED_PASSES {
-            if *passes == 0 {
-                unnamed.extend(0..self.len);
-            }
             *passes += 1;
-            unnamed.retain(|&i| poll(i, cx));
+            if *passes < UNNAMED_PASSES {
+                // Not even a list yet: children that finish by the next pass
+                // cost nothing here.
+                (0..self.len).for_each(|i| {
+                    poll(i, cx);
+                });
+            } else {
+                unnamed.extend((0..self.len).filter(|&i| poll(i, cx)));
+            }
             return;
         }
         {
