@@ -4,6 +4,8 @@
 // Each step lives in examples/tour/<area>.rs with a `pub fn step()`.
 #![allow(unreachable_pub)]
 
+#[path = "tour/combinators.rs"]
+mod combinators;
 #[path = "tour/executor.rs"]
 mod executor;
 #[path = "tour/foundation.rs"]
@@ -15,6 +17,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The panic of the demo task would otherwise print a backtrace note.
     std::panic::set_hook(Box::new(|_| {}));
     foundation::step()?;
+    println!("\n== gather, wait, wait_for, timeout, TaskGroup ==");
+    combinators::step()?;
     println!("\n== synchronization primitives ==");
     sync::step()?;
     println!();

@@ -26,6 +26,7 @@
 //! `Rc`s. Other threads reach it through a [`LoopHandle`]. See the README for
 //! the asyncio → tulipa table.
 
+pub mod combinators;
 pub mod executor;
 pub mod future;
 pub(crate) mod oneshot;
@@ -35,6 +36,10 @@ pub mod task;
 pub mod time;
 pub mod trace;
 
+pub use combinators::{
+    as_completed, gather, shield, timeout, timeout_at, try_gather, wait, wait_for, ReturnWhen,
+    TaskGroup, Timeout, TimeoutError, WaitError,
+};
 pub use executor::{
     run_in_executor, run_in_executor_on, ExecError, ExecFuture, RunInExecutor, SubmitError,
     ThreadPoolExecutor,

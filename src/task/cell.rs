@@ -63,6 +63,10 @@ pub(crate) trait Joinable<T> {
     fn request_cancel(&self) -> bool;
     fn add_done_callback(&self, callback: Box<dyn FnOnce()>);
     fn detach(&self);
+    /// Like `poll_join` without taking the output (for `wait`).
+    fn poll_done(&self, cx: &mut Context<'_>) -> Poll<()>;
+    /// Whether the task finished by panicking.
+    fn is_panicked(&self) -> bool;
 }
 
 pub(crate) struct TaskCell<F: Future> {
@@ -110,6 +114,14 @@ impl<F: Future> TaskCell<F> {
         // asyncio schedules done callbacks with call_soon, in order.
         for callback in self.callbacks.take() {
             core.push_ready(Ready::Call(Rc::new(CallCell::new(callback))));
+        }
+    }
+
+    fn register_join_waker(&self, cx: &Context<'_>) {
+        let mut slot = self.join_waker.borrow_mut();
+        match slot.as_ref() {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            _ => *slot = Some(cx.waker().clone()),
         }
     }
 
@@ -207,12 +219,20 @@ impl<F: Future> Joinable<F::Output> for TaskCell<F> {
                 None => panic!("a tulipa Task was polled after it returned its output"),
             };
         }
-        let mut slot = self.join_waker.borrow_mut();
-        match slot.as_ref() {
-            Some(w) if w.will_wake(cx.waker()) => {}
-            _ => *slot = Some(cx.waker().clone()),
-        }
+        self.register_join_waker(cx);
         Poll::Pending
+    }
+
+    fn poll_done(&self, cx: &mut Context<'_>) -> Poll<()> {
+        if self.done.get() {
+            return Poll::Ready(());
+        }
+        self.register_join_waker(cx);
+        Poll::Pending
+    }
+
+    fn is_panicked(&self) -> bool {
+        matches!(&*self.output.borrow(), Some(Err(TaskError::Panicked(_))))
     }
 
     fn is_done(&self) -> bool {

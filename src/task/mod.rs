@@ -97,6 +97,38 @@ impl<T> Task<T> {
     pub fn info(&self) -> TaskInfo {
         self.inner.header().info()
     }
+
+    /// Registers `cx`'s waker for the task's end without taking its output
+    /// (what `wait` needs to watch a task it hands back).
+    pub(crate) fn poll_done(&self, cx: &mut Context<'_>) -> Poll<()> {
+        self.inner.poll_done(cx)
+    }
+
+    /// Whether the task ended by panicking (`wait`'s `FirstException`).
+    pub(crate) fn is_panicked(&self) -> bool {
+        self.inner.is_panicked()
+    }
+}
+
+impl<T: 'static> Task<T> {
+    /// A type-erased way to cancel the task later that does not keep it
+    /// alive (a `TaskGroup` cancels its children with it).
+    pub(crate) fn canceller(&self) -> Canceller {
+        let inner = Rc::downgrade(&self.inner);
+        Canceller(Box::new(move || {
+            inner.upgrade().is_some_and(|task| task.request_cancel())
+        }))
+    }
+}
+
+/// See [`Task::canceller`].
+pub(crate) struct Canceller(Box<dyn Fn() -> bool>);
+
+impl Canceller {
+    /// Requests the cancel; `false` if the task is done or gone.
+    pub(crate) fn cancel(&self) -> bool {
+        (self.0)()
+    }
 }
 
 impl<T> Future for Task<T> {

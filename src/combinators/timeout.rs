@@ -1,0 +1,316 @@
+//! [`timeout`] and [`timeout_at`]: a deadline scope whose deadline can be
+//! moved while it runs (asyncio's `asyncio.timeout` / `timeout_at`).
+
+use std::cell::{Cell, RefCell};
+use std::fmt;
+use std::future::{poll_fn, Future, IntoFuture};
+use std::pin::{pin, Pin};
+use std::rc::Rc;
+use std::task::{Poll, Waker};
+use std::time::{Duration, Instant};
+
+use crate::time::{now, sleep_until, Sleep};
+
+/// A deadline scope (asyncio's `asyncio.Timeout`, what `async with
+/// asyncio.timeout(d) as cm` binds to `cm`).
+///
+/// Run futures under it with [`run`](Timeout::run); move its deadline at
+/// any time, even while they run, with [`reschedule`](Timeout::reschedule).
+/// Clones share one deadline, so a clone can be handed to the future being
+/// timed, or to another task, to push the deadline back. A scope may run
+/// several futures, one after another or at once; they all share the
+/// deadline.
+///
+/// `Timeout` lives on the loop's thread:
+///
+/// ```compile_fail
+/// fn must_be_send<T: Send>(_: T) {}
+/// must_be_send(tulipa::timeout_at(std::time::Instant::now()));
+/// ```
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let lp = tulipa::EventLoop::builder().virtual_time().build().unwrap();
+/// lp.run(async {
+///     let cm = tulipa::timeout(Duration::from_secs(1));
+///     let extend = cm.clone();
+///     let started = tulipa::now();
+///     let out = cm
+///         .run(async move {
+///             // Found more work: give ourselves 5 s more.
+///             extend.reschedule(extend.when().map(|w| w + Duration::from_secs(5)));
+///             tulipa::sleep(Duration::from_secs(3)).await;
+///             "finished"
+///         })
+///         .await;
+///     assert_eq!(out.unwrap(), "finished");
+///     assert_eq!(tulipa::now() - started, Duration::from_secs(3));
+///     assert!(!cm.expired());
+/// })
+/// .unwrap();
+/// ```
+#[derive(Clone)]
+#[doc(alias = "asyncio.Timeout")]
+pub struct Timeout {
+    shared: Rc<Shared>,
+}
+
+struct Shared {
+    deadline: Cell<Option<Instant>>,
+    expired: Cell<bool>,
+    /// Runs waiting on the deadline, by run id, woken by `reschedule`.
+    wakers: RefCell<Vec<(u64, Waker)>>,
+    next_run: Cell<u64>,
+}
+
+/// Takes a finished (or dropped) run's waker out of the scope, so a scope
+/// reused by many runs keeps no stale wakers.
+struct Unregister {
+    shared: Rc<Shared>,
+    run: u64,
+}
+
+impl Drop for Unregister {
+    fn drop(&mut self) {
+        let removed = {
+            let mut wakers = self.shared.wakers.borrow_mut();
+            let at = wakers.iter().position(|(run, _)| *run == self.run);
+            at.map(|at| wakers.swap_remove(at))
+        };
+        drop(removed); // after the borrow ends: dropping a waker may run code
+    }
+}
+
+/// A deadline scope that ends `delay` from now (asyncio's `asyncio.timeout`).
+///
+/// The deadline is fixed when `timeout` is called, as in asyncio. A zero
+/// `delay` expires at the first loop iteration in which the future it runs
+/// is still pending.
+///
+/// # Panics
+///
+/// If no tulipa loop is running on this thread (use [`timeout_at`] with a
+/// loop time to build one beforehand).
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let lp = tulipa::EventLoop::builder().virtual_time().build().unwrap();
+/// let out = lp.run(async {
+///     tulipa::timeout(Duration::from_millis(10))
+///         .run(tulipa::sleep(Duration::from_secs(10)))
+///         .await
+/// });
+/// assert!(out.unwrap().is_err());
+/// ```
+#[doc(alias = "asyncio.timeout")]
+#[track_caller]
+pub fn timeout(delay: Duration) -> Timeout {
+    timeout_at(now() + delay)
+}
+
+/// A deadline scope that ends at loop time `deadline` (asyncio's
+/// `asyncio.timeout_at`). A deadline in the past expires at the first loop
+/// iteration in which the future it runs is still pending.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let lp = tulipa::EventLoop::builder().virtual_time().build().unwrap();
+/// let cm = tulipa::timeout_at(lp.time() + Duration::from_secs(5));
+/// let out = lp.run_until_complete(cm.run(async { 7 })).unwrap();
+/// assert_eq!(out.unwrap(), 7);
+/// assert_eq!(cm.when(), Some(lp.time() + Duration::from_secs(5)));
+/// ```
+#[doc(alias = "asyncio.timeout_at")]
+pub fn timeout_at(deadline: Instant) -> Timeout {
+    Timeout::with_deadline(Some(deadline))
+}
+
+impl Timeout {
+    /// A scope without a deadline (asyncio's `timeout(None)`); give it one
+    /// later with [`reschedule`](Timeout::reschedule).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cm = tulipa::Timeout::never();
+    /// assert_eq!(cm.when(), None);
+    /// ```
+    pub fn never() -> Timeout {
+        Timeout::with_deadline(None)
+    }
+
+    fn with_deadline(deadline: Option<Instant>) -> Timeout {
+        Timeout {
+            shared: Rc::new(Shared {
+                deadline: Cell::new(deadline),
+                expired: Cell::new(false),
+                wakers: RefCell::new(Vec::new()),
+                next_run: Cell::new(0),
+            }),
+        }
+    }
+
+    /// The current deadline, `None` if there is none (asyncio's `when()`).
+    pub fn when(&self) -> Option<Instant> {
+        self.shared.deadline.get()
+    }
+
+    /// Moves the deadline (asyncio's `reschedule`); `None` removes it.
+    ///
+    /// Takes effect at once for futures running under the scope: their
+    /// timers are re-armed the next time they are polled, and they are
+    /// woken so that this happens now. A future that already timed out
+    /// stays timed out.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let lp = tulipa::EventLoop::builder().virtual_time().build().unwrap();
+    /// let cm = tulipa::timeout_at(lp.time() + Duration::from_secs(1));
+    /// cm.reschedule(None);
+    /// let out = lp.run_until_complete(cm.run(tulipa::sleep(Duration::from_secs(60))));
+    /// assert!(out.unwrap().is_ok());
+    /// ```
+    pub fn reschedule(&self, when: Option<Instant>) {
+        self.shared.deadline.set(when);
+        let wakers = std::mem::take(&mut *self.shared.wakers.borrow_mut());
+        for (_, waker) in wakers {
+            waker.wake();
+        }
+    }
+
+    /// Whether a future run under this scope was stopped by its deadline
+    /// (asyncio's `expired()`).
+    pub fn expired(&self) -> bool {
+        self.shared.expired.get()
+    }
+
+    /// Runs `future` under the scope's deadline.
+    ///
+    /// The future runs inline in the awaiting task and is polled before the
+    /// deadline is looked at, so an output that is ready is never thrown
+    /// away (which differs from asyncio in one corner: an inner scope and
+    /// an outer one with the same deadline both fire, and here the inner
+    /// one reports the timeout). No timer is armed while the future
+    /// completes at its first poll.
+    ///
+    /// # Errors
+    ///
+    /// [`TimeoutError`] once the deadline has passed; the future has then
+    /// been dropped, and [`expired`](Timeout::expired) is true.
+    ///
+    /// # Panics
+    ///
+    /// If the future is pending, the scope has a deadline and no tulipa
+    /// loop is running.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the returned future drops `future` and cancels the timer;
+    /// the scope is not marked expired.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let lp = tulipa::EventLoop::builder().virtual_time().build().unwrap();
+    /// lp.run(async {
+    ///     let cm = tulipa::timeout(Duration::from_secs(2));
+    ///     let first = cm.run(tulipa::sleep(Duration::from_secs(1))).await;
+    ///     let second = cm.run(tulipa::sleep(Duration::from_secs(5))).await;
+    ///     assert!(first.is_ok());
+    ///     assert!(second.is_err() && cm.expired());
+    /// })
+    /// .unwrap();
+    /// ```
+    pub fn run<F: IntoFuture>(
+        &self,
+        future: F,
+    ) -> impl Future<Output = Result<F::Output, TimeoutError>> {
+        let shared = self.shared.clone();
+        let run = shared.next_run.get();
+        shared.next_run.set(run + 1);
+        let unregister = Unregister {
+            shared: shared.clone(),
+            run,
+        };
+        let future = future.into_future();
+        async move {
+            let _unregister = unregister;
+            let mut future = pin!(Some(future));
+            let mut timer: Option<(Instant, Sleep)> = None;
+            poll_fn(|cx| {
+                let inner = future
+                    .as_mut()
+                    .as_pin_mut()
+                    .expect("Timeout::run polled after completion");
+                if let Poll::Ready(output) = inner.poll(cx) {
+                    future.set(None);
+                    return Poll::Ready(Ok(output));
+                }
+                if let Some(deadline) = shared.deadline.get() {
+                    if timer.as_ref().map(|(at, _)| *at) != Some(deadline) {
+                        // Replacing the old timer cancels it.
+                        timer = Some((deadline, sleep_until(deadline)));
+                    }
+                    let (_, sleep) = timer.as_mut().expect("armed above");
+                    if Pin::new(sleep).poll(cx).is_ready() {
+                        future.set(None);
+                        shared.expired.set(true);
+                        return Poll::Ready(Err(TimeoutError::new()));
+                    }
+                } else {
+                    timer = None;
+                }
+                let mut wakers = shared.wakers.borrow_mut();
+                match wakers.iter_mut().find(|(r, _)| *r == run) {
+                    Some((_, w)) if w.will_wake(cx.waker()) => {}
+                    Some((_, w)) => *w = cx.waker().clone(),
+                    None => wakers.push((run, cx.waker().clone())),
+                }
+                Poll::Pending
+            })
+            .await
+        }
+    }
+}
+
+impl fmt::Debug for Timeout {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Timeout")
+            .field("when", &self.when())
+            .field("expired", &self.expired())
+            .finish()
+    }
+}
+
+/// The deadline passed before the future finished (asyncio's
+/// `TimeoutError`). The future was dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeoutError(());
+
+impl TimeoutError {
+    pub(crate) fn new() -> TimeoutError {
+        TimeoutError(())
+    }
+}
+
+impl fmt::Display for TimeoutError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("timed out")
+    }
+}
+
+impl std::error::Error for TimeoutError {}

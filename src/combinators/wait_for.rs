@@ -1,0 +1,88 @@
+//! [`wait_for`]: await a future with a time limit.
+
+use std::future::{poll_fn, Future, IntoFuture};
+use std::pin::{pin, Pin};
+use std::task::Poll;
+use std::time::Duration;
+
+use super::timeout::TimeoutError;
+use crate::time::{sleep, Sleep};
+
+/// Awaits `future` for at most `timeout` of loop time (asyncio's
+/// `asyncio.wait_for`).
+///
+/// The future runs inline in the awaiting task (as in Python 3.12+, no task
+/// is spawned). It is polled first, before any timer exists: a future that
+/// is ready at once costs no timer and no clock read. Otherwise a timer is
+/// armed for `timeout` from that first poll. On each wake-up the future is
+/// polled before the deadline is checked, so an output that is ready is
+/// never thrown away for a timeout that fired in the same iteration. A zero
+/// `timeout` still polls the future once, then gives it one loop iteration.
+///
+/// # Errors
+///
+/// [`TimeoutError`] if the deadline passed first. The future has then been
+/// dropped (cancelled) before `wait_for` returns: whatever its `Drop` does
+/// has happened. A [`Task`](crate::Task) passed here is detached rather
+/// than cancelled, as any dropped `Task` is: cancel it yourself (or
+/// [`shield`](crate::shield) it to say it should keep running).
+///
+/// # Panics
+///
+/// If the future is pending at its first poll and no tulipa loop is running.
+///
+/// # Cancel safety
+///
+/// Dropping the returned future drops `future` and cancels the timer.
+/// Nothing is lost that `future` itself does not lose when dropped.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let lp = tulipa::EventLoop::builder().virtual_time().build().unwrap();
+/// lp.run(async {
+///     let quick = tulipa::wait_for(async { 42 }, Duration::from_secs(1)).await;
+///     assert_eq!(quick.unwrap(), 42);
+///
+///     let slow = tulipa::sleep(Duration::from_secs(3600));
+///     let started = tulipa::now();
+///     let err = tulipa::wait_for(slow, Duration::from_secs(2)).await.unwrap_err();
+///     assert_eq!(err.to_string(), "timed out");
+///     assert_eq!(tulipa::now() - started, Duration::from_secs(2));
+/// })
+/// .unwrap();
+/// ```
+#[doc(alias = "asyncio.wait_for")]
+pub fn wait_for<F>(
+    future: F,
+    timeout: Duration,
+) -> impl Future<Output = Result<F::Output, TimeoutError>>
+where
+    F: IntoFuture,
+{
+    let future = future.into_future();
+    async move {
+        let mut future = pin!(Some(future));
+        let mut timer: Option<Sleep> = None;
+        poll_fn(|cx| {
+            let inner = future
+                .as_mut()
+                .as_pin_mut()
+                .expect("wait_for polled after completion");
+            if let Poll::Ready(output) = inner.poll(cx) {
+                future.set(None);
+                return Poll::Ready(Ok(output));
+            }
+            let timer = timer.get_or_insert_with(|| sleep(timeout));
+            if Pin::new(timer).poll(cx).is_ready() {
+                // Gone before we report: asyncio's "waits for the cancellation".
+                future.set(None);
+                return Poll::Ready(Err(TimeoutError::new()));
+            }
+            Poll::Pending
+        })
+        .await
+    }
+}
