@@ -50,5 +50,7 @@ pub use runtime::{
     LoopStats, RunError, TimerHandle,
 };
 pub use sync::{Barrier, BoundedSemaphore, Condition, Event, Lock, Semaphore};
-pub use task::{all_tasks, current_task, spawn, spawn_named, RemoteTask, Task, TaskError, TaskId};
+pub use task::{
+    all_tasks, current_task, spawn, spawn_named, CancelOnDrop, RemoteTask, Task, TaskError, TaskId,
+};
 pub use time::{now, sleep, sleep_until, yield_now};

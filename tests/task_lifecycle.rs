@@ -314,3 +314,46 @@ fn spawn_outside_a_running_loop_panics_with_a_clear_message() {
     let msg = err.downcast_ref::<String>().unwrap();
     assert!(msg.contains("running tulipa event loop"), "{msg}");
 }
+
+#[test]
+fn cancel_on_drop_cancels_a_task_gathered_then_dropped() {
+    let log = Log::new();
+    let l = log.clone();
+    virtual_loop()
+        .run(async move {
+            let l2 = l.clone();
+            let child = tulipa::spawn(async move {
+                tulipa::sleep(Duration::from_secs(10)).await;
+                l2.push("child finished");
+            });
+            let gathered = tulipa::gather([child.cancel_on_drop()]);
+            assert!(tulipa::wait_for(gathered, Duration::from_secs(1))
+                .await
+                .is_err());
+            tulipa::sleep(Duration::from_secs(20)).await;
+        })
+        .unwrap();
+    assert!(
+        log.take().is_empty(),
+        "the child was cancelled with the gather"
+    );
+}
+
+#[test]
+fn cancel_on_drop_into_inner_gives_back_a_detaching_handle() {
+    let log = Log::new();
+    let l = log.clone();
+    virtual_loop()
+        .run(async move {
+            let l2 = l.clone();
+            let guarded = tulipa::spawn(async move {
+                tulipa::sleep(Duration::from_secs(1)).await;
+                l2.push("finished");
+            })
+            .cancel_on_drop();
+            drop(guarded.into_inner());
+            tulipa::sleep(Duration::from_secs(2)).await;
+        })
+        .unwrap();
+    assert_eq!(log.take(), ["finished"]);
+}

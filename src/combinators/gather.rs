@@ -35,7 +35,9 @@ enum Slot<F: Future> {
 /// cancels them (asyncio cancels the children of a cancelled gather). A
 /// [`Task`](crate::Task) handle among the children is detached, not
 /// cancelled, as any dropped `Task` is: cancel such tasks yourself or spawn
-/// them in a [`TaskGroup`](crate::TaskGroup).
+/// them in a [`TaskGroup`](crate::TaskGroup), or pass
+/// [`task.cancel_on_drop()`](crate::Task::cancel_on_drop) to get asyncio's
+/// behaviour (the gather's cancellation cancels the task).
 ///
 /// # Examples
 ///

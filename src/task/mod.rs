@@ -131,6 +131,67 @@ impl Canceller {
     }
 }
 
+impl<T> Task<T> {
+    /// Wraps the handle so that dropping it cancels the task instead of
+    /// detaching it: asyncio's behaviour when a gather, `wait_for` or
+    /// `as_completed` holding the task is cancelled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let lp = tulipa::EventLoop::builder().virtual_time().build().unwrap();
+    /// lp.run_until_complete(async {
+    ///     let slow = tulipa::spawn(tulipa::sleep(Duration::from_secs(60)));
+    ///     let probe = slow.info().id;
+    ///     let gathered = tulipa::gather([slow.cancel_on_drop()]);
+    ///     let timed_out = tulipa::wait_for(gathered, Duration::from_secs(1)).await;
+    ///     assert!(timed_out.is_err());
+    ///     tulipa::yield_now().await;
+    ///     // The gather was dropped on timeout, and the task with it.
+    ///     assert!(tulipa::all_tasks().iter().all(|t| t.id != probe));
+    /// })
+    /// .unwrap();
+    /// ```
+    pub fn cancel_on_drop(self) -> CancelOnDrop<T> {
+        CancelOnDrop { task: Some(self) }
+    }
+}
+
+/// A [`Task`] that is cancelled when this handle is dropped before the task
+/// finished; see [`Task::cancel_on_drop`]. Awaiting it gives the task's output.
+#[must_use = "dropping it cancels the task"]
+#[derive(Debug)]
+pub struct CancelOnDrop<T> {
+    /// `None` only after `into_inner`.
+    task: Option<Task<T>>,
+}
+
+impl<T> CancelOnDrop<T> {
+    /// The task inside, back as a plain handle (dropping that detaches).
+    pub fn into_inner(mut self) -> Task<T> {
+        self.task.take().expect("present until into_inner")
+    }
+}
+
+impl<T> Future for CancelOnDrop<T> {
+    type Output = Result<T, TaskError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let task = self.task.as_mut().expect("present until into_inner");
+        Pin::new(task).poll(cx)
+    }
+}
+
+impl<T> Drop for CancelOnDrop<T> {
+    fn drop(&mut self) {
+        if let Some(task) = &self.task {
+            task.cancel();
+        }
+    }
+}
+
 impl<T> Future for Task<T> {
     type Output = Result<T, TaskError>;
 
