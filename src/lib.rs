@@ -27,6 +27,7 @@
 //! the asyncio → tulipa table.
 
 pub mod future;
+pub mod net;
 pub(crate) mod oneshot;
 pub mod runtime;
 pub mod task;
