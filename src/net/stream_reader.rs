@@ -149,6 +149,11 @@ impl StreamReader {
             }
             offset = (data.len() + 1).saturating_sub(separator.len());
             if offset > self.limit {
+                // asyncio's buffer holds whatever has arrived (up to twice
+                // the limit); look at it before giving up.
+                if self.buf.len() < 2 * self.limit.max(MIN_READ) && self.try_fill().await? {
+                    continue;
+                }
                 return Err(ReadError::LimitOverrun { consumed: offset });
             }
             if self.eof {
@@ -214,6 +219,20 @@ impl StreamReader {
     /// One socket read into the buffer; the end of the stream sets `eof`.
     async fn fill(&mut self) -> io::Result<()> {
         poll_fn(|cx| self.poll_fill(cx)).await
+    }
+
+    /// A socket read if data is there right now; `true` if it brought bytes.
+    async fn try_fill(&mut self) -> io::Result<bool> {
+        if self.eof {
+            return Ok(false);
+        }
+        let before = self.buf.len();
+        poll_fn(|cx| match self.poll_fill(cx) {
+            Poll::Pending => Poll::Ready(Ok(())),
+            ready => ready,
+        })
+        .await?;
+        Ok(self.buf.len() > before)
     }
 
     fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
