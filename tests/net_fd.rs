@@ -255,7 +255,8 @@ fn closing_the_loop_drops_registered_callbacks() {
     let (_tx, rx) = nonblocking_pair();
     let log = Log::new();
     let l = log.clone();
-    lp.add_reader(rx.as_raw_fd(), move || l.push("never")).unwrap();
+    lp.add_reader(rx.as_raw_fd(), move || l.push("never"))
+        .unwrap();
     assert_eq!(log.handles(), 2);
     lp.close().unwrap();
     assert_eq!(log.handles(), 1);

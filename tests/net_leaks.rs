@@ -92,7 +92,10 @@ async fn thousand_clients(count: usize) {
                 while echoed.get() < count {
                     tulipa::sleep(Duration::from_millis(1)).await;
                 }
-                peak.set(peak.get().max(tulipa::get_running_loop().unwrap().io_sources()));
+                peak.set(
+                    peak.get()
+                        .max(tulipa::get_running_loop().unwrap().io_sources()),
+                );
                 writer.close();
                 writer.wait_closed().await.unwrap();
             })

@@ -41,7 +41,9 @@ fn unix_listener_accepts_and_the_stream_echoes() {
 fn connect_to_a_missing_path_fails_and_registers_nothing() {
     let lp = support::virtual_loop();
     lp.run_until_complete(async {
-        let err = UnixStream::connect(socket_path("missing")).await.unwrap_err();
+        let err = UnixStream::connect(socket_path("missing"))
+            .await
+            .unwrap_err();
         assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
     })
     .unwrap();

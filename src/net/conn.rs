@@ -16,7 +16,11 @@ pub(crate) enum Conn {
 }
 
 impl Conn {
-    pub(crate) fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+    pub(crate) fn poll_read(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
         match self {
             Conn::Tcp(s) => s.poll_read(cx, buf),
             #[cfg(unix)]

@@ -59,7 +59,9 @@ const ACCEPT_RETRY_DELAY: Duration = Duration::from_secs(1);
 /// .unwrap()
 /// .unwrap();
 /// ```
-pub async fn open_connection<A: ToSocketAddrs>(addr: A) -> io::Result<(StreamReader, StreamWriter)> {
+pub async fn open_connection<A: ToSocketAddrs>(
+    addr: A,
+) -> io::Result<(StreamReader, StreamWriter)> {
     Ok(TcpStream::connect(addr).await?.into_split())
 }
 
@@ -254,7 +256,11 @@ impl Server {
     ///
     /// Cancel-safe: nothing is lost.
     pub async fn wait_closed(&self) {
-        poll_fn(|cx| self.inner.poll_until(cx, |i| !i.serving() && i.connections.get() == 0)).await
+        poll_fn(|cx| {
+            self.inner
+                .poll_until(cx, |i| !i.serving() && i.connections.get() == 0)
+        })
+        .await
     }
 
     /// Waits until the server is closed (from another task), serving all

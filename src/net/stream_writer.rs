@@ -208,7 +208,10 @@ impl StreamWriter {
     /// If `low > high`.
     pub fn set_write_buffer_limits(&self, high: usize, low: Option<usize>) {
         let low = low.unwrap_or(high / 4);
-        assert!(low <= high, "low-water mark {low} above high-water mark {high}");
+        assert!(
+            low <= high,
+            "low-water mark {low} above high-water mark {high}"
+        );
         let mut state = self.shared.state.borrow_mut();
         state.high = high;
         state.low = low;

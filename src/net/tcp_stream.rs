@@ -263,7 +263,10 @@ impl TcpStream {
 
 /// A non-blocking connect is done when the socket turns writable and has a
 /// peer; an error event carries the reason it failed.
-fn poll_connected(io: &IoSource<mio::net::TcpStream>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+fn poll_connected(
+    io: &IoSource<mio::net::TcpStream>,
+    cx: &mut Context<'_>,
+) -> Poll<io::Result<()>> {
     loop {
         std::task::ready!(io.poll_ready(Direction::Write, cx));
         if let Some(e) = io.get().take_error()? {

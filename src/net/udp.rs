@@ -103,7 +103,8 @@ impl UdpSocket {
         buf: &[u8],
         target: SocketAddr,
     ) -> Poll<io::Result<usize>> {
-        self.io.poll_io(Direction::Write, cx, |s| s.send_to(buf, target))
+        self.io
+            .poll_io(Direction::Write, cx, |s| s.send_to(buf, target))
     }
 
     /// Polls for a datagram (the building block of [`recv_from`](UdpSocket::recv_from)).

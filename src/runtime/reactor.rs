@@ -202,7 +202,10 @@ struct Table {
 impl Table {
     fn insert(&mut self, entry: Entry) -> Token {
         let index = self.free.pop().unwrap_or_else(|| {
-            self.slots.push(Slot { gen: 0, entry: None });
+            self.slots.push(Slot {
+                gen: 0,
+                entry: None,
+            });
             self.slots.len() - 1
         });
         assert!(index <= INDEX_MASK, "tulipa: too many I/O sources");
@@ -360,7 +363,11 @@ impl Reactor {
             io.ready.set(READABLE | WRITABLE);
         }
         let token = self.table.borrow_mut().insert(Entry::Io(io.clone()));
-        let registered = self.poll.borrow().registry().register(source, token, interest);
+        let registered = self
+            .poll
+            .borrow()
+            .registry()
+            .register(source, token, interest);
         if let Err(e) = registered {
             self.table.borrow_mut().remove(token);
             return Err(e);

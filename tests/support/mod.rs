@@ -39,14 +39,7 @@ pub fn virtual_loop() -> tulipa::EventLoop {
 /// Runs an example binary that `cargo test` built next to this test and
 /// returns its stdout; fails the test if it exits non-zero.
 pub fn run_example(name: &str, args: &[&str]) -> String {
-    let exe = std::env::current_exe().unwrap();
-    // target/<profile>/deps/<test> -> target/<profile>/examples/<name>
-    let path = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .unwrap()
-        .join("examples")
-        .join(name);
+    let path = example_path(name);
     let out = std::process::Command::new(&path)
         .args(args)
         .output()
@@ -57,4 +50,15 @@ pub fn run_example(name: &str, args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).unwrap()
+}
+
+/// Where `cargo test` put the example binary `name`.
+pub fn example_path(name: &str) -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    // target/<profile>/deps/<test> -> target/<profile>/examples/<name>
+    exe.parent()
+        .and_then(|deps| deps.parent())
+        .unwrap()
+        .join("examples")
+        .join(name)
 }
