@@ -289,3 +289,63 @@ fn reads_and_writes_by_two_tasks_on_one_stream_proceed_independently() {
         })
         .unwrap();
 }
+
+/// Two loops in two threads, 10 000 round trips of varying sizes through a
+/// server whose reads are smaller than the messages: a lost wake-up (a
+/// readiness bit cleared when it should not be) would hang one side, and
+/// the watchdog would fail the test.
+#[test]
+fn stress_two_loops_in_two_threads_lose_no_wakeup() {
+    const ROUNDS: usize = 10_000;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let server = std::thread::spawn(move || {
+        let lp = tulipa::EventLoop::new().unwrap();
+        let stopper = lp.handle();
+        let _ = lp.call_later(Duration::from_secs(60), move || {
+            let _ = stopper.stop();
+        });
+        lp.run_until_complete(async {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(listener.local_addr().unwrap()).unwrap();
+            let (stream, _) = listener.accept().await.unwrap();
+            // Without it Nagle holds the second piece of each echo until the
+            // client's delayed ACK (40 ms) arrives.
+            stream.set_nodelay(true).unwrap();
+            let mut buf = [0; 1000];
+            let mut total = 0;
+            loop {
+                let n = stream.read(&mut buf).await.unwrap();
+                if n == 0 {
+                    break total;
+                }
+                total += n;
+                stream.write_all(&buf[..n]).await.unwrap();
+            }
+        })
+        .expect("the server side hung")
+    });
+    let addr = rx.recv().unwrap();
+    let lp = tulipa::EventLoop::new().unwrap();
+    let stopper = lp.handle();
+    let _ = lp.call_later(Duration::from_secs(60), move || {
+        let _ = stopper.stop();
+    });
+    let sent = lp
+        .run_until_complete(async move {
+            let stream = TcpStream::connect(addr).await.unwrap();
+            stream.set_nodelay(true).unwrap();
+            let mut sent = 0;
+            let mut back = vec![0; 3000];
+            for i in 0..ROUNDS {
+                let len = 1 + (i * 997) % 2999;
+                let msg: Vec<u8> = (0..len).map(|j| (i + j) as u8).collect();
+                stream.write_all(&msg).await.unwrap();
+                stream.read_exact(&mut back[..len]).await.unwrap();
+                assert_eq!(&back[..len], &msg[..], "round {i}");
+                sent += len;
+            }
+            sent
+        })
+        .expect("the client side hung");
+    assert_eq!(server.join().unwrap(), sent);
+}
