@@ -221,6 +221,7 @@ impl Server {
     /// # Errors
     ///
     /// `Unsupported` for a Unix-domain server.
+    #[doc(alias = "sockets")]
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.inner
             .local

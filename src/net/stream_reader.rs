@@ -87,6 +87,7 @@ impl StreamReader {
     /// # Cancel safety
     ///
     /// Cancel-safe: what was read stays in the buffer.
+    #[doc(alias = "read(-1)")]
     pub async fn read_to_end(&mut self) -> io::Result<Vec<u8>> {
         while !self.eof {
             self.fill().await?;

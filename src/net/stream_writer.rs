@@ -219,6 +219,7 @@ impl StreamWriter {
 
     /// Bytes buffered and not yet handed to the socket (asyncio's
     /// `transport.get_write_buffer_size`).
+    #[doc(alias = "get_write_buffer_size")]
     pub fn write_buffer_size(&self) -> usize {
         self.shared.state.borrow().pending()
     }
@@ -229,6 +230,7 @@ impl StreamWriter {
     /// # Errors
     ///
     /// The OS error; `Unsupported` on a Unix-domain connection.
+    #[doc(alias = "get_extra_info")]
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         match &*self.shared.conn {
             Conn::Tcp(s) => s.peer_addr(),

@@ -21,6 +21,14 @@ use crate::runtime::reactor::Direction;
 /// and a [`StreamWriter`](super::StreamWriter) with
 /// [`into_split`](TcpStream::into_split).
 ///
+/// ```compile_fail
+/// fn must_be_send<T: Send>(_: T) {}
+/// tulipa::run(async {
+///     let stream = tulipa::net::TcpStream::connect("127.0.0.1:9").await;
+///     must_be_send(stream);
+/// });
+/// ```
+///
 /// # Examples
 ///
 /// ```
@@ -64,6 +72,7 @@ impl TcpStream {
     ///
     /// Dropping the future closes the half-open socket and deregisters it;
     /// nothing is left behind.
+    #[doc(alias = "sock_connect")]
     pub async fn connect<A: ToSocketAddrs>(addr: A) -> io::Result<TcpStream> {
         let mut last = None;
         for addr in addr.to_socket_addrs()? {
@@ -122,6 +131,7 @@ impl TcpStream {
     /// # Cancel safety
     ///
     /// Cancel-safe: if the future is dropped, no data was read.
+    #[doc(alias = "sock_recv")]
     pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
         poll_fn(|cx| self.poll_read(cx, buf)).await
     }
@@ -157,6 +167,7 @@ impl TcpStream {
     /// # Cancel safety
     ///
     /// Cancel-safe: if the future is dropped, nothing was written.
+    #[doc(alias = "sock_send")]
     pub async fn write(&self, buf: &[u8]) -> io::Result<usize> {
         poll_fn(|cx| self.poll_write(cx, buf)).await
     }
@@ -170,6 +181,7 @@ impl TcpStream {
     /// # Cancel safety
     ///
     /// Not cancel-safe: an unknown prefix of `buf` may have been written.
+    #[doc(alias = "sock_sendall")]
     pub async fn write_all(&self, mut buf: &[u8]) -> io::Result<()> {
         while !buf.is_empty() {
             match self.write(buf).await? {

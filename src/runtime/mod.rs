@@ -20,6 +20,7 @@ pub(crate) mod handle;
 mod inbox;
 pub(crate) mod reactor;
 pub(crate) mod remote;
+mod sources;
 pub(crate) mod timers;
 
 use std::fmt;

@@ -18,8 +18,9 @@
 //!   the fd is re-armed (`EPOLL_CTL_MOD`), which reports it again at the next
 //!   poll if it is still ready: level-triggered behaviour, one syscall per run.
 //!
-//! A token carries the slot index and a generation, so an event for a source
-//! removed (and its slot reused) after the kernel queued the event is ignored.
+//! A token is a key of the [`SourceTable`]: slot index plus generation, so an
+//! event for a source removed (and its slot reused) after the kernel queued
+//! the event is ignored.
 
 use std::cell::{Cell, RefCell};
 #[cfg(unix)]
@@ -34,14 +35,10 @@ use std::time::Duration;
 use mio::event::{Event, Source};
 use mio::{Events, Interest, Poll, Token, Waker as MioWaker};
 
+use super::sources::SourceTable;
+
 /// Token of the cross-thread waker; I/O sources get other tokens.
 const WAKER: Token = Token(usize::MAX);
-
-/// Low half of a token: the slot index; high half: the slot's generation.
-const INDEX_BITS: u32 = usize::BITS / 2;
-const INDEX_MASK: usize = (1 << INDEX_BITS) - 1;
-/// Generations stay below the top bit, so no token equals `WAKER`.
-const GEN_MASK: usize = (1 << (INDEX_BITS - 1)) - 1;
 
 /// Largest single selector sleep, as asyncio's `MAXIMUM_SELECT_TIMEOUT`.
 pub(crate) const MAX_SELECT_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
@@ -186,73 +183,12 @@ enum Entry {
     Fd(FdEntry),
 }
 
-struct Slot {
-    gen: usize,
-    entry: Option<Entry>,
-}
-
-/// The registered sources, indexed by token.
-#[derive(Default)]
-struct Table {
-    slots: Vec<Slot>,
-    free: Vec<usize>,
-    len: usize,
-}
-
-impl Table {
-    fn insert(&mut self, entry: Entry) -> Token {
-        let index = self.free.pop().unwrap_or_else(|| {
-            self.slots.push(Slot {
-                gen: 0,
-                entry: None,
-            });
-            self.slots.len() - 1
-        });
-        assert!(index <= INDEX_MASK, "tulipa: too many I/O sources");
-        let slot = &mut self.slots[index];
-        slot.entry = Some(entry);
-        self.len += 1;
-        Token(slot.gen << INDEX_BITS | index)
-    }
-
-    fn get(&self, token: Token) -> Option<&Entry> {
-        let slot = self.slots.get(token.0 & INDEX_MASK)?;
-        if slot.gen != token.0 >> INDEX_BITS {
-            return None;
-        }
-        slot.entry.as_ref()
-    }
-
-    #[cfg(unix)]
-    fn get_mut(&mut self, token: Token) -> Option<&mut Entry> {
-        let slot = self.slots.get_mut(token.0 & INDEX_MASK)?;
-        if slot.gen != token.0 >> INDEX_BITS {
-            return None;
-        }
-        slot.entry.as_mut()
-    }
-
-    /// Frees the slot; its next user gets a new generation.
-    fn remove(&mut self, token: Token) -> Option<Entry> {
-        let index = token.0 & INDEX_MASK;
-        let slot = self.slots.get_mut(index)?;
-        if slot.gen != token.0 >> INDEX_BITS {
-            return None;
-        }
-        let entry = slot.entry.take()?;
-        slot.gen = (slot.gen + 1) & GEN_MASK;
-        self.free.push(index);
-        self.len -= 1;
-        Some(entry)
-    }
-}
-
 pub(crate) struct Reactor {
     poll: RefCell<Poll>,
     events: RefCell<Events>,
     /// Registered I/O sources. While any exist, the virtual clock may not jump
     /// past real time: data could still arrive.
-    table: RefCell<Table>,
+    table: RefCell<SourceTable<Entry>>,
     /// Token of each fd given to `add_reader` / `add_writer`.
     #[cfg(unix)]
     fds: RefCell<HashMap<RawFd, Token>>,
@@ -296,7 +232,7 @@ impl Reactor {
         let reactor = Reactor {
             poll: RefCell::new(poll),
             events: RefCell::new(Events::with_capacity(1024)),
-            table: RefCell::new(Table::default()),
+            table: RefCell::new(SourceTable::default()),
             #[cfg(unix)]
             fds: RefCell::new(HashMap::new()),
             woken: RefCell::new(Vec::new()),
@@ -310,7 +246,7 @@ impl Reactor {
 
     /// Registered sockets and fds (asyncio's `len(selector.get_map())`).
     pub(crate) fn source_count(&self) -> usize {
-        self.table.borrow().len
+        self.table.borrow().len()
     }
 
     /// Blocks for at most `timeout` (`None`: until woken) and records what
@@ -334,7 +270,7 @@ impl Reactor {
             }
             polled.io_events += 1;
             // `None`: a stale event for a source removed since.
-            match table.get(event.token()) {
+            match table.get(event.token().0) {
                 None => {}
                 Some(Entry::Io(io)) => io.set_from(event, &mut woken),
                 #[cfg(unix)]
@@ -362,14 +298,14 @@ impl Reactor {
         if ready {
             io.ready.set(READABLE | WRITABLE);
         }
-        let token = self.table.borrow_mut().insert(Entry::Io(io.clone()));
+        let token = Token(self.table.borrow_mut().insert(Entry::Io(io.clone())));
         let registered = self
             .poll
             .borrow()
             .registry()
             .register(source, token, interest);
         if let Err(e) = registered {
-            self.table.borrow_mut().remove(token);
+            self.table.borrow_mut().remove(token.0);
             return Err(e);
         }
         Ok((token, io))
@@ -381,7 +317,7 @@ impl Reactor {
         // An error here means the source was never registered or the loop's
         // selector is gone; either way nothing remains to undo.
         let _ = self.poll.borrow().registry().deregister(source);
-        let removed = self.table.borrow_mut().remove(token);
+        let removed = self.table.borrow_mut().remove(token.0);
         // The wakers it held are dropped after the borrow ends.
         drop(removed);
     }
@@ -389,17 +325,7 @@ impl Reactor {
     /// Forgets every source (loop close); callbacks and wakers are dropped
     /// after the borrow ends, since dropping them may run user code.
     pub(crate) fn clear(&self) {
-        let mut taken = Vec::new();
-        {
-            let mut table = self.table.borrow_mut();
-            let tokens: Vec<Token> = (0..table.slots.len())
-                .filter(|&i| table.slots[i].entry.is_some())
-                .map(|i| Token(table.slots[i].gen << INDEX_BITS | i))
-                .collect();
-            for token in tokens {
-                taken.extend(table.remove(token));
-            }
-        }
+        let taken = self.table.borrow_mut().take_all();
         #[cfg(unix)]
         self.fds.borrow_mut().clear();
         drop(std::mem::take(&mut *self.woken.borrow_mut()));
@@ -436,11 +362,11 @@ impl Reactor {
         let existing = self.fds.borrow().get(&fd).copied();
         let token = match existing {
             Some(token) => token,
-            None => self.table.borrow_mut().insert(Entry::Fd(FdEntry {
+            None => Token(self.table.borrow_mut().insert(Entry::Fd(FdEntry {
                 fd,
                 reader: None,
                 writer: None,
-            })),
+            }))),
         };
         let callback = Rc::new(FdCallback {
             callback: RefCell::new(callback),
@@ -455,7 +381,7 @@ impl Reactor {
             // Undo: the fd is not usable (closed, or already registered as a
             // socket), and epoll was left as it was.
             if existing.is_none() {
-                let removed = self.table.borrow_mut().remove(token);
+                let removed = self.table.borrow_mut().remove(token.0);
                 drop(removed);
             } else {
                 let new = self.with_fd(token, |entry| std::mem::replace(entry.slot(dir), old));
@@ -506,7 +432,7 @@ impl Reactor {
     }
 
     fn with_fd<R>(&self, token: Token, f: impl FnOnce(&mut FdEntry) -> R) -> Option<R> {
-        match self.table.borrow_mut().get_mut(token) {
+        match self.table.borrow_mut().get_mut(token.0) {
             Some(Entry::Fd(entry)) => Some(f(entry)),
             _ => None,
         }
@@ -526,7 +452,7 @@ impl Reactor {
             let _ = registry.deregister(&mut source);
             drop(poll);
             self.fds.borrow_mut().remove(&fd);
-            let removed = self.table.borrow_mut().remove(token);
+            let removed = self.table.borrow_mut().remove(token.0);
             drop(removed);
             return Ok(());
         };
