@@ -281,3 +281,30 @@ fn a_registered_fd_makes_the_virtual_clock_follow_real_time() {
         .unwrap();
     assert!(wall.elapsed() < Duration::from_secs(5));
 }
+
+#[test]
+fn stale_events_for_a_removed_fd_whose_file_lives_on_are_ignored() {
+    let lp = tulipa::EventLoop::new().unwrap();
+    let (mut tx, rx) = nonblocking_pair();
+    // A duplicate keeps the open file alive: epoll keeps its registration
+    // (and its token) after the registered fd number is closed.
+    let dup = rx.try_clone().unwrap();
+    let fd = rx.as_raw_fd();
+    let old = Rc::new(Cell::new(0));
+    let o = old.clone();
+    lp.add_reader(fd, move || o.set(o.get() + 1)).unwrap();
+    drop(rx);
+    assert!(lp.remove_reader(fd));
+    // A new fd may take over the removed one's slot in the table.
+    let (_tx2, rx2) = nonblocking_pair();
+    let new = Rc::new(Cell::new(0));
+    let n = new.clone();
+    lp.add_reader(rx2.as_raw_fd(), move || n.set(n.get() + 1))
+        .unwrap();
+    // Data for the old file still makes epoll report the old token.
+    tx.write_all(b"stale").unwrap();
+    spin(&lp);
+    assert_eq!((old.get(), new.get()), (0, 0));
+    lp.remove_reader(rx2.as_raw_fd());
+    drop(dup);
+}

@@ -136,7 +136,8 @@ impl Core {
         //    time to the earliest timer, else forever.
         let timeout = self.select_timeout();
         // 3. Wait in the selector (`self._selector.select(timeout)`), or jump
-        //    the virtual clock.
+        //    the virtual clock; then `_process_events`: wake the tasks of
+        //    ready sockets and queue ready `add_reader`/`add_writer` callbacks.
         self.wait_for_events(timeout);
         // 4. Move due timers to the ready queue (`end_time = self.time() + ...`).
         self.fire_due_timers();
