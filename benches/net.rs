@@ -6,6 +6,7 @@
 //!
 //!     cargo bench --bench net                      # 5 samples per contender
 //!     TULIPA_BENCH_SAMPLES=9 cargo bench --bench net
+//!     TULIPA_BENCH_ONLY=tokio cargo bench --bench net   # one contender, one run
 #![cfg(not(loom))]
 
 use std::net::SocketAddr;
@@ -33,6 +34,14 @@ fn main() {
         ),
         ("tokio TcpStream", tokio_raw),
     ];
+    // TULIPA_BENCH_ONLY=<substring> runs one contender once (for strace/perf).
+    if let Ok(only) = std::env::var("TULIPA_BENCH_ONLY") {
+        for (who, run) in contenders.iter().filter(|(who, _)| who.contains(&only)) {
+            let rate = (CONNECTIONS * ROUND_TRIPS) as f64 / run().as_secs_f64();
+            println!("  {who:<48} {rate:>10.0} round trips/s");
+        }
+        return;
+    }
     let total = (CONNECTIONS * ROUND_TRIPS) as f64;
     println!(
         "W10 tcp-echo: {CONNECTIONS} connections x {ROUND_TRIPS} round trips of {MESSAGE} bytes; \

@@ -144,6 +144,7 @@ impl ScheduledIo {
 }
 
 /// The callback of an `add_reader` / `add_writer` (asyncio's reader `Handle`).
+#[cfg(unix)]
 pub(crate) struct FdCallback {
     callback: RefCell<Box<dyn FnMut()>>,
     cancelled: Cell<bool>,
@@ -155,6 +156,7 @@ pub(crate) struct FdCallback {
 /// What a poll found ready, in event order; dispatched once the borrows end.
 pub(crate) enum Woken {
     Task(Waker),
+    #[cfg(unix)]
     Fd(Rc<FdCallback>),
 }
 
