@@ -39,7 +39,14 @@ pub fn virtual_loop() -> tulipa::EventLoop {
 /// Runs an example binary that `cargo test` built next to this test and
 /// returns its stdout; fails the test if it exits non-zero.
 pub fn run_example(name: &str, args: &[&str]) -> String {
-    let path = example_path(name);
+    let exe = std::env::current_exe().unwrap();
+    // target/<profile>/deps/<test> -> target/<profile>/examples/<name>
+    let path = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .unwrap()
+        .join("examples")
+        .join(name);
     let out = std::process::Command::new(&path)
         .args(args)
         .output()
