@@ -497,3 +497,43 @@ fn server_wait_closed_waits_for_running_handlers() {
         closer.await.unwrap();
     });
 }
+
+#[test]
+fn peer_reset_mid_stream_reaches_the_reader_as_an_error_and_drain_fails() {
+    run(async {
+        let listener = tulipa::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let (mut reader, writer) = open_connection(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        server
+            .write_all(b"partial line without newline")
+            .await
+            .unwrap();
+        writer.write(b"data the server never reads");
+        tulipa::sleep(Duration::from_millis(5)).await;
+        // Closing with unread data makes the kernel send a reset.
+        drop(server);
+        let err = loop {
+            match reader.readline().await {
+                Err(ReadError::Io(e)) => break e,
+                Ok(line) if line.is_empty() => panic!("EOF instead of a reset"),
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(err.kind(), ErrorKind::ConnectionReset);
+        let err = loop {
+            writer.write(&[0; 64 * 1024]);
+            if let Err(e) = writer.drain().await {
+                break e;
+            }
+        };
+        assert!(
+            matches!(
+                err.kind(),
+                ErrorKind::BrokenPipe | ErrorKind::ConnectionReset
+            ),
+            "{err:?}"
+        );
+    });
+}
