@@ -514,12 +514,10 @@ fn peer_reset_mid_stream_reaches_the_reader_as_an_error_and_drain_fails() {
         tulipa::sleep(Duration::from_millis(5)).await;
         // Closing with unread data makes the kernel send a reset.
         drop(server);
-        let err = loop {
-            match reader.readline().await {
-                Err(ReadError::Io(e)) => break e,
-                Ok(line) if line.is_empty() => panic!("EOF instead of a reset"),
-                other => panic!("{other:?}"),
-            }
+        let err = match reader.readline().await {
+            Err(ReadError::Io(e)) => e,
+            Ok(line) if line.is_empty() => panic!("EOF instead of a reset"),
+            other => panic!("{other:?}"),
         };
         assert_eq!(err.kind(), ErrorKind::ConnectionReset);
         let err = loop {
