@@ -10,6 +10,8 @@ mod combinators;
 mod executor;
 #[path = "tour/foundation.rs"]
 mod foundation;
+#[path = "tour/net.rs"]
+mod net;
 #[path = "tour/sync.rs"]
 mod sync;
 
@@ -23,5 +25,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     sync::step()?;
     println!();
     executor::step()?;
+    println!();
+    net::step()?;
     Ok(())
 }

@@ -29,6 +29,7 @@
 pub mod combinators;
 pub mod executor;
 pub mod future;
+pub mod net;
 pub(crate) mod oneshot;
 pub mod runtime;
 pub mod sync;

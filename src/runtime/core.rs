@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use super::clock::Clock;
 use super::handle::CallOnce;
-use super::reactor::{Polled, Reactor};
+use super::reactor::{Polled, Reactor, Woken};
 use super::remote::{Msg, Remote};
 use super::stats::{bump, Counters, LoopStats};
 use super::timers::{Action, TimerKey, Timers};
@@ -37,6 +37,9 @@ pub(crate) enum Ready {
     Call(Rc<dyn CallOnce>),
     /// Run a callback posted from another thread.
     Posted(Box<dyn FnOnce() + Send>),
+    /// Run an `add_reader` / `add_writer` callback whose fd is ready.
+    #[cfg(unix)]
+    Fd(Rc<super::reactor::FdCallback>),
 }
 
 pub(crate) type Handler = Rc<dyn Fn(&ExceptionContext)>;
@@ -48,7 +51,9 @@ pub(crate) struct Core {
     ready: RefCell<VecDeque<Ready>>,
     pub(crate) tasks: RefCell<TaskSlab>,
     pub(crate) timers: RefCell<Timers>,
-    reactor: Reactor,
+    pub(crate) reactor: Reactor,
+    /// Reused buffer for what the selector found ready.
+    io_woken: RefCell<Vec<Woken>>,
     pub(crate) remote: Arc<Remote>,
     /// Reused buffer for draining the inbox.
     drained: RefCell<Vec<Msg>>,
@@ -77,6 +82,7 @@ impl Core {
             tasks: RefCell::new(TaskSlab::default()),
             timers: RefCell::new(Timers::default()),
             reactor,
+            io_woken: RefCell::new(Vec::new()),
             remote: Arc::new(Remote::new(wakeup)),
             drained: RefCell::new(Vec::new()),
             stopping: Cell::new(false),
@@ -160,7 +166,8 @@ impl Core {
         //    time to the earliest timer, else forever.
         let timeout = self.select_timeout();
         // 3. Wait in the selector (`self._selector.select(timeout)`), or jump
-        //    the virtual clock.
+        //    the virtual clock; then `_process_events`: wake the tasks of
+        //    ready sockets and queue ready `add_reader`/`add_writer` callbacks.
         self.wait_for_events(timeout);
         // 4. Move due timers to the ready queue (`end_time = self.time() + ...`).
         self.fire_due_timers();
@@ -196,10 +203,33 @@ impl Core {
         Some(next.saturating_duration_since(self.now()))
     }
 
-    /// Step 3. The selector is only entered when it can report something:
-    /// with work ready and no I/O source registered, the inbox flag alone
-    /// tells whether another thread posted, and no syscall is made.
+    /// Step 3: select, then process the events (`_process_events`): the
+    /// tasks waiting on a ready socket are woken, which appends them to the
+    /// ready queue, and ready `add_reader` / `add_writer` callbacks are
+    /// appended as they are in asyncio.
     fn wait_for_events(&self, timeout: Option<Duration>) {
+        self.select(timeout);
+        if !self.reactor.has_sources() {
+            return;
+        }
+        // Taken out of its cell, so that no borrow is held while waking.
+        let mut woken = std::mem::take(&mut *self.io_woken.borrow_mut());
+        self.reactor.take_woken(&mut woken);
+        for ready in woken.drain(..) {
+            match ready {
+                // On the loop thread a task waker appends to the ready queue.
+                Woken::Task(waker) => waker.wake(),
+                #[cfg(unix)]
+                Woken::Fd(callback) => self.push_ready(Ready::Fd(callback)),
+            }
+        }
+        *self.io_woken.borrow_mut() = woken;
+    }
+
+    /// The selector is only entered when it can report something: with work
+    /// ready and no I/O source registered, the inbox flag alone tells whether
+    /// another thread posted, and no syscall is made.
+    fn select(&self, timeout: Option<Duration>) {
         let may_block = timeout != Some(Duration::ZERO);
         if !may_block || self.remote.inbox.is_notified() {
             // Work is ready, or a post is already waiting: look at I/O
@@ -340,6 +370,11 @@ impl Core {
                 bump(&self.counters.callbacks, 1);
                 self.run_callback(callback);
             }
+            #[cfg(unix)]
+            Ready::Fd(callback) => {
+                bump(&self.counters.callbacks, 1);
+                self.run_callback(|| self.reactor.run_fd(&callback));
+            }
         }
     }
 
@@ -355,6 +390,8 @@ impl Core {
             (Ready::Main, _) => "main".to_owned(),
             (Ready::Call(_), _) => "callback".to_owned(),
             (Ready::Posted(_), _) => "threadsafe callback".to_owned(),
+            #[cfg(unix)]
+            (Ready::Fd(_), _) => "fd callback".to_owned(),
         };
         let started = Instant::now();
         self.run_entry(entry, main);
@@ -399,6 +436,7 @@ impl Core {
     pub(crate) fn clear_queues(&self) {
         let ready = std::mem::take(&mut *self.ready.borrow_mut());
         let timers = self.timers.borrow_mut().clear();
+        self.reactor.clear();
         drop(ready);
         drop(timers);
     }

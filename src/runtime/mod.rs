@@ -7,7 +7,9 @@
 //! 2. compute the selector timeout: zero if anything is ready or the loop is
 //!    stopping, else the time to the earliest timer, else forever;
 //! 3. wait in the selector (or, on the virtual clock, jump to the next timer
-//!    when nothing can arrive from outside);
+//!    when nothing can arrive from outside), then move what it reported to
+//!    the ready queue: tasks waiting on a ready socket, and the callbacks of
+//!    ready fds (`add_reader` / `add_writer`);
 //! 4. move due timers to the ready queue in (deadline, sequence) order;
 //! 5. take the callbacks and wake-ups other threads posted;
 //! 6. run exactly the callbacks that are ready at this point, in FIFO order;
@@ -20,6 +22,7 @@ pub(crate) mod handle;
 mod inbox;
 pub(crate) mod reactor;
 pub(crate) mod remote;
+mod sources;
 mod stats;
 pub(crate) mod timers;
 

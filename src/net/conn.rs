@@ -1,0 +1,54 @@
+//! The connection under a stream pair: a TCP or a Unix-domain stream.
+
+use std::io;
+use std::net::Shutdown;
+use std::task::{Context, Poll};
+
+use super::TcpStream;
+#[cfg(unix)]
+use super::UnixStream;
+
+#[derive(Debug)]
+pub(crate) enum Conn {
+    Tcp(TcpStream),
+    #[cfg(unix)]
+    Unix(UnixStream),
+}
+
+impl Conn {
+    pub(crate) fn poll_read(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        match self {
+            Conn::Tcp(s) => s.poll_read(cx, buf),
+            #[cfg(unix)]
+            Conn::Unix(s) => s.poll_read(cx, buf),
+        }
+    }
+
+    pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        match self {
+            Conn::Tcp(s) => s.poll_write(cx, buf),
+            #[cfg(unix)]
+            Conn::Unix(s) => s.poll_write(cx, buf),
+        }
+    }
+
+    pub(crate) fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Conn::Tcp(s) => s.try_write(buf),
+            #[cfg(unix)]
+            Conn::Unix(s) => s.try_write(buf),
+        }
+    }
+
+    pub(crate) fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        match self {
+            Conn::Tcp(s) => s.shutdown(how),
+            #[cfg(unix)]
+            Conn::Unix(s) => s.shutdown(how),
+        }
+    }
+}

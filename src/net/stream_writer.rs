@@ -1,0 +1,354 @@
+//! [`StreamWriter`]: the buffered write half of a connection (asyncio's
+//! `StreamWriter` over a selector transport).
+
+use std::cell::RefCell;
+use std::fmt;
+use std::future::poll_fn;
+use std::io;
+use std::net::{Shutdown, SocketAddr};
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+
+use super::conn::Conn;
+use crate::runtime::context;
+
+/// Default high-water mark of the write buffer: 64 KiB, as asyncio's
+/// selector transports (`4 * 16 KiB`).
+pub const DEFAULT_HIGH_WATER: usize = 64 * 1024;
+
+/// The write half of a connection, with a buffer (asyncio's `StreamWriter`).
+///
+/// [`write`](StreamWriter::write) never waits: it sends what the socket takes
+/// at once and buffers the rest, which a background task flushes as the
+/// socket drains. [`drain`](StreamWriter::drain) is the back-pressure point:
+/// while the buffer is above its high-water mark it waits until the buffer
+/// falls to the low-water mark. A writer that awaits `drain` after each
+/// `write` therefore holds at most the high-water mark plus one write in
+/// memory, however slow the reader is.
+///
+/// Dropping the writer closes the connection (after flushing), as
+/// [`close`](StreamWriter::close) does.
+///
+/// # Examples
+///
+/// ```
+/// use tulipa::net::UnixStream;
+///
+/// tulipa::run(async {
+///     let (a, b) = UnixStream::pair().unwrap();
+///     let (_r, writer) = a.into_split();
+///     let (mut reader, _w) = b.into_split();
+///     writer.write(b"hello ");
+///     writer.writelines([&b"stream"[..], b"s\n"]);
+///     writer.drain().await.unwrap();
+///     writer.close();
+///     writer.wait_closed().await.unwrap();
+///     assert_eq!(reader.read_to_end().await.unwrap(), b"hello streams\n");
+/// })
+/// .unwrap();
+/// ```
+pub struct StreamWriter {
+    shared: Rc<Shared>,
+}
+
+struct Shared {
+    conn: Rc<Conn>,
+    state: RefCell<State>,
+}
+
+#[derive(Default)]
+struct State {
+    /// Buffered bytes are `buf[pos..]`.
+    buf: Vec<u8>,
+    pos: usize,
+    high: usize,
+    low: usize,
+    /// Above the high-water mark and not yet back to the low one.
+    paused: bool,
+    /// A flusher task is running.
+    flushing: bool,
+    /// `write_eof` was called: shut the write side once flushed.
+    eof: bool,
+    /// `close` was called: shut the socket once flushed.
+    closing: bool,
+    closed: bool,
+    /// The first socket error; later writes are dropped, `drain` reports it.
+    error: Option<io::Error>,
+    drain_waiters: Vec<Waker>,
+    close_waiters: Vec<Waker>,
+}
+
+impl State {
+    fn pending(&self) -> usize {
+        self.buf.len() - self.pos
+    }
+
+    fn error(&self) -> Option<io::Error> {
+        self.error
+            .as_ref()
+            .map(|e| io::Error::new(e.kind(), e.to_string()))
+    }
+
+    /// Records a socket error: the buffer is dropped, every waiter released.
+    fn fail(&mut self, e: io::Error, wake: &mut Vec<Waker>) {
+        self.error.get_or_insert(e);
+        self.buf.clear();
+        self.pos = 0;
+        self.paused = false;
+        wake.append(&mut self.drain_waiters);
+    }
+}
+
+impl StreamWriter {
+    pub(crate) fn new(conn: Rc<Conn>) -> StreamWriter {
+        let state = State {
+            high: DEFAULT_HIGH_WATER,
+            low: DEFAULT_HIGH_WATER / 4,
+            ..State::default()
+        };
+        let state = RefCell::new(state);
+        StreamWriter {
+            shared: Rc::new(Shared { conn, state }),
+        }
+    }
+
+    /// Sends `data`, buffering what the socket does not take at once; never
+    /// waits. After [`close`](StreamWriter::close) or a socket error the data
+    /// is dropped (the error shows up in [`drain`](StreamWriter::drain)).
+    pub fn write(&self, data: &[u8]) {
+        let mut wake = Vec::new();
+        self.shared.write(data, &mut wake);
+        wake.into_iter().for_each(Waker::wake);
+    }
+
+    /// Writes each buffer in turn (asyncio's `writelines`).
+    pub fn writelines<I, B>(&self, lines: I)
+    where
+        I: IntoIterator<Item = B>,
+        B: AsRef<[u8]>,
+    {
+        for line in lines {
+            self.write(line.as_ref());
+        }
+    }
+
+    /// Waits while the write buffer is above its high-water mark, until it
+    /// is back at the low-water mark; returns at once otherwise.
+    ///
+    /// # Errors
+    ///
+    /// The socket error that stopped the writer (e.g. `ConnectionReset`,
+    /// `BrokenPipe`), or `ConnectionReset` if the writer was closed.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: nothing is lost; the buffer keeps flushing.
+    pub async fn drain(&self) -> io::Result<()> {
+        poll_fn(|cx| self.shared.poll_drain(cx)).await
+    }
+
+    /// Flushes the buffer, then shuts the connection down (both directions);
+    /// returns at once. Calling it again does nothing.
+    pub fn close(&self) {
+        let mut state = self.shared.state.borrow_mut();
+        if state.closing {
+            return;
+        }
+        state.closing = true;
+        if !state.flushing {
+            drop(state);
+            self.shared.finish_close();
+        }
+    }
+
+    /// Whether [`close`](StreamWriter::close) was called (asyncio's `is_closing`).
+    pub fn is_closing(&self) -> bool {
+        self.shared.state.borrow().closing
+    }
+
+    /// Waits until the writer is closed: buffer flushed and socket shut down.
+    ///
+    /// # Errors
+    ///
+    /// The socket error that stopped the writer, if any.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: the close goes on.
+    pub async fn wait_closed(&self) -> io::Result<()> {
+        poll_fn(|cx| {
+            let mut state = self.shared.state.borrow_mut();
+            if !state.closed {
+                if !state.close_waiters.iter().any(|w| w.will_wake(cx.waker())) {
+                    state.close_waiters.push(cx.waker().clone());
+                }
+                return Poll::Pending;
+            }
+            Poll::Ready(state.error().map_or(Ok(()), Err))
+        })
+        .await
+    }
+
+    /// Shuts the write direction once the buffer is flushed: the peer reads
+    /// the end of the stream, and can still answer.
+    pub fn write_eof(&self) {
+        let mut state = self.shared.state.borrow_mut();
+        state.eof = true;
+        if !state.flushing {
+            drop(state);
+            let _ = self.shared.conn.shutdown(Shutdown::Write);
+        }
+    }
+
+    /// Sets the high- and low-water marks of the write buffer (asyncio's
+    /// `transport.set_write_buffer_limits`); `low` defaults to `high / 4`.
+    ///
+    /// # Panics
+    ///
+    /// If `low > high`.
+    pub fn set_write_buffer_limits(&self, high: usize, low: Option<usize>) {
+        let low = low.unwrap_or(high / 4);
+        assert!(
+            low <= high,
+            "low-water mark {low} above high-water mark {high}"
+        );
+        let mut state = self.shared.state.borrow_mut();
+        state.high = high;
+        state.low = low;
+    }
+
+    /// Bytes buffered and not yet handed to the socket (asyncio's
+    /// `transport.get_write_buffer_size`).
+    #[doc(alias = "get_write_buffer_size")]
+    pub fn write_buffer_size(&self) -> usize {
+        self.shared.state.borrow().pending()
+    }
+
+    /// The peer's address, for a TCP connection (asyncio's
+    /// `get_extra_info("peername")`).
+    ///
+    /// # Errors
+    ///
+    /// The OS error; `Unsupported` on a Unix-domain connection.
+    #[doc(alias = "get_extra_info")]
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        match &*self.shared.conn {
+            Conn::Tcp(s) => s.peer_addr(),
+            #[cfg(unix)]
+            Conn::Unix(_) => Err(io::ErrorKind::Unsupported.into()),
+        }
+    }
+}
+
+impl Shared {
+    fn write(self: &Rc<Self>, mut data: &[u8], wake: &mut Vec<Waker>) {
+        let mut state = self.state.borrow_mut();
+        if state.closing || state.eof || state.error.is_some() || data.is_empty() {
+            return;
+        }
+        if state.pending() == 0 {
+            match self.conn.try_write(data) {
+                Ok(n) => data = &data[n..],
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => return state.fail(e, wake),
+            }
+            if data.is_empty() {
+                return;
+            }
+        }
+        state.buf.extend_from_slice(data);
+        if state.pending() > state.high {
+            state.paused = true;
+        }
+        if !state.flushing {
+            if let Some(core) = context::current() {
+                state.flushing = true;
+                let shared = self.clone();
+                let flusher = poll_fn(move |cx| shared.poll_flush(cx));
+                let location = std::panic::Location::caller();
+                drop(crate::task::spawn_on(&core, flusher, None, location));
+            }
+        }
+    }
+
+    /// The flusher task: writes the buffer out, then carries out a pending
+    /// `write_eof` or `close`.
+    fn poll_flush(&self, cx: &mut Context<'_>) -> Poll<()> {
+        let mut wake = Vec::new();
+        let mut state = self.state.borrow_mut();
+        while state.pending() > 0 {
+            let written = match self.conn.poll_write(cx, &state.buf[state.pos..]) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Ok(0)) => Err(io::ErrorKind::WriteZero.into()),
+                Poll::Ready(result) => result,
+            };
+            match written {
+                Ok(n) => state.pos += n,
+                Err(e) => state.fail(e, &mut wake),
+            }
+            if state.paused && state.pending() <= state.low {
+                state.paused = false;
+                wake.append(&mut state.drain_waiters);
+            }
+        }
+        state.buf.clear();
+        state.pos = 0;
+        state.flushing = false;
+        let (eof, closing) = (state.eof, state.closing);
+        drop(state);
+        if eof {
+            let _ = self.conn.shutdown(Shutdown::Write);
+        }
+        if closing {
+            self.finish_close();
+        }
+        wake.into_iter().for_each(Waker::wake);
+        Poll::Ready(())
+    }
+
+    fn poll_drain(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let mut state = self.state.borrow_mut();
+        if let Some(e) = state.error() {
+            return Poll::Ready(Err(e));
+        }
+        if state.closed {
+            let e = io::Error::new(io::ErrorKind::ConnectionReset, "connection lost");
+            return Poll::Ready(Err(e));
+        }
+        if !state.paused {
+            return Poll::Ready(Ok(()));
+        }
+        if !state.drain_waiters.iter().any(|w| w.will_wake(cx.waker())) {
+            state.drain_waiters.push(cx.waker().clone());
+        }
+        Poll::Pending
+    }
+
+    fn finish_close(&self) {
+        // NotConnected after a reset is fine: the connection is gone anyway.
+        let _ = self.conn.shutdown(Shutdown::Both);
+        let waiters = {
+            let mut state = self.state.borrow_mut();
+            state.closed = true;
+            std::mem::take(&mut state.close_waiters)
+        };
+        waiters.into_iter().for_each(Waker::wake);
+    }
+}
+
+impl Drop for StreamWriter {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+impl fmt::Debug for StreamWriter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.shared.state.borrow();
+        f.debug_struct("StreamWriter")
+            .field("buffered", &state.pending())
+            .field("closing", &state.closing)
+            .field("error", &state.error)
+            .finish()
+    }
+}

@@ -1,0 +1,132 @@
+//! [`TcpListener`]: a listening TCP socket on the loop's selector.
+
+use std::fmt;
+use std::future::poll_fn;
+use std::io;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::task::{Context, Poll};
+
+use mio::Interest;
+
+use super::io_source::IoSource;
+use super::TcpStream;
+use crate::runtime::reactor::Direction;
+
+/// A TCP socket listening for connections, registered with the running loop
+/// (the listening socket behind asyncio's `start_server`).
+///
+/// Dropping it closes the socket; connections it already accepted live on.
+///
+/// # Examples
+///
+/// ```
+/// use tulipa::net::{TcpListener, TcpStream};
+///
+/// tulipa::run(async {
+///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+///     let addr = listener.local_addr()?;
+///     let client = tulipa::spawn(async move { TcpStream::connect(addr).await });
+///     let (_conn, peer) = listener.accept().await?;
+///     assert_eq!(peer, client.await.unwrap()?.local_addr()?);
+///     Ok::<_, std::io::Error>(())
+/// })
+/// .unwrap()
+/// .unwrap();
+/// ```
+pub struct TcpListener {
+    io: IoSource<mio::net::TcpListener>,
+}
+
+impl TcpListener {
+    /// Binds to `addr` (port 0: the OS picks one; see
+    /// [`local_addr`](TcpListener::local_addr)) and listens, with
+    /// `SO_REUSEADDR` and a backlog of 1024.
+    ///
+    /// # Errors
+    ///
+    /// The OS error of the last address tried (e.g. `AddrInUse`), or
+    /// `InvalidInput` if `addr` resolves to no address.
+    ///
+    /// # Panics
+    ///
+    /// Polled outside a running tulipa loop.
+    ///
+    /// # Cancel safety
+    ///
+    /// Nothing waits inside: it completes at its first poll.
+    pub async fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<TcpListener> {
+        let mut last = None;
+        for addr in addr.to_socket_addrs()? {
+            match mio::net::TcpListener::bind(addr) {
+                Ok(listener) => return TcpListener::from_mio(listener),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidInput, "address resolved to nothing")
+        }))
+    }
+
+    /// Wraps a standard-library listener, making it non-blocking.
+    ///
+    /// # Errors
+    ///
+    /// If the socket cannot be made non-blocking or registered.
+    ///
+    /// # Panics
+    ///
+    /// Outside a running tulipa loop.
+    #[track_caller]
+    pub fn from_std(listener: std::net::TcpListener) -> io::Result<TcpListener> {
+        listener.set_nonblocking(true)?;
+        TcpListener::from_mio(mio::net::TcpListener::from_std(listener))
+    }
+
+    #[track_caller]
+    fn from_mio(listener: mio::net::TcpListener) -> io::Result<TcpListener> {
+        let io = IoSource::new("TcpListener::bind", listener, Interest::READABLE, true)?;
+        Ok(TcpListener { io })
+    }
+
+    /// Waits for a connection and returns it with the peer's address.
+    ///
+    /// # Errors
+    ///
+    /// The OS error, e.g. `EMFILE` when the process is out of file descriptors.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: a connection that arrives after the drop stays in the
+    /// backlog for the next `accept`.
+    #[doc(alias = "sock_accept")]
+    pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
+        poll_fn(|cx| self.poll_accept(cx)).await
+    }
+
+    /// Polls for a connection (the building block of [`accept`](TcpListener::accept)).
+    pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
+        let (stream, addr) =
+            std::task::ready!(self.io.poll_io(Direction::Read, cx, |l| l.accept()))?;
+        let core = self.io.core().clone();
+        let interest = Interest::READABLE | Interest::WRITABLE;
+        let io = IoSource::with_core(core, stream, interest, true)?;
+        Poll::Ready(Ok((TcpStream::from_source(io), addr)))
+    }
+
+    /// The address the listener is bound to.
+    ///
+    /// # Errors
+    ///
+    /// The OS error.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get().local_addr()
+    }
+}
+
+impl fmt::Debug for TcpListener {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TcpListener")
+            .field("local", &self.local_addr().ok())
+            .finish()
+    }
+}

@@ -1,0 +1,104 @@
+//! [`UnixListener`]: a listening Unix-domain socket on the loop's selector.
+
+use std::fmt;
+use std::future::poll_fn;
+use std::io;
+use std::os::unix::net::SocketAddr;
+use std::path::Path;
+use std::task::{Context, Poll};
+
+use mio::Interest;
+
+use super::io_source::IoSource;
+use super::UnixStream;
+use crate::runtime::reactor::Direction;
+
+/// A Unix-domain socket listening for connections (the listening socket of
+/// asyncio's `start_unix_server`).
+///
+/// Dropping it closes the socket but leaves the file at its path, as the OS
+/// does; remove it yourself.
+///
+/// # Examples
+///
+/// ```
+/// use tulipa::net::{UnixListener, UnixStream};
+///
+/// let path = std::env::temp_dir().join(format!("tulipa-doc-{}.sock", std::process::id()));
+/// let _ = std::fs::remove_file(&path);
+/// tulipa::run(async {
+///     let listener = UnixListener::bind(&path)?;
+///     let client = UnixStream::connect(&path).await?;
+///     let (server, _) = listener.accept().await?;
+///     client.write_all(b"hi").await?;
+///     let mut buf = [0; 2];
+///     server.read_exact(&mut buf).await?;
+///     assert_eq!(&buf, b"hi");
+///     Ok::<_, std::io::Error>(())
+/// })
+/// .unwrap()
+/// .unwrap();
+/// std::fs::remove_file(&path).unwrap();
+/// ```
+pub struct UnixListener {
+    io: IoSource<mio::net::UnixListener>,
+}
+
+impl UnixListener {
+    /// Binds to `path` and listens.
+    ///
+    /// # Errors
+    ///
+    /// The OS error, e.g. `AddrInUse` if the file exists.
+    ///
+    /// # Panics
+    ///
+    /// Outside a running tulipa loop.
+    #[track_caller]
+    pub fn bind<P: AsRef<Path>>(path: P) -> io::Result<UnixListener> {
+        let listener = mio::net::UnixListener::bind(path)?;
+        let io = IoSource::new("UnixListener::bind", listener, Interest::READABLE, true)?;
+        Ok(UnixListener { io })
+    }
+
+    /// Waits for a connection.
+    ///
+    /// # Errors
+    ///
+    /// The OS error, e.g. `EMFILE`.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: a connection that arrives after the drop stays in the
+    /// backlog for the next `accept`.
+    pub async fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
+        poll_fn(|cx| self.poll_accept(cx)).await
+    }
+
+    /// Polls for a connection.
+    pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(UnixStream, SocketAddr)>> {
+        let (stream, addr) =
+            std::task::ready!(self.io.poll_io(Direction::Read, cx, |l| l.accept()))?;
+        let core = self.io.core().clone();
+        let interest = Interest::READABLE | Interest::WRITABLE;
+        let io = IoSource::with_core(core, stream, interest, true)?;
+        Poll::Ready(Ok((UnixStream::from_source(io), addr)))
+    }
+
+    /// The address the listener is bound to.
+    ///
+    /// # Errors
+    ///
+    /// The OS error.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get().local_addr()
+    }
+}
+
+impl fmt::Debug for UnixListener {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UnixListener")
+            .field("local", &self.local_addr().ok())
+            .finish()
+    }
+}

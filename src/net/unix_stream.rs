@@ -1,0 +1,224 @@
+//! [`UnixStream`]: a Unix-domain stream connection on the loop's selector.
+
+use std::fmt;
+use std::future::poll_fn;
+use std::io::{self, Read, Write};
+use std::net::Shutdown;
+use std::os::unix::net::SocketAddr;
+use std::path::Path;
+use std::task::{Context, Poll};
+
+use mio::Interest;
+
+use super::io_source::IoSource;
+use crate::runtime::reactor::Direction;
+
+/// A Unix-domain stream connection registered with the running loop (the
+/// socket of asyncio's `open_unix_connection`).
+///
+/// Same surface as [`TcpStream`](super::TcpStream), for filesystem-path
+/// addresses.
+///
+/// # Examples
+///
+/// ```
+/// use tulipa::net::UnixStream;
+///
+/// tulipa::run(async {
+///     let (a, b) = UnixStream::pair()?;
+///     a.write_all(b"over the pair").await?;
+///     let mut buf = [0; 13];
+///     b.read_exact(&mut buf).await?;
+///     assert_eq!(&buf, b"over the pair");
+///     Ok::<_, std::io::Error>(())
+/// })
+/// .unwrap()
+/// .unwrap();
+/// ```
+pub struct UnixStream {
+    io: IoSource<mio::net::UnixStream>,
+}
+
+impl UnixStream {
+    /// Connects to the socket at `path`.
+    ///
+    /// # Errors
+    ///
+    /// The OS error, e.g. `NotFound` or `ConnectionRefused`; `WouldBlock` if
+    /// the listener's backlog is full.
+    ///
+    /// # Panics
+    ///
+    /// Polled outside a running tulipa loop.
+    ///
+    /// # Cancel safety
+    ///
+    /// A Unix-domain connect completes at once: nothing waits inside.
+    pub async fn connect<P: AsRef<Path>>(path: P) -> io::Result<UnixStream> {
+        let stream = mio::net::UnixStream::connect(path)?;
+        let stream = UnixStream::from_mio(stream)?;
+        if let Some(e) = stream.io.get().take_error()? {
+            return Err(e);
+        }
+        Ok(stream)
+    }
+
+    /// A pair of connected sockets (`socketpair(2)`).
+    ///
+    /// # Errors
+    ///
+    /// The OS error.
+    ///
+    /// # Panics
+    ///
+    /// Outside a running tulipa loop.
+    #[track_caller]
+    pub fn pair() -> io::Result<(UnixStream, UnixStream)> {
+        let (a, b) = mio::net::UnixStream::pair()?;
+        Ok((UnixStream::from_mio(a)?, UnixStream::from_mio(b)?))
+    }
+
+    #[track_caller]
+    pub(crate) fn from_mio(stream: mio::net::UnixStream) -> io::Result<UnixStream> {
+        let interest = Interest::READABLE | Interest::WRITABLE;
+        let io = IoSource::new("UnixStream", stream, interest, true)?;
+        Ok(UnixStream { io })
+    }
+
+    pub(crate) fn from_source(io: IoSource<mio::net::UnixStream>) -> UnixStream {
+        UnixStream { io }
+    }
+
+    /// Reads what is available into `buf`, waiting for at least one byte;
+    /// `Ok(0)` at the end of the stream.
+    ///
+    /// # Errors
+    ///
+    /// The socket's error.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: if the future is dropped, no data was read.
+    pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        poll_fn(|cx| self.poll_read(cx, buf)).await
+    }
+
+    /// Reads exactly `buf.len()` bytes.
+    ///
+    /// # Errors
+    ///
+    /// `UnexpectedEof` if the stream ends first, or the socket's error.
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel-safe: bytes read before the drop are lost.
+    pub async fn read_exact(&self, buf: &mut [u8]) -> io::Result<()> {
+        let mut filled = 0;
+        while filled < buf.len() {
+            match self.read(&mut buf[filled..]).await? {
+                0 => return Err(io::ErrorKind::UnexpectedEof.into()),
+                n => filled += n,
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes some of `buf`, waiting for room; returns how many bytes went.
+    ///
+    /// # Errors
+    ///
+    /// The socket's error, e.g. `BrokenPipe`.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe: if the future is dropped, nothing was written.
+    pub async fn write(&self, buf: &[u8]) -> io::Result<usize> {
+        poll_fn(|cx| self.poll_write(cx, buf)).await
+    }
+
+    /// Writes all of `buf`.
+    ///
+    /// # Errors
+    ///
+    /// The socket's error; `WriteZero` if the socket accepts nothing.
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel-safe: an unknown prefix of `buf` may have been written.
+    pub async fn write_all(&self, mut buf: &[u8]) -> io::Result<()> {
+        while !buf.is_empty() {
+            match self.write(buf).await? {
+                0 => return Err(io::ErrorKind::WriteZero.into()),
+                n => buf = &buf[n..],
+            }
+        }
+        Ok(())
+    }
+
+    /// Polls for a read into `buf`.
+    pub fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        let n = std::task::ready!(self.io.poll_io(Direction::Read, cx, |s| (&*s).read(buf)))?;
+        self.io.note_transfer(Direction::Read, n, buf.len());
+        Poll::Ready(Ok(n))
+    }
+
+    /// Polls for a write of `buf`.
+    pub fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        let n = std::task::ready!(self.io.poll_io(Direction::Write, cx, |s| (&*s).write(buf)))?;
+        self.io.note_transfer(Direction::Write, n, buf.len());
+        Poll::Ready(Ok(n))
+    }
+
+    /// Writes what the socket takes right now, without waiting.
+    ///
+    /// # Errors
+    ///
+    /// `WouldBlock` if the socket's buffer is full, or the socket's error.
+    pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.io.try_io(Direction::Write, |s| (&*s).write(buf))?;
+        self.io.note_transfer(Direction::Write, n, buf.len());
+        Ok(n)
+    }
+
+    /// Shuts down the read half, the write half or both.
+    ///
+    /// # Errors
+    ///
+    /// The OS error.
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        self.io.get().shutdown(how)
+    }
+
+    /// The address of the peer (often unnamed).
+    ///
+    /// # Errors
+    ///
+    /// The OS error.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get().peer_addr()
+    }
+
+    /// The local address of the socket.
+    ///
+    /// # Errors
+    ///
+    /// The OS error.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.io.get().local_addr()
+    }
+
+    /// Splits the stream into a buffered [`StreamReader`](super::StreamReader)
+    /// and [`StreamWriter`](super::StreamWriter).
+    pub fn into_split(self) -> (super::StreamReader, super::StreamWriter) {
+        super::stream_reader::split(super::conn::Conn::Unix(self))
+    }
+}
+
+impl fmt::Debug for UnixStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UnixStream")
+            .field("local", &self.local_addr().ok())
+            .field("peer", &self.peer_addr().ok())
+            .finish()
+    }
+}
