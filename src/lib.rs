@@ -28,11 +28,15 @@
 
 pub mod future;
 pub(crate) mod oneshot;
+pub mod queue;
 pub mod runtime;
 pub mod task;
 pub mod time;
 
 pub use future::LoopFuture;
+pub use queue::{
+    GetError, LifoQueue, PriorityQueue, PutError, Queue, TaskDoneError, TryGetError, TryPutError,
+};
 pub use runtime::{
     get_running_loop, run, Builder, EventLoop, ExceptionContext, Handle, LoopClosed, LoopHandle,
     RunError, TimerHandle,
