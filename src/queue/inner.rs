@@ -368,3 +368,110 @@ fn wake_one(waker: Option<Waker>) {
         waker.wake();
     }
 }
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    //! The thread-crossing path under loom: the queue's mutex and the
+    //! threads' park/unpark come from loom (see `sync.rs`), so loom explores
+    //! every interleaving of a blocked thread and the thread that wakes it.
+    //! A lost wake-up leaves a thread parked forever, which loom reports as
+    //! a deadlock.
+    use super::*;
+    use crate::queue::store::Fifo;
+    use std::sync::Arc;
+
+    type Q = Inner<Fifo<u32>>;
+
+    #[test]
+    fn loom_blocked_get_is_woken_by_put_from_another_thread() {
+        loom::model(|| {
+            let q = Arc::new(Q::new(0));
+            let putter = {
+                let q = q.clone();
+                loom::thread::spawn(move || q.try_put(7).unwrap())
+            };
+            assert_eq!(q.get_blocking(None), Ok(7));
+            putter.join().unwrap();
+        });
+    }
+
+    #[test]
+    fn loom_blocked_put_is_woken_by_get_from_another_thread() {
+        loom::model(|| {
+            let q = Arc::new(Q::new(1));
+            q.try_put(1).unwrap();
+            let getter = {
+                let q = q.clone();
+                loom::thread::spawn(move || q.try_get())
+            };
+            q.put_blocking(2, None).unwrap();
+            assert_eq!(getter.join().unwrap(), Ok(1));
+            assert_eq!(q.try_get(), Ok(2));
+        });
+    }
+
+    #[test]
+    fn loom_two_blocked_getters_each_get_one_item() {
+        loom::model(|| {
+            let q = Arc::new(Q::new(0));
+            let getters: Vec<_> = (0..2)
+                .map(|_| {
+                    let q = q.clone();
+                    loom::thread::spawn(move || q.get_blocking(None).unwrap())
+                })
+                .collect();
+            q.try_put(1).unwrap();
+            q.try_put(2).unwrap();
+            let mut got: Vec<u32> = getters.into_iter().map(|g| g.join().unwrap()).collect();
+            got.sort_unstable();
+            assert_eq!(got, [1, 2]);
+        });
+    }
+
+    #[test]
+    fn loom_dropped_waiter_passes_its_wakeup_to_a_blocked_thread() {
+        // A future-style getter registers, then is dropped (cancelled) while
+        // a put may already have woken it: the blocked thread must still
+        // get the item.
+        loom::model(|| {
+            let q = Arc::new(Q::new(0));
+            let blocked = {
+                let q = q.clone();
+                loom::thread::spawn(move || q.get_blocking(None))
+            };
+            let cancelled = {
+                let q = q.clone();
+                loom::thread::spawn(move || {
+                    let mut slot = None;
+                    let first = q.poll_get(&mut slot, Waker::noop());
+                    q.cancel_get(&mut slot);
+                    first
+                })
+            };
+            q.try_put(5).unwrap();
+            let took = cancelled.join().unwrap();
+            match took {
+                // The cancelled getter took the item on its first poll.
+                Poll::Ready(item) => {
+                    assert_eq!(item, Ok(5));
+                    q.shutdown(false);
+                    assert_eq!(blocked.join().unwrap(), Err(TryGetError::ShutDown));
+                }
+                Poll::Pending => assert_eq!(blocked.join().unwrap(), Ok(5)),
+            }
+        });
+    }
+
+    #[test]
+    fn loom_shutdown_wakes_a_blocked_getter() {
+        loom::model(|| {
+            let q = Arc::new(Q::new(0));
+            let getter = {
+                let q = q.clone();
+                loom::thread::spawn(move || q.get_blocking(None))
+            };
+            q.shutdown(false);
+            assert_eq!(getter.join().unwrap(), Err(TryGetError::ShutDown));
+        });
+    }
+}
