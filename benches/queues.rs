@@ -80,7 +80,10 @@ fn report(title: &str, runs: &[(&str, Run)]) {
     let medians: Vec<f64> = samples.iter_mut().map(|s| median(s)).collect();
     let best_peer = medians[1..].iter().copied().fold(f64::INFINITY, f64::min);
     for ((name, _), m) in runs.iter().zip(&medians) {
-        println!("  {name:<8} {m:>9.1}   tulipa/{name} = {:.2}", medians[0] / m);
+        println!(
+            "  {name:<8} {m:>9.1}   tulipa/{name} = {:.2}",
+            medians[0] / m
+        );
     }
     println!("  tulipa / fastest peer = {:.2}\n", medians[0] / best_peer);
 }
@@ -290,8 +293,10 @@ fn tokio_w4() -> f64 {
 
 // ------------------------------------------ async-channel + LocalExecutor
 
-fn smol_block_on<F: Future>(f: impl FnOnce(Arc<async_executor::LocalExecutor<'static>>) -> F) -> F::Output {
-    let ex = Arc::new(async_executor::LocalExecutor::new());
+fn smol_block_on<F: Future>(
+    f: impl FnOnce(std::rc::Rc<async_executor::LocalExecutor<'static>>) -> F,
+) -> F::Output {
+    let ex = std::rc::Rc::new(async_executor::LocalExecutor::new());
     futures::executor::block_on(ex.run(f(ex.clone())))
 }
 
@@ -547,7 +552,16 @@ fn m2() {
     let (t, d) = (median(&mut tulipa), median(&mut deque));
     println!("M2 queue memory, bytes per queued u64 (RSS delta, {M2_N} items)");
     println!("  tulipa   {t:>6.2}   (median of {SAMPLES})");
-    println!("  VecDeque {d:>6.2}   (median of {SAMPLES})   tulipa/VecDeque = {:.2}", t / d);
-    println!("  tokio    {tokio:>6.2}   (one sample)   tulipa/tokio = {:.2}", t / tokio);
-    println!("  smol     {smol:>6.2}   (one sample)   tulipa/smol = {:.2}", t / smol);
+    println!(
+        "  VecDeque {d:>6.2}   (median of {SAMPLES})   tulipa/VecDeque = {:.2}",
+        t / d
+    );
+    println!(
+        "  tokio    {tokio:>6.2}   (one sample)   tulipa/tokio = {:.2}",
+        t / tokio
+    );
+    println!(
+        "  smol     {smol:>6.2}   (one sample)   tulipa/smol = {:.2}",
+        t / smol
+    );
 }

@@ -40,13 +40,7 @@ async fn restock(shelf: &Queue<u64>, rng: &Rng) {
     }
 }
 
-async fn buy(
-    what: &'static str,
-    wanted: usize,
-    shelf: Queue<u64>,
-    rng: Rng,
-    say: impl Fn(String),
-) {
+async fn buy(what: &'static str, wanted: usize, shelf: Queue<u64>, rng: Rng, say: impl Fn(String)) {
     let start = tulipa::now();
     for n in 1..=wanted {
         let serial = match shelf.try_get() {
@@ -58,7 +52,9 @@ async fn buy(
             Err(TryGetError::ShutDown) => unreachable!("the shop never closes"),
         };
         let t = (tulipa::now() - start).as_secs();
-        say(format!("add {what} {n:>2}/{wanted} (serial {serial}) at t={t} s"));
+        say(format!(
+            "add {what} {n:>2}/{wanted} (serial {serial}) at t={t} s"
+        ));
         tulipa::yield_now().await; // let the other buyer shop too
     }
 }

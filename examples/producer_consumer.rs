@@ -18,7 +18,10 @@ pub(crate) async fn scenario(say: impl Fn(String) + Clone + 'static) {
         async move {
             for i in 0..=9 {
                 say(format!("Producing {i}"));
-                queue.put(i).await.expect("the queue is open until we shut it");
+                queue
+                    .put(i)
+                    .await
+                    .expect("the queue is open until we shut it");
                 tulipa::sleep(Duration::from_secs(1)).await;
             }
             say("Producer done".to_owned());

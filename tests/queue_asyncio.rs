@@ -143,7 +143,9 @@ fn test_blocking_get_wait() {
         let started = tulipa::now();
         let feeder = q.clone();
         let lp = tulipa::get_running_loop().unwrap();
-        let _ = lp.call_later(Duration::from_millis(10), move || feeder.try_put(1).unwrap());
+        let _ = lp.call_later(Duration::from_millis(10), move || {
+            feeder.try_put(1).unwrap()
+        });
         assert_eq!(q.get().await, Ok(1));
         assert_eq!(tulipa::now() - started, Duration::from_millis(10));
     });

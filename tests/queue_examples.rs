@@ -53,7 +53,14 @@ fn potatoes_buys_12_potatoes_and_15_tomatoes_with_virtual_times() {
     // goes on, and the whole shop takes a few virtual seconds.
     let times: Vec<u64> = got
         .iter()
-        .map(|l| l.rsplit("t=").next().unwrap().trim_end_matches(" s").parse().unwrap())
+        .map(|l| {
+            l.rsplit("t=")
+                .next()
+                .unwrap()
+                .trim_end_matches(" s")
+                .parse()
+                .unwrap()
+        })
         .collect();
     assert!(times.windows(2).all(|w| w[0] <= w[1]));
     // Seeded RNG + virtual clock: the same output on every run.

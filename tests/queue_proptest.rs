@@ -158,7 +158,11 @@ async fn settle(
     while quiet < 3 {
         let before = log.progress.get();
         yields(1).await;
-        quiet = if log.progress.get() == before { quiet + 1 } else { 0 };
+        quiet = if log.progress.get() == before {
+            quiet + 1
+        } else {
+            0
+        };
     }
     let zero_epoch = log.zero_epoch.get();
     // Promptness: every zero came at least two hops ago, so its joiners ran.
@@ -316,7 +320,10 @@ fn check(log: &Log) {
     let got = log.got.borrow();
     let got_set: HashSet<u32> = got.iter().copied().collect();
     assert_eq!(got_set.len(), got.len(), "an item was delivered twice");
-    assert!(got_set.is_subset(&put), "an item was delivered that was never put");
+    assert!(
+        got_set.is_subset(&put),
+        "an item was delivered that was never put"
+    );
     let dropped: HashSet<u32> = log.dropped.borrow().iter().copied().collect();
     for id in &put {
         let delivered = got_set.contains(id);
@@ -334,4 +341,7 @@ fn check(log: &Log) {
 
 interleaving_test!(fifo_random_interleavings_deliver_each_item_once, Queue);
 interleaving_test!(lifo_random_interleavings_deliver_each_item_once, LifoQueue);
-interleaving_test!(priority_random_interleavings_deliver_each_item_once, PriorityQueue);
+interleaving_test!(
+    priority_random_interleavings_deliver_each_item_once,
+    PriorityQueue
+);

@@ -14,6 +14,18 @@ const PER_THREAD: u64 = 5_000;
 /// Generous: only a lost wake-up gets near it.
 const PATIENCE: Duration = Duration::from_secs(20);
 
+/// Runs `future` on `lp`; if it has not finished after [`PATIENCE`] (a lost
+/// wake-up), a timer stops the loop and the test fails instead of hanging.
+fn run_patiently<F: std::future::Future>(lp: &EventLoop, future: F) -> F::Output {
+    let handle = lp.handle();
+    let watchdog = lp.call_later(PATIENCE, move || handle.stop().unwrap());
+    let out = lp
+        .run_until_complete(future)
+        .expect("lost wake-up: the loop made no progress");
+    watchdog.cancel();
+    out
+}
+
 fn assert_each_exactly_once(mut got: Vec<u64>, n: u64) {
     got.sort_unstable();
     assert_eq!(got.len() as u64, n, "items lost or duplicated");
@@ -43,27 +55,25 @@ fn four_threads_put_blocking_into_loop_consumers() {
             q.shutdown(false);
         }
     });
-    let got = lp
-        .run_until_complete(async {
-            let consumers: Vec<_> = (0..3)
-                .map(|_| {
-                    let q = q.clone();
-                    tulipa::spawn(async move {
-                        let mut got = Vec::new();
-                        while let Ok(v) = q.get().await {
-                            got.push(v);
-                        }
-                        got
-                    })
+    let got = run_patiently(&lp, async {
+        let consumers: Vec<_> = (0..3)
+            .map(|_| {
+                let q = q.clone();
+                tulipa::spawn(async move {
+                    let mut got = Vec::new();
+                    while let Ok(v) = q.get().await {
+                        got.push(v);
+                    }
+                    got
                 })
-                .collect();
-            let mut all = Vec::new();
-            for c in consumers {
-                all.extend(c.await.unwrap());
-            }
-            all
-        })
-        .unwrap();
+            })
+            .collect();
+        let mut all = Vec::new();
+        for c in consumers {
+            all.extend(c.await.unwrap());
+        }
+        all
+    });
     closer.join().unwrap();
     assert_each_exactly_once(got, THREADS * PER_THREAD);
 }
@@ -87,7 +97,7 @@ fn loop_producers_into_four_threads_get_blocking() {
             })
         })
         .collect();
-    lp.run_until_complete(async {
+    run_patiently(&lp, async {
         let producers: Vec<_> = (0..2)
             .map(|p| {
                 let q = q.clone();
@@ -102,8 +112,7 @@ fn loop_producers_into_four_threads_get_blocking() {
             p.await.unwrap();
         }
         q.shutdown(false);
-    })
-    .unwrap();
+    });
     let mut all = Vec::new();
     for c in consumers {
         all.extend(c.join().unwrap());
@@ -231,12 +240,16 @@ fn blocked_thread_waits_in_the_same_line_as_tasks() {
 fn get_blocking_on_the_loop_thread_panics() {
     let lp = EventLoop::new().unwrap();
     let q = Queue::<u8>::unbounded();
-    lp.run_until_complete(async { q.get_blocking() }).unwrap().ok();
+    lp.run_until_complete(async { q.get_blocking() })
+        .unwrap()
+        .ok();
 }
 
 #[test]
 fn queues_from_many_threads_deliver_every_item_once() {
-    // Mixed: 2 threads put, 2 threads get, a loop task both puts and gets.
+    // Mixed: 2 threads put, 2 threads get, a loop task puts then gets; a
+    // closer thread shuts down once every producer is done, and every
+    // consumer drains until the shutdown.
     let q = Queue::new(8);
     let n = 4_000u64;
     let putters: Vec<_> = (0..2)
@@ -250,30 +263,40 @@ fn queues_from_many_threads_deliver_every_item_once() {
             let q = q.clone();
             thread::spawn(move || {
                 let mut got = Vec::new();
-                while let Ok(v) = q.get_blocking() {
-                    got.push(v);
+                loop {
+                    match q.get_blocking_timeout(PATIENCE) {
+                        Ok(v) => got.push(v),
+                        Err(TryGetError::ShutDown) => return got,
+                        Err(TryGetError::Empty) => panic!("lost wake-up: a getter starved"),
+                    }
                 }
-                got
             })
         })
         .collect();
+    let (loop_put_all, all_put) = std::sync::mpsc::channel();
+    let closer = thread::spawn({
+        let q = q.clone();
+        move || {
+            for p in putters {
+                p.join().unwrap();
+            }
+            all_put.recv().unwrap();
+            q.shutdown(false);
+        }
+    });
     let lp = EventLoop::new().unwrap();
-    let mut all = lp
-        .run_until_complete(async {
-            for i in 0..n {
-                q.put(2 * n + i).await.unwrap();
-            }
-            let mut mine = Vec::new();
-            for _ in 0..100 {
-                mine.push(q.get().await.unwrap());
-            }
-            mine
-        })
-        .unwrap();
-    for p in putters {
-        p.join().unwrap();
-    }
-    q.shutdown(false);
+    let mut all = run_patiently(&lp, async {
+        for i in 0..n {
+            q.put(2 * n + i).await.unwrap();
+        }
+        loop_put_all.send(()).unwrap();
+        let mut mine = Vec::new();
+        while let Ok(v) = q.get().await {
+            mine.push(v);
+        }
+        mine
+    });
+    closer.join().unwrap();
     for g in getters {
         all.extend(g.join().unwrap());
     }

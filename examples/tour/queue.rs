@@ -6,15 +6,23 @@ use tulipa::{LifoQueue, PriorityQueue, Queue};
 /// Prints a short demonstration of `Queue`, `LifoQueue` and `PriorityQueue`.
 pub fn step() -> Result<(), Box<dyn std::error::Error>> {
     println!("== queues: Queue, LifoQueue, PriorityQueue ==");
-    let (fifo, lifo, prio) = (Queue::unbounded(), LifoQueue::unbounded(), PriorityQueue::unbounded());
+    let (fifo, lifo, prio) = (
+        Queue::unbounded(),
+        LifoQueue::unbounded(),
+        PriorityQueue::unbounded(),
+    );
     for i in [1, 3, 2] {
         fifo.try_put(i)?;
         lifo.try_put(i)?;
         prio.try_put(i)?;
     }
     let drain = |get: &dyn Fn() -> Option<i32>| std::iter::from_fn(get).collect::<Vec<_>>();
-    println!("put 1, 3, 2 -> Queue {:?}, LifoQueue {:?}, PriorityQueue {:?}",
-        drain(&|| fifo.try_get().ok()), drain(&|| lifo.try_get().ok()), drain(&|| prio.try_get().ok()));
+    println!(
+        "put 1, 3, 2 -> Queue {:?}, LifoQueue {:?}, PriorityQueue {:?}",
+        drain(&|| fifo.try_get().ok()),
+        drain(&|| lifo.try_get().ok()),
+        drain(&|| prio.try_get().ok())
+    );
 
     // A producer and a consumer on a bounded queue, on the virtual clock.
     let lp = tulipa::EventLoop::builder().virtual_time().build()?;

@@ -300,7 +300,8 @@ impl<T> Queue<T> {
     #[track_caller]
     pub fn put_blocking_timeout(&self, item: T, timeout: Duration) -> Result<(), TryPutError<T>> {
         assert_not_on_loop("Queue::put_blocking_timeout");
-        self.inner.put_blocking(item, Some(Instant::now() + timeout))
+        self.inner
+            .put_blocking(item, Some(Instant::now() + timeout))
     }
 
     /// Takes the first item from a plain thread, blocking it while the

@@ -39,7 +39,8 @@ impl<S: Store> Future for Put<'_, S> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        this.inner.poll_put(&mut this.slot, &mut this.item, cx.waker())
+        this.inner
+            .poll_put(&mut this.slot, &mut this.item, cx.waker())
     }
 }
 

@@ -152,7 +152,9 @@ impl<S: Store> Inner<S> {
                 return Poll::Pending;
             }
         }
-        let value = item.take().expect("a queue Put future was polled after it completed");
+        let value = item
+            .take()
+            .expect("a queue Put future was polled after it completed");
         if st.shutdown {
             release(&mut st.putters, slot);
             return Poll::Ready(Err(PutError::ShutDown(value)));

@@ -180,7 +180,13 @@ mod tests {
                 Some(self.cmp(o))
             }
         }
-        let jobs = [Job(2, "a"), Job(1, "b"), Job(2, "c"), Job(1, "d"), Job(2, "e")];
+        let jobs = [
+            Job(2, "a"),
+            Job(1, "b"),
+            Job(2, "c"),
+            Job(1, "d"),
+            Job(2, "e"),
+        ];
         let names: Vec<_> = drain(Priority::new(), &jobs).iter().map(|j| j.1).collect();
         assert_eq!(names, ["b", "d", "a", "c", "e"]);
     }
