@@ -45,8 +45,11 @@ impl<S: Store> Future for Put<'_, S> {
 }
 
 impl<S: Store> Drop for Put<'_, S> {
+    #[inline]
     fn drop(&mut self) {
-        self.inner.cancel_put(&mut self.slot);
+        if self.slot.is_some() {
+            self.inner.cancel_put(&mut self.slot);
+        }
     }
 }
 
@@ -73,8 +76,11 @@ impl<S: Store> Future for Get<'_, S> {
 }
 
 impl<S: Store> Drop for Get<'_, S> {
+    #[inline]
     fn drop(&mut self) {
-        self.inner.cancel_get(&mut self.slot);
+        if self.slot.is_some() {
+            self.inner.cancel_get(&mut self.slot);
+        }
     }
 }
 

@@ -61,11 +61,13 @@ impl WaiterList {
     }
 
     /// How many waiters are in line (notified ones are not counted).
+    #[inline]
     pub(crate) fn waiting(&self) -> usize {
         self.waiting
     }
 
     /// Puts a new waiter at the back of the line and returns its slot.
+    #[inline]
     pub(crate) fn push_back(&mut self, waker: Waker) -> u32 {
         let index = self.alloc(waker);
         self.link_back(index);
@@ -75,6 +77,7 @@ impl WaiterList {
     /// Puts the notified waiter `index` back in line, at the front: it was
     /// woken for an item (or a free place) that someone else took first, and
     /// keeps its place rather than going to the back (asyncio's gh-83055).
+    #[inline]
     pub(crate) fn repark_front(&mut self, index: u32, waker: Waker) {
         let slot = &mut self.slots[index as usize];
         debug_assert!(matches!(slot.state, SlotState::Notified));
@@ -91,6 +94,7 @@ impl WaiterList {
 
     /// Looks at slot `index`; a waiting one takes `waker` if it differs from
     /// the one it holds (the future moved to another task or executor).
+    #[inline]
     pub(crate) fn poll_slot(&mut self, index: u32, waker: &Waker) -> Seen {
         match &mut self.slots[index as usize].state {
             SlotState::Waiting(held) => {
@@ -107,6 +111,7 @@ impl WaiterList {
     /// Wakes the waiter at the front of the line, if any: unlinks it, marks
     /// it notified and returns its waker, to be woken once the lock is
     /// released (asyncio's `_wakeup_next`).
+    #[inline]
     pub(crate) fn notify_one(&mut self) -> Option<Waker> {
         if self.head == NIL {
             return None;
@@ -129,6 +134,7 @@ impl WaiterList {
     /// Frees slot `index` (its owner is done with it or was dropped) and
     /// tells whether it had been notified: a notified waiter that leaves
     /// without acting must pass the wake-up on.
+    #[inline]
     pub(crate) fn remove(&mut self, index: u32) -> Seen {
         let seen = match self.slots[index as usize].state {
             SlotState::Waiting(_) => {
@@ -147,6 +153,7 @@ impl WaiterList {
         seen
     }
 
+    #[inline]
     fn alloc(&mut self, waker: Waker) -> u32 {
         let slot = Slot {
             state: SlotState::Waiting(waker),
@@ -170,6 +177,7 @@ impl WaiterList {
         index
     }
 
+    #[inline]
     fn link_back(&mut self, index: u32) {
         self.slots[index as usize].prev = self.tail;
         self.slots[index as usize].next = NIL;
@@ -181,6 +189,7 @@ impl WaiterList {
         self.waiting += 1;
     }
 
+    #[inline]
     fn unlink(&mut self, index: u32) {
         let Slot { prev, next, .. } = self.slots[index as usize];
         match prev {
