@@ -219,6 +219,13 @@ macro_rules! variant_queue {
             }
         }
 
+        impl<T: $($bound)*> Default for $name<T> {
+            /// An unbounded queue.
+            fn default() -> Self {
+                Self::unbounded()
+            }
+        }
+
         impl<T: $($bound)*> fmt::Debug for $name<T> {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 super::debug_fields(f.debug_struct(stringify!($name)), &self.inner.snapshot())
