@@ -12,6 +12,8 @@ mod executor;
 mod foundation;
 #[path = "tour/net.rs"]
 mod net;
+#[path = "tour/queue.rs"]
+mod queue;
 #[path = "tour/sync.rs"]
 mod sync;
 
@@ -19,6 +21,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The panic of the demo task would otherwise print a backtrace note.
     std::panic::set_hook(Box::new(|_| {}));
     foundation::step()?;
+    println!();
+    queue::step()?;
     println!("\n== gather, wait, wait_for, timeout, TaskGroup ==");
     combinators::step()?;
     println!("\n== synchronization primitives ==");

@@ -31,6 +31,7 @@ pub mod executor;
 pub mod future;
 pub mod net;
 pub(crate) mod oneshot;
+pub mod queue;
 pub mod runtime;
 pub mod sync;
 pub mod task;
@@ -46,6 +47,9 @@ pub use executor::{
     ThreadPoolExecutor,
 };
 pub use future::LoopFuture;
+pub use queue::{
+    GetError, LifoQueue, PriorityQueue, PutError, Queue, TaskDoneError, TryGetError, TryPutError,
+};
 pub use runtime::{
     get_running_loop, run, Builder, EventLoop, ExceptionContext, Handle, LoopClosed, LoopHandle,
     LoopStats, RunError, TimerHandle,
