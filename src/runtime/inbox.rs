@@ -103,6 +103,12 @@ impl<M> Inbox<M> {
     pub(crate) fn drain(&self, out: &mut Vec<M>) {
         // ORDERING: see `push`. Clearing before taking means a push that the
         // take misses sets the flag again, which `park` then sees.
+        // A plain load first: the common case, nothing posted, costs no
+        // read-modify-write. A post it misses is seen by the next drain, or
+        // by `park` before the loop could block.
+        if self.state.load(Ordering::Relaxed) & NOTIFIED == 0 {
+            return;
+        }
         if self.state.fetch_and(!NOTIFIED, Ordering::AcqRel) & NOTIFIED == 0 {
             return;
         }

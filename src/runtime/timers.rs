@@ -167,7 +167,11 @@ impl Timers {
     }
 
     /// Step 1 of an iteration: drop cancelled entries, asyncio style.
+    #[inline]
     pub(crate) fn purge(&mut self) {
+        if self.heap.is_empty() {
+            return;
+        }
         if !self.maybe_rebuild() {
             while let Some(top) = self.heap.peek() {
                 let key = top.key;
@@ -206,7 +210,11 @@ impl Timers {
     }
 
     /// The deadline of the earliest live timer.
+    #[inline]
     pub(crate) fn next_deadline(&mut self) -> Option<Instant> {
+        if self.heap.is_empty() {
+            return None;
+        }
         self.purge_top();
         self.heap.peek().map(|e| e.when)
     }
