@@ -117,7 +117,7 @@ fn trace_is_valid_json_with_nested_named_slices_despite_a_panic() {
     );
     let picture = std::fs::read_to_string(&svg).unwrap();
     assert!(picture.starts_with("<svg"));
-    assert!(picture.contains(">ticker<") && picture.contains(">doomed<"));
+    assert!(picture.contains(">loop: ticker<") && picture.contains(">loop: doomed<"));
     let _ = std::fs::remove_file(json);
     let _ = std::fs::remove_file(svg);
 }
