@@ -2,6 +2,7 @@
 //! socket type of this module is built on.
 
 use std::fmt;
+use std::future::poll_fn;
 use std::io;
 use std::rc::Rc;
 use std::task::{Context, Poll};
@@ -114,6 +115,64 @@ impl<S: Source> IoSource<S> {
         if done > 0 && done < asked {
             self.io.clear_edge(dir);
         }
+    }
+}
+
+/// The byte-stream operations shared by `TcpStream` and `UnixStream`.
+impl<S: Source> IoSource<S>
+where
+    for<'a> &'a S: io::Read + io::Write,
+{
+    /// Polls for a read into `buf`.
+    pub(crate) fn poll_read(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        let n = std::task::ready!(
+            self.poll_io(Direction::Read, cx, |s| io::Read::read(&mut &*s, buf))
+        )?;
+        self.note_transfer(Direction::Read, n, buf.len());
+        Poll::Ready(Ok(n))
+    }
+
+    /// Polls for a write of `buf`.
+    pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        let n = std::task::ready!(
+            self.poll_io(Direction::Write, cx, |s| io::Write::write(&mut &*s, buf))
+        )?;
+        self.note_transfer(Direction::Write, n, buf.len());
+        Poll::Ready(Ok(n))
+    }
+
+    /// Writes what the socket takes right now, without waiting.
+    pub(crate) fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.try_io(Direction::Write, |s| io::Write::write(&mut &*s, buf))?;
+        self.note_transfer(Direction::Write, n, buf.len());
+        Ok(n)
+    }
+
+    /// Reads until `buf` is full; `UnexpectedEof` if the stream ends first.
+    pub(crate) async fn read_exact(&self, buf: &mut [u8]) -> io::Result<()> {
+        let mut filled = 0;
+        while filled < buf.len() {
+            match poll_fn(|cx| self.poll_read(cx, &mut buf[filled..])).await? {
+                0 => return Err(io::ErrorKind::UnexpectedEof.into()),
+                n => filled += n,
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes all of `buf`; `WriteZero` if the socket accepts nothing.
+    pub(crate) async fn write_all(&self, mut buf: &[u8]) -> io::Result<()> {
+        while !buf.is_empty() {
+            match poll_fn(|cx| self.poll_write(cx, buf)).await? {
+                0 => return Err(io::ErrorKind::WriteZero.into()),
+                n => buf = &buf[n..],
+            }
+        }
+        Ok(())
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::future::poll_fn;
-use std::io::{self, Read, Write};
+use std::io;
 use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
 use std::task::{Context, Poll};
 
@@ -147,14 +147,7 @@ impl TcpStream {
     ///
     /// Not cancel-safe: bytes read before the drop are lost.
     pub async fn read_exact(&self, buf: &mut [u8]) -> io::Result<()> {
-        let mut filled = 0;
-        while filled < buf.len() {
-            match self.read(&mut buf[filled..]).await? {
-                0 => return Err(io::ErrorKind::UnexpectedEof.into()),
-                n => filled += n,
-            }
-        }
-        Ok(())
+        self.io.read_exact(buf).await
     }
 
     /// Writes some of `buf`, waiting until the socket accepts at least one
@@ -182,30 +175,20 @@ impl TcpStream {
     ///
     /// Not cancel-safe: an unknown prefix of `buf` may have been written.
     #[doc(alias = "sock_sendall")]
-    pub async fn write_all(&self, mut buf: &[u8]) -> io::Result<()> {
-        while !buf.is_empty() {
-            match self.write(buf).await? {
-                0 => return Err(io::ErrorKind::WriteZero.into()),
-                n => buf = &buf[n..],
-            }
-        }
-        Ok(())
+    pub async fn write_all(&self, buf: &[u8]) -> io::Result<()> {
+        self.io.write_all(buf).await
     }
 
     /// Polls for a read into `buf` (the building block of
     /// [`read`](TcpStream::read), for hand-written futures).
     pub fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        let n = std::task::ready!(self.io.poll_io(Direction::Read, cx, |s| (&*s).read(buf)))?;
-        self.io.note_transfer(Direction::Read, n, buf.len());
-        Poll::Ready(Ok(n))
+        self.io.poll_read(cx, buf)
     }
 
     /// Polls for a write of `buf` (the building block of
     /// [`write`](TcpStream::write)).
     pub fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        let n = std::task::ready!(self.io.poll_io(Direction::Write, cx, |s| (&*s).write(buf)))?;
-        self.io.note_transfer(Direction::Write, n, buf.len());
-        Poll::Ready(Ok(n))
+        self.io.poll_write(cx, buf)
     }
 
     /// Writes what the socket takes right now, without waiting.
@@ -214,9 +197,7 @@ impl TcpStream {
     ///
     /// `WouldBlock` if the socket's buffer is full, or the socket's error.
     pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.io.try_io(Direction::Write, |s| (&*s).write(buf))?;
-        self.io.note_transfer(Direction::Write, n, buf.len());
-        Ok(n)
+        self.io.try_write(buf)
     }
 
     /// Shuts down the read half, the write half (sends FIN: the peer reads

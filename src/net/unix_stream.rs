@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::future::poll_fn;
-use std::io::{self, Read, Write};
+use std::io;
 use std::net::Shutdown;
 use std::os::unix::net::SocketAddr;
 use std::path::Path;
@@ -11,7 +11,6 @@ use std::task::{Context, Poll};
 use mio::Interest;
 
 use super::io_source::IoSource;
-use crate::runtime::reactor::Direction;
 
 /// A Unix-domain stream connection registered with the running loop (the
 /// socket of asyncio's `open_unix_connection`).
@@ -113,14 +112,7 @@ impl UnixStream {
     ///
     /// Not cancel-safe: bytes read before the drop are lost.
     pub async fn read_exact(&self, buf: &mut [u8]) -> io::Result<()> {
-        let mut filled = 0;
-        while filled < buf.len() {
-            match self.read(&mut buf[filled..]).await? {
-                0 => return Err(io::ErrorKind::UnexpectedEof.into()),
-                n => filled += n,
-            }
-        }
-        Ok(())
+        self.io.read_exact(buf).await
     }
 
     /// Writes some of `buf`, waiting for room; returns how many bytes went.
@@ -145,28 +137,18 @@ impl UnixStream {
     /// # Cancel safety
     ///
     /// Not cancel-safe: an unknown prefix of `buf` may have been written.
-    pub async fn write_all(&self, mut buf: &[u8]) -> io::Result<()> {
-        while !buf.is_empty() {
-            match self.write(buf).await? {
-                0 => return Err(io::ErrorKind::WriteZero.into()),
-                n => buf = &buf[n..],
-            }
-        }
-        Ok(())
+    pub async fn write_all(&self, buf: &[u8]) -> io::Result<()> {
+        self.io.write_all(buf).await
     }
 
     /// Polls for a read into `buf`.
     pub fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        let n = std::task::ready!(self.io.poll_io(Direction::Read, cx, |s| (&*s).read(buf)))?;
-        self.io.note_transfer(Direction::Read, n, buf.len());
-        Poll::Ready(Ok(n))
+        self.io.poll_read(cx, buf)
     }
 
     /// Polls for a write of `buf`.
     pub fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        let n = std::task::ready!(self.io.poll_io(Direction::Write, cx, |s| (&*s).write(buf)))?;
-        self.io.note_transfer(Direction::Write, n, buf.len());
-        Poll::Ready(Ok(n))
+        self.io.poll_write(cx, buf)
     }
 
     /// Writes what the socket takes right now, without waiting.
@@ -175,9 +157,7 @@ impl UnixStream {
     ///
     /// `WouldBlock` if the socket's buffer is full, or the socket's error.
     pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.io.try_io(Direction::Write, |s| (&*s).write(buf))?;
-        self.io.note_transfer(Direction::Write, n, buf.len());
-        Ok(n)
+        self.io.try_write(buf)
     }
 
     /// Shuts down the read half, the write half or both.
