@@ -8,54 +8,14 @@ use std::cell::Cell;
 use std::future::Future;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Condvar, Mutex};
+use std::sync::{mpsc, Arc};
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+mod support;
+use support::pool::{busy_pool, eventually, Gate};
 use tulipa::{run_in_executor, run_in_executor_on, EventLoop, ThreadPoolExecutor};
-
-#[derive(Clone, Default)]
-struct Gate(Arc<(Mutex<bool>, Condvar)>);
-
-impl Gate {
-    fn open(&self) {
-        *self.0 .0.lock().unwrap() = true;
-        self.0 .1.notify_all();
-    }
-    fn wait(&self) {
-        let mut open = self.0 .0.lock().unwrap();
-        while !*open {
-            open = self.0 .1.wait(open).unwrap();
-        }
-    }
-}
-
-fn eventually(what: &str, cond: impl Fn() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
-        thread::sleep(Duration::from_millis(1));
-    }
-}
-
-/// A 1-worker pool stuck in a job until the gate opens.
-fn busy_pool(
-    builder: tulipa::executor::Builder,
-) -> (ThreadPoolExecutor, Gate, tulipa::ExecFuture<()>) {
-    let pool = builder.max_workers(1).build();
-    let gate = Gate::default();
-    let (started_tx, started) = mpsc::channel();
-    let g = gate.clone();
-    let blocker = pool
-        .submit(move || {
-            started_tx.send(()).unwrap();
-            g.wait();
-        })
-        .unwrap();
-    started.recv().unwrap();
-    (pool, gate, blocker)
-}
 
 #[test]
 fn run_in_executor_returns_the_result_test_run_in_executor() {

@@ -2,6 +2,8 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod logs;
+#[cfg(not(loom))]
+pub mod pool;
 
 use std::cell::RefCell;
 use std::future::{poll_fn, Future};
