@@ -49,7 +49,7 @@ async fn buy(what: &'static str, wanted: usize, shelf: Queue<u64>, rng: Rng, say
                 restock(&shelf, &rng).await;
                 shelf.get().await.unwrap()
             }
-            Err(TryGetError::ShutDown) => unreachable!("the shop never closes"),
+            Err(err) => unreachable!("the shop never closes: {err}"),
         };
         let t = (tulipa::now() - start).as_secs();
         say(format!(

@@ -7,7 +7,9 @@ use std::collections::HashSet;
 use std::thread;
 use std::time::Duration;
 
-use tulipa::{EventLoop, GetError, Queue, TryGetError};
+use tulipa::{
+    EventLoop, GetError, LifoQueue, PriorityQueue, PutError, Queue, TryGetError, TryPutError,
+};
 
 const THREADS: u64 = 4;
 const PER_THREAD: u64 = 5_000;
@@ -91,6 +93,7 @@ fn loop_producers_into_four_threads_get_blocking() {
                     match q.get_blocking_timeout(PATIENCE) {
                         Ok(v) => got.push(v),
                         Err(TryGetError::ShutDown) => return got,
+                        Err(TryGetError::OnLoopThread) => unreachable!("no loop on this thread"),
                         Err(TryGetError::Empty) => panic!("lost wake-up: a getter starved"),
                     }
                 }
@@ -155,6 +158,7 @@ fn timed_out_getters_racing_puts_lose_no_item() {
                         Ok(v) => got.push(v),
                         Err(TryGetError::Empty) => {}
                         Err(TryGetError::ShutDown) => return got,
+                        Err(TryGetError::OnLoopThread) => unreachable!("no loop on this thread"),
                     }
                 }
             })
@@ -235,14 +239,234 @@ fn blocked_thread_waits_in_the_same_line_as_tasks() {
     .unwrap();
 }
 
+/// Runs the four blocking calls on `$q` (a queue of `u8` holding exactly
+/// `[1]`, `maxsize` 2: neither call would have to wait) on the current
+/// thread: `refused` asserts each is refused with `OnLoopThread` and the
+/// queue is left unchanged; `work` asserts they behave as usual.
+macro_rules! four_blocking_calls {
+    ($q:expr, refused) => {{
+        let q = &$q;
+        let short = Duration::from_millis(5);
+        let err = q.put_blocking(7).unwrap_err();
+        assert!(err.is_on_loop_thread() && !err.is_shutdown());
+        assert!(matches!(err, PutError::OnLoopThread(7)));
+        assert_eq!(err.into_inner(), 7, "put_blocking gives the item back");
+        let err = q.put_blocking_timeout(8, short).unwrap_err();
+        assert!(err.is_on_loop_thread() && !err.is_full() && !err.is_shutdown());
+        assert_eq!(
+            err.into_inner(),
+            8,
+            "put_blocking_timeout gives the item back"
+        );
+        assert_eq!(q.get_blocking(), Err(GetError::OnLoopThread));
+        assert_eq!(
+            q.get_blocking_timeout(short),
+            Err(TryGetError::OnLoopThread)
+        );
+        // Nothing was put, nothing taken, nobody left waiting in a line.
+        assert_eq!(q.len(), 1);
+        let dbg = format!("{q:?}");
+        assert!(
+            dbg.contains("getters: 0") && dbg.contains("putters: 0"),
+            "{dbg}"
+        );
+        assert!(dbg.contains("unfinished: 1"), "{dbg}");
+        assert_eq!(q.try_get(), Ok(1));
+    }};
+    ($q:expr, work) => {{
+        let q = &$q;
+        let short = Duration::from_millis(5);
+        q.put_blocking(7).unwrap();
+        assert_eq!(
+            q.put_blocking_timeout(8, short).unwrap_err().into_inner(),
+            8,
+            "full"
+        );
+        let mut got = vec![
+            q.get_blocking().unwrap(),
+            q.get_blocking_timeout(short).unwrap(),
+        ];
+        got.sort_unstable();
+        assert_eq!(got, [1, 7]);
+        assert_eq!(q.get_blocking_timeout(short), Err(TryGetError::Empty));
+        q.put_blocking_timeout(9, short).unwrap();
+        assert_eq!(q.len(), 1);
+    }};
+}
+
+/// A `maxsize` 2 queue of each kind, holding `[1]`.
+fn three_queues() -> (Queue<u8>, LifoQueue<u8>, PriorityQueue<u8>) {
+    let (q, lq, pq) = (Queue::new(2), LifoQueue::new(2), PriorityQueue::new(2));
+    q.try_put(1).unwrap();
+    lq.try_put(1).unwrap();
+    pq.try_put(1).unwrap();
+    (q, lq, pq)
+}
+
 #[test]
-#[should_panic(expected = "would block the event loop")]
-fn get_blocking_on_the_loop_thread_panics() {
+fn blocking_calls_on_the_loop_thread_return_on_loop_thread_and_leave_the_queue_unchanged() {
+    let lp = EventLoop::new().unwrap();
+    let (q, lq, pq) = three_queues();
+    lp.run_until_complete(async {
+        four_blocking_calls!(q, refused);
+        four_blocking_calls!(lq, refused);
+        four_blocking_calls!(pq, refused);
+    })
+    .unwrap();
+}
+
+#[test]
+fn blocking_calls_on_the_loop_thread_are_refused_even_when_they_would_wait_forever() {
+    // An empty queue for get and a full one for put: the calls would never
+    // return (nothing else runs while the loop's thread is blocked). The
+    // loop runs on a helper thread so that a regression fails the test
+    // after PATIENCE instead of hanging it.
+    let (done, outcome) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        let lp = EventLoop::new().unwrap();
+        let empty = Queue::<u8>::unbounded();
+        let full = Queue::new(1);
+        full.try_put(0u8).unwrap();
+        let results = lp
+            .run_until_complete(async {
+                (
+                    empty.get_blocking(),
+                    empty.get_blocking_timeout(PATIENCE),
+                    full.put_blocking(1),
+                    full.put_blocking_timeout(2, PATIENCE),
+                )
+            })
+            .unwrap();
+        let lines = (format!("{empty:?}"), format!("{full:?}"));
+        done.send((results, empty.len(), full.len(), lines))
+            .unwrap();
+    });
+    let (results, empty_len, full_len, (empty_dbg, full_dbg)) = outcome
+        .recv_timeout(PATIENCE)
+        .expect("a blocking call blocked the loop's thread");
+    assert_eq!(
+        results,
+        (
+            Err(GetError::OnLoopThread),
+            Err(TryGetError::OnLoopThread),
+            Err(PutError::OnLoopThread(1)),
+            Err(TryPutError::OnLoopThread(2)),
+        )
+    );
+    assert_eq!((empty_len, full_len), (0, 1));
+    assert!(empty_dbg.contains("getters: 0"), "{empty_dbg}");
+    assert!(full_dbg.contains("putters: 0"), "{full_dbg}");
+}
+
+#[test]
+fn huge_timeouts_do_not_overflow_on_or_off_the_loop_thread() {
+    // `Duration::MAX` cannot be added to `Instant::now()`: it means no limit,
+    // and must neither panic nor hide the `OnLoopThread` refusal.
+    let q = Queue::new(2);
+    q.try_put(1u8).unwrap();
+    let lp = EventLoop::new().unwrap();
+    lp.run_until_complete(async {
+        assert_eq!(
+            q.get_blocking_timeout(Duration::MAX),
+            Err(TryGetError::OnLoopThread)
+        );
+        assert_eq!(
+            q.put_blocking_timeout(2, Duration::MAX),
+            Err(TryPutError::OnLoopThread(2))
+        );
+    })
+    .unwrap();
+    // Off the loop: the calls can complete at once, so they return.
+    assert_eq!(q.put_blocking_timeout(2, Duration::MAX), Ok(()));
+    assert_eq!(q.get_blocking_timeout(Duration::MAX), Ok(1));
+    let lq = LifoQueue::<u8>::unbounded();
+    lq.put_blocking_timeout(3, Duration::MAX).unwrap();
+    assert_eq!(lq.get_blocking_timeout(Duration::MAX), Ok(3));
+    let pq = PriorityQueue::<u8>::unbounded();
+    pq.put_blocking_timeout(4, Duration::MAX).unwrap();
+    assert_eq!(pq.get_blocking_timeout(Duration::MAX), Ok(4));
+}
+
+#[test]
+fn blocking_calls_in_a_loop_callback_return_on_loop_thread() {
+    // A plain callback (not a task) runs on the loop's thread too. The queue
+    // holds an item, so a regression returns it instead of hanging.
     let lp = EventLoop::new().unwrap();
     let q = Queue::<u8>::unbounded();
-    lp.run_until_complete(async { q.get_blocking() })
-        .unwrap()
-        .ok();
+    q.try_put(1).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let _handle = lp.call_soon({
+        let q = q.clone();
+        move || tx.send(q.get_blocking()).unwrap()
+    });
+    lp.run_until_complete(tulipa::yield_now()).unwrap();
+    assert_eq!(rx.try_recv().unwrap(), Err(GetError::OnLoopThread));
+    assert_eq!(q.len(), 1);
+}
+
+#[test]
+fn on_loop_thread_errors_display_and_debug() {
+    let phrase = "blocking call on the event loop thread; use the async method";
+    assert_eq!(PutError::OnLoopThread(()).to_string(), phrase);
+    assert_eq!(TryPutError::OnLoopThread(()).to_string(), phrase);
+    assert_eq!(GetError::OnLoopThread.to_string(), phrase);
+    assert_eq!(TryGetError::OnLoopThread.to_string(), phrase);
+    // No `T: Debug` needed.
+    struct Opaque;
+    assert_eq!(
+        format!("{:?}", PutError::OnLoopThread(Opaque)),
+        "OnLoopThread(..)"
+    );
+    assert_eq!(
+        format!("{:?}", TryPutError::OnLoopThread(Opaque)),
+        "OnLoopThread(..)"
+    );
+    assert_eq!(
+        TryPutError::from(PutError::OnLoopThread(3)),
+        TryPutError::OnLoopThread(3)
+    );
+    assert_eq!(
+        TryGetError::from(GetError::OnLoopThread),
+        TryGetError::OnLoopThread
+    );
+    assert!(!GetError::OnLoopThread.is_shutdown() && GetError::ShutDown.is_shutdown());
+    assert!(PutError::ShutDown(()).is_shutdown() && !PutError::ShutDown(()).is_on_loop_thread());
+}
+
+#[test]
+fn blocking_calls_from_a_plain_thread_work_while_a_loop_runs_elsewhere() {
+    // The check is per thread: a loop running on this thread does not stop
+    // a plain OS thread from blocking on the same queues.
+    let lp = EventLoop::new().unwrap();
+    let (q, lq, pq) = three_queues();
+    lp.run_until_complete(async {
+        thread::scope(|s| {
+            s.spawn(|| {
+                four_blocking_calls!(q, work);
+                four_blocking_calls!(lq, work);
+                four_blocking_calls!(pq, work);
+            });
+        });
+    })
+    .unwrap();
+}
+
+#[test]
+fn blocking_calls_work_on_a_thread_whose_loop_is_not_running() {
+    // A loop that exists but is not running (before and after a run) does
+    // not count: only a running loop would be stalled.
+    let lp = EventLoop::new().unwrap();
+    let (q, lq, pq) = three_queues();
+    four_blocking_calls!(q, work); // before the loop runs
+    let (q2, lq2, pq2) = three_queues();
+    lp.run_until_complete(async {
+        four_blocking_calls!(q2, refused);
+        four_blocking_calls!(lq2, refused);
+        four_blocking_calls!(pq2, refused);
+    })
+    .unwrap();
+    four_blocking_calls!(lq, work); // after it ran
+    four_blocking_calls!(pq, work);
 }
 
 #[test]
@@ -267,6 +491,7 @@ fn queues_from_many_threads_deliver_every_item_once() {
                     match q.get_blocking_timeout(PATIENCE) {
                         Ok(v) => got.push(v),
                         Err(TryGetError::ShutDown) => return got,
+                        Err(TryGetError::OnLoopThread) => unreachable!("no loop on this thread"),
                         Err(TryGetError::Empty) => panic!("lost wake-up: a getter starved"),
                     }
                 }

@@ -3,8 +3,12 @@
 
 use std::fmt;
 
-/// Why [`try_put`](crate::Queue::try_put) (or a `put_blocking_timeout`)
-/// refused an item; the item is given back.
+/// The `Display` of every `OnLoopThread` variant.
+const ON_LOOP_THREAD: &str = "blocking call on the event loop thread; use the async method";
+
+/// Why [`try_put`](crate::Queue::try_put) (or a
+/// [`put_blocking_timeout`](crate::Queue::put_blocking_timeout)) refused an
+/// item; the item is given back.
 ///
 /// # Examples
 ///
@@ -26,6 +30,11 @@ pub enum TryPutError<T> {
     /// The queue was shut down (asyncio's `QueueShutDown`).
     #[doc(alias = "QueueShutDown")]
     ShutDown(T),
+    /// `put_blocking_timeout` was called on a thread where a tulipa event
+    /// loop is running: blocking it could never end, so nothing was tried
+    /// and the queue is unchanged. Use the async [`put`](crate::Queue::put).
+    /// Only the `put_blocking_timeout` methods return it, never `try_put`.
+    OnLoopThread(T),
 }
 
 impl<T> TryPutError<T> {
@@ -39,10 +48,18 @@ impl<T> TryPutError<T> {
         matches!(self, TryPutError::ShutDown(_))
     }
 
+    /// Whether the call was refused because it would have blocked the event
+    /// loop running on this thread.
+    pub fn is_on_loop_thread(&self) -> bool {
+        matches!(self, TryPutError::OnLoopThread(_))
+    }
+
     /// The item that was refused.
     pub fn into_inner(self) -> T {
         match self {
-            TryPutError::Full(item) | TryPutError::ShutDown(item) => item,
+            TryPutError::Full(item)
+            | TryPutError::ShutDown(item)
+            | TryPutError::OnLoopThread(item) => item,
         }
     }
 }
@@ -51,6 +68,7 @@ impl<T> From<PutError<T>> for TryPutError<T> {
     fn from(err: PutError<T>) -> Self {
         match err {
             PutError::ShutDown(item) => TryPutError::ShutDown(item),
+            PutError::OnLoopThread(item) => TryPutError::OnLoopThread(item),
         }
     }
 }
@@ -60,6 +78,7 @@ impl<T> fmt::Debug for TryPutError<T> {
         match self {
             TryPutError::Full(_) => f.write_str("Full(..)"),
             TryPutError::ShutDown(_) => f.write_str("ShutDown(..)"),
+            TryPutError::OnLoopThread(_) => f.write_str("OnLoopThread(..)"),
         }
     }
 }
@@ -69,14 +88,16 @@ impl<T> fmt::Display for TryPutError<T> {
         match self {
             TryPutError::Full(_) => f.write_str("queue is full"),
             TryPutError::ShutDown(_) => f.write_str("queue is shut down"),
+            TryPutError::OnLoopThread(_) => f.write_str(ON_LOOP_THREAD),
         }
     }
 }
 
 impl<T> std::error::Error for TryPutError<T> {}
 
-/// Why [`try_get`](crate::Queue::try_get) (or a `get_blocking_timeout`)
-/// returned no item.
+/// Why [`try_get`](crate::Queue::try_get) (or a
+/// [`get_blocking_timeout`](crate::Queue::get_blocking_timeout)) returned
+/// no item.
 ///
 /// # Examples
 ///
@@ -97,6 +118,11 @@ pub enum TryGetError {
     /// The queue was shut down and is empty (asyncio's `QueueShutDown`).
     #[doc(alias = "QueueShutDown")]
     ShutDown,
+    /// `get_blocking_timeout` was called on a thread where a tulipa event
+    /// loop is running: blocking it could never end, so nothing was taken
+    /// and the queue is unchanged. Use the async [`get`](crate::Queue::get).
+    /// Only the `get_blocking_timeout` methods return it, never `try_get`.
+    OnLoopThread,
 }
 
 impl TryGetError {
@@ -109,12 +135,19 @@ impl TryGetError {
     pub fn is_shutdown(&self) -> bool {
         matches!(self, TryGetError::ShutDown)
     }
+
+    /// Whether the call was refused because it would have blocked the event
+    /// loop running on this thread.
+    pub fn is_on_loop_thread(&self) -> bool {
+        matches!(self, TryGetError::OnLoopThread)
+    }
 }
 
 impl From<GetError> for TryGetError {
     fn from(err: GetError) -> Self {
         match err {
             GetError::ShutDown => TryGetError::ShutDown,
+            GetError::OnLoopThread => TryGetError::OnLoopThread,
         }
     }
 }
@@ -124,6 +157,7 @@ impl fmt::Display for TryGetError {
         match self {
             TryGetError::Empty => f.write_str("queue is empty"),
             TryGetError::ShutDown => f.write_str("queue is shut down"),
+            TryGetError::OnLoopThread => f.write_str(ON_LOOP_THREAD),
         }
     }
 }
@@ -131,7 +165,8 @@ impl fmt::Display for TryGetError {
 impl std::error::Error for TryGetError {}
 
 /// Why [`put`](crate::Queue::put) or [`put_blocking`](crate::Queue::put_blocking)
-/// failed: the queue was shut down. The item is given back.
+/// failed: the queue was shut down, or `put_blocking` was called on the
+/// event loop's thread. The item is given back.
 ///
 /// # Examples
 ///
@@ -140,47 +175,74 @@ impl std::error::Error for TryGetError {}
 ///
 /// let q = Queue::unbounded();
 /// q.shutdown(false);
-/// let PutError::ShutDown(item) = q.put_blocking(7).unwrap_err();
-/// assert_eq!(item, 7);
+/// let err = q.put_blocking(7).unwrap_err();
+/// assert!(matches!(err, PutError::ShutDown(7)));
+/// assert_eq!(err.into_inner(), 7);
 /// ```
 #[derive(Clone, PartialEq, Eq)]
 pub enum PutError<T> {
     /// The queue was shut down (asyncio's `QueueShutDown`).
     #[doc(alias = "QueueShutDown")]
     ShutDown(T),
+    /// `put_blocking` was called on a thread where a tulipa event loop is
+    /// running: blocking it could never end, so nothing was tried and the
+    /// queue is unchanged. Use the async [`put`](crate::Queue::put). The
+    /// async `put` never returns it.
+    OnLoopThread(T),
 }
 
 impl<T> PutError<T> {
-    /// Whether the queue was shut down (always true; for symmetry with
-    /// [`TryPutError::is_shutdown`]).
+    /// Whether the queue was shut down.
     pub fn is_shutdown(&self) -> bool {
-        true
+        matches!(self, PutError::ShutDown(_))
+    }
+
+    /// Whether the call was refused because it would have blocked the event
+    /// loop running on this thread.
+    pub fn is_on_loop_thread(&self) -> bool {
+        matches!(self, PutError::OnLoopThread(_))
     }
 
     /// The item that was refused.
     pub fn into_inner(self) -> T {
         match self {
-            PutError::ShutDown(item) => item,
+            PutError::ShutDown(item) | PutError::OnLoopThread(item) => item,
+        }
+    }
+
+    /// The error of a `put_blocking` without a deadline, which can never
+    /// time out (so never be `Full`).
+    pub(crate) fn from_untimed(err: TryPutError<T>) -> Self {
+        match err {
+            TryPutError::OnLoopThread(item) => PutError::OnLoopThread(item),
+            TryPutError::ShutDown(item) | TryPutError::Full(item) => PutError::ShutDown(item),
         }
     }
 }
 
 impl<T> fmt::Debug for PutError<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("ShutDown(..)")
+        match self {
+            PutError::ShutDown(_) => f.write_str("ShutDown(..)"),
+            PutError::OnLoopThread(_) => f.write_str("OnLoopThread(..)"),
+        }
     }
 }
 
 impl<T> fmt::Display for PutError<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("queue is shut down")
+        match self {
+            PutError::ShutDown(_) => f.write_str("queue is shut down"),
+            PutError::OnLoopThread(_) => f.write_str(ON_LOOP_THREAD),
+        }
     }
 }
 
 impl<T> std::error::Error for PutError<T> {}
 
 /// Why [`get`](crate::Queue::get) or [`get_blocking`](crate::Queue::get_blocking)
-/// failed: the queue was shut down and had no item left.
+/// failed: the queue was shut down and had no item left, or `get_blocking`
+/// was called on the event loop's thread.
 ///
 /// # Examples
 ///
@@ -196,19 +258,41 @@ pub enum GetError {
     /// The queue was shut down and is empty (asyncio's `QueueShutDown`).
     #[doc(alias = "QueueShutDown")]
     ShutDown,
+    /// `get_blocking` was called on a thread where a tulipa event loop is
+    /// running: blocking it could never end, so nothing was taken and the
+    /// queue is unchanged. Use the async [`get`](crate::Queue::get). The
+    /// async `get` never returns it.
+    OnLoopThread,
 }
 
 impl GetError {
-    /// Whether the queue was shut down (always true; for symmetry with
-    /// [`TryGetError::is_shutdown`]).
+    /// Whether the queue was shut down and empty.
     pub fn is_shutdown(&self) -> bool {
-        true
+        matches!(self, GetError::ShutDown)
+    }
+
+    /// Whether the call was refused because it would have blocked the event
+    /// loop running on this thread.
+    pub fn is_on_loop_thread(&self) -> bool {
+        matches!(self, GetError::OnLoopThread)
+    }
+
+    /// The error of a `get_blocking` without a deadline, which can never
+    /// time out (so never be `Empty`).
+    pub(crate) fn from_untimed(err: TryGetError) -> Self {
+        match err {
+            TryGetError::OnLoopThread => GetError::OnLoopThread,
+            TryGetError::ShutDown | TryGetError::Empty => GetError::ShutDown,
+        }
     }
 }
 
 impl fmt::Display for GetError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("queue is shut down")
+        match self {
+            GetError::ShutDown => f.write_str("queue is shut down"),
+            GetError::OnLoopThread => f.write_str(ON_LOOP_THREAD),
+        }
     }
 }
 

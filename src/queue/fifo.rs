@@ -11,7 +11,6 @@ use super::error::{GetError, PutError, TaskDoneError, TryGetError, TryPutError};
 use super::futures::{Get, Items, Join, Put};
 use super::inner::Inner;
 use super::store::Fifo;
-use super::sync::assert_not_on_loop;
 
 /// A first-in, first-out queue for tasks and threads (asyncio's `Queue`).
 ///
@@ -250,11 +249,9 @@ impl<T> Queue<T> {
     /// # Errors
     ///
     /// [`PutError::ShutDown`] with the item if the queue is shut down.
-    ///
-    /// # Panics
-    ///
-    /// If a tulipa event loop is running on this thread (blocking it could
-    /// never end).
+    /// [`PutError::OnLoopThread`] with the item, at once and whatever the
+    /// queue holds, if a tulipa event loop is running on this thread
+    /// (blocking it could never end); the queue is unchanged.
     ///
     /// # Examples
     ///
@@ -268,25 +265,24 @@ impl<T> Queue<T> {
     /// feeder.join().unwrap();
     /// assert_eq!(got, [0, 1, 2]);
     /// ```
-    #[track_caller]
     pub fn put_blocking(&self, item: T) -> Result<(), PutError<T>> {
-        assert_not_on_loop("Queue::put_blocking");
-        self.inner.put_blocking(item, None).map_err(|e| match e {
-            TryPutError::ShutDown(item) | TryPutError::Full(item) => PutError::ShutDown(item),
-        })
+        self.inner
+            .put_blocking(item, None)
+            .map_err(PutError::from_untimed)
     }
 
     /// Like [`put_blocking`](Queue::put_blocking), for at most `timeout`.
     ///
+    /// A `timeout` too large to add to [`Instant::now`] (such as
+    /// [`Duration::MAX`]) means no time limit.
+    ///
     /// # Errors
     ///
     /// [`TryPutError::Full`] if the queue was still full when `timeout`
-    /// passed, [`TryPutError::ShutDown`] if it was shut down; both give the
-    /// item back.
-    ///
-    /// # Panics
-    ///
-    /// If a tulipa event loop is running on this thread.
+    /// passed, [`TryPutError::ShutDown`] if it was shut down,
+    /// [`TryPutError::OnLoopThread`] at once if a tulipa event loop is
+    /// running on this thread (the queue is unchanged); all give the item
+    /// back.
     ///
     /// # Examples
     ///
@@ -297,11 +293,9 @@ impl<T> Queue<T> {
     /// let err = q.put_blocking_timeout(2, Duration::from_millis(5)).unwrap_err();
     /// assert!(err.is_full());
     /// ```
-    #[track_caller]
     pub fn put_blocking_timeout(&self, item: T, timeout: Duration) -> Result<(), TryPutError<T>> {
-        assert_not_on_loop("Queue::put_blocking_timeout");
         self.inner
-            .put_blocking(item, Some(Instant::now() + timeout))
+            .put_blocking(item, Instant::now().checked_add(timeout))
     }
 
     /// Takes the first item from a plain thread, blocking it while the
@@ -310,10 +304,9 @@ impl<T> Queue<T> {
     /// # Errors
     ///
     /// [`GetError::ShutDown`] if the queue is shut down and empty.
-    ///
-    /// # Panics
-    ///
-    /// If a tulipa event loop is running on this thread.
+    /// [`GetError::OnLoopThread`], at once and whatever the queue holds, if
+    /// a tulipa event loop is running on this thread (blocking it could
+    /// never end); nothing is taken.
     ///
     /// # Examples
     ///
@@ -325,24 +318,23 @@ impl<T> Queue<T> {
     /// });
     /// assert_eq!(q.get_blocking(), Ok("hello"));
     /// ```
-    #[track_caller]
     pub fn get_blocking(&self) -> Result<T, GetError> {
-        assert_not_on_loop("Queue::get_blocking");
         self.inner
             .get_blocking(None)
-            .map_err(|_| GetError::ShutDown)
+            .map_err(GetError::from_untimed)
     }
 
     /// Like [`get_blocking`](Queue::get_blocking), for at most `timeout`.
     ///
+    /// A `timeout` too large to add to [`Instant::now`] (such as
+    /// [`Duration::MAX`]) means no time limit.
+    ///
     /// # Errors
     ///
     /// [`TryGetError::Empty`] if the queue was still empty when `timeout`
-    /// passed, [`TryGetError::ShutDown`] if it is shut down and empty.
-    ///
-    /// # Panics
-    ///
-    /// If a tulipa event loop is running on this thread.
+    /// passed, [`TryGetError::ShutDown`] if it is shut down and empty,
+    /// [`TryGetError::OnLoopThread`] at once if a tulipa event loop is
+    /// running on this thread (nothing is taken).
     ///
     /// # Examples
     ///
@@ -351,10 +343,8 @@ impl<T> Queue<T> {
     /// let q = tulipa::Queue::<u8>::unbounded();
     /// assert!(q.get_blocking_timeout(Duration::from_millis(5)).unwrap_err().is_empty());
     /// ```
-    #[track_caller]
     pub fn get_blocking_timeout(&self, timeout: Duration) -> Result<T, TryGetError> {
-        assert_not_on_loop("Queue::get_blocking_timeout");
-        self.inner.get_blocking(Some(Instant::now() + timeout))
+        self.inner.get_blocking(Instant::now().checked_add(timeout))
     }
 
     /// Marks one item taken from the queue as processed.

@@ -139,7 +139,8 @@ impl<S: Store> Stream for Items<S> {
         }
         match this.inner.poll_get(&mut this.slot, cx.waker()) {
             Poll::Ready(Ok(item)) => Poll::Ready(Some(item)),
-            Poll::Ready(Err(GetError::ShutDown)) => {
+            // `poll_get` only fails once the queue is shut down and empty.
+            Poll::Ready(Err(GetError::ShutDown | GetError::OnLoopThread)) => {
                 this.done = true;
                 Poll::Ready(None)
             }

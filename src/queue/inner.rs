@@ -294,12 +294,16 @@ impl<S: Store> Inner<S> {
         drop(discarded);
     }
 
-    /// `put` for a plain thread: waits in the putters' line, parked.
+    /// `put` for a plain thread: waits in the putters' line, parked. On a
+    /// thread running a loop it refuses at once, touching nothing.
     pub(crate) fn put_blocking(
         &self,
         item: S::Item,
         deadline: Option<Instant>,
     ) -> Result<(), TryPutError<S::Item>> {
+        if sync::on_loop_thread() {
+            return Err(TryPutError::OnLoopThread(item));
+        }
         let waker = sync::thread_waker();
         let mut slot = None;
         let mut item = Some(item);
@@ -319,8 +323,12 @@ impl<S: Store> Inner<S> {
         }
     }
 
-    /// `get` for a plain thread: waits in the getters' line, parked.
+    /// `get` for a plain thread: waits in the getters' line, parked. On a
+    /// thread running a loop it refuses at once, touching nothing.
     pub(crate) fn get_blocking(&self, deadline: Option<Instant>) -> Result<S::Item, TryGetError> {
+        if sync::on_loop_thread() {
+            return Err(TryGetError::OnLoopThread);
+        }
         let waker = sync::thread_waker();
         let mut slot = None;
         loop {

@@ -18,7 +18,7 @@
 //! | `task_done` / `join` | [`Queue::task_done`] / [`Queue::join`] |
 //! | `shutdown(immediate)` | [`Queue::shutdown`] |
 //! | `QueueEmpty` / `QueueFull` / `QueueShutDown` | [`TryGetError::Empty`] / [`TryPutError::Full`] / `ShutDown` variants |
-//! | — (threads) | [`Queue::put_blocking`] / [`Queue::get_blocking`] (+ `_timeout`) |
+//! | — (threads) | [`Queue::put_blocking`] / [`Queue::get_blocking`] (+ `_timeout`); on the loop's thread they return an `OnLoopThread` error instead of blocking |
 //! | — (`async for`) | [`Queue::stream`] |
 
 mod error;

@@ -78,17 +78,17 @@ pub(crate) fn park_until(deadline: Option<Instant>) -> bool {
     }
 }
 
-/// Panics if a tulipa loop runs on this thread: blocking it would stall
-/// every task of the loop, including the one that would unblock us.
-#[track_caller]
-pub(crate) fn assert_not_on_loop(what: &str) {
+/// Whether a tulipa loop is running on this thread: a blocking queue call
+/// here would stall every task of the loop, including the one that would
+/// unblock it, so the call returns `OnLoopThread` instead (one thread-local
+/// read). Always `false` under loom, which models no loop.
+pub(crate) fn on_loop_thread() -> bool {
     #[cfg(not(loom))]
-    if crate::runtime::context::with_current(|core| core.is_some()) {
-        panic!(
-            "{what} would block the event loop running on this thread; \
-             use the async method instead"
-        );
+    {
+        crate::runtime::context::with_current(|core| core.is_some())
     }
     #[cfg(loom)]
-    let _ = what;
+    {
+        false
+    }
 }

@@ -14,7 +14,6 @@ use super::error::{GetError, PutError, TaskDoneError, TryGetError, TryPutError};
 use super::futures::{Get, Items, Join, Put};
 use super::inner::Inner;
 use super::store::{Lifo, Priority};
-use super::sync::assert_not_on_loop;
 
 macro_rules! variant_queue {
     (
@@ -114,60 +113,44 @@ macro_rules! variant_queue {
             ///
             /// # Errors
             ///
-            /// [`PutError::ShutDown`] with the item if the queue is shut down.
-            ///
-            /// # Panics
-            ///
-            /// If a tulipa event loop is running on this thread.
-            #[track_caller]
+            /// [`PutError::ShutDown`] with the item if the queue is shut down;
+            /// [`PutError::OnLoopThread`] with the item, at once, if a tulipa
+            /// event loop is running on this thread (the queue is unchanged).
             pub fn put_blocking(&self, item: T) -> Result<(), PutError<T>> {
-                assert_not_on_loop("put_blocking");
-                self.inner.put_blocking(item, None).map_err(|e| PutError::ShutDown(e.into_inner()))
+                self.inner.put_blocking(item, None).map_err(PutError::from_untimed)
             }
 
             /// Like `put_blocking`, for at most `timeout`.
             ///
             /// # Errors
             ///
-            /// [`TryPutError::Full`] on timeout, [`TryPutError::ShutDown`]; both give the item back.
-            ///
-            /// # Panics
-            ///
-            /// If a tulipa event loop is running on this thread.
-            #[track_caller]
+            /// [`TryPutError::Full`] on timeout, [`TryPutError::ShutDown`],
+            /// [`TryPutError::OnLoopThread`] at once on a thread running a
+            /// tulipa event loop (the queue is unchanged); all give the item back.
             pub fn put_blocking_timeout(&self, item: T, timeout: Duration) -> Result<(), TryPutError<T>> {
-                assert_not_on_loop("put_blocking_timeout");
-                self.inner.put_blocking(item, Some(Instant::now() + timeout))
+                self.inner.put_blocking(item, Instant::now().checked_add(timeout))
             }
 
             /// Takes an item from a plain thread, blocking while the queue is empty.
             ///
             /// # Errors
             ///
-            /// [`GetError::ShutDown`] if the queue is shut down and empty.
-            ///
-            /// # Panics
-            ///
-            /// If a tulipa event loop is running on this thread.
-            #[track_caller]
+            /// [`GetError::ShutDown`] if the queue is shut down and empty;
+            /// [`GetError::OnLoopThread`], at once, if a tulipa event loop is
+            /// running on this thread (nothing is taken).
             pub fn get_blocking(&self) -> Result<T, GetError> {
-                assert_not_on_loop("get_blocking");
-                self.inner.get_blocking(None).map_err(|_| GetError::ShutDown)
+                self.inner.get_blocking(None).map_err(GetError::from_untimed)
             }
 
             /// Like `get_blocking`, for at most `timeout`.
             ///
             /// # Errors
             ///
-            /// [`TryGetError::Empty`] on timeout, [`TryGetError::ShutDown`] once shut down and empty.
-            ///
-            /// # Panics
-            ///
-            /// If a tulipa event loop is running on this thread.
-            #[track_caller]
+            /// [`TryGetError::Empty`] on timeout, [`TryGetError::ShutDown`] once shut down and empty,
+            /// [`TryGetError::OnLoopThread`] at once on a thread running a
+            /// tulipa event loop (nothing is taken).
             pub fn get_blocking_timeout(&self, timeout: Duration) -> Result<T, TryGetError> {
-                assert_not_on_loop("get_blocking_timeout");
-                self.inner.get_blocking(Some(Instant::now() + timeout))
+                self.inner.get_blocking(Instant::now().checked_add(timeout))
             }
 
             /// Marks one item as processed (see [`Queue::task_done`](crate::Queue::task_done)).
