@@ -464,7 +464,9 @@ impl EventLoop {
     /// Schedules `callback` to run `delay` from now (asyncio's `call_later`).
     ///
     /// Timers due at the same time run in the order they were scheduled.
-    /// On a closed loop the returned handle is already cancelled.
+    /// On a closed loop the returned handle is already cancelled. Any
+    /// delay is valid: one too large to add to the clock (`Duration::MAX`)
+    /// schedules the callback about a century ahead.
     ///
     /// # Examples
     ///
@@ -478,7 +480,7 @@ impl EventLoop {
     /// assert_eq!(lp.time() - start, Duration::from_secs(5));
     /// ```
     pub fn call_later<F: FnOnce() + 'static>(&self, delay: Duration, callback: F) -> TimerHandle {
-        self.call_at(self.time() + delay, callback)
+        self.call_at(crate::time::deadline_after(self.time(), delay), callback)
     }
 
     /// Schedules `callback` to run at loop time `when` (asyncio's `call_at`).
