@@ -1,12 +1,12 @@
 //! [`wait_for`]: await a future with a time limit.
 
 use std::future::{poll_fn, Future, IntoFuture};
-use std::pin::{pin, Pin};
+use std::pin::pin;
 use std::task::Poll;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use super::timeout::TimeoutError;
-use crate::time::{sleep, Sleep};
+use super::timeout::{Expiry, TimeoutError};
+use crate::time::{deadline_after, now};
 
 /// Awaits `future` for at most `timeout` of loop time (asyncio's
 /// `asyncio.wait_for`).
@@ -14,10 +14,12 @@ use crate::time::{sleep, Sleep};
 /// The future runs inline in the awaiting task (as in Python 3.12+, no task
 /// is spawned). It is polled first, before any timer exists: a future that
 /// is ready at once costs no timer and no clock read. Otherwise a timer is
-/// armed for `timeout` from that first poll. On each wake-up the future is
-/// polled before the deadline is checked, so an output that is ready is
-/// never thrown away for a timeout that fired in the same iteration. A zero
-/// `timeout` still polls the future once, then gives it one loop iteration.
+/// armed for `timeout` from that first poll (any `timeout` is valid;
+/// `Duration::MAX` means no limit in practice). When the deadline is seen
+/// while the future is pending, the future is dropped at the next loop
+/// iteration without another poll, as asyncio cancels the task then. A zero
+/// `timeout` polls the future once, and if it is pending, times out in the
+/// next iteration, as asyncio's `wait_for(aw, 0)` does.
 ///
 /// # Errors
 ///
@@ -39,7 +41,7 @@ use crate::time::{sleep, Sleep};
 /// # Examples
 ///
 /// ```
-/// use std::time::Duration;
+/// use std::time::{Duration, Instant};
 ///
 /// let lp = tulipa::EventLoop::builder().virtual_time().build().unwrap();
 /// lp.run(async {
@@ -65,21 +67,30 @@ where
     let future = future.into_future();
     async move {
         let mut future = pin!(Some(future));
-        let mut timer: Option<Sleep> = None;
+        let mut deadline: Option<Instant> = None;
+        let mut expiry = Expiry::default();
         poll_fn(|cx| {
             let inner = future
                 .as_mut()
                 .as_pin_mut()
                 .expect("wait_for polled after completion");
+            if expiry.expiring {
+                // Gone before we report: asyncio's "waits for the cancellation".
+                future.set(None);
+                return Poll::Ready(Err(TimeoutError::new()));
+            }
             if let Poll::Ready(output) = inner.poll(cx) {
                 future.set(None);
                 return Poll::Ready(Ok(output));
             }
-            let timer = timer.get_or_insert_with(|| sleep(timeout));
-            if Pin::new(timer).poll(cx).is_ready() {
-                // Gone before we report: asyncio's "waits for the cancellation".
-                future.set(None);
-                return Poll::Ready(Err(TimeoutError::new()));
+            match deadline {
+                Some(at) => expiry.poll(at, now, cx),
+                None => {
+                    let start = now();
+                    let at = deadline_after(start, timeout);
+                    deadline = Some(at);
+                    expiry.poll(at, || start, cx);
+                }
             }
             Poll::Pending
         })
