@@ -47,6 +47,13 @@ mod sealed {
 /// q.try_put(2).unwrap();
 /// assert_eq!(q.try_get(), Ok(2));
 /// ```
+///
+/// A priority queue of items without an order does not compile:
+///
+/// ```compile_fail
+/// struct Unordered;
+/// let q = tulipa::PriorityQueue::<Unordered>::unbounded();
+/// ```
 pub trait Order<T>: sealed::Sealed {
     #[doc(hidden)]
     type Store: Store<Item = T>;
