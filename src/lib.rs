@@ -48,7 +48,8 @@ pub use executor::{
 };
 pub use future::LoopFuture;
 pub use queue::{
-    GetError, LifoQueue, PriorityQueue, PutError, Queue, TaskDoneError, TryGetError, TryPutError,
+    BlockingGetError, BlockingPutError, GetError, GetTimeoutError, LifoQueue, PriorityQueue,
+    PutError, PutTimeoutError, Queue, TaskDoneError, TryGetError, TryPutError,
 };
 pub use runtime::{
     get_running_loop, run, Builder, EventLoop, ExceptionContext, Handle, LoopClosed, LoopHandle,
