@@ -187,3 +187,23 @@ impl<S: Source + fmt::Debug> fmt::Debug for IoSource<S> {
         self.source.fmt(f)
     }
 }
+
+/// `AsRawFd` and `AsFd` for a socket type whose `io` field is an `IoSource`.
+macro_rules! impl_as_fd {
+    ($ty:ty) => {
+        #[cfg(unix)]
+        impl std::os::fd::AsRawFd for $ty {
+            fn as_raw_fd(&self) -> std::os::fd::RawFd {
+                self.io.get().as_raw_fd()
+            }
+        }
+
+        #[cfg(unix)]
+        impl std::os::fd::AsFd for $ty {
+            fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+                self.io.get().as_fd()
+            }
+        }
+    };
+}
+pub(crate) use impl_as_fd;

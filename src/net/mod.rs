@@ -47,16 +47,21 @@
 //! .unwrap();
 //! ```
 
+mod addr;
 mod conn;
+mod connect;
 mod error;
 #[cfg(unix)]
 mod fd;
 #[cfg(feature = "futures-io")]
 mod futures_io;
 mod io_source;
+mod listen;
 mod server;
 mod stream_reader;
 mod stream_writer;
+#[cfg(unix)]
+mod sys;
 mod tcp_listener;
 mod tcp_stream;
 mod udp;
@@ -65,10 +70,13 @@ mod unix_listener;
 #[cfg(unix)]
 mod unix_stream;
 
+pub use addr::ToSocketAddrs;
+pub use connect::ConnectOptions;
 pub use error::ReadError;
-pub use server::{open_connection, start_server, Server};
+pub use listen::{ListenOptions, DEFAULT_BACKLOG};
+pub use server::{open_connection, start_server, start_server_on, Server};
 #[cfg(unix)]
-pub use server::{open_unix_connection, start_unix_server};
+pub use server::{open_unix_connection, start_unix_server, start_unix_server_on};
 pub use stream_reader::{StreamReader, DEFAULT_LIMIT};
 pub use stream_writer::{StreamWriter, DEFAULT_HIGH_WATER};
 pub use tcp_listener::TcpListener;
