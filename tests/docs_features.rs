@@ -10,7 +10,10 @@ fn read(path: &str) -> String {
 /// The names in Cargo.toml's `[features]` table.
 fn features() -> Vec<String> {
     let manifest = read("Cargo.toml");
-    let table = manifest.split("\n[features]\n").nth(1).expect("a [features] table");
+    let table = manifest
+        .split("\n[features]\n")
+        .nth(1)
+        .expect("a [features] table");
     let table = table.split("\n[").next().unwrap();
     table
         .lines()
@@ -23,12 +26,18 @@ fn features() -> Vec<String> {
 #[test]
 fn every_feature_has_a_row_in_the_readme_features_section() {
     let readme = read("README.md");
-    let section = readme.split("\n## Features\n").nth(1).expect("a Features section");
+    let section = readme
+        .split("\n## Features\n")
+        .nth(1)
+        .expect("a Features section");
     let section = section.split("\n## ").next().unwrap();
     let features = features();
     assert!(!features.is_empty());
     for feature in features {
-        assert!(section.contains(&format!("| `{feature}` |")), "README lacks feature {feature}");
+        assert!(
+            section.contains(&format!("| `{feature}` |")),
+            "README lacks feature {feature}"
+        );
     }
 }
 
@@ -40,9 +49,13 @@ fn feature_gated_modules_badge_every_impl_and_pub_item() {
         let text = read(parent);
         let lines: Vec<&str> = text.lines().collect();
         for pair in lines.windows(2) {
-            let Some(feature) = pair[0].strip_prefix("#[cfg(feature = \"") else { continue };
+            let Some(feature) = pair[0].strip_prefix("#[cfg(feature = \"") else {
+                continue;
+            };
             let feature = feature.split('"').next().unwrap();
-            let Some(module) = pair[1].trim().strip_prefix("mod ") else { continue };
+            let Some(module) = pair[1].trim().strip_prefix("mod ") else {
+                continue;
+            };
             let dir = Path::new(parent).parent().unwrap();
             let file = dir.join(format!("{}.rs", module.trim_end_matches(';')));
             let body = read(file.to_str().unwrap());

@@ -103,7 +103,7 @@ impl UnixListener {
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(UnixStream, SocketAddr)>> {
         let (stream, addr) =
             std::task::ready!(self.io.poll_io(Direction::Read, cx, |l| l.accept()))?;
-        let core = self.io.core().clone();
+        let core = self.io.core();
         let interest = Interest::READABLE | Interest::WRITABLE;
         let io = IoSource::with_core(core, stream, interest, true)?;
         Poll::Ready(Ok((UnixStream::from_source(io), addr)))
