@@ -254,7 +254,7 @@ fn poll_connected(
     cx: &mut Context<'_>,
 ) -> Poll<io::Result<()>> {
     loop {
-        std::task::ready!(io.poll_ready(Direction::Write, cx));
+        std::task::ready!(io.poll_ready(Direction::Write, cx))?;
         if let Some(e) = io.get().take_error()? {
             return Poll::Ready(Err(e));
         }
