@@ -75,8 +75,9 @@ impl ConnectOptions {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let options = tulipa::net::ConnectOptions::new().happy_eyeballs_delay(Duration::from_millis(250));
-    /// # let _ = options;
+    /// use tulipa::net::ConnectOptions;
+    /// let options = ConnectOptions::new().happy_eyeballs_delay(Duration::from_millis(250));
+    /// assert_ne!(options, ConnectOptions::new());
     /// ```
     pub const fn happy_eyeballs_delay(mut self, delay: Duration) -> ConnectOptions {
         self.delay = Some(delay);
@@ -90,8 +91,8 @@ impl ConnectOptions {
     /// # Examples
     ///
     /// ```
-    /// let options = tulipa::net::ConnectOptions::new().interleave(2);
-    /// # let _ = options;
+    /// use tulipa::net::ConnectOptions;
+    /// assert_ne!(ConnectOptions::new().interleave(2), ConnectOptions::new());
     /// ```
     pub const fn interleave(mut self, count: usize) -> ConnectOptions {
         self.interleave = Some(count);

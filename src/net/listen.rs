@@ -11,6 +11,10 @@ use super::{Server, StreamReader, StreamWriter, TcpListener};
 /// The listen backlog of [`TcpListener::bind`] and
 /// [`start_server`](super::start_server): 1024 pending connections. The
 /// kernel caps it at `net.core.somaxconn` (4096 on Linux since 5.4).
+///
+/// ```
+/// assert_eq!(tulipa::net::DEFAULT_BACKLOG, 1024);
+/// ```
 pub const DEFAULT_BACKLOG: u32 = 1024;
 
 /// Options for a listening TCP socket: backlog, `SO_REUSEADDR`,
@@ -79,8 +83,9 @@ impl ListenOptions {
     /// # Examples
     ///
     /// ```
-    /// let options = tulipa::net::ListenOptions::new().backlog(16);
-    /// # let _ = options;
+    /// use tulipa::net::ListenOptions;
+    /// assert_ne!(ListenOptions::new().backlog(16), ListenOptions::new());
+    /// assert_eq!(ListenOptions::new().backlog(1024), ListenOptions::new());
     /// ```
     pub const fn backlog(mut self, backlog: u32) -> ListenOptions {
         self.backlog = backlog;
@@ -93,8 +98,8 @@ impl ListenOptions {
     /// # Examples
     ///
     /// ```
-    /// let options = tulipa::net::ListenOptions::new().reuse_address(false);
-    /// # let _ = options;
+    /// use tulipa::net::ListenOptions;
+    /// assert_eq!(ListenOptions::new().reuse_address(true), ListenOptions::new());
     /// ```
     pub const fn reuse_address(mut self, on: bool) -> ListenOptions {
         self.reuse_address = on;
@@ -107,8 +112,8 @@ impl ListenOptions {
     /// # Examples
     ///
     /// ```
-    /// let options = tulipa::net::ListenOptions::new().reuse_port(true);
-    /// # let _ = options;
+    /// use tulipa::net::ListenOptions;
+    /// assert_ne!(ListenOptions::new().reuse_port(true), ListenOptions::new());
     /// ```
     pub const fn reuse_port(mut self, on: bool) -> ListenOptions {
         self.reuse_port = on;

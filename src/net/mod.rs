@@ -7,6 +7,10 @@
 //! | `loop.sock_accept / sock_connect / sock_recv / sock_sendall` | [`TcpListener::accept`], [`TcpStream::connect`], [`TcpStream::read`], [`TcpStream::write_all`] |
 //! | `loop.sock_sendto / sock_recvfrom` | [`UdpSocket::send_to`], [`UdpSocket::recv_from`] |
 //! | `asyncio.open_connection / start_server` | [`open_connection`], [`start_server`] → [`Server`] |
+//! | `start_server(..., backlog=, reuse_address=, reuse_port=)` / `sock=` | [`ListenOptions`] / [`start_server_on`] |
+//! | `open_connection(..., happy_eyeballs_delay=, interleave=)` | [`ConnectOptions`] |
+//! | `Server.close_clients / abort_clients` | [`Server::close_clients`], [`Server::abort_clients`] |
+//! | `loop.getaddrinfo` (in the executor) | what [`ToSocketAddrs`] does with a name |
 //! | `open_unix_connection / start_unix_server` | [`open_unix_connection`], [`start_unix_server`] |
 //! | `StreamReader.read / readline / readexactly / readuntil / at_eof` | [`StreamReader`], same names |
 //! | `StreamWriter.write / drain / close / wait_closed` | [`StreamWriter`], same names |

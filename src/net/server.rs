@@ -200,6 +200,24 @@ where
 /// # Panics
 ///
 /// Outside a running tulipa loop.
+///
+/// # Examples
+///
+/// ```
+/// use tulipa::net::{open_unix_connection, start_unix_server_on, UnixListener};
+///
+/// let path = std::env::temp_dir().join(format!("tulipa-doc-on-{}.sock", std::process::id()));
+/// let _ = std::fs::remove_file(&path);
+/// tulipa::run(async {
+///     let listener = UnixListener::bind(&path).unwrap();
+///     let server = start_unix_server_on(|_r, w| async move { w.write(b"u\n") }, listener);
+///     let (mut reader, _w) = open_unix_connection(&path).await.unwrap();
+///     assert_eq!(reader.readline().await.unwrap(), b"u\n");
+///     assert!(server.is_serving());
+/// })
+/// .unwrap();
+/// std::fs::remove_file(&path).unwrap();
+/// ```
 #[cfg(unix)]
 #[track_caller]
 pub fn start_unix_server_on<H, F>(handler: H, listener: UnixListener) -> Server

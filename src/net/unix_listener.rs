@@ -73,6 +73,21 @@ impl UnixListener {
     /// # Panics
     ///
     /// Outside a running tulipa loop.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let path = std::env::temp_dir().join(format!("tulipa-doc-std-{}.sock", std::process::id()));
+    /// let _ = std::fs::remove_file(&path);
+    /// let std_listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    /// tulipa::run(async {
+    ///     let listener = tulipa::net::UnixListener::from_std(std_listener).unwrap();
+    ///     let _client = tulipa::net::UnixStream::connect(&path).await.unwrap();
+    ///     assert!(listener.accept().await.is_ok());
+    /// })
+    /// .unwrap();
+    /// std::fs::remove_file(&path).unwrap();
+    /// ```
     #[track_caller]
     pub fn from_std(listener: std::os::unix::net::UnixListener) -> io::Result<UnixListener> {
         listener.set_nonblocking(true)?;
