@@ -1,6 +1,7 @@
-//! [`ConnectOptions`]: how a TCP connection is opened, with RFC 8305 "happy
-//! eyeballs" over the resolved addresses (asyncio's `open_connection(...,
-//! happy_eyeballs_delay=, interleave=)`, `base_events.py` and `staggered.py`).
+//! [`open_connection`] and [`ConnectOptions`]: how a TCP connection is
+//! opened, with RFC 8305 "happy eyeballs" over the resolved addresses
+//! (asyncio's `open_connection(..., happy_eyeballs_delay=, interleave=)`,
+//! `base_events.py` and `staggered.py`).
 
 use std::future::{poll_fn, Future};
 use std::io;
@@ -10,8 +11,12 @@ use std::task::Poll;
 use std::time::Duration;
 
 use super::addr::{resolve, ToSocketAddrs};
+#[cfg(unix)]
+use super::UnixStream;
 use super::{StreamReader, StreamWriter, TcpStream};
 use crate::time::Sleep;
+#[cfg(unix)]
+use std::path::Path;
 
 /// How [`TcpStream::connect`] and [`open_connection`](super::open_connection)
 /// try the addresses a host resolves to (asyncio's `happy_eyeballs_delay`
@@ -177,6 +182,68 @@ impl ConnectOptions {
     ) -> io::Result<(StreamReader, StreamWriter)> {
         Ok(self.connect(addr).await?.into_split())
     }
+}
+
+/// Connects to `addr` and returns the buffered halves of the connection
+/// (asyncio's `open_connection`).
+///
+/// # Errors
+///
+/// As [`TcpStream::connect`].
+///
+/// # Panics
+///
+/// Polled outside a running tulipa loop.
+///
+/// # Cancel safety
+///
+/// Dropping the future closes the half-open socket; nothing is left behind.
+///
+/// # Examples
+///
+/// ```
+/// tulipa::run(async {
+///     let server = tulipa::net::start_server(
+///         |mut reader, writer| async move {
+///             let line = reader.readline().await.unwrap();
+///             writer.write(&line.to_ascii_uppercase());
+///         },
+///         "127.0.0.1:0",
+///     )
+///     .await?;
+///     let (mut reader, writer) = tulipa::net::open_connection(server.local_addr()?).await?;
+///     writer.write(b"shout\n");
+///     assert_eq!(reader.readline().await.unwrap(), b"SHOUT\n");
+///     Ok::<_, std::io::Error>(())
+/// })
+/// .unwrap()
+/// .unwrap();
+/// ```
+#[doc(alias = "create_connection")]
+pub async fn open_connection<A: ToSocketAddrs>(
+    addr: A,
+) -> io::Result<(StreamReader, StreamWriter)> {
+    Ok(TcpStream::connect(addr).await?.into_split())
+}
+
+/// Connects to the Unix-domain socket at `path` (asyncio's `open_unix_connection`).
+///
+/// # Errors
+///
+/// As [`UnixStream::connect`].
+///
+/// # Panics
+///
+/// Polled outside a running tulipa loop.
+///
+/// # Cancel safety
+///
+/// A Unix-domain connect completes at once: nothing waits inside.
+#[cfg(unix)]
+pub async fn open_unix_connection<P: AsRef<Path>>(
+    path: P,
+) -> io::Result<(StreamReader, StreamWriter)> {
+    Ok(UnixStream::connect(path).await?.into_split())
 }
 
 /// asyncio's `_interleave_addrinfos`: families in order of first

@@ -86,12 +86,14 @@ mod unix_listener;
 mod unix_stream;
 
 pub use addr::ToSocketAddrs;
-pub use connect::ConnectOptions;
+#[cfg(unix)]
+pub use connect::open_unix_connection;
+pub use connect::{open_connection, ConnectOptions};
 pub use error::ReadError;
 pub use listen::{ListenOptions, DEFAULT_BACKLOG};
-pub use server::{open_connection, start_server, start_server_on, Server};
+pub use server::{start_server, start_server_on, Server};
 #[cfg(unix)]
-pub use server::{open_unix_connection, start_unix_server, start_unix_server_on};
+pub use server::{start_unix_server, start_unix_server_on};
 pub use stream_reader::{StreamReader, DEFAULT_LIMIT};
 pub use stream_writer::{StreamWriter, DEFAULT_HIGH_WATER};
 pub use tcp_listener::TcpListener;

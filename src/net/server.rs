@@ -1,5 +1,4 @@
-//! [`start_server`], [`open_connection`] and the [`Server`] they run
-//! (asyncio's streams API).
+//! [`start_server`] and the [`Server`] it runs (asyncio's streams API).
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -17,77 +16,15 @@ use std::time::Duration;
 use super::conn::Conn;
 use super::stream_reader::split;
 use super::stream_writer::WriterHandle;
-use super::{ListenOptions, StreamReader, StreamWriter, TcpListener, TcpStream, ToSocketAddrs};
 #[cfg(unix)]
-use super::{UnixListener, UnixStream};
+use super::UnixListener;
+use super::{ListenOptions, StreamReader, StreamWriter, TcpListener, ToSocketAddrs};
 use crate::runtime::{context, ExceptionContext};
 use crate::task::Task;
 
 /// How long the accept loop rests after an error such as `EMFILE`, as
 /// asyncio's `ACCEPT_RETRY_DELAY`.
 const ACCEPT_RETRY_DELAY: Duration = Duration::from_secs(1);
-
-/// Connects to `addr` and returns the buffered halves of the connection
-/// (asyncio's `open_connection`).
-///
-/// # Errors
-///
-/// As [`TcpStream::connect`].
-///
-/// # Panics
-///
-/// Polled outside a running tulipa loop.
-///
-/// # Cancel safety
-///
-/// Dropping the future closes the half-open socket; nothing is left behind.
-///
-/// # Examples
-///
-/// ```
-/// tulipa::run(async {
-///     let server = tulipa::net::start_server(
-///         |mut reader, writer| async move {
-///             let line = reader.readline().await.unwrap();
-///             writer.write(&line.to_ascii_uppercase());
-///         },
-///         "127.0.0.1:0",
-///     )
-///     .await?;
-///     let (mut reader, writer) = tulipa::net::open_connection(server.local_addr()?).await?;
-///     writer.write(b"shout\n");
-///     assert_eq!(reader.readline().await.unwrap(), b"SHOUT\n");
-///     Ok::<_, std::io::Error>(())
-/// })
-/// .unwrap()
-/// .unwrap();
-/// ```
-#[doc(alias = "create_connection")]
-pub async fn open_connection<A: ToSocketAddrs>(
-    addr: A,
-) -> io::Result<(StreamReader, StreamWriter)> {
-    Ok(TcpStream::connect(addr).await?.into_split())
-}
-
-/// Connects to the Unix-domain socket at `path` (asyncio's `open_unix_connection`).
-///
-/// # Errors
-///
-/// As [`UnixStream::connect`].
-///
-/// # Panics
-///
-/// Polled outside a running tulipa loop.
-///
-/// # Cancel safety
-///
-/// A Unix-domain connect completes at once: nothing waits inside.
-#[cfg(unix)]
-pub async fn open_unix_connection<P: AsRef<Path>>(
-    path: P,
-) -> io::Result<(StreamReader, StreamWriter)> {
-    Ok(UnixStream::connect(path).await?.into_split())
-}
 
 /// Listens on `addr` and runs `handler(reader, writer)` as a new task for
 /// every connection (asyncio's `start_server(client_connected_cb, ...)`).
@@ -118,7 +55,7 @@ pub async fn open_unix_connection<P: AsRef<Path>>(
 ///
 /// # Examples
 ///
-/// See [`open_connection`].
+/// See [`open_connection`](super::open_connection).
 #[track_caller]
 pub fn start_server<H, F, A>(handler: H, addr: A) -> impl Future<Output = io::Result<Server>>
 where
