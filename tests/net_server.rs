@@ -68,6 +68,30 @@ fn panicking_handler_closure_is_reported_at_once_with_the_call_site_and_serving_
 }
 
 #[test]
+fn a_panic_in_the_handlers_future_names_the_start_server_call_site() {
+    let (lp, reports) = recording_loop();
+    let line = line!() + 2;
+    run_bounded(&lp, async {
+        let server = start_server(|_r, _w| async { panic!("in the future") }, "127.0.0.1:0")
+            .await
+            .unwrap();
+        let (mut reader, _w) = open_connection(server.local_addr().unwrap()).await.unwrap();
+        assert_eq!(
+            reader.read(10).await.unwrap(),
+            b"",
+            "the connection was closed"
+        );
+        until("reported", || !reports.borrow().is_empty()).await;
+        assert!(server.is_serving());
+    });
+    let reports = reports.borrow();
+    assert_eq!(reports[0].panic.as_deref(), Some("in the future"));
+    let task = reports[0].task.as_ref().expect("a task report").to_string();
+    let site = format!("{}:{line}", file!());
+    assert!(task.contains(&site), "{task} lacks {site}");
+}
+
+#[test]
 fn is_serving_is_false_once_the_servers_loop_is_closed() {
     let lp = tulipa::EventLoop::new().unwrap();
     let server = lp
