@@ -131,3 +131,20 @@ fn acquire_blocking_on_plain_threads_never_exceeds_the_permits() {
     }
     assert_eq!(sem.available(), 2);
 }
+
+#[test]
+fn an_owned_bounded_permit_counts_against_the_bound_until_dropped() {
+    tulipa::run(async {
+        let sem = Arc::new(BoundedSemaphore::new(1));
+        let permit = sem.clone().acquire_owned().await;
+        assert!(sem.release().is_err(), "the owned permit is out");
+        let task = tulipa::spawn(async move { drop(permit) });
+        task.await.unwrap();
+        assert_eq!(sem.available(), 1);
+        assert!(sem.release().is_err(), "back at the bound");
+        sem.clone().acquire_owned().await.forget();
+        assert_eq!(sem.available(), 0);
+        assert!(sem.release().is_ok(), "a forgotten permit may be released");
+    })
+    .unwrap();
+}

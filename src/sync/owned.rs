@@ -5,7 +5,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use super::{Lock, Semaphore};
+use super::{BoundedSemaphore, Lock, Semaphore};
 
 impl Lock {
     /// [`lock`](Lock::lock) for a lock behind an `Arc`: the guard holds a
@@ -113,16 +113,64 @@ impl Semaphore {
     pub async fn acquire_owned(self: Arc<Self>) -> OwnedPermit {
         // Keep the unit guarded: the owned permit gives it back.
         std::mem::forget(self.acquire().await);
-        OwnedPermit { sem: Some(self) }
+        OwnedPermit {
+            owner: Some(Owner::Plain(self)),
+        }
     }
 }
 
-/// One unit of a [`Semaphore`] that owns an `Arc` of it; given back on drop.
-/// From [`Semaphore::acquire_owned`].
+impl BoundedSemaphore {
+    /// As [`Semaphore::acquire_owned`], for a bounded semaphore behind an
+    /// `Arc`; the permit counts against the bound while it lives.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`Semaphore::acquire`]: no permit is lost.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tulipa::sync::BoundedSemaphore;
+    ///
+    /// tulipa::run(async {
+    ///     let sem = Arc::new(BoundedSemaphore::new(1));
+    ///     let permit = sem.clone().acquire_owned().await;
+    ///     assert!(sem.release().is_err(), "the permit is still out");
+    ///     tulipa::spawn(async move { drop(permit) }).await.unwrap();
+    ///     assert_eq!(sem.available(), 1);
+    /// })
+    /// .unwrap();
+    /// ```
+    pub async fn acquire_owned(self: Arc<Self>) -> OwnedPermit {
+        std::mem::forget(self.acquire().await);
+        OwnedPermit {
+            owner: Some(Owner::Bounded(self)),
+        }
+    }
+}
+
+/// One unit of a [`Semaphore`] or [`BoundedSemaphore`] that owns an `Arc`
+/// of it; given back on drop. From [`Semaphore::acquire_owned`] or
+/// [`BoundedSemaphore::acquire_owned`].
 #[must_use = "dropping the permit releases it at once"]
 pub struct OwnedPermit {
     /// `None` once forgotten.
-    sem: Option<Arc<Semaphore>>,
+    owner: Option<Owner>,
+}
+
+enum Owner {
+    Plain(Arc<Semaphore>),
+    Bounded(Arc<BoundedSemaphore>),
+}
+
+impl Owner {
+    fn sem(&self) -> &Semaphore {
+        match self {
+            Owner::Plain(sem) => sem,
+            Owner::Bounded(sem) => sem.inner(),
+        }
+    }
 }
 
 impl OwnedPermit {
@@ -137,32 +185,16 @@ impl OwnedPermit {
     /// assert_eq!(sem.available(), 0);
     /// ```
     pub fn forget(mut self) {
-        if let Some(sem) = self.sem.take() {
-            sem.unguard();
+        if let Some(owner) = self.owner.take() {
+            owner.sem().unguard();
         }
-    }
-
-    /// The semaphore this permit is a unit of.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use std::sync::Arc;
-    /// let sem = Arc::new(tulipa::sync::Semaphore::new(1));
-    /// let permit = tulipa::run(sem.clone().acquire_owned()).unwrap();
-    /// assert!(Arc::ptr_eq(permit.semaphore(), &sem));
-    /// ```
-    pub fn semaphore(&self) -> &Arc<Semaphore> {
-        self.sem
-            .as_ref()
-            .expect("only `forget` takes it, consuming the permit")
     }
 }
 
 impl Drop for OwnedPermit {
     fn drop(&mut self) {
-        if let Some(sem) = self.sem.take() {
-            sem.give_back();
+        if let Some(owner) = self.owner.take() {
+            owner.sem().give_back();
         }
     }
 }
