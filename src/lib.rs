@@ -26,6 +26,8 @@
 //! `Rc`s. Other threads reach it through a [`LoopHandle`]. See the README for
 //! the asyncio → tulipa table.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 pub mod combinators;
 pub mod executor;
 pub mod future;

@@ -133,6 +133,11 @@ impl Builder {
     /// with the task's name and spawn location; and tasks still pending when
     /// the loop is closed (error). Panics that nobody retrieves are reported
     /// in any mode, through the exception handler.
+    ///
+    /// With no logger set up (`log::max_level()` still `Off`) these go to
+    /// stderr instead, as asyncio's reach stderr unconfigured. Under
+    /// `env_logger`, whose default filter shows errors only,
+    /// `RUST_LOG=tulipa=warn` shows the slow-callback warnings too.
     pub fn debug(mut self, on: bool) -> Builder {
         self.debug = Some(on);
         self
@@ -390,10 +395,10 @@ impl EventLoop {
         for task in tasks {
             if self.is_debug() {
                 // asyncio: "Task was destroyed but it is pending!"
-                log::error!(
-                    target: "tulipa",
-                    "{} was destroyed but it is pending",
-                    task.header().info()
+                let info = task.header().info();
+                core::emit(
+                    log::Level::Error,
+                    format_args!("{info} was destroyed but it is pending"),
                 );
             }
             task.drop_future(&self.core);
@@ -407,7 +412,10 @@ impl EventLoop {
         }
         if let Some(tracer) = &self.core.tracer {
             if let Err(e) = tracer.flush() {
-                log::error!(target: "tulipa", "cannot write the trace: {e}");
+                core::emit(
+                    log::Level::Error,
+                    format_args!("cannot write the trace: {e}"),
+                );
             }
         }
         Ok(())

@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code, unreachable_pub)]
 
+#[cfg(target_os = "linux")]
+pub mod fds;
 pub mod logs;
 #[cfg(not(loom))]
 pub mod pool;
