@@ -65,10 +65,14 @@ mod unix_listener;
 #[cfg(unix)]
 mod unix_stream;
 
+#[cfg(feature = "tls")]
+pub(crate) use conn::{Conn, CustomConn};
 pub use error::ReadError;
 pub use server::{open_connection, start_server, Server};
 #[cfg(unix)]
 pub use server::{open_unix_connection, start_unix_server};
+#[cfg(feature = "tls")]
+pub(crate) use stream_reader::split;
 pub use stream_reader::{StreamReader, DEFAULT_LIMIT};
 pub use stream_writer::{StreamWriter, DEFAULT_HIGH_WATER};
 pub use tcp_listener::TcpListener;

@@ -1,0 +1,388 @@
+//! [`TlsStream`], the transport under it, and the connection that lets the
+//! buffered [`StreamReader`] / [`StreamWriter`] run over it.
+
+use std::any::Any;
+use std::cell::{Cell, RefCell};
+use std::fmt;
+use std::future::poll_fn;
+use std::io;
+use std::net::{Shutdown, SocketAddr};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+
+use futures_io::{AsyncRead, AsyncWrite};
+use rustls::pki_types::CertificateDer;
+use rustls::{CommonState, ProtocolVersion};
+
+use crate::net::{split, Conn, CustomConn, StreamReader, StreamWriter};
+use crate::runtime::context;
+
+/// The connection a TLS session runs over: a socket (shared with the
+/// streams it was upgraded from, for `start_tls`), and the bytes read from
+/// it before the upgrade, which belong to the TLS layer.
+pub(crate) struct Transport {
+    conn: Rc<Conn>,
+    unread: Vec<u8>,
+    pos: usize,
+}
+
+impl Transport {
+    pub(crate) fn new(conn: Rc<Conn>, unread: Vec<u8>) -> Transport {
+        Transport {
+            conn,
+            unread,
+            pos: 0,
+        }
+    }
+
+    /// Sends `data` as plain bytes (what a writer held before `start_tls`).
+    pub(crate) async fn send_plain(&self, mut data: &[u8]) -> io::Result<()> {
+        while !data.is_empty() {
+            match poll_fn(|cx| self.conn.poll_write(cx, data)).await? {
+                0 => return Err(io::ErrorKind::WriteZero.into()),
+                n => data = &data[n..],
+            }
+        }
+        Ok(())
+    }
+
+    fn peer_addr(&self) -> io::Result<SocketAddr> {
+        match &*self.conn {
+            Conn::Tcp(s) => s.peer_addr(),
+            #[cfg(unix)]
+            Conn::Unix(_) => Err(io::ErrorKind::Unsupported.into()),
+            Conn::Custom(c) => c.peer_addr(),
+        }
+    }
+}
+
+impl AsyncRead for Transport {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        if this.pos < this.unread.len() {
+            let n = buf.len().min(this.unread.len() - this.pos);
+            buf[..n].copy_from_slice(&this.unread[this.pos..this.pos + n]);
+            this.pos += n;
+            if this.pos == this.unread.len() {
+                this.unread = Vec::new();
+                this.pos = 0;
+            }
+            return Poll::Ready(Ok(n));
+        }
+        this.conn.poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Transport {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.conn.poll_write(cx, buf)
+    }
+
+    /// Writes the buffers in turn, up to the first the socket does not take
+    /// whole: rustls hands its queued records over in one vectored write
+    /// (its last alert before it gives up, for one), so writing only the
+    /// first buffer, as the default does, would drop the rest.
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let mut total = 0;
+        for buf in bufs.iter().filter(|b| !b.is_empty()) {
+            match self.conn.poll_write(cx, buf) {
+                Poll::Ready(Ok(n)) => {
+                    total += n;
+                    if n < buf.len() {
+                        break;
+                    }
+                }
+                Poll::Ready(Err(e)) if total == 0 => return Poll::Ready(Err(e)),
+                Poll::Pending if total == 0 => return Poll::Pending,
+                Poll::Ready(Err(_)) | Poll::Pending => break,
+            }
+        }
+        Poll::Ready(Ok(total))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(self.conn.shutdown(Shutdown::Write))
+    }
+}
+
+/// A TLS connection on the loop (rustls through `futures-rustls`): the
+/// handshake is done; reads and writes carry application data.
+///
+/// It implements `futures_io::AsyncRead` / `AsyncWrite` (and, with the
+/// `hyper` feature, hyper's I/O traits through
+/// `tulipa::hyper::HyperIo`); [`into_split`](TlsStream::into_split)
+/// gives asyncio's buffered [`StreamReader`] / [`StreamWriter`] over it.
+/// Closing it (`AsyncWriteExt::close`) sends TLS's `close_notify`, then
+/// shuts the socket's write side.
+///
+/// # Examples
+///
+/// See [`TlsConnector::connect`](super::TlsConnector::connect).
+pub struct TlsStream {
+    inner: futures_rustls::TlsStream<Transport>,
+}
+
+impl TlsStream {
+    pub(crate) fn new(inner: futures_rustls::TlsStream<Transport>) -> TlsStream {
+        TlsStream { inner }
+    }
+
+    fn state(&self) -> &CommonState {
+        self.inner.get_ref().1
+    }
+
+    /// The certificate chain the peer presented, its own certificate first;
+    /// `None` if it sent none (a client without a certificate).
+    #[doc(alias = "getpeercert")]
+    pub fn peer_certificates(&self) -> Option<&[CertificateDer<'static>]> {
+        self.state().peer_certificates()
+    }
+
+    /// The application protocol agreed through ALPN (asyncio's
+    /// `selected_alpn_protocol`), if any.
+    #[doc(alias = "selected_alpn_protocol")]
+    pub fn alpn_protocol(&self) -> Option<&[u8]> {
+        self.state().alpn_protocol()
+    }
+
+    /// The TLS version in use (asyncio's `ssl_object.version()`).
+    pub fn protocol_version(&self) -> Option<ProtocolVersion> {
+        self.state().protocol_version()
+    }
+
+    /// The name the client asked for (SNI), on the server side.
+    pub fn server_name(&self) -> Option<&str> {
+        match &self.inner {
+            futures_rustls::TlsStream::Server(s) => s.get_ref().1.server_name(),
+            futures_rustls::TlsStream::Client(_) => None,
+        }
+    }
+
+    /// The peer's address (TCP connections).
+    ///
+    /// # Errors
+    ///
+    /// The OS error; `Unsupported` over a Unix-domain socket.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.get_ref().0.peer_addr()
+    }
+
+    /// asyncio's buffered streams over this TLS connection. The writer's
+    /// [`close`](StreamWriter::close) sends `close_notify` before closing
+    /// the socket; the TLS details stay readable on the writer
+    /// ([`StreamWriter::peer_certificates`] and friends).
+    pub fn into_split(self) -> (StreamReader, StreamWriter) {
+        let conn = TlsConn {
+            shared: Rc::new(TlsShared {
+                stream: RefCell::new(self),
+                driving: Cell::new(false),
+                shutdown: Cell::new(None),
+            }),
+        };
+        split(Conn::Custom(Box::new(conn)))
+    }
+}
+
+impl AsyncRead for TlsStream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for TlsStream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_close(cx)
+    }
+}
+
+impl fmt::Debug for TlsStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let side = match &self.inner {
+            futures_rustls::TlsStream::Client(_) => "client",
+            futures_rustls::TlsStream::Server(_) => "server",
+        };
+        f.debug_struct("TlsStream")
+            .field("side", &side)
+            .field("version", &self.protocol_version())
+            .field("alpn", &self.alpn_protocol().map(String::from_utf8_lossy))
+            .finish()
+    }
+}
+
+/// The TLS stream under a [`StreamReader`] / [`StreamWriter`] pair.
+///
+/// rustls takes plain bytes as soon as it can encrypt them, and may keep
+/// records the socket did not take yet; a small driver task flushes those
+/// (and sends `close_notify` on shutdown), so the writer's flush and close
+/// mean what they mean on a socket.
+pub(crate) struct TlsConn {
+    shared: Rc<TlsShared>,
+}
+
+struct TlsShared {
+    stream: RefCell<TlsStream>,
+    /// A driver task is running.
+    driving: Cell<bool>,
+    /// A shutdown asked for, carried out once the records are flushed.
+    shutdown: Cell<Option<Shutdown>>,
+}
+
+impl TlsConn {
+    pub(crate) fn stream(&self) -> std::cell::Ref<'_, TlsStream> {
+        self.shared.stream.borrow()
+    }
+
+    pub(crate) fn of(conn: &Conn) -> Option<&TlsConn> {
+        match conn {
+            Conn::Custom(c) => c.as_any().downcast_ref::<TlsConn>(),
+            _ => None,
+        }
+    }
+}
+
+impl TlsShared {
+    fn has_work(&self) -> bool {
+        self.shutdown.get().is_some() || self.stream.borrow().state().wants_write()
+    }
+
+    /// Flushes the records rustls holds, then carries out a shutdown.
+    fn poll_drive(&self, cx: &mut Context<'_>) -> Poll<()> {
+        let mut stream = self.stream.borrow_mut();
+        let flushed = std::task::ready!(Pin::new(&mut *stream).poll_flush(cx));
+        if let (Ok(()), Some(how)) = (flushed, self.shutdown.get()) {
+            // `close_notify`, flushed, then the socket's write side.
+            let closed = std::task::ready!(Pin::new(&mut *stream).poll_close(cx));
+            if closed.is_ok() && how == Shutdown::Both {
+                let _ = stream.inner.get_ref().0.conn.shutdown(Shutdown::Both);
+            }
+        }
+        self.driving.set(false);
+        Poll::Ready(())
+    }
+
+    /// Drives pending records out now if the socket takes them, or else in
+    /// a task of their own.
+    fn drive(self: &Rc<Self>) {
+        if self.driving.get() || !self.has_work() {
+            return;
+        }
+        self.driving.set(true);
+        let mut cx = Context::from_waker(Waker::noop());
+        if self.poll_drive(&mut cx).is_ready() {
+            return;
+        }
+        match context::current() {
+            Some(core) => {
+                let shared = self.clone();
+                let driver = poll_fn(move |cx| shared.poll_drive(cx));
+                let location = std::panic::Location::caller();
+                drop(crate::task::spawn_on(&core, driver, None, location));
+            }
+            // No loop to flush on: the socket closes when dropped.
+            None => self.driving.set(false),
+        }
+    }
+}
+
+impl CustomConn for TlsConn {
+    fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        let mut stream = self.shared.stream.borrow_mut();
+        Pin::new(&mut *stream).poll_read(cx, buf)
+    }
+
+    fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        let written = {
+            let mut stream = self.shared.stream.borrow_mut();
+            std::task::ready!(Pin::new(&mut *stream).poll_write(cx, buf))
+        };
+        self.shared.drive();
+        Poll::Ready(written)
+    }
+
+    fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        let mut cx = Context::from_waker(Waker::noop());
+        match self.poll_write(&mut cx, buf) {
+            Poll::Ready(result) => result,
+            Poll::Pending => Err(io::ErrorKind::WouldBlock.into()),
+        }
+    }
+
+    fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        if how == Shutdown::Read {
+            return self
+                .shared
+                .stream
+                .borrow()
+                .inner
+                .get_ref()
+                .0
+                .conn
+                .shutdown(how);
+        }
+        let how = match self.shared.shutdown.get() {
+            Some(Shutdown::Both) => Shutdown::Both,
+            _ => how,
+        };
+        self.shared.shutdown.set(Some(how));
+        self.shared.drive();
+        Ok(())
+    }
+
+    fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.shared.stream.borrow().peer_addr()
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+impl fmt::Debug for TlsConn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.shared.stream.try_borrow() {
+            Ok(stream) => stream.fmt(f),
+            Err(_) => f.write_str("TlsStream { .. }"),
+        }
+    }
+}
