@@ -30,6 +30,9 @@
 pub mod combinators;
 pub mod executor;
 pub mod future;
+#[cfg(feature = "hyper")]
+#[cfg_attr(docsrs, doc(cfg(feature = "hyper")))]
+pub mod hyper_rt;
 pub mod net;
 pub(crate) mod oneshot;
 pub mod queue;

@@ -127,7 +127,7 @@ impl AsyncWrite for Transport {
 ///
 /// It implements `futures_io::AsyncRead` / `AsyncWrite` (and, with the
 /// `hyper` feature, hyper's I/O traits through
-/// `tulipa::hyper::HyperIo`); [`into_split`](TlsStream::into_split)
+/// `tulipa::hyper_rt::HyperIo`); [`into_split`](TlsStream::into_split)
 /// gives asyncio's buffered [`StreamReader`] / [`StreamWriter`] over it.
 /// Closing it (`AsyncWriteExt::close`) sends TLS's `close_notify`, then
 /// shuts the socket's write side.
