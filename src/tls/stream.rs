@@ -18,6 +18,15 @@ use rustls::{CommonState, ProtocolVersion};
 use crate::net::{split, Conn, CustomConn, StreamReader, StreamWriter};
 use crate::runtime::context;
 
+/// Most bytes one vectored write joins.
+const GATHER: usize = 64 * 1024;
+
+thread_local! {
+    /// Where a vectored write's buffers are joined (one write at a time on
+    /// a loop thread).
+    static GATHERED: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
 /// The connection a TLS session runs over: a socket (shared with the
 /// streams it was upgraded from, for `start_tls`), and the bytes read from
 /// it before the upgrade, which belong to the TLS layer.
@@ -87,30 +96,34 @@ impl AsyncWrite for Transport {
         self.conn.poll_write(cx, buf)
     }
 
-    /// Writes the buffers in turn, up to the first the socket does not take
-    /// whole: rustls hands its queued records over in one vectored write
-    /// (its last alert before it gives up, for one), so writing only the
-    /// first buffer, as the default does, would drop the rest.
+    /// One write of the buffers joined (up to [`GATHER`] bytes). rustls
+    /// hands its queued records over in one vectored write — a handshake
+    /// flight, its last alert before it gives up — so writing only the
+    /// first buffer, as the default does, would lose the alert, and one
+    /// syscall per record would meet Nagle's delay on the next flight.
     fn poll_write_vectored(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        let mut total = 0;
-        for buf in bufs.iter().filter(|b| !b.is_empty()) {
-            match self.conn.poll_write(cx, buf) {
-                Poll::Ready(Ok(n)) => {
-                    total += n;
-                    if n < buf.len() {
-                        break;
-                    }
-                }
-                Poll::Ready(Err(e)) if total == 0 => return Poll::Ready(Err(e)),
-                Poll::Pending if total == 0 => return Poll::Pending,
-                Poll::Ready(Err(_)) | Poll::Pending => break,
-            }
+        let mut parts = bufs.iter().filter(|b| !b.is_empty());
+        let Some(first) = parts.next() else {
+            return Poll::Ready(Ok(0));
+        };
+        if parts.next().is_none() {
+            return self.conn.poll_write(cx, first);
         }
-        Poll::Ready(Ok(total))
+        GATHERED.with_borrow_mut(|joined| {
+            joined.clear();
+            for buf in bufs {
+                let room = GATHER - joined.len();
+                if room == 0 {
+                    break;
+                }
+                joined.extend_from_slice(&buf[..buf.len().min(room)]);
+            }
+            self.conn.poll_write(cx, joined)
+        })
     }
 
     fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
