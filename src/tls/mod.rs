@@ -423,8 +423,56 @@ impl StreamWriter {
     ///
     /// # Examples
     ///
-    /// See `tests/tls_streams.rs`: a plain line protocol that switches to
-    /// TLS after a `STARTTLS` line.
+    /// A line protocol that switches to TLS after `STARTTLS`:
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tulipa::tls::{rustls, TlsAcceptor, TlsConnector};
+    ///
+    /// let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    /// let der = cert.cert.der().clone();
+    /// let key = rustls::pki_types::PrivateKeyDer::try_from(cert.signing_key.serialize_der()).unwrap();
+    /// let server = rustls::ServerConfig::builder()
+    ///     .with_no_client_auth()
+    ///     .with_single_cert(vec![der.clone()], key)
+    ///     .unwrap();
+    /// let mut roots = rustls::RootCertStore::empty();
+    /// roots.add(der).unwrap();
+    /// let client = rustls::ClientConfig::builder()
+    ///     .with_root_certificates(roots)
+    ///     .with_no_client_auth();
+    /// let acceptor = TlsAcceptor::new(Arc::new(server));
+    ///
+    /// tulipa::run(async move {
+    ///     let server = tulipa::net::start_server(
+    ///         move |mut reader, writer| {
+    ///             let acceptor = acceptor.clone();
+    ///             async move {
+    ///                 assert_eq!(reader.readline().await.unwrap(), b"STARTTLS\n");
+    ///                 writer.write(b"GO\n");
+    ///                 let (mut reader, writer) =
+    ///                     writer.start_tls_server(reader, &acceptor).await.unwrap();
+    ///                 let line = reader.readline().await.unwrap();
+    ///                 writer.write(&line.to_ascii_uppercase());
+    ///             }
+    ///         },
+    ///         "127.0.0.1:0",
+    ///     )
+    ///     .await?;
+    ///     let (mut reader, writer) = tulipa::net::open_connection(server.local_addr()?).await?;
+    ///     writer.write(b"STARTTLS\n");
+    ///     assert_eq!(reader.readline().await.unwrap(), b"GO\n");
+    ///     assert_eq!(writer.tls_version(), None);
+    ///     let connector = TlsConnector::new(Arc::new(client));
+    ///     let (mut reader, writer) = writer.start_tls(reader, &connector, "localhost").await?;
+    ///     assert!(writer.tls_version().is_some());
+    ///     writer.write(b"private\n");
+    ///     assert_eq!(reader.readline().await.unwrap(), b"PRIVATE\n");
+    ///     Ok::<_, Box<dyn std::error::Error>>(())
+    /// })
+    /// .unwrap()
+    /// .unwrap();
+    /// ```
     pub async fn start_tls(
         self,
         reader: StreamReader,

@@ -147,7 +147,55 @@ impl AsyncWrite for Transport {
 ///
 /// # Examples
 ///
-/// See [`TlsConnector::connect`](super::TlsConnector::connect).
+/// ```
+/// use std::sync::Arc;
+/// use futures::{AsyncReadExt, AsyncWriteExt};
+/// use tulipa::net::{TcpListener, TcpStream};
+/// use tulipa::tls::{rustls, TlsAcceptor, TlsConnector};
+///
+/// let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+/// let der = cert.cert.der().clone();
+/// let key = rustls::pki_types::PrivateKeyDer::try_from(cert.signing_key.serialize_der()).unwrap();
+/// let mut server = rustls::ServerConfig::builder()
+///     .with_no_client_auth()
+///     .with_single_cert(vec![der.clone()], key)
+///     .unwrap();
+/// server.alpn_protocols = vec![b"echo/1".to_vec()];
+/// let mut roots = rustls::RootCertStore::empty();
+/// roots.add(der.clone()).unwrap();
+/// let mut client = rustls::ClientConfig::builder()
+///     .with_root_certificates(roots)
+///     .with_no_client_auth();
+/// client.alpn_protocols = vec![b"echo/1".to_vec()];
+///
+/// tulipa::run(async move {
+///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+///     let addr = listener.local_addr()?;
+///     let acceptor = TlsAcceptor::new(Arc::new(server));
+///     let server = tulipa::spawn(async move {
+///         let (socket, _) = listener.accept().await.unwrap();
+///         let mut tls = acceptor.accept(socket).await.unwrap();
+///         assert_eq!(tls.server_name(), Some("localhost"));
+///         let mut buf = [0; 4];
+///         tls.read_exact(&mut buf).await.unwrap();
+///         tls.write_all(&buf).await.unwrap();
+///         tls.close().await.unwrap();
+///     });
+///     let connector = TlsConnector::new(Arc::new(client));
+///     let mut tls = connector.connect("localhost", TcpStream::connect(addr).await?).await?;
+///     assert_eq!(tls.alpn_protocol(), Some(&b"echo/1"[..]));
+///     assert_eq!(tls.peer_certificates().unwrap()[0], der);
+///     assert_eq!(tls.protocol_version(), Some(rustls::ProtocolVersion::TLSv1_3));
+///     tls.write_all(b"ping").await?;
+///     let mut back = Vec::new();
+///     tls.read_to_end(&mut back).await?; // ends with the server's close_notify
+///     assert_eq!(back, b"ping");
+///     server.await.unwrap();
+///     Ok::<_, Box<dyn std::error::Error>>(())
+/// })
+/// .unwrap()
+/// .unwrap();
+/// ```
 pub struct TlsStream {
     inner: futures_rustls::TlsStream<Transport>,
 }
