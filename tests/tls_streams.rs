@@ -681,3 +681,43 @@ fn write_eof_sends_close_notify_and_the_peer_can_still_answer() {
         assert_eq!(reader.readline().await.unwrap(), b"1000 bytes\n");
     });
 }
+
+#[test]
+fn peer_closing_without_close_notify_is_a_truncation_error() {
+    let pki = Pki::new();
+    run(async move {
+        let outcome = Rc::new(RefCell::new(None));
+        let seen = outcome.clone();
+        let done = Rc::new(tulipa::Event::new());
+        let finished = done.clone();
+        let server = tls::start_server(
+            move |mut reader, _writer| {
+                let (seen, finished) = (seen.clone(), finished.clone());
+                async move {
+                    let first = reader.readline().await.unwrap();
+                    let rest = reader.read(100).await;
+                    *seen.borrow_mut() = Some((first, rest.map_err(|e| e.kind())));
+                    finished.set();
+                }
+            },
+            "127.0.0.1:0",
+            pki.acceptor(),
+        )
+        .await
+        .unwrap();
+        let stream = TcpStream::connect(server.local_addr().unwrap())
+            .await
+            .unwrap();
+        let mut tls = pki.connector().connect("localhost", stream).await.unwrap();
+        futures::AsyncWriteExt::write_all(&mut tls, b"hello\n")
+            .await
+            .unwrap();
+        futures::AsyncWriteExt::flush(&mut tls).await.unwrap();
+        // Dropped without `close`: the TCP connection ends, TLS does not.
+        drop(tls);
+        done.wait().await;
+        let (first, rest) = outcome.borrow_mut().take().unwrap();
+        assert_eq!(first, b"hello\n");
+        assert_eq!(rest, Err(std::io::ErrorKind::UnexpectedEof));
+    });
+}

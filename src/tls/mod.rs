@@ -18,7 +18,10 @@
 //! (`alpn_protocols`, `with_client_auth_cert`, a `WebPkiClientVerifier`).
 //! The streams are tulipa's own [`StreamReader`] / [`StreamWriter`], so
 //! `readline`, `readexactly`, `drain` and the rest behave exactly as on a
-//! plain socket.
+//! plain socket. One difference from asyncio, which by default reports it as
+//! a plain end of stream: a peer that closes the TCP connection without TLS's
+//! `close_notify` makes the next read fail with `UnexpectedEof`, since the
+//! data may have been cut short.
 //!
 //! ```
 //! use std::sync::Arc;
