@@ -317,6 +317,7 @@ fn invalid_server_hostname_is_refused_before_connecting_tls() {
     });
 }
 
+/// asyncio's `test_create_connection_ssl_slow_handshake`.
 #[test]
 fn handshake_timeout_when_the_server_never_answers() {
     let pki = Pki::new();
@@ -435,6 +436,7 @@ fn client_closing_mid_handshake_leaves_the_server_serving() {
     });
 }
 
+/// asyncio's `test_start_tls_client_reg_proto_1` / `test_start_tls_server_1`.
 #[test]
 fn start_tls_upgrades_a_plain_line_protocol() {
     let pki = Pki::new();
@@ -719,5 +721,29 @@ fn peer_closing_without_close_notify_is_a_truncation_error() {
         let (first, rest) = outcome.borrow_mut().take().unwrap();
         assert_eq!(first, b"hello\n");
         assert_eq!(rest, Err(std::io::ErrorKind::UnexpectedEof));
+    });
+}
+
+/// asyncio's `test_handshake_timeout_zero` rejects 0 with `ValueError`; here
+/// any duration is valid and zero times the handshake out at once.
+#[test]
+fn handshake_timeout_zero_times_out_at_once() {
+    let pki = Pki::new();
+    run(async move {
+        let server = echo_server(pki.acceptor()).await;
+        let connector = pki.connector().with_handshake_timeout(Duration::ZERO);
+        let err = tls::open_connection(server.local_addr().unwrap(), &connector, "localhost")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, TlsError::HandshakeTimeout(d) if d.is_zero()),
+            "{err:?}"
+        );
+        // The server goes on for the next client.
+        let (mut reader, _w) =
+            tls::open_connection(server.local_addr().unwrap(), &pki.connector(), "localhost")
+                .await
+                .unwrap();
+        assert_eq!(reader.readline().await.unwrap(), b"certs=0 alpn=\n");
     });
 }
