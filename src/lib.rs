@@ -26,6 +26,8 @@
 //! `Rc`s. Other threads reach it through a [`LoopHandle`]. See the README for
 //! the asyncio → tulipa table.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 pub mod combinators;
 pub mod executor;
 pub mod future;
@@ -33,6 +35,9 @@ pub mod net;
 pub(crate) mod oneshot;
 pub mod queue;
 pub mod runtime;
+#[cfg(all(unix, feature = "signal"))]
+#[cfg_attr(docsrs, doc(cfg(all(unix, feature = "signal"))))]
+pub mod signal;
 pub mod sync;
 pub mod task;
 pub mod time;
