@@ -33,6 +33,9 @@ pub mod executor;
 pub mod future;
 pub mod net;
 pub(crate) mod oneshot;
+#[cfg(all(unix, feature = "process"))]
+#[cfg_attr(docsrs, doc(cfg(all(unix, feature = "process"))))]
+pub mod process;
 pub mod queue;
 pub mod runtime;
 #[cfg(all(unix, feature = "signal"))]

@@ -13,6 +13,9 @@ pub(crate) enum Conn {
     Tcp(TcpStream),
     #[cfg(unix)]
     Unix(UnixStream),
+    /// A child process's pipe.
+    #[cfg(all(unix, feature = "process"))]
+    Pipe(super::pipe::Pipe),
 }
 
 impl Conn {
@@ -25,6 +28,8 @@ impl Conn {
             Conn::Tcp(s) => s.poll_read(cx, buf),
             #[cfg(unix)]
             Conn::Unix(s) => s.poll_read(cx, buf),
+            #[cfg(all(unix, feature = "process"))]
+            Conn::Pipe(p) => p.poll_read(cx, buf),
         }
     }
 
@@ -33,6 +38,8 @@ impl Conn {
             Conn::Tcp(s) => s.poll_write(cx, buf),
             #[cfg(unix)]
             Conn::Unix(s) => s.poll_write(cx, buf),
+            #[cfg(all(unix, feature = "process"))]
+            Conn::Pipe(p) => p.poll_write(cx, buf),
         }
     }
 
@@ -41,6 +48,8 @@ impl Conn {
             Conn::Tcp(s) => s.try_write(buf),
             #[cfg(unix)]
             Conn::Unix(s) => s.try_write(buf),
+            #[cfg(all(unix, feature = "process"))]
+            Conn::Pipe(p) => p.try_write(buf),
         }
     }
 
@@ -49,6 +58,8 @@ impl Conn {
             Conn::Tcp(s) => s.shutdown(how),
             #[cfg(unix)]
             Conn::Unix(s) => s.shutdown(how),
+            #[cfg(all(unix, feature = "process"))]
+            Conn::Pipe(p) => p.shutdown(how),
         }
     }
 }

@@ -54,6 +54,8 @@ mod fd;
 #[cfg(feature = "futures-io")]
 mod futures_io;
 mod io_source;
+#[cfg(all(unix, feature = "process"))]
+pub(crate) mod pipe;
 mod server;
 mod stream_reader;
 mod stream_writer;

@@ -47,13 +47,17 @@ pub struct StreamReader {
 /// Makes the reader and writer of one connection.
 pub(crate) fn split(conn: Conn) -> (StreamReader, StreamWriter) {
     let conn = Rc::new(conn);
-    let reader = StreamReader {
-        conn: conn.clone(),
+    (reader(conn.clone()), StreamWriter::new(conn))
+}
+
+/// A reader alone (a pipe's read end).
+pub(crate) fn reader(conn: Rc<Conn>) -> StreamReader {
+    StreamReader {
+        conn,
         buf: Buffer::default(),
         limit: DEFAULT_LIMIT,
         eof: false,
-    };
-    (reader, StreamWriter::new(conn))
+    }
 }
 
 impl StreamReader {
