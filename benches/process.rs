@@ -5,6 +5,8 @@
 //! - pipe throughput: 64 MiB through `cat` (written to its stdin while its
 //!   stdout is read, both at once), MiB per second.
 //!
+//! Run with:
+//!
 //!     cargo bench --bench process --features process
 //!     TULIPA_BENCH_SAMPLES=9 cargo bench --bench process --features process
 //!     TULIPA_BENCH_ONLY=tokio cargo bench --bench process --features process

@@ -606,10 +606,10 @@ pub fn get_running_loop() -> Option<EventLoop> {
 /// [`RunError::Io`] if the loop cannot be created, [`RunError::AlreadyRunning`]
 /// if called from inside a running loop, [`RunError::Stopped`] if the future
 /// stopped the loop before completing.
-/// With the `signal` feature (Unix), [`RunError::Interrupted`] if Ctrl-C
+/// With the `signal` feature (Unix), `RunError::Interrupted` if Ctrl-C
 /// arrived first: as `asyncio.run` since 3.11, the first `SIGINT` drops the
 /// future and cancels the tasks left, a second one takes the default action
-/// (see [`crate::signal`]).
+/// (see the `tulipa::signal` module).
 ///
 /// # Examples
 ///

@@ -6,7 +6,7 @@
 //! |---|---|
 //! | `loop.add_signal_handler(sig, cb)` | [`EventLoop::add_signal_handler`] |
 //! | `loop.remove_signal_handler(sig) -> bool` | [`EventLoop::remove_signal_handler`] |
-//! | `asyncio.run` / `Runner`: first Ctrl-C cancels the main task | [`tulipa::run`](crate::run) → [`RunError::Interrupted`](crate::RunError::Interrupted) |
+//! | `asyncio.run` / `Runner`: first Ctrl-C cancels the main task | [`tulipa::run`](crate::run) → [`RunError::Interrupted`] |
 //!
 //! # How a signal reaches the loop
 //!
