@@ -10,6 +10,7 @@
 //!     cargo bench --bench process --features process
 //!     TULIPA_BENCH_SAMPLES=9 cargo bench --bench process --features process
 //!     TULIPA_BENCH_ONLY=tokio cargo bench --bench process --features process
+//!     TULIPA_BENCH_WORKLOAD=cat cargo bench --bench process --features process
 #![cfg(not(loom))]
 
 use std::time::{Duration, Instant};
@@ -33,6 +34,8 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(5);
     let only = std::env::var("TULIPA_BENCH_ONLY").ok();
+    // TULIPA_BENCH_WORKLOAD=<substring> runs only the workloads it names.
+    let workload = std::env::var("TULIPA_BENCH_WORKLOAD").unwrap_or_default();
     let workloads = [
         Workload {
             name: "spawn + wait of /bin/true x 1000",
@@ -47,7 +50,10 @@ fn main() {
             contenders: [("tulipa", tulipa_pipe), ("tokio", tokio_pipe)],
         },
     ];
-    for w in &workloads {
+    for w in workloads
+        .iter()
+        .filter(|w| w.name.contains(workload.as_str()))
+    {
         if let Some(only) = &only {
             for (who, run) in w
                 .contenders

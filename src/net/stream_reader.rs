@@ -291,6 +291,12 @@ impl Buffer {
     }
 
     fn take(&mut self, n: usize) -> Vec<u8> {
+        if self.start == 0 && n == self.end && n > MIN_READ {
+            // Everything, from the front: hand the vector over, no copy.
+            self.data.truncate(n);
+            self.end = 0;
+            return std::mem::take(&mut self.data);
+        }
         let out = self.data[self.start..self.start + n].to_vec();
         self.start += n;
         if self.start == self.end {
@@ -308,7 +314,9 @@ impl Buffer {
             self.start = 0;
         }
         if self.data.len() - self.end < min {
-            self.data.resize(self.end + min, 0);
+            // Use the capacity the vector already has: reads grow with it.
+            let len = (self.end + min).max(self.data.capacity());
+            self.data.resize(len, 0);
         }
         &mut self.data[self.end..]
     }
