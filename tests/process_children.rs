@@ -262,6 +262,7 @@ fn the_fd_count_is_back_to_its_start_afterwards() {
     let _exclusive = FDS.write().unwrap_or_else(|e| e.into_inner());
     let before = open_fds();
     run(async {
+        let on_loop = open_fds();
         for _ in 0..20 {
             let mut child = Command::new("sh")
                 .args(["-c", "cat; echo err >&2"])
@@ -287,8 +288,11 @@ fn the_fd_count_is_back_to_its_start_afterwards() {
             .unwrap();
         let out = merged.communicate(None).await.unwrap();
         assert_eq!(out.stdout, b"a\nb\n");
-        // Let the dropped children be reaped (their pidfds closed).
-        tulipa::sleep(Duration::from_millis(100)).await;
+        // The dropped children are reaped (their pidfds closed) as they
+        // exit; a leaked fd ends in the watchdog.
+        while open_fds() > on_loop {
+            tulipa::sleep(Duration::from_millis(5)).await;
+        }
     });
     assert_eq!(open_fds(), before);
 }
