@@ -616,6 +616,10 @@ pub fn get_running_loop() -> Option<EventLoop> {
 /// [`RunError::Io`] if the loop cannot be created, [`RunError::AlreadyRunning`]
 /// if called from inside a running loop, [`RunError::Stopped`] if the future
 /// stopped the loop before completing.
+/// With the `signal` feature (Unix), `RunError::Interrupted` if Ctrl-C
+/// arrived first: as `asyncio.run` since 3.11, the first `SIGINT` drops the
+/// future and cancels the tasks left, a second one takes the default action
+/// (see the `tulipa::signal` module).
 ///
 /// # Examples
 ///
@@ -627,7 +631,11 @@ pub fn get_running_loop() -> Option<EventLoop> {
 /// assert_eq!(out.unwrap(), 42);
 /// ```
 pub fn run<F: Future>(future: F) -> Result<F::Output, RunError> {
-    EventLoop::new().map_err(RunError::Io)?.run(future)
+    let lp = EventLoop::new().map_err(RunError::Io)?;
+    #[cfg(all(unix, feature = "signal"))]
+    return crate::signal::run_interruptible(lp, future);
+    #[cfg(not(all(unix, feature = "signal")))]
+    lp.run(future)
 }
 
 /// Why a loop could not run, or stopped before its future completed.
@@ -643,6 +651,9 @@ pub enum RunError {
     Stopped,
     /// The selector could not be created.
     Io(io::Error),
+    /// Ctrl-C (`SIGINT`) interrupted [`run`] (asyncio's `KeyboardInterrupt`).
+    #[cfg(feature = "signal")]
+    Interrupted,
 }
 
 impl fmt::Display for RunError {
@@ -654,6 +665,8 @@ impl fmt::Display for RunError {
             RunError::Closed => f.write_str("event loop is closed"),
             RunError::Stopped => f.write_str("event loop stopped before the future completed"),
             RunError::Io(e) => write!(f, "cannot create the event loop: {e}"),
+            #[cfg(feature = "signal")]
+            RunError::Interrupted => f.write_str("interrupted by Ctrl-C (SIGINT)"),
         }
     }
 }
