@@ -1,0 +1,177 @@
+//! The Lua scripts that make each queue step atomic on the server.
+
+use std::cell::RefCell;
+
+use crate::{cmd, Client, Cmd, RedisError, Value};
+
+/// A script run by `EVALSHA`, falling back to `EVAL` when the server lost
+/// its script cache (a restart, `SCRIPT FLUSH`).
+#[derive(Debug)]
+pub(crate) struct Script {
+    src: &'static str,
+    sha: RefCell<Option<String>>,
+}
+
+impl Script {
+    pub(crate) const fn new(src: &'static str) -> Script {
+        Script {
+            src,
+            sha: RefCell::new(None),
+        }
+    }
+
+    pub(crate) async fn load(&self, client: &Client) -> Result<(), RedisError> {
+        let sha = client
+            .query(cmd("SCRIPT").arg("LOAD").arg(self.src))
+            .await?;
+        let sha = sha.as_str().ok_or_else(|| RedisError::unexpected(&sha))?;
+        *self.sha.borrow_mut() = Some(sha.to_string());
+        Ok(())
+    }
+
+    fn build(&self, head: &str, body: &str, keys: &[&str], args: &[&[u8]]) -> Cmd {
+        let mut c = cmd(head).arg(body).arg(keys.len());
+        for k in keys {
+            c.push(*k);
+        }
+        for a in args {
+            c.push(*a);
+        }
+        c
+    }
+
+    pub(crate) async fn run(
+        &self,
+        client: &Client,
+        keys: &[&str],
+        args: &[&[u8]],
+    ) -> Result<Value, RedisError> {
+        let sha = self.sha.borrow().clone();
+        if let Some(sha) = sha {
+            match client.query(self.build("EVALSHA", &sha, keys, args)).await {
+                Err(e) if e.code() == Some("NOSCRIPT") => {}
+                other => return other,
+            }
+        }
+        client.query(self.build("EVAL", self.src, keys, args)).await
+    }
+}
+
+/// KEYS: target stream, shutdown marker, every level stream.
+/// ARGV: maxsize, group, payload. Returns {0, id} | {1} full | {2} shut down.
+pub(crate) const PUT: &str = r#"
+if redis.call('EXISTS', KEYS[2]) == 1 then return {2} end
+local max = tonumber(ARGV[1])
+if max > 0 then
+  local n = 0
+  for i = 3, #KEYS do
+    n = n + redis.call('XLEN', KEYS[i]) - redis.call('XPENDING', KEYS[i], ARGV[2])[1]
+  end
+  if n >= max then return {1} end
+end
+return {0, redis.call('XADD', KEYS[1], '*', 'd', ARGV[3])}
+"#;
+
+/// KEYS: stream, history hash, shutdown marker. ARGV: group, id.
+/// Acks and deletes the entry. Returns {acked, marker}.
+pub(crate) const ACK: &str = r#"
+local n = redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+redis.call('XDEL', KEYS[1], ARGV[2])
+redis.call('HDEL', KEYS[2], ARGV[2])
+return {n, redis.call('GET', KEYS[3])}
+"#;
+
+/// KEYS: stream, dead-letter stream, history hash.
+/// ARGV: group, consumer, min_idle_ms, count, max_deliveries (0 = no limit).
+/// Claims entries idle for min_idle; an entry already delivered
+/// max_deliveries times moves to the dead-letter stream instead, with its
+/// original id, delivery count and the consumers that held it.
+/// Returns {{id, fields, deliveries}, ...}.
+pub(crate) const RECLAIM: &str = r#"
+local pend = redis.call('XPENDING', KEYS[1], ARGV[1], 'IDLE', ARGV[3], '-', '+', ARGV[4])
+local out = {}
+local max = tonumber(ARGV[5])
+for _, p in ipairs(pend) do
+  local id, owner, idle, n = p[1], p[2], p[3], p[4]
+  local rec = owner .. ' (idle ' .. idle .. ' ms)'
+  local h = redis.call('HGET', KEYS[3], id)
+  if h then h = h .. ', ' .. rec else h = rec end
+  if max > 0 and n >= max then
+    local e = redis.call('XRANGE', KEYS[1], id, id)
+    if #e > 0 then
+      local args = {'XADD', KEYS[2], '*', 'id', id, 'deliveries', tostring(n), 'history', h}
+      local f = e[1][2]
+      for i = 1, #f do args[#args + 1] = f[i] end
+      redis.call(unpack(args))
+    end
+    redis.call('XACK', KEYS[1], ARGV[1], id)
+    redis.call('XDEL', KEYS[1], id)
+    redis.call('HDEL', KEYS[3], id)
+  else
+    local c = redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], id)
+    if #c > 0 and c[1] and c[1][2] then
+      redis.call('HSET', KEYS[3], id, h)
+      out[#out + 1] = {c[1][1], c[1][2], n + 1}
+    else
+      redis.call('XACK', KEYS[1], ARGV[1], id)
+      redis.call('HDEL', KEYS[3], id)
+    end
+  end
+end
+return out
+"#;
+
+/// KEYS: every level stream. ARGV: group.
+/// Returns {pending, lag} summed over the levels. `lag` is XINFO GROUPS'
+/// lag; when Redis cannot compute it (deleted entries ahead of the group),
+/// it is XLEN - pending, exact here because acked entries are deleted.
+pub(crate) const COUNT: &str = r#"
+local pending, lag = 0, 0
+for i = 1, #KEYS do
+  local found = false
+  for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[i])) do
+    local h = {}
+    for j = 1, #g, 2 do h[g[j]] = g[j + 1] end
+    if h['name'] == ARGV[1] then
+      found = true
+      local p = h['pending']
+      local l = h['lag']
+      if type(l) ~= 'number' then
+        l = redis.call('XLEN', KEYS[i]) - p
+        if l < 0 then l = 0 end
+      end
+      pending = pending + p
+      lag = lag + l
+    end
+  end
+  if not found then
+    return redis.error_reply('NOGROUP no consumer group ' .. ARGV[1] .. ' on ' .. KEYS[i])
+  end
+end
+return {pending, lag}
+"#;
+
+/// KEYS: shutdown marker, every level stream. ARGV: mode, group.
+/// Sets the marker (immediate wins over graceful). Immediate also deletes
+/// every entry not yet delivered to the group. Returns how many it deleted.
+pub(crate) const SHUTDOWN: &str = r#"
+local cur = redis.call('GET', KEYS[1])
+if ARGV[1] == 'immediate' or not cur then redis.call('SET', KEYS[1], ARGV[1]) end
+local drained = 0
+if ARGV[1] == 'immediate' then
+  for i = 2, #KEYS do
+    for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[i])) do
+      local h = {}
+      for j = 1, #g, 2 do h[g[j]] = g[j + 1] end
+      if h['name'] == ARGV[2] then
+        for _, e in ipairs(redis.call('XRANGE', KEYS[i], '(' .. h['last-delivered-id'], '+')) do
+          redis.call('XDEL', KEYS[i], e[1])
+          drained = drained + 1
+        end
+        redis.call('XGROUP', 'SETID', KEYS[i], ARGV[2], '$')
+      end
+    end
+  end
+end
+return drained
+"#;
