@@ -163,3 +163,84 @@ pub fn eventually(what: &str, within: Duration, mut cond: impl FnMut() -> bool) 
 pub fn path_str(p: &Path) -> String {
     p.display().to_string()
 }
+
+/// The `distributed` example binary, built (or found up to date) by cargo.
+pub fn example_bin() -> PathBuf {
+    let status = Command::new(env!("CARGO"))
+        .args([
+            "build",
+            "-q",
+            "-p",
+            "tulipa-redis",
+            "--example",
+            "distributed",
+        ])
+        .status()
+        .expect("cargo");
+    assert!(status.success(), "building the distributed example failed");
+    // target/debug/deps/<test> -> target/debug/examples/distributed
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().unwrap().parent().unwrap();
+    dir.join("examples").join("distributed")
+}
+
+/// A child process whose stdout lines are collected by a thread.
+pub struct Proc {
+    pub child: Child,
+    pub lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Proc {
+    pub fn spawn(bin: &Path, args: &[&str]) -> Proc {
+        let mut child = Command::new(bin)
+            .args(args)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("spawn example");
+        let out = child.stdout.take().unwrap();
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = lines.clone();
+        let reader = std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+                sink.lock().unwrap().push(line);
+            }
+        });
+        Proc {
+            child,
+            lines,
+            reader: Some(reader),
+        }
+    }
+
+    pub fn has_line(&self, pred: impl Fn(&str) -> bool) -> bool {
+        self.lines.lock().unwrap().iter().any(|l| pred(l))
+    }
+
+    /// Waits (bounded) for the process to exit; true if it exited with 0.
+    pub fn wait(&mut self, within: Duration) -> bool {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                if let Some(r) = self.reader.take() {
+                    let _ = r.join();
+                }
+                return status.success();
+            }
+            assert!(Instant::now() < deadline, "child did not exit in time");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    pub fn lines(&self) -> Vec<String> {
+        self.lines.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
