@@ -1,1 +1,321 @@
-fn main() {}
+//! put → get → task_done messages per second through one local Redis,
+//! 1 producer and 4 consumers, against the same XADD / XREADGROUP / XACK
+//! workload on the `redis` crate (tokio, current-thread) and on redis-py's
+//! asyncio client, and `redis-benchmark`'s pipelined XADD as the server's
+//! ceiling. All run against one `redis-server` this bench starts, in
+//! interleaved rounds; medians of the rounds and ratios from the same run.
+//!
+//! `cargo bench -p tulipa-redis --bench throughput` (env `ROUNDS`, `MESSAGES`).
+//! Needs `redis-server`, `redis-benchmark` and `python3 -m pip install redis`
+//! (a missing peer is reported and skipped).
+
+use std::cell::Cell;
+use std::process::{Command, Stdio};
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use tulipa_redis::{cmd, QueueOptions, RedisQueue};
+
+const BATCH: usize = 64;
+const CONSUMERS: usize = 4;
+
+fn env_num(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+struct Server {
+    child: std::process::Child,
+    port: u16,
+    dir: std::path::PathBuf,
+}
+
+impl Server {
+    fn start() -> Server {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let dir = std::env::temp_dir().join(format!("tulipa-redis-bench-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no", "--dir"])
+            .arg(&dir)
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server on PATH");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        Server { child, port, dir }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// tulipa-redis: RedisQueue put (Lua: shutdown check + XADD), get with
+/// prefetch BATCH (XREADGROUP COUNT), task_done (Lua: XACK + XDEL).
+fn tulipa_redis(port: u16, stream: &str, n: usize) -> f64 {
+    let url = format!("redis://127.0.0.1:{port}");
+    let stream = stream.to_string();
+    tulipa::run(async move {
+        let opts = QueueOptions::default()
+            .prefetch(BATCH)
+            .block(Duration::from_millis(100));
+        let producer = RedisQueue::<Vec<u8>>::connect_with(&url, &stream, "g", "p", opts.clone())
+            .await
+            .unwrap();
+        let acked = Rc::new(Cell::new(0usize));
+        let mut consumers = Vec::new();
+        for i in 0..CONSUMERS {
+            let q = RedisQueue::<Vec<u8>>::connect_with(
+                &url,
+                &stream,
+                "g",
+                &format!("c{i}"),
+                opts.clone(),
+            )
+            .await
+            .unwrap();
+            consumers.push(q);
+        }
+        let start = Instant::now();
+        let tasks: Vec<_> = consumers
+            .into_iter()
+            .map(|q| {
+                let acked = acked.clone();
+                tulipa::spawn(async move {
+                    while acked.get() < n {
+                        let Ok(Ok(first)) =
+                            tulipa::wait_for(q.get(), Duration::from_millis(200)).await
+                        else {
+                            continue;
+                        };
+                        let mut batch = vec![first];
+                        while q.buffered() > 0 {
+                            batch.push(q.get().await.unwrap());
+                        }
+                        let k = batch.len();
+                        for r in tulipa::gather(batch.into_iter().map(|d| d.task_done())).await {
+                            r.unwrap();
+                        }
+                        acked.set(acked.get() + k);
+                    }
+                })
+            })
+            .collect();
+        let payload = vec![b'x'; 16];
+        let mut sent = 0;
+        while sent < n {
+            let k = BATCH.min(n - sent);
+            for r in tulipa::gather((0..k).map(|_| producer.put(&payload))).await {
+                r.unwrap();
+            }
+            sent += k;
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let rate = n as f64 / start.elapsed().as_secs_f64();
+        producer.destroy().await.unwrap();
+        rate
+    })
+    .unwrap()
+}
+
+/// The `redis` crate on a current-thread tokio runtime: XADD pipelined in
+/// batches, XREADGROUP COUNT BATCH, one XACK per message (a batch's XACKs
+/// in flight together on a multiplexed connection).
+fn redis_rs(port: u16, stream: &str, n: usize) -> f64 {
+    use redis::AsyncCommands;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let stream = stream.to_string();
+    rt.block_on(async move {
+        let client = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap();
+        let mut admin = client.get_multiplexed_async_connection().await.unwrap();
+        let _: () = admin
+            .xgroup_create_mkstream(&stream, "g", "0")
+            .await
+            .unwrap();
+        let acked = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let mut conns = Vec::new();
+        for _ in 0..CONSUMERS {
+            conns.push(client.get_multiplexed_async_connection().await.unwrap());
+        }
+        let mut producer = client.get_multiplexed_async_connection().await.unwrap();
+        let start = Instant::now();
+        let mut tasks = Vec::new();
+        for (i, conn) in conns.into_iter().enumerate() {
+            let acked = acked.clone();
+            let stream = stream.clone();
+            tasks.push(tokio::spawn(async move {
+                use std::sync::atomic::Ordering;
+                let opts = redis::streams::StreamReadOptions::default()
+                    .group("g", format!("c{i}"))
+                    .count(BATCH)
+                    .block(100);
+                while acked.load(Ordering::Relaxed) < n {
+                    let mut c = conn.clone();
+                    let reply: redis::streams::StreamReadReply =
+                        c.xread_options(&[&stream], &[">"], &opts).await.unwrap();
+                    let ids: Vec<String> = reply
+                        .keys
+                        .into_iter()
+                        .flat_map(|k| k.ids.into_iter().map(|e| e.id))
+                        .collect();
+                    let k = ids.len();
+                    let acks = ids.into_iter().map(|id| {
+                        let mut c = conn.clone();
+                        let stream = stream.clone();
+                        async move {
+                            let _: i64 = c.xack(&stream, "g", &[id]).await.unwrap();
+                        }
+                    });
+                    futures_join_all(acks).await;
+                    acked.fetch_add(k, Ordering::Relaxed);
+                }
+            }));
+        }
+        let payload = vec![b'x'; 16];
+        let mut sent = 0;
+        while sent < n {
+            let k = BATCH.min(n - sent);
+            let mut pipe = redis::pipe();
+            for _ in 0..k {
+                pipe.xadd(&stream, "*", &[("d", &payload)]);
+            }
+            let _: Vec<String> = pipe.query_async(&mut producer).await.unwrap();
+            sent += k;
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let rate = n as f64 / start.elapsed().as_secs_f64();
+        let _: () = admin.del(&stream).await.unwrap();
+        rate
+    })
+}
+
+/// Awaits every future, all in flight together (a tiny `join_all`).
+async fn futures_join_all<F: std::future::Future<Output = ()>>(futs: impl Iterator<Item = F>) {
+    let mut futs: Vec<_> = futs.map(Box::pin).collect();
+    std::future::poll_fn(|cx| {
+        futs.retain_mut(|f| f.as_mut().poll(cx).is_pending());
+        if futs.is_empty() {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await
+}
+
+fn redis_py(port: u16, stream: &str, n: usize) -> Option<f64> {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/redis_py_queue.py");
+    let out = Command::new("python3")
+        .arg(script)
+        .args([&port.to_string(), stream, &n.to_string()])
+        .args([&BATCH.to_string(), &CONSUMERS.to_string()])
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        eprintln!(
+            "redis-py peer failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        return None;
+    }
+    String::from_utf8_lossy(&out.stdout).trim().parse().ok()
+}
+
+fn redis_benchmark(port: u16, n: usize) -> Option<f64> {
+    let out = Command::new("redis-benchmark")
+        .args(["-p", &port.to_string(), "-q", "-n", &(n * 5).to_string()])
+        .args(["-P", &BATCH.to_string(), "-c", "1"])
+        .args(["XADD", "ceiling", "*", "d", "xxxxxxxxxxxxxxxx"])
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    // "XADD ceiling * d ...: 523560.22 requests per second, p50=..."
+    let line = text
+        .lines()
+        .rev()
+        .find(|l| l.contains("requests per second"))?;
+    let rate = line.split(": ").nth(1)?.split_whitespace().next()?;
+    rate.parse().ok()
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+fn main() {
+    let rounds = env_num("ROUNDS", 5);
+    let n = env_num("MESSAGES", 20_000);
+    let server = Server::start();
+    let port = server.port;
+    let (mut ours, mut rs, mut py, mut ceiling) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for round in 0..rounds {
+        ours.push(tulipa_redis(port, &format!("t{round}"), n));
+        rs.push(redis_rs(port, &format!("r{round}"), n));
+        if let Some(r) = redis_py(port, &format!("p{round}"), n) {
+            py.push(r);
+        }
+        if let Some(r) = redis_benchmark(port, n) {
+            ceiling.push(r);
+        }
+        tulipa::run(async move {
+            let c = tulipa_redis::Client::connect(&format!("redis://127.0.0.1:{port}"))
+                .await
+                .unwrap();
+            c.query(cmd("DEL").arg("ceiling")).await.unwrap();
+        })
+        .unwrap();
+        eprintln!(
+            "round {round}: tulipa-redis {:.0}/s, redis-rs {:.0}/s, redis-py {:?}, ceiling {:?}",
+            ours[round],
+            rs[round],
+            py.last(),
+            ceiling.last()
+        );
+    }
+    let ours_m = median(&mut ours);
+    let rs_m = median(&mut rs);
+    println!("redis queue throughput: {n} messages, 1 producer, {CONSUMERS} consumers, batch {BATCH}, {rounds} rounds (medians)");
+    println!("  tulipa-redis RedisQueue      {ours_m:>10.0} msg/s");
+    println!(
+        "  redis crate (tokio 1 thread) {rs_m:>10.0} msg/s   tulipa-redis / redis-rs = {:.2}x",
+        ours_m / rs_m
+    );
+    if !py.is_empty() {
+        let py_m = median(&mut py);
+        println!(
+            "  redis-py asyncio             {py_m:>10.0} msg/s   tulipa-redis / redis-py = {:.2}x",
+            ours_m / py_m
+        );
+    } else {
+        println!("  redis-py asyncio             skipped (python3 -m pip install redis)");
+    }
+    if !ceiling.is_empty() {
+        let c_m = median(&mut ceiling);
+        println!("  redis-benchmark XADD -P {BATCH}   {c_m:>10.0} req/s   tulipa-redis / ceiling = {:.0}%", 100.0 * ours_m / c_m);
+    } else {
+        println!("  redis-benchmark              skipped (apt-get install redis-tools)");
+    }
+}

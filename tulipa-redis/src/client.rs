@@ -431,7 +431,9 @@ impl Client {
     ///
     /// # Errors
     ///
-    /// [`RedisError::Server`] for an error reply (the connection stays up);
+    /// [`RedisError::Server`] for an error reply (the connection stays up;
+    /// `LOADING` from a server still reading its data is retried with
+    /// backoff for `reconnect_for`);
     /// [`RedisError::Connection`] / [`RedisError::Protocol`] if the
     /// connection broke (the command may or may not have run) or could not be
     /// re-established within `reconnect_for`; [`RedisError::Timeout`].
@@ -484,13 +486,29 @@ impl Client {
     }
 
     async fn query_extra(&self, cmd: Cmd, block: Duration) -> Result<Value, RedisError> {
-        let limit = self.inner.opts.command_timeout.saturating_add(block);
+        let mut delay = self.inner.opts.min_backoff;
         let work = async {
-            let conn = self.conn().await?;
-            let reply = conn.send(std::slice::from_ref(&cmd)).pop();
-            drop(conn);
-            reply.expect("one reply per command").get().await
+            loop {
+                let mut replies = self
+                    .pipeline_blocking(vec![cmd.clone()], block)
+                    .await?
+                    .into_iter();
+                match replies.next().expect("one reply per command") {
+                    // A restarted server still reading its data ran nothing.
+                    Err(e) if e.code() == Some("LOADING") => {
+                        tulipa::sleep(delay).await;
+                        delay = delay.saturating_mul(2).min(self.inner.opts.max_backoff);
+                    }
+                    other => return other,
+                }
+            }
         };
+        let limit = self
+            .inner
+            .opts
+            .command_timeout
+            .saturating_add(block)
+            .saturating_add(self.inner.opts.reconnect_for);
         tulipa::wait_for(work, limit)
             .await
             .unwrap_or(Err(RedisError::Timeout))
@@ -522,20 +540,7 @@ impl Client {
         &self,
         cmds: Vec<Cmd>,
     ) -> Result<Vec<Result<Value, RedisError>>, RedisError> {
-        let limit = self.inner.opts.command_timeout;
-        let work = async {
-            let conn = self.conn().await?;
-            let replies = conn.send(&cmds);
-            drop(conn);
-            let mut out = Vec::with_capacity(replies.len());
-            for r in replies {
-                out.push(r.get().await);
-            }
-            Ok(out)
-        };
-        tulipa::wait_for(work, limit)
-            .await
-            .unwrap_or(Err(RedisError::Timeout))
+        self.pipeline_blocking(cmds, Duration::ZERO).await
     }
 
     /// The live connection, reconnecting with backoff when it is broken.
@@ -557,7 +562,7 @@ impl Client {
                     *self.inner.conn.borrow_mut() = Some(conn.clone());
                     return Ok(conn);
                 }
-                Err(err @ RedisError::Server(_)) => return Err(err),
+                Err(err) if !err.is_retryable() => return Err(err),
                 Err(err) => {
                     let now = tulipa::now();
                     if deadline.is_some_and(|d| now.checked_add(delay).is_none_or(|t| t > d)) {
@@ -637,14 +642,24 @@ impl Client {
     ) -> Result<Vec<Result<Value, RedisError>>, RedisError> {
         let limit = self.inner.opts.command_timeout.saturating_add(block);
         let work = async {
-            let conn = self.conn().await?;
-            let replies = conn.send(&cmds);
-            drop(conn);
-            let mut out = Vec::with_capacity(replies.len());
-            for r in replies {
-                out.push(r.get().await);
+            loop {
+                let conn = self.conn().await?;
+                let replies = conn.send(&cmds);
+                drop(conn);
+                let mut out = Vec::with_capacity(replies.len());
+                for r in replies {
+                    match r.get_checked().await {
+                        // Broke before the first command went out: nothing
+                        // ran, so send them all again on a new connection.
+                        Err((_, true)) if out.is_empty() => break,
+                        Err((e, _)) => out.push(Err(e)),
+                        Ok(v) => out.push(Ok(v)),
+                    }
+                }
+                if out.len() == cmds.len() {
+                    return Ok(out);
+                }
             }
-            Ok(out)
         };
         tulipa::wait_for(work, limit)
             .await

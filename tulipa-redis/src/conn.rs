@@ -40,6 +40,11 @@ impl Socket {
 struct Slot {
     reply: RefCell<Option<Result<Value, RedisError>>>,
     waker: RefCell<Option<Waker>>,
+    /// Where this command's bytes end in the connection's output.
+    end: Cell<u64>,
+    /// The connection broke before the command was completely written, so
+    /// the server never ran it: safe to send again.
+    unsent: Cell<bool>,
 }
 
 impl Slot {
@@ -58,6 +63,9 @@ struct Shared {
     driver: RefCell<Option<Waker>>,
     broken: RefCell<Option<RedisError>>,
     closed: Cell<bool>,
+    /// Bytes queued and bytes written since the connection opened.
+    queued: Cell<u64>,
+    written: Cell<u64>,
 }
 
 impl Shared {
@@ -68,6 +76,7 @@ impl Shared {
         }
         let slots: Vec<_> = self.waiting.borrow_mut().drain(..).collect();
         for slot in slots {
+            slot.unsent.set(slot.end.get() > self.written.get());
             slot.fill(Err(err.clone()));
         }
         self.out.borrow_mut().clear();
@@ -100,6 +109,8 @@ impl Conn {
             driver: RefCell::new(None),
             broken: RefCell::new(None),
             closed: Cell::new(false),
+            queued: Cell::new(0),
+            written: Cell::new(0),
         });
         let driver = tulipa::spawn(Driver {
             shared: shared.clone(),
@@ -128,8 +139,12 @@ impl Conn {
         let replies = cmds
             .iter()
             .map(|c| {
+                let before = out.len();
                 c.write_to(&mut out);
+                let queued = self.shared.queued.get() + (out.len() - before) as u64;
+                self.shared.queued.set(queued);
                 let slot = Rc::new(Slot::default());
+                slot.end.set(queued);
                 waiting.push_back(slot.clone());
                 Reply { slot }
             })
@@ -150,10 +165,17 @@ pub(crate) struct Reply {
 impl Reply {
     fn failed(err: RedisError) -> Reply {
         let slot = Slot::default();
+        slot.unsent.set(true);
         *slot.reply.borrow_mut() = Some(Err(err));
         Reply {
             slot: Rc::new(slot),
         }
+    }
+
+    /// The reply; on failure also whether the command was never sent.
+    pub(crate) async fn get_checked(self) -> Result<Value, (RedisError, bool)> {
+        let unsent = self.slot.clone();
+        self.get().await.map_err(|e| (e, unsent.unsent.get()))
     }
 
     pub(crate) async fn get(self) -> Result<Value, RedisError> {
@@ -234,26 +256,7 @@ impl Driver {
     }
 
     fn poll_io(&mut self, cx: &mut Context<'_>) -> Result<(), RedisError> {
-        // Write everything queued.
-        loop {
-            let out = self.shared.out.borrow();
-            if self.written == out.len() {
-                break;
-            }
-            match self.socket.poll_write(cx, &out[self.written..]) {
-                Poll::Ready(Ok(0)) => return Err(RedisError::closed()),
-                Poll::Ready(Ok(n)) => self.written += n,
-                Poll::Ready(Err(e)) => return Err(RedisError::io(&e)),
-                Poll::Pending => break,
-            }
-        }
-        {
-            let mut out = self.shared.out.borrow_mut();
-            if self.written == out.len() {
-                out.clear();
-                self.written = 0;
-            }
-        }
+        // Read first: a peer that closed is noticed before more is written.
         // Read whatever arrived.
         loop {
             match self.socket.poll_read(cx, &mut self.chunk[..]) {
@@ -264,6 +267,30 @@ impl Driver {
                 }
                 Poll::Ready(Err(e)) => return Err(RedisError::io(&e)),
                 Poll::Pending => break,
+            }
+        }
+        // Write everything queued.
+        loop {
+            let out = self.shared.out.borrow();
+            if self.written == out.len() {
+                break;
+            }
+            match self.socket.poll_write(cx, &out[self.written..]) {
+                Poll::Ready(Ok(0)) => return Err(RedisError::closed()),
+                Poll::Ready(Ok(n)) => {
+                    self.written += n;
+                    let total = self.shared.written.get() + n as u64;
+                    self.shared.written.set(total);
+                }
+                Poll::Ready(Err(e)) => return Err(RedisError::io(&e)),
+                Poll::Pending => break,
+            }
+        }
+        {
+            let mut out = self.shared.out.borrow_mut();
+            if self.written == out.len() {
+                out.clear();
+                self.written = 0;
             }
         }
         Ok(())

@@ -77,6 +77,25 @@ impl RedisError {
         )
     }
 
+    /// True for connection errors and for server replies that mean "not
+    /// now" (`LOADING` while a restarted server reads its data, `TRYAGAIN`,
+    /// `MASTERDOWN`): the cases worth retrying.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulipa_redis::RedisError;
+    /// assert!(RedisError::Server("LOADING Redis is loading".into()).is_retryable());
+    /// assert!(!RedisError::Server("WRONGTYPE x".into()).is_retryable());
+    /// ```
+    pub fn is_retryable(&self) -> bool {
+        self.is_connection_error()
+            || matches!(
+                self.code(),
+                Some("LOADING" | "TRYAGAIN" | "MASTERDOWN" | "BUSY")
+            )
+    }
+
     pub(crate) fn io(err: &io::Error) -> RedisError {
         RedisError::Connection {
             kind: err.kind(),

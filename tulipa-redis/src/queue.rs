@@ -364,8 +364,7 @@ impl Core {
         loop {
             match op().await {
                 Err(QueueError::Redis(e))
-                    if e.is_connection_error()
-                        && deadline.is_none_or(|d| tulipa::now() + delay < d) =>
+                    if e.is_retryable() && deadline.is_none_or(|d| tulipa::now() + delay < d) =>
                 {
                     log::debug!("redis queue: retrying after {e}");
                     tulipa::sleep(delay).await;
@@ -605,13 +604,13 @@ impl Core {
                 continue;
             }
             match self.shutdown.get() {
-                Some(ShutdownMode::Graceful) if !graceful => continue, // seen just now: look again without blocking
-                Some(ShutdownMode::Graceful) => {
-                    if self.reclaim().await? == 0 {
-                        return Err(QueueError::ShutDown);
-                    }
+                // Seen just now: look again without blocking.
+                Some(ShutdownMode::Graceful) if !graceful => continue,
+                // Nothing new and nothing left to claim: drained.
+                Some(ShutdownMode::Graceful) if self.reclaim().await? == 0 => {
+                    return Err(QueueError::ShutDown)
                 }
-                Some(ShutdownMode::Immediate) => continue,
+                Some(_) => continue,
                 None if !wait => return Err(QueueError::Empty),
                 None => {}
             }
@@ -1201,6 +1200,29 @@ impl<T: Item> RedisQueue<T> {
         Ok(lag as usize + self.core.buffer.borrow().len())
     }
 
+    /// True when [`len`](Self::len) is 0.
+    ///
+    /// # Errors
+    ///
+    /// [`QueueError::Redis`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # tulipa::run(async {
+    /// # let q = tulipa_redis::RedisQueue::<String>::connect("redis://127.0.0.1", "fresh", "g", "c").await.unwrap();
+    /// assert!(q.is_empty().await.unwrap());
+    /// # }).unwrap();
+    /// ```
+    #[doc(alias = "empty")]
+    pub async fn is_empty(&self) -> Result<bool, QueueError> {
+        Ok(self.len().await? == 0)
+    }
+
     /// Items handed out and not yet acked, across all consumers (the
     /// group's pending count, minus this handle's buffer).
     ///
@@ -1223,6 +1245,24 @@ impl<T: Item> RedisQueue<T> {
     pub async fn unfinished(&self) -> Result<usize, QueueError> {
         let (pending, _) = self.core.counts().await?;
         Ok((pending as usize).saturating_sub(self.core.buffer.borrow().len()))
+    }
+
+    /// Items this handle has prefetched and not yet handed out: the next
+    /// `buffered()` calls of `get` need no round trip.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # tulipa::run(async {
+    /// let opts = tulipa_redis::QueueOptions::default().prefetch(8);
+    /// let q = tulipa_redis::RedisQueue::<String>::connect_with("redis://127.0.0.1", "b", "g", "c", opts).await.unwrap();
+    /// for i in 0..3 { q.put(i.to_string()).await.unwrap(); }
+    /// let _first = q.get().await.unwrap();
+    /// assert_eq!(q.buffered(), 2);
+    /// # }).unwrap();
+    /// ```
+    pub fn buffered(&self) -> usize {
+        self.core.buffer.borrow().len()
     }
 
     /// The bound given in [`QueueOptions::maxsize`] (0 = unbounded).

@@ -36,7 +36,7 @@ fn processes_every_item_acked_exactly_once_with_one_consumer_killed_by_sigkill()
     let url = server.url();
     let bin = example_bin();
     let n = 300;
-    let producer = {
+    {
         let url = url.clone();
         tulipa::run(async move {
             let q = RedisQueue::<String>::connect_with(&url, "jobs", "workers", "test", opts())
@@ -48,7 +48,6 @@ fn processes_every_item_acked_exactly_once_with_one_consumer_killed_by_sigkill()
         })
         .unwrap()
     };
-    let _ = producer;
     let common = [
         "--url",
         &url,
