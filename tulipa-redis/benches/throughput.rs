@@ -270,6 +270,12 @@ fn main() {
     let n = env_num("MESSAGES", 20_000);
     let server = Server::start();
     let port = server.port;
+    if std::env::var("PROBE").is_ok() {
+        raw_probe(port, n);
+        ack_probe(port, n);
+        ack_probe(port, n);
+        return;
+    }
     let (mut ours, mut rs, mut py, mut ceiling) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for round in 0..rounds {
         ours.push(tulipa_redis(port, &format!("t{round}"), n));
@@ -318,4 +324,107 @@ fn main() {
     } else {
         println!("  redis-benchmark              skipped (apt-get install redis-tools)");
     }
+}
+
+#[allow(dead_code)]
+fn raw_probe(port: u16, n: usize) {
+    let url = format!("redis://127.0.0.1:{port}");
+    tulipa::run(async move {
+        let c = tulipa_redis::Client::connect(&url).await.unwrap();
+        for (name, script) in [("xadd", false), ("evalsha", true)] {
+            let sha = c
+                .query(
+                    cmd("SCRIPT")
+                        .arg("LOAD")
+                        .arg("return redis.call('XADD', KEYS[1], '*', 'd', ARGV[1])"),
+                )
+                .await
+                .unwrap();
+            let sha = sha.as_str().unwrap().to_string();
+            let start = Instant::now();
+            let mut sent = 0;
+            while sent < n {
+                let k = BATCH.min(n - sent);
+                let futs = (0..k).map(|_| {
+                    let c = if script {
+                        cmd("EVALSHA")
+                            .arg(&sha)
+                            .arg(1)
+                            .arg("probe")
+                            .arg("xxxxxxxxxxxxxxxx")
+                    } else {
+                        cmd("XADD")
+                            .arg("probe")
+                            .arg("*")
+                            .arg("d")
+                            .arg("xxxxxxxxxxxxxxxx")
+                    };
+                    c
+                });
+                let cmds: Vec<_> = futs.collect();
+                let qs = cmds.into_iter().map(|x| c.query(x));
+                for r in tulipa::gather(qs).await {
+                    r.unwrap();
+                }
+                sent += k;
+            }
+            eprintln!(
+                "probe {name}: {:.0}/s",
+                n as f64 / start.elapsed().as_secs_f64()
+            );
+        }
+    })
+    .unwrap();
+}
+
+#[allow(dead_code)]
+fn ack_probe(port: u16, n: usize) {
+    let url = format!("redis://127.0.0.1:{port}");
+    tulipa::run(async move {
+        let c = tulipa_redis::Client::connect(&url).await.unwrap();
+        let sha = c
+            .query(cmd("SCRIPT").arg("LOAD").arg("local n = redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) redis.call('XDEL', KEYS[1], ARGV[2]) redis.call('HDEL', KEYS[2], ARGV[2]) return {n, redis.call('GET', KEYS[3])}"))
+            .await
+            .unwrap();
+        let sha = sha.as_str().unwrap().to_string();
+        for mode in ["lua", "multi", "pair", "xack"] {
+            let s = format!("ack-{mode}");
+            c.query(cmd("XGROUP").arg("CREATE").arg(&s).arg("g").arg("0").arg("MKSTREAM")).await.unwrap();
+            let mut ids = Vec::new();
+            for chunk in 0..(n / BATCH) {
+                let _ = chunk;
+                let cmds: Vec<_> = (0..BATCH).map(|_| cmd("XADD").arg(&s).arg("*").arg("d").arg("x")).collect();
+                for r in c.pipeline(cmds).await.unwrap() {
+                    ids.push(r.unwrap().as_str().unwrap().to_string());
+                }
+            }
+            c.query(cmd("XREADGROUP").arg("GROUP").arg("g").arg("c").arg("STREAMS").arg(&s).arg(">")).await.unwrap();
+            let start = Instant::now();
+            for chunk in ids.chunks(BATCH) {
+                let mut cmds = Vec::new();
+                for id in chunk {
+                    match mode {
+                        "lua" => cmds.push(cmd("EVALSHA").arg(&sha).arg(3).arg(&s).arg("h").arg("m").arg("g").arg(id)),
+                        "multi" => {
+                            cmds.push(cmd("MULTI"));
+                            cmds.push(cmd("XACK").arg(&s).arg("g").arg(id));
+                            cmds.push(cmd("XDEL").arg(&s).arg(id));
+                            cmds.push(cmd("EXEC"));
+                        }
+                        "pair" => {
+                            cmds.push(cmd("XACK").arg(&s).arg("g").arg(id));
+                            cmds.push(cmd("XDEL").arg(&s).arg(id));
+                        }
+                        _ => cmds.push(cmd("XACK").arg(&s).arg("g").arg(id)),
+                    }
+                }
+                for r in c.pipeline(cmds).await.unwrap() {
+                    r.unwrap();
+                }
+            }
+            eprintln!("ack probe {mode}: {:.0}/s", ids.len() as f64 / start.elapsed().as_secs_f64());
+        }
+        c.query(cmd("FLUSHALL")).await.unwrap();
+    })
+    .unwrap();
 }

@@ -487,12 +487,10 @@ impl Client {
 
     async fn query_extra(&self, cmd: Cmd, block: Duration) -> Result<Value, RedisError> {
         let mut delay = self.inner.opts.min_backoff;
+        let cmds = std::slice::from_ref(&cmd);
         let work = async {
             loop {
-                let mut replies = self
-                    .pipeline_blocking(vec![cmd.clone()], block)
-                    .await?
-                    .into_iter();
+                let mut replies = self.send_all(cmds).await?.into_iter();
                 match replies.next().expect("one reply per command") {
                     // A restarted server still reading its data ran nothing.
                     Err(e) if e.code() == Some("LOADING") => {
@@ -503,12 +501,7 @@ impl Client {
                 }
             }
         };
-        let limit = self
-            .inner
-            .opts
-            .command_timeout
-            .saturating_add(block)
-            .saturating_add(self.inner.opts.reconnect_for);
+        let limit = self.inner.opts.command_timeout.saturating_add(block);
         tulipa::wait_for(work, limit)
             .await
             .unwrap_or(Err(RedisError::Timeout))
@@ -641,28 +634,29 @@ impl Client {
         block: Duration,
     ) -> Result<Vec<Result<Value, RedisError>>, RedisError> {
         let limit = self.inner.opts.command_timeout.saturating_add(block);
-        let work = async {
-            loop {
-                let conn = self.conn().await?;
-                let replies = conn.send(&cmds);
-                drop(conn);
-                let mut out = Vec::with_capacity(replies.len());
-                for r in replies {
-                    match r.get_checked().await {
-                        // Broke before the first command went out: nothing
-                        // ran, so send them all again on a new connection.
-                        Err((_, true)) if out.is_empty() => break,
-                        Err((e, _)) => out.push(Err(e)),
-                        Ok(v) => out.push(Ok(v)),
-                    }
-                }
-                if out.len() == cmds.len() {
-                    return Ok(out);
-                }
-            }
-        };
-        tulipa::wait_for(work, limit)
+        tulipa::wait_for(self.send_all(&cmds), limit)
             .await
             .unwrap_or(Err(RedisError::Timeout))
+    }
+
+    /// Sends `cmds` and collects their replies, resending them on a new
+    /// connection if the old one broke before the first was written.
+    async fn send_all(&self, cmds: &[Cmd]) -> Result<Vec<Result<Value, RedisError>>, RedisError> {
+        loop {
+            let conn = self.conn().await?;
+            let replies = conn.send(cmds);
+            drop(conn);
+            let mut out = Vec::with_capacity(replies.len());
+            for r in replies {
+                match r.get_checked().await {
+                    Err((_, true)) if out.is_empty() => break,
+                    Err((e, _)) => out.push(Err(e)),
+                    Ok(v) => out.push(Ok(v)),
+                }
+            }
+            if out.len() == cmds.len() {
+                return Ok(out);
+            }
+        }
     }
 }

@@ -2,8 +2,8 @@
 //!
 //! [`RedisQueue`] keeps the shape of `tulipa::Queue` (asyncio's `Queue`):
 //! `put` is `XADD`, `get` is `XREADGROUP` in a consumer group, a
-//! [`Delivery`]'s `task_done` is `XACK` (and `XDEL`, so the stream does not
-//! grow), `join` waits for the group's pending count plus its lag to reach
+//! [`Delivery`]'s `task_done` is `XACK` (acked entries are trimmed in
+//! batches, so the stream does not grow), `join` waits for the group's pending count plus its lag to reach
 //! zero. Delivery is at least once: an item whose consumer died (even by
 //! `kill -9`) stays pending and is claimed by another consumer after
 //! `min_idle` (`XAUTOCLAIM`-style, in a Lua script); an item delivered more

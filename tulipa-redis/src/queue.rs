@@ -281,11 +281,15 @@ struct Core {
     next_claim: Cell<Instant>,
     shutdown: Cell<Option<ShutdownMode>>,
     put: Script,
-    ack: Script,
+    trim: Script,
+    acks: Cell<usize>,
     reclaim: Script,
     count: Script,
     stop: Script,
 }
+
+/// Acks between two trims of a stream's acked entries.
+const TRIM_EVERY: usize = 64;
 
 fn mode_of(v: &Value) -> Option<ShutdownMode> {
     match v.as_bytes() {
@@ -342,12 +346,19 @@ impl Core {
             next_claim: Cell::new(tulipa::now()),
             shutdown: Cell::new(None),
             put: Script::new(scripts::PUT),
-            ack: Script::new(scripts::ACK),
+            trim: Script::new(scripts::TRIM),
+            acks: Cell::new(0),
             reclaim: Script::new(scripts::RECLAIM),
             count: Script::new(scripts::COUNT),
             stop: Script::new(scripts::SHUTDOWN),
         };
-        for s in [&core.put, &core.ack, &core.reclaim, &core.count, &core.stop] {
+        for s in [
+            &core.put,
+            &core.trim,
+            &core.reclaim,
+            &core.count,
+            &core.stop,
+        ] {
             s.load(&core.cmd).await?;
         }
         Ok(core)
@@ -384,6 +395,28 @@ impl Core {
     }
 
     async fn try_put_once(&self, level: usize, payload: &[u8]) -> Result<String, QueueError> {
+        if self.opts.maxsize == 0 {
+            // A plain XADD: a shut-down stream refuses it by itself (see
+            // the SHUTDOWN script).
+            let added = self
+                .cmd
+                .query(
+                    cmd("XADD")
+                        .arg(&self.levels[level])
+                        .arg("*")
+                        .arg("d")
+                        .arg(payload),
+                )
+                .await;
+            return match added {
+                Ok(id) => Ok(id.as_str().unwrap_or_default().to_string()),
+                Err(RedisError::Server(msg)) if msg.contains("exhausted") => {
+                    self.saw_shutdown();
+                    Err(QueueError::ShutDown)
+                }
+                Err(e) => Err(e.into()),
+            };
+        }
         let mut keys: Vec<&str> = vec![&self.levels[level], &self.marker];
         keys.extend(self.levels.iter().map(String::as_str));
         let max = self.opts.maxsize.to_string();
@@ -407,12 +440,16 @@ impl Core {
                 .to_string()),
             Some(1) => Err(QueueError::Full),
             Some(2) => {
-                if self.shutdown.get().is_none() {
-                    self.shutdown.set(Some(ShutdownMode::Graceful));
-                }
+                self.saw_shutdown();
                 Err(QueueError::ShutDown)
             }
             _ => Err(RedisError::unexpected(&reply).into()),
+        }
+    }
+
+    fn saw_shutdown(&self) {
+        if self.shutdown.get().is_none() {
+            self.shutdown.set(Some(ShutdownMode::Graceful));
         }
     }
 
@@ -436,24 +473,45 @@ impl Core {
         }
     }
 
-    async fn ack(&self, level: usize, id: &str) -> Result<bool, QueueError> {
-        let keys = [self.levels[level].as_str(), &self.history, &self.marker];
-        let reply = self
+    /// `XACK`, with the marker read in the same round trip; every
+    /// `TRIM_EVERY` acks the acked entries are trimmed from the stream.
+    async fn ack(&self, level: usize, id: &str, deliveries: u64) -> Result<bool, QueueError> {
+        let stream = self.levels[level].as_str();
+        let acks = self.acks.get() + 1;
+        self.acks.set(acks);
+        let trim = acks % TRIM_EVERY == 0;
+        let replies = self
             .retry(|| async {
-                Ok(self
-                    .ack
-                    .run(&self.cmd, &keys, &[self.group.as_bytes(), id.as_bytes()])
-                    .await?)
+                let mut cmds = vec![
+                    cmd("XACK").arg(stream).arg(&self.group).arg(id),
+                    cmd("GET").arg(&self.marker),
+                ];
+                if deliveries > 1 {
+                    cmds.push(cmd("HDEL").arg(&self.history).arg(id));
+                }
+                if trim {
+                    cmds.push(self.trim.cmd(&[stream], &[self.group.as_bytes()]));
+                }
+                let mut replies = self.cmd.pipeline(cmds).await?.into_iter();
+                let acked = replies.next().expect("XACK reply")?;
+                let marker = replies.next().expect("GET reply")?;
+                for r in replies {
+                    match r {
+                        Err(e) if e.code() == Some("NOSCRIPT") => {
+                            self.trim
+                                .run(&self.cmd, &[stream], &[self.group.as_bytes()])
+                                .await?;
+                        }
+                        other => {
+                            other?;
+                        }
+                    }
+                }
+                Ok((acked, marker))
             })
             .await?;
-        let parts = reply
-            .clone()
-            .into_array()
-            .ok_or_else(|| RedisError::unexpected(&reply))?;
-        if let Some(m) = parts.get(1) {
-            self.note_marker(m);
-        }
-        Ok(parts.first().and_then(Value::as_int) == Some(1))
+        self.note_marker(&replies.1);
+        Ok(replies.0.as_int() == Some(1))
     }
 
     /// Claims idle entries of every level into the buffer.
@@ -571,7 +629,7 @@ impl Core {
     async fn drain_buffer(&self) -> Result<(), QueueError> {
         let drained: Vec<Entry> = self.buffer.borrow_mut().drain(..).collect();
         for e in drained {
-            self.ack(e.level, &e.id).await?;
+            self.ack(e.level, &e.id, e.deliveries).await?;
         }
         Ok(())
     }
@@ -845,7 +903,9 @@ impl<T> Delivery<T> {
         self.level
     }
 
-    /// Acks the item (`XACK`) and deletes its entry (`XDEL`), atomically.
+    /// Acks the item (`XACK`). Acked entries leave the stream in batches:
+    /// every 64 acks of a handle, and at every `join`/`len`, the entries
+    /// below the oldest pending one are trimmed (`XTRIM MINID`).
     ///
     /// Returns `false` when the entry had already been acked, by a consumer
     /// that claimed it after this one let it go idle.
@@ -853,7 +913,8 @@ impl<T> Delivery<T> {
     /// # Errors
     ///
     /// [`QueueError::Redis`] once connection errors outlast `retry_for`
-    /// (acking again is harmless, so it is retried).
+    /// (acking again is harmless, so it is retried; a retried ack whose
+    /// first attempt went through returns `false`).
     ///
     /// # Cancel safety
     ///
@@ -870,7 +931,7 @@ impl<T> Delivery<T> {
     /// # }).unwrap();
     /// ```
     pub async fn task_done(self) -> Result<bool, QueueError> {
-        self.core.ack(self.level, &self.id).await
+        self.core.ack(self.level, &self.id, self.deliveries).await
     }
 
     /// Takes the item out, giving up the ack: the entry stays pending and is
@@ -899,8 +960,10 @@ impl<T> Delivery<T> {
 ///
 /// Keys used: `stream`, `stream:dead` (dead letters), `stream:history`
 /// (claim history of items redelivered), `stream:shutdown` (the marker).
-/// The queue owns the stream: entries are deleted once acked, so one group
-/// per stream.
+/// The queue owns the stream: acked entries are trimmed away (everything
+/// below the oldest pending entry, every 64 acks and at each `join`/`len`),
+/// so one group per stream; an entry pending with a dead consumer holds the
+/// trim back until it is claimed and acked or dead-lettered.
 ///
 /// **Shutdown across processes.** [`shutdown`](Self::shutdown) sets the
 /// marker in the same Lua step that puts check, so once it returns every

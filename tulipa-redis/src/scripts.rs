@@ -40,6 +40,15 @@ impl Script {
         c
     }
 
+    /// `EVALSHA` (or `EVAL` before the script is loaded) as a command to
+    /// pipeline with others; a `NOSCRIPT` reply means: use [`Script::run`].
+    pub(crate) fn cmd(&self, keys: &[&str], args: &[&[u8]]) -> Cmd {
+        match &*self.sha.borrow() {
+            Some(sha) => self.build("EVALSHA", sha, keys, args),
+            None => self.build("EVAL", self.src, keys, args),
+        }
+    }
+
     pub(crate) async fn run(
         &self,
         client: &Client,
@@ -57,29 +66,70 @@ impl Script {
     }
 }
 
+/// Lua helpers shared by the scripts: the group's fields from XINFO GROUPS;
+/// its lag (XINFO's when Redis can compute it, else the entries after the
+/// group's last-delivered id, counted); and the trim of acked entries.
+macro_rules! helpers {
+    () => {
+        r#"
+local function group_info(stream, group)
+  for _, g in ipairs(redis.call('XINFO', 'GROUPS', stream)) do
+    local h = {}
+    for j = 1, #g, 2 do h[g[j]] = g[j + 1] end
+    if h['name'] == group then return h end
+  end
+  return nil
+end
+local function group_lag(stream, h)
+  if type(h['lag']) == 'number' then return h['lag'] end
+  return #redis.call('XRANGE', stream, '(' .. h['last-delivered-id'], '+')
+end
+-- Every entry below the oldest pending one (or up to the last delivered
+-- when nothing is pending) has been acked: trim them away.
+local function trim(stream, group, h)
+  local p = redis.call('XPENDING', stream, group)
+  local minid
+  if p[1] > 0 then
+    minid = p[2]
+  else
+    local last = h['last-delivered-id']
+    local ms, seq = string.match(last, '^(%d+)-(%d+)$')
+    if ms and #seq < 15 then minid = ms .. '-' .. (tonumber(seq) + 1) else minid = last end
+  end
+  redis.call('XTRIM', stream, 'MINID', minid)
+end
+"#
+    };
+}
+
 /// KEYS: target stream, shutdown marker, every level stream.
 /// ARGV: maxsize, group, payload. Returns {0, id} | {1} full | {2} shut down.
-pub(crate) const PUT: &str = r#"
+/// (An unbounded queue puts with a plain XADD instead.)
+pub(crate) const PUT: &str = concat!(
+    helpers!(),
+    r#"
 if redis.call('EXISTS', KEYS[2]) == 1 then return {2} end
 local max = tonumber(ARGV[1])
-if max > 0 then
-  local n = 0
-  for i = 3, #KEYS do
-    n = n + redis.call('XLEN', KEYS[i]) - redis.call('XPENDING', KEYS[i], ARGV[2])[1]
-  end
-  if n >= max then return {1} end
+local n = 0
+for i = 3, #KEYS do
+  local h = group_info(KEYS[i], ARGV[2])
+  if h then n = n + group_lag(KEYS[i], h) end
 end
+if n >= max then return {1} end
 return {0, redis.call('XADD', KEYS[1], '*', 'd', ARGV[3])}
-"#;
+"#
+);
 
-/// KEYS: stream, history hash, shutdown marker. ARGV: group, id.
-/// Acks and deletes the entry. Returns {acked, marker}.
-pub(crate) const ACK: &str = r#"
-local n = redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
-redis.call('XDEL', KEYS[1], ARGV[2])
-redis.call('HDEL', KEYS[2], ARGV[2])
-return {n, redis.call('GET', KEYS[3])}
-"#;
+/// KEYS: stream. ARGV: group. Trims the acked entries (acks are plain
+/// XACKs; this runs every few acks and from `join`/`len`).
+pub(crate) const TRIM: &str = concat!(
+    helpers!(),
+    r#"
+local h = group_info(KEYS[1], ARGV[1])
+if h then trim(KEYS[1], ARGV[1], h) end
+return 0
+"#
+);
 
 /// KEYS: stream, dead-letter stream, history hash.
 /// ARGV: group, consumer, min_idle_ms, count, max_deliveries (0 = no limit).
@@ -122,56 +172,52 @@ return out
 "#;
 
 /// KEYS: every level stream. ARGV: group.
-/// Returns {pending, lag} summed over the levels. `lag` is XINFO GROUPS'
-/// lag; when Redis cannot compute it (deleted entries ahead of the group),
-/// it is XLEN - pending, exact here because acked entries are deleted.
-pub(crate) const COUNT: &str = r#"
+/// Returns {pending, lag} summed over the levels, and trims acked entries.
+pub(crate) const COUNT: &str = concat!(
+    helpers!(),
+    r#"
 local pending, lag = 0, 0
 for i = 1, #KEYS do
-  local found = false
-  for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[i])) do
-    local h = {}
-    for j = 1, #g, 2 do h[g[j]] = g[j + 1] end
-    if h['name'] == ARGV[1] then
-      found = true
-      local p = h['pending']
-      local l = h['lag']
-      if type(l) ~= 'number' then
-        l = redis.call('XLEN', KEYS[i]) - p
-        if l < 0 then l = 0 end
-      end
-      pending = pending + p
-      lag = lag + l
-    end
-  end
-  if not found then
+  local h = group_info(KEYS[i], ARGV[1])
+  if not h then
     return redis.error_reply('NOGROUP no consumer group ' .. ARGV[1] .. ' on ' .. KEYS[i])
   end
+  pending = pending + h['pending']
+  lag = lag + group_lag(KEYS[i], h)
+  trim(KEYS[i], ARGV[1], h)
 end
 return {pending, lag}
-"#;
+"#
+);
 
 /// KEYS: shutdown marker, every level stream. ARGV: mode, group.
 /// Sets the marker (immediate wins over graceful). Immediate also deletes
-/// every entry not yet delivered to the group. Returns how many it deleted.
-pub(crate) const SHUTDOWN: &str = r#"
+/// every entry not yet delivered to the group. Then each stream gets an
+/// entry with the largest possible id, deleted at once: its last id can
+/// never grow again, so every later plain `XADD *` fails ("exhausted").
+/// Returns how many entries it deleted.
+pub(crate) const SHUTDOWN: &str = concat!(
+    helpers!(),
+    r#"
 local cur = redis.call('GET', KEYS[1])
 if ARGV[1] == 'immediate' or not cur then redis.call('SET', KEYS[1], ARGV[1]) end
 local drained = 0
-if ARGV[1] == 'immediate' then
-  for i = 2, #KEYS do
-    for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[i])) do
-      local h = {}
-      for j = 1, #g, 2 do h[g[j]] = g[j + 1] end
-      if h['name'] == ARGV[2] then
-        for _, e in ipairs(redis.call('XRANGE', KEYS[i], '(' .. h['last-delivered-id'], '+')) do
-          redis.call('XDEL', KEYS[i], e[1])
-          drained = drained + 1
-        end
-        redis.call('XGROUP', 'SETID', KEYS[i], ARGV[2], '$')
-      end
+for i = 2, #KEYS do
+  local h = group_info(KEYS[i], ARGV[2])
+  if ARGV[1] == 'immediate' and h then
+    for _, e in ipairs(redis.call('XRANGE', KEYS[i], '(' .. h['last-delivered-id'], '+')) do
+      redis.call('XDEL', KEYS[i], e[1])
+      drained = drained + 1
     end
+  end
+  local last = '18446744073709551615-18446744073709551615'
+  if redis.pcall('XADD', KEYS[i], last, 'shutdown', ARGV[1])['err'] == nil then
+    redis.call('XDEL', KEYS[i], last)
+  end
+  if ARGV[1] == 'immediate' and h then
+    redis.call('XGROUP', 'SETID', KEYS[i], ARGV[2], '$')
   end
 end
 return drained
-"#;
+"#
+);
