@@ -251,9 +251,16 @@ fn redis_benchmark(port: u16, n: usize) -> Option<f64> {
         .output()
         .ok()?;
     let text = String::from_utf8_lossy(&out.stdout);
+    if !text.contains("requests per second") {
+        eprintln!(
+            "redis-benchmark: {text} {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
     // "XADD ceiling * d ...: 523560.22 requests per second, p50=..."
+    // (its progress updates before that are separated by carriage returns)
     let line = text
-        .lines()
+        .split(['\r', '\n'])
         .rev()
         .find(|l| l.contains("requests per second"))?;
     let rate = line.split(": ").nth(1)?.split_whitespace().next()?;
@@ -270,6 +277,13 @@ fn main() {
     let n = env_num("MESSAGES", 20_000);
     let server = Server::start();
     let port = server.port;
+    if std::env::var("ONLY_TULIPA").is_ok() {
+        for round in 0..rounds {
+            let r = tulipa_redis(port, &format!("t{round}"), n);
+            eprintln!("tulipa-redis {r:.0}/s");
+        }
+        return;
+    }
     if std::env::var("PROBE").is_ok() {
         raw_probe(port, n);
         ack_probe(port, n);
