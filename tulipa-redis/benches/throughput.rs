@@ -340,7 +340,8 @@ fn main() {
     }
 }
 
-#[allow(dead_code)]
+/// `PROBE=1`: what one command costs through this client, plain XADD
+/// against a one-line EVALSHA, both in batches of BATCH in flight.
 fn raw_probe(port: u16, n: usize) {
     let url = format!("redis://127.0.0.1:{port}");
     tulipa::run(async move {
@@ -360,7 +361,7 @@ fn raw_probe(port: u16, n: usize) {
             while sent < n {
                 let k = BATCH.min(n - sent);
                 let futs = (0..k).map(|_| {
-                    let c = if script {
+                    if script {
                         cmd("EVALSHA")
                             .arg(&sha)
                             .arg(1)
@@ -372,8 +373,7 @@ fn raw_probe(port: u16, n: usize) {
                             .arg("*")
                             .arg("d")
                             .arg("xxxxxxxxxxxxxxxx")
-                    };
-                    c
+                    }
                 });
                 let cmds: Vec<_> = futs.collect();
                 let qs = cmds.into_iter().map(|x| c.query(x));
@@ -391,7 +391,7 @@ fn raw_probe(port: u16, n: usize) {
     .unwrap();
 }
 
-#[allow(dead_code)]
+/// `PROBE=1`: the cost of the ways to ack (and delete) an entry.
 fn ack_probe(port: u16, n: usize) {
     let url = format!("redis://127.0.0.1:{port}");
     tulipa::run(async move {

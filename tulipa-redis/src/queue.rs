@@ -540,10 +540,20 @@ impl Core {
             let reply = self
                 .retry(|| async { Ok(self.reclaim.run(&self.cmd, &keys, &args).await?) })
                 .await?;
-            let entries = reply
+            let mut parts = reply
                 .clone()
                 .into_array()
-                .ok_or_else(|| RedisError::unexpected(&reply))?;
+                .ok_or_else(|| RedisError::unexpected(&reply))?
+                .into_iter();
+            let (Some(examined), Some(entries)) = (parts.next(), parts.next()) else {
+                return Err(RedisError::unexpected(&reply).into());
+            };
+            // A full batch: there may be more idle entries; look again at
+            // the next `get` rather than after another min_idle / 2.
+            if examined.as_int() >= Some(self.opts.prefetch.max(1) as i64) {
+                self.next_claim.set(tulipa::now());
+            }
+            let entries = entries.into_array().unwrap_or_default();
             let mut buf = self.buffer.borrow_mut();
             for e in entries {
                 let mut parts = e.into_array().unwrap_or_default().into_iter();

@@ -136,7 +136,7 @@ return 0
 /// Claims entries idle for min_idle; an entry already delivered
 /// max_deliveries times moves to the dead-letter stream instead, with its
 /// original id, delivery count and the consumers that held it.
-/// Returns {{id, fields, deliveries}, ...}.
+/// Returns {entries examined, {{id, fields, deliveries}, ...}}.
 pub(crate) const RECLAIM: &str = r#"
 local pend = redis.call('XPENDING', KEYS[1], ARGV[1], 'IDLE', ARGV[3], '-', '+', ARGV[4])
 local out = {}
@@ -168,7 +168,7 @@ for _, p in ipairs(pend) do
     end
   end
 end
-return out
+return {#pend, out}
 "#;
 
 /// KEYS: every level stream. ARGV: group.

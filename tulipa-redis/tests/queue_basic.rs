@@ -404,3 +404,38 @@ fn queue_serde_json_items() {
     })
     .unwrap();
 }
+
+#[test]
+fn queue_handle_dropped_with_prefetched_items_all_reclaimed_by_another() {
+    let server = RedisServer::start();
+    let url = server.url();
+    tulipa::run(async move {
+        let a = queue(&url, "abandon", "a", fast().prefetch(20)).await;
+        for i in 0..20 {
+            a.put(i.to_string()).await.unwrap();
+        }
+        let first = a.get().await.unwrap();
+        assert_eq!(a.buffered(), 19);
+        drop(first);
+        drop(a); // like a crash: 20 entries pending with `a`, none acked
+        let b = queue(&url, "abandon", "b", fast()).await; // prefetch 1
+        let mut got = Vec::new();
+        tulipa::wait_for(
+            async {
+                while got.len() < 20 {
+                    let d = b.get().await.unwrap();
+                    assert_eq!(d.deliveries(), 2);
+                    got.push(d.item().parse::<u32>().unwrap());
+                    d.task_done().await.unwrap();
+                }
+            },
+            Duration::from_secs(20),
+        )
+        .await
+        .unwrap();
+        got.sort();
+        assert_eq!(got, (0..20).collect::<Vec<_>>());
+        b.join().await.unwrap();
+    })
+    .unwrap();
+}
