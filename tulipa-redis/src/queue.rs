@@ -645,7 +645,26 @@ impl Core {
     }
 
     /// The next entry: buffered, claimed, or read. `wait` = false is `try_get`.
-    async fn next(&self, wait: bool) -> Result<Entry, QueueError> {
+    /// Runs a buffer refill (`read` or `reclaim`) as its own task, shielded:
+    /// if the `get` awaiting it is cancelled, the refill still completes and
+    /// its entries land in the buffer for the next `get` instead of sitting
+    /// pending on the server until `min_idle`.
+    async fn refill<F, Fut>(self: &Rc<Self>, op: F) -> Result<usize, QueueError>
+    where
+        F: FnOnce(Rc<Core>) -> Fut,
+        Fut: std::future::Future<Output = Result<usize, QueueError>> + 'static,
+    {
+        let task = tulipa::spawn(op(self.clone()));
+        match tulipa::shield(task).await {
+            Ok(result) => result,
+            Err(e) => Err(QueueError::Redis(RedisError::Connection {
+                kind: std::io::ErrorKind::Other,
+                message: format!("queue refill task failed: {e}"),
+            })),
+        }
+    }
+
+    async fn next(self: &Rc<Self>, wait: bool) -> Result<Entry, QueueError> {
         loop {
             if self.shutdown.get() == Some(ShutdownMode::Immediate) {
                 self.drain_buffer().await?;
@@ -655,7 +674,9 @@ impl Core {
                 return Ok(e);
             }
             let now = tulipa::now();
-            if now >= self.next_claim.get() && self.reclaim().await? > 0 {
+            if now >= self.next_claim.get()
+                && self.refill(|c| async move { c.reclaim().await }).await? > 0
+            {
                 continue;
             }
             let graceful = self.shutdown.get().is_some();
@@ -668,14 +689,20 @@ impl Core {
             } else {
                 None
             };
-            if self.read(block).await? > 0 {
+            if self
+                .refill(move |c| async move { c.read(block).await })
+                .await?
+                > 0
+            {
                 continue;
             }
             match self.shutdown.get() {
                 // Seen just now: look again without blocking.
                 Some(ShutdownMode::Graceful) if !graceful => continue,
                 // Nothing new and nothing left to claim: drained.
-                Some(ShutdownMode::Graceful) if self.reclaim().await? == 0 => {
+                Some(ShutdownMode::Graceful)
+                    if self.refill(|c| async move { c.reclaim().await }).await? == 0 =>
+                {
                     return Err(QueueError::ShutDown)
                 }
                 Some(_) => continue,
@@ -1178,9 +1205,10 @@ impl<T: Item> RedisQueue<T> {
     ///
     /// # Cancel safety
     ///
-    /// Cancel safe: entries read by a cancelled `get` stay in the buffer for
-    /// the next `get` (or, if the reply was lost, pending on the server,
-    /// claimed again after `min_idle`).
+    /// Cancel safe: a refill started by a cancelled `get` runs to the end in
+    /// its own task and its entries wait in the buffer for the next `get`
+    /// (only a reply lost with the connection leaves entries pending on the
+    /// server, claimed again after `min_idle`).
     ///
     /// # Examples
     ///

@@ -439,3 +439,30 @@ fn queue_handle_dropped_with_prefetched_items_all_reclaimed_by_another() {
     })
     .unwrap();
 }
+
+#[test]
+fn queue_cancelled_get_keeps_what_its_read_brings() {
+    let server = RedisServer::start();
+    let url = server.url();
+    tulipa::run(async move {
+        // min_idle MAX: an entry stranded in the pending list would never
+        // come back, so the last get below would time out.
+        let opts = fast()
+            .min_idle(Duration::MAX)
+            .block(Duration::from_millis(300));
+        let q = queue(&url, "cancel", "c", opts.clone()).await;
+        let p = queue(&url, "cancel", "p", opts).await;
+        // The get is cancelled while its XREADGROUP BLOCK is on the server...
+        assert!(tulipa::wait_for(q.get(), Duration::from_millis(30))
+            .await
+            .is_err());
+        // ...and the item put now is delivered to that read.
+        p.put("x".to_string()).await.unwrap();
+        let d = tulipa::wait_for(q.get(), BOUND).await.unwrap().unwrap();
+        assert_eq!(d.item(), "x");
+        assert_eq!(d.deliveries(), 1);
+        d.task_done().await.unwrap();
+        q.join().await.unwrap();
+    })
+    .unwrap();
+}
