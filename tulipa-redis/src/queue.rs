@@ -283,9 +283,26 @@ struct Core {
     put: Script,
     trim: Script,
     acks: Cell<usize>,
+    marker_check: Cell<bool>,
     reclaim: Script,
     count: Script,
     stop: Script,
+}
+
+/// While alive, a marker read is queued with an ack; acks sent meanwhile
+/// skip their own.
+struct MarkerCheck<'a>(&'a Cell<bool>);
+
+impl<'a> MarkerCheck<'a> {
+    fn claim(flag: &'a Cell<bool>) -> Option<MarkerCheck<'a>> {
+        (!flag.replace(true)).then_some(MarkerCheck(flag))
+    }
+}
+
+impl Drop for MarkerCheck<'_> {
+    fn drop(&mut self) {
+        self.0.set(false);
+    }
 }
 
 /// Acks between two trims of a stream's acked entries.
@@ -348,6 +365,7 @@ impl Core {
             put: Script::new(scripts::PUT),
             trim: Script::new(scripts::TRIM),
             acks: Cell::new(0),
+            marker_check: Cell::new(false),
             reclaim: Script::new(scripts::RECLAIM),
             count: Script::new(scripts::COUNT),
             stop: Script::new(scripts::SHUTDOWN),
@@ -480,12 +498,14 @@ impl Core {
         let acks = self.acks.get() + 1;
         self.acks.set(acks);
         let trim = acks % TRIM_EVERY == 0;
+        // Acks sent together share one read of the marker.
+        let check = MarkerCheck::claim(&self.marker_check);
         let replies = self
             .retry(|| async {
-                let mut cmds = vec![
-                    cmd("XACK").arg(stream).arg(&self.group).arg(id),
-                    cmd("GET").arg(&self.marker),
-                ];
+                let mut cmds = vec![cmd("XACK").arg(stream).arg(&self.group).arg(id)];
+                if check.is_some() {
+                    cmds.push(cmd("GET").arg(&self.marker));
+                }
                 if deliveries > 1 {
                     cmds.push(cmd("HDEL").arg(&self.history).arg(id));
                 }
@@ -494,7 +514,10 @@ impl Core {
                 }
                 let mut replies = self.cmd.pipeline(cmds).await?.into_iter();
                 let acked = replies.next().expect("XACK reply")?;
-                let marker = replies.next().expect("GET reply")?;
+                let marker = match check {
+                    Some(_) => Some(replies.next().expect("GET reply")?),
+                    None => None,
+                };
                 for r in replies {
                     match r {
                         Err(e) if e.code() == Some("NOSCRIPT") => {
@@ -510,7 +533,10 @@ impl Core {
                 Ok((acked, marker))
             })
             .await?;
-        self.note_marker(&replies.1);
+        drop(check);
+        if let Some(m) = &replies.1 {
+            self.note_marker(m);
+        }
         Ok(replies.0.as_int() == Some(1))
     }
 
