@@ -294,12 +294,8 @@ fn main() {
     for round in 0..rounds {
         ours.push(tulipa_redis(port, &format!("t{round}"), n));
         rs.push(redis_rs(port, &format!("r{round}"), n));
-        if let Some(r) = redis_py(port, &format!("p{round}"), n) {
-            py.push(r);
-        }
-        if let Some(r) = redis_benchmark(port, n) {
-            ceiling.push(r);
-        }
+        py.push(redis_py(port, &format!("p{round}"), n));
+        ceiling.push(redis_benchmark(port, n));
         tulipa::run(async move {
             let c = tulipa_redis::Client::connect(&format!("redis://127.0.0.1:{port}"))
                 .await
@@ -315,29 +311,36 @@ fn main() {
             ceiling.last()
         );
     }
-    let ours_m = median(&mut ours);
-    let rs_m = median(&mut rs);
-    println!("redis queue throughput: {n} messages, 1 producer, {CONSUMERS} consumers, batch {BATCH}, {rounds} rounds (medians)");
+    let ours_m = median(&mut ours.clone());
+    println!("redis queue throughput: {n} messages, 1 producer, {CONSUMERS} consumers, batch {BATCH}, {rounds} rounds");
+    println!("(medians; the ratio column is the median of the per-round ratios, each round's runs back to back)");
     println!("  tulipa-redis RedisQueue      {ours_m:>10.0} msg/s");
-    println!(
-        "  redis crate (tokio 1 thread) {rs_m:>10.0} msg/s   tulipa-redis / redis-rs = {:.2}x",
-        ours_m / rs_m
-    );
-    if !py.is_empty() {
-        let py_m = median(&mut py);
-        println!(
-            "  redis-py asyncio             {py_m:>10.0} msg/s   tulipa-redis / redis-py = {:.2}x",
-            ours_m / py_m
-        );
-    } else {
-        println!("  redis-py asyncio             skipped (python3 -m pip install redis)");
-    }
-    if !ceiling.is_empty() {
-        let c_m = median(&mut ceiling);
-        println!("  redis-benchmark XADD -P {BATCH}   {c_m:>10.0} req/s   tulipa-redis / ceiling = {:.0}%", 100.0 * ours_m / c_m);
-    } else {
-        println!("  redis-benchmark              skipped (apt-get install redis-tools)");
-    }
+    let report = |name: &str, unit: &str, peer: &[Option<f64>], what: &str| {
+        let mut rates: Vec<f64> = peer.iter().flatten().copied().collect();
+        if rates.is_empty() {
+            println!("  {name:<28} skipped");
+            return;
+        }
+        let mut ratios: Vec<f64> = ours
+            .iter()
+            .zip(peer)
+            .filter_map(|(o, p)| p.map(|p| o / p))
+            .collect();
+        let m = median(&mut rates);
+        let r = median(&mut ratios);
+        if what == "%" {
+            println!(
+                "  {name:<28} {m:>10.0} {unit}   tulipa-redis / ceiling = {:.0}%",
+                100.0 * r
+            );
+        } else {
+            println!("  {name:<28} {m:>10.0} {unit}   tulipa-redis / {what} = {r:.2}x");
+        }
+    };
+    let rs: Vec<Option<f64>> = rs.into_iter().map(Some).collect();
+    report("redis crate (tokio 1 thread)", "msg/s", &rs, "redis-rs");
+    report("redis-py asyncio", "msg/s", &py, "redis-py");
+    report("redis-benchmark XADD -P 64", "req/s", &ceiling, "%");
 }
 
 /// `PROBE=1`: what one command costs through this client, plain XADD
