@@ -304,11 +304,8 @@ fn main() {
         })
         .unwrap();
         eprintln!(
-            "round {round}: tulipa-redis {:.0}/s, redis-rs {:.0}/s, redis-py {:?}, ceiling {:?}",
-            ours[round],
-            rs[round],
-            py.last(),
-            ceiling.last()
+            "round {round}: tulipa-redis {:.0}/s, redis-rs {:.0}/s, redis-py {:.0?}/s, ceiling {:.0?}/s",
+            ours[round], rs[round], py[round], ceiling[round]
         );
     }
     let ours_m = median(&mut ours.clone());
