@@ -1029,8 +1029,11 @@ impl<T> Delivery<T> {
 /// trim back until it is claimed and acked or dead-lettered.
 ///
 /// **Shutdown across processes.** [`shutdown`](Self::shutdown) sets the
-/// marker in the same Lua step that puts check, so once it returns every
-/// `put` through any handle fails with [`QueueError::ShutDown`]. Other
+/// marker and, in the same Lua step, adds and deletes an entry with the
+/// largest possible id, so the stream can take no new entry: once it
+/// returns, every `put` through any handle fails with
+/// [`QueueError::ShutDown`] (a bounded put checks the marker in its own Lua
+/// step). Other
 /// handles learn of it on their next round trip that reads the marker (a
 /// buffer refill, a `task_done`, a `put`), and a `get` blocked in another
 /// process within [`QueueOptions::block`]. Graceful: gets go on until nothing
@@ -1039,6 +1042,10 @@ impl<T> Delivery<T> {
 /// when it learns of it, and gets fail; items already handed out still need
 /// their `task_done` for `join` to return. The marker stays until
 /// [`destroy`](Self::destroy).
+///
+/// Needs Redis 6.2 or later (`XPENDING IDLE`, exclusive `XRANGE`); the lag
+/// comes from `XINFO GROUPS` on Redis 7 and is counted with `XRANGE` where
+/// Redis cannot give it (6.2, or deleted entries ahead of the group).
 ///
 /// The handle is `!Send`: one per loop (thread).
 ///
