@@ -494,7 +494,7 @@ impl Client {
                 match replies.next().expect("one reply per command") {
                     // A restarted server still reading its data ran nothing.
                     Err(e) if e.code() == Some("LOADING") => {
-                        tulipa::sleep(delay).await;
+                        crate::time::sleep(delay).await;
                         delay = delay.saturating_mul(2).min(self.inner.opts.max_backoff);
                     }
                     other => return other,
@@ -502,7 +502,7 @@ impl Client {
             }
         };
         let limit = self.inner.opts.command_timeout.saturating_add(block);
-        tulipa::wait_for(work, limit)
+        crate::time::within(limit, work)
             .await
             .unwrap_or(Err(RedisError::Timeout))
     }
@@ -562,7 +562,7 @@ impl Client {
                         return Err(err);
                     }
                     log::debug!("redis reconnect failed ({err}); retrying in {delay:?}");
-                    tulipa::sleep(delay).await;
+                    crate::time::sleep(delay).await;
                     delay = delay.saturating_mul(2).min(opts.max_backoff);
                 }
             }
@@ -618,7 +618,7 @@ impl Client {
             }
             Ok(conn)
         };
-        let conn = tulipa::wait_for(attempt, self.inner.opts.connect_timeout)
+        let conn = crate::time::within(self.inner.opts.connect_timeout, attempt)
             .await
             .unwrap_or(Err(RedisError::Timeout))?;
         self.inner.connects.set(self.inner.connects.get() + 1);
@@ -634,7 +634,7 @@ impl Client {
         block: Duration,
     ) -> Result<Vec<Result<Value, RedisError>>, RedisError> {
         let limit = self.inner.opts.command_timeout.saturating_add(block);
-        tulipa::wait_for(self.send_all(&cmds), limit)
+        crate::time::within(limit, self.send_all(&cmds))
             .await
             .unwrap_or(Err(RedisError::Timeout))
     }

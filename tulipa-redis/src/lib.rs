@@ -39,6 +39,7 @@ mod error;
 mod item;
 mod queue;
 mod scripts;
+mod time;
 mod value;
 
 pub use client::{Addr, Client, ClientOptions, ConnectionInfo};

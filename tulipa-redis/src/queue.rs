@@ -396,7 +396,7 @@ impl Core {
                     if e.is_retryable() && deadline.is_none_or(|d| tulipa::now() + delay < d) =>
                 {
                     log::debug!("redis queue: retrying after {e}");
-                    tulipa::sleep(delay).await;
+                    crate::time::sleep(delay).await;
                     delay = (delay * 2).min(Duration::from_millis(500));
                 }
                 other => return other,
@@ -483,7 +483,7 @@ impl Core {
         loop {
             match self.try_put(level, payload).await {
                 Err(QueueError::Full) => {
-                    tulipa::sleep(delay).await;
+                    crate::time::sleep(delay).await;
                     delay = delay.saturating_mul(2).min(self.opts.poll);
                 }
                 other => return other,
@@ -609,7 +609,9 @@ impl Core {
             .arg("COUNT")
             .arg(self.opts.prefetch.max(1));
         if let Some(b) = block {
-            c = c.arg("BLOCK").arg(ms(b).max(1));
+            // Redis refuses timeouts past its clock's range; a day at a
+            // time is as good as forever, the loop blocks again.
+            c = c.arg("BLOCK").arg(ms(b).clamp(1, 86_400_000));
         }
         c = c.arg("STREAMS");
         for s in &self.levels {
@@ -767,7 +769,7 @@ impl Core {
             if pending + lag == 0 {
                 return Ok(());
             }
-            tulipa::sleep(self.opts.poll).await;
+            crate::time::sleep(self.opts.poll).await;
         }
     }
 

@@ -466,3 +466,32 @@ fn queue_cancelled_get_keeps_what_its_read_brings() {
     })
     .unwrap();
 }
+
+#[test]
+fn queue_duration_max_everywhere_is_valid() {
+    let server = RedisServer::start();
+    let url = server.url();
+    tulipa::run(async move {
+        let client = tulipa_redis::ClientOptions::default()
+            .connect_timeout(Duration::MAX)
+            .command_timeout(Duration::MAX)
+            .reconnect_for(Duration::MAX);
+        let opts = QueueOptions::default()
+            .block(Duration::MAX)
+            .min_idle(Duration::MAX)
+            .retry_for(Duration::MAX)
+            .client(client);
+        let q = queue(&url, "forever", "c", opts.clone()).await;
+        let p = queue(&url, "forever", "p", opts).await;
+        let q = std::rc::Rc::new(q);
+        let getter = {
+            let q = q.clone();
+            tulipa::spawn(async move { q.get().await.map(|d| d.item().clone()) })
+        };
+        tulipa::sleep(Duration::from_millis(30)).await;
+        p.put("x".to_string()).await.unwrap();
+        let got = tulipa::wait_for(getter, BOUND).await.unwrap().unwrap();
+        assert_eq!(got.unwrap(), "x");
+    })
+    .unwrap();
+}
