@@ -16,7 +16,12 @@ use std::time::{Duration, Instant};
 
 use tulipa_redis::{cmd, QueueOptions, RedisQueue};
 
-const BATCH: usize = 64;
+/// Messages per pipelined batch (producer) and per read (consumers);
+/// env `BATCH`, default 64.
+fn batch() -> usize {
+    static B: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *B.get_or_init(|| env_num("BATCH", 64))
+}
 const CONSUMERS: usize = 4;
 
 fn env_num(name: &str, default: usize) -> usize {
@@ -65,14 +70,15 @@ impl Drop for Server {
     }
 }
 
-/// tulipa-redis: RedisQueue put (Lua: shutdown check + XADD), get with
-/// prefetch BATCH (XREADGROUP COUNT), task_done (Lua: XACK + XDEL).
+/// tulipa-redis: RedisQueue put (a plain XADD, unbounded queue), get with
+/// prefetch BATCH (XREADGROUP COUNT), task_done (XACK + one GET of the
+/// shutdown marker per batch of acks; a trim every 64 acks).
 fn tulipa_redis(port: u16, stream: &str, n: usize) -> f64 {
     let url = format!("redis://127.0.0.1:{port}");
     let stream = stream.to_string();
     tulipa::run(async move {
         let opts = QueueOptions::default()
-            .prefetch(BATCH)
+            .prefetch(batch())
             .block(Duration::from_millis(100));
         let producer = RedisQueue::<Vec<u8>>::connect_with(&url, &stream, "g", "p", opts.clone())
             .await
@@ -119,7 +125,7 @@ fn tulipa_redis(port: u16, stream: &str, n: usize) -> f64 {
         let payload = vec![b'x'; 16];
         let mut sent = 0;
         while sent < n {
-            let k = BATCH.min(n - sent);
+            let k = batch().min(n - sent);
             for r in tulipa::gather((0..k).map(|_| producer.put(&payload))).await {
                 r.unwrap();
             }
@@ -167,7 +173,7 @@ fn redis_rs(port: u16, stream: &str, n: usize) -> f64 {
                 use std::sync::atomic::Ordering;
                 let opts = redis::streams::StreamReadOptions::default()
                     .group("g", format!("c{i}"))
-                    .count(BATCH)
+                    .count(batch())
                     .block(100);
                 while acked.load(Ordering::Relaxed) < n {
                     let mut c = conn.clone();
@@ -194,7 +200,7 @@ fn redis_rs(port: u16, stream: &str, n: usize) -> f64 {
         let payload = vec![b'x'; 16];
         let mut sent = 0;
         while sent < n {
-            let k = BATCH.min(n - sent);
+            let k = batch().min(n - sent);
             let mut pipe = redis::pipe();
             for _ in 0..k {
                 pipe.xadd(&stream, "*", &[("d", &payload)]);
@@ -230,7 +236,7 @@ fn redis_py(port: u16, stream: &str, n: usize) -> Option<f64> {
     let out = Command::new("python3")
         .arg(script)
         .args([&port.to_string(), stream, &n.to_string()])
-        .args([&BATCH.to_string(), &CONSUMERS.to_string()])
+        .args([&batch().to_string(), &CONSUMERS.to_string()])
         .output()
         .ok()?;
     if !out.status.success() {
@@ -246,7 +252,7 @@ fn redis_py(port: u16, stream: &str, n: usize) -> Option<f64> {
 fn redis_benchmark(port: u16, n: usize) -> Option<f64> {
     let out = Command::new("redis-benchmark")
         .args(["-p", &port.to_string(), "-q", "-n", &(n * 5).to_string()])
-        .args(["-P", &BATCH.to_string(), "-c", "1"])
+        .args(["-P", &batch().to_string(), "-c", "1"])
         .args(["XADD", "ceiling", "*", "d", "xxxxxxxxxxxxxxxx"])
         .output()
         .ok()?;
@@ -309,7 +315,7 @@ fn main() {
         );
     }
     let ours_m = median(&mut ours.clone());
-    println!("redis queue throughput: {n} messages, 1 producer, {CONSUMERS} consumers, batch {BATCH}, {rounds} rounds");
+    println!("redis queue throughput: {n} messages, 1 producer, {CONSUMERS} consumers, batch {}, {rounds} rounds", batch());
     println!("(medians; the ratio column is the median of the per-round ratios, each round's runs back to back)");
     println!("  tulipa-redis RedisQueue      {ours_m:>10.0} msg/s");
     let report = |name: &str, unit: &str, peer: &[Option<f64>], what: &str| {
@@ -337,7 +343,12 @@ fn main() {
     let rs: Vec<Option<f64>> = rs.into_iter().map(Some).collect();
     report("redis crate (tokio 1 thread)", "msg/s", &rs, "redis-rs");
     report("redis-py asyncio", "msg/s", &py, "redis-py");
-    report("redis-benchmark XADD -P 64", "req/s", &ceiling, "%");
+    report(
+        &format!("redis-benchmark XADD -P {}", batch()),
+        "req/s",
+        &ceiling,
+        "%",
+    );
 }
 
 /// `PROBE=1`: what one command costs through this client, plain XADD
@@ -359,7 +370,7 @@ fn raw_probe(port: u16, n: usize) {
             let start = Instant::now();
             let mut sent = 0;
             while sent < n {
-                let k = BATCH.min(n - sent);
+                let k = batch().min(n - sent);
                 let futs = (0..k).map(|_| {
                     if script {
                         cmd("EVALSHA")
@@ -405,16 +416,16 @@ fn ack_probe(port: u16, n: usize) {
             let s = format!("ack-{mode}");
             c.query(cmd("XGROUP").arg("CREATE").arg(&s).arg("g").arg("0").arg("MKSTREAM")).await.unwrap();
             let mut ids = Vec::new();
-            for chunk in 0..(n / BATCH) {
+            for chunk in 0..(n / batch()) {
                 let _ = chunk;
-                let cmds: Vec<_> = (0..BATCH).map(|_| cmd("XADD").arg(&s).arg("*").arg("d").arg("x")).collect();
+                let cmds: Vec<_> = (0..batch()).map(|_| cmd("XADD").arg(&s).arg("*").arg("d").arg("x")).collect();
                 for r in c.pipeline(cmds).await.unwrap() {
                     ids.push(r.unwrap().as_str().unwrap().to_string());
                 }
             }
             c.query(cmd("XREADGROUP").arg("GROUP").arg("g").arg("c").arg("STREAMS").arg(&s).arg(">")).await.unwrap();
             let start = Instant::now();
-            for chunk in ids.chunks(BATCH) {
+            for chunk in ids.chunks(batch()) {
                 let mut cmds = Vec::new();
                 for id in chunk {
                     match mode {
