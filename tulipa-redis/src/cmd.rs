@@ -74,7 +74,7 @@ impl Cmd {
 
     pub(crate) fn write_to(&self, out: &mut Vec<u8>) {
         out.push(b'*');
-        out.extend_from_slice(self.args.to_string().as_bytes());
+        push_decimal(out, self.args as u64);
         out.extend_from_slice(b"\r\n");
         out.extend_from_slice(&self.body);
     }
@@ -95,9 +95,29 @@ pub trait ToArg {
     fn write_arg(&self, out: &mut Vec<u8>);
 }
 
+/// `n` in decimal, on the stack: the digits are `buf[start..]`.
+fn decimal(mut n: u64) -> ([u8; 20], usize) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return (buf, i);
+        }
+    }
+}
+
+/// Appends `n` in decimal without allocating.
+fn push_decimal(out: &mut Vec<u8>, n: u64) {
+    let (buf, start) = decimal(n);
+    out.extend_from_slice(&buf[start..]);
+}
+
 fn bulk(out: &mut Vec<u8>, data: &[u8]) {
     out.push(b'$');
-    out.extend_from_slice(data.len().to_string().as_bytes());
+    push_decimal(out, data.len() as u64);
     out.extend_from_slice(b"\r\n");
     out.extend_from_slice(data);
     out.extend_from_slice(b"\r\n");
@@ -142,4 +162,29 @@ macro_rules! int_arg {
         }
     )*};
 }
-int_arg!(i32, i64, u32, u64, usize);
+macro_rules! uint_arg {
+    ($($t:ty),*) => {$(
+        impl ToArg for $t {
+            fn write_arg(&self, out: &mut Vec<u8>) {
+                let (buf, start) = decimal(*self as u64);
+                bulk(out, &buf[start..])
+            }
+        }
+    )*};
+}
+int_arg!(i32, i64);
+uint_arg!(u32, u64, usize);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cmd_decimal_lengths_and_integer_args_at_the_edges() {
+        let c = cmd("X").arg(0u64).arg(u64::MAX).arg(-1i64).arg("");
+        assert_eq!(
+            c.encoded(),
+            b"*5\r\n$1\r\nX\r\n$1\r\n0\r\n$20\r\n18446744073709551615\r\n$2\r\n-1\r\n$0\r\n\r\n"
+        );
+    }
+}
