@@ -284,6 +284,8 @@ struct Core {
     trim: Script,
     acks: Cell<usize>,
     marker_check: Cell<bool>,
+    /// Deliveries handed out by this handle and not yet dropped.
+    outstanding: Cell<usize>,
     reclaim: Script,
     count: Script,
     stop: Script,
@@ -366,6 +368,7 @@ impl Core {
             trim: Script::new(scripts::TRIM),
             acks: Cell::new(0),
             marker_check: Cell::new(false),
+            outstanding: Cell::new(0),
             reclaim: Script::new(scripts::RECLAIM),
             count: Script::new(scripts::COUNT),
             stop: Script::new(scripts::SHUTDOWN),
@@ -727,11 +730,24 @@ impl Core {
             match self.shutdown.get() {
                 // Seen just now: look again without blocking.
                 Some(ShutdownMode::Graceful) if !graceful => continue,
-                // Nothing new and nothing left to claim: drained.
-                Some(ShutdownMode::Graceful)
-                    if self.refill(|c| async move { c.reclaim().await }).await? == 0 =>
-                {
-                    return Err(QueueError::ShutDown)
+                Some(ShutdownMode::Graceful) => {
+                    if self.refill(|c| async move { c.reclaim().await }).await? > 0 {
+                        continue;
+                    }
+                    // Drained only when nothing is pending anywhere but in
+                    // this handle's own hands: an item held by a consumer
+                    // that died is still claimed after min_idle.
+                    let (pending, lag) = self.counts().await?;
+                    if lag > 0 {
+                        continue;
+                    }
+                    if pending <= self.outstanding.get() as u64 {
+                        return Err(QueueError::ShutDown);
+                    }
+                    if !wait {
+                        return Err(QueueError::Empty);
+                    }
+                    crate::time::sleep(self.opts.poll.max(Duration::from_millis(1))).await;
                 }
                 Some(_) => continue,
                 None if !wait => return Err(QueueError::Empty),
@@ -741,7 +757,8 @@ impl Core {
     }
 
     async fn counts(&self) -> Result<(u64, u64), QueueError> {
-        let keys: Vec<&str> = self.levels.iter().map(String::as_str).collect();
+        let mut keys: Vec<&str> = vec![&self.marker];
+        keys.extend(self.levels.iter().map(String::as_str));
         let reply = self
             .retry(|| async {
                 Ok(self
@@ -895,6 +912,23 @@ pub struct Delivery<T> {
     level: usize,
     deliveries: u64,
     core: Rc<Core>,
+    _held: Held,
+}
+
+/// Counts a delivery as held by its handle while it lives.
+struct Held(Rc<Core>);
+
+impl Held {
+    fn new(core: &Rc<Core>) -> Held {
+        core.outstanding.set(core.outstanding.get() + 1);
+        Held(core.clone())
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.0.outstanding.set(self.0.outstanding.get() - 1);
+    }
 }
 
 impl<T: fmt::Debug> fmt::Debug for Delivery<T> {
@@ -1038,8 +1072,11 @@ impl<T> Delivery<T> {
 /// step). Other
 /// handles learn of it on their next round trip that reads the marker (a
 /// buffer refill, a `task_done`, a `put`), and a `get` blocked in another
-/// process within [`QueueOptions::block`]. Graceful: gets go on until nothing
-/// is left to deliver or claim, then fail. Immediate: undelivered entries
+/// process within [`QueueOptions::block`]. Graceful: gets go on delivering
+/// until the queue is finished everywhere (nothing undelivered, nothing
+/// pending except the calling handle's own unacked deliveries), so items
+/// held by a consumer that died are still claimed after `min_idle`; then
+/// they fail (a `try_get` that finds nothing yet says `Empty`). Immediate: undelivered entries
 /// are deleted at once, each handle deletes (acks) what it had prefetched
 /// when it learns of it, and gets fail; items already handed out still need
 /// their `task_done` for `join` to return. The marker stays until
@@ -1099,6 +1136,7 @@ fn deliver<T: Item>(core: &Rc<Core>, e: Entry) -> Result<Delivery<T>, QueueError
         level: e.level,
         deliveries: e.deliveries,
         core: core.clone(),
+        _held: Held::new(core),
     })
 }
 

@@ -72,6 +72,7 @@ impl Script {
 macro_rules! helpers {
     () => {
         r#"
+local MAX_ID = '18446744073709551615-18446744073709551615'
 local function group_info(stream, group)
   for _, g in ipairs(redis.call('XINFO', 'GROUPS', stream)) do
     local h = {}
@@ -80,8 +81,11 @@ local function group_info(stream, group)
   end
   return nil
 end
-local function group_lag(stream, h)
-  if type(h['lag']) == 'number' then return h['lag'] end
+-- `counted`: count even when XINFO has a lag (after a shutdown, whose
+-- largest-id entry XINFO's lag still includes).
+local function group_lag(stream, h, counted)
+  if type(h['lag']) == 'number' and not counted then return h['lag'] end
+  if h['last-delivered-id'] == MAX_ID then return 0 end
   return #redis.call('XRANGE', stream, '(' .. h['last-delivered-id'], '+')
 end
 -- Every entry below the oldest pending one (or up to the last delivered
@@ -113,7 +117,7 @@ local max = tonumber(ARGV[1])
 local n = 0
 for i = 3, #KEYS do
   local h = group_info(KEYS[i], ARGV[2])
-  if h then n = n + group_lag(KEYS[i], h) end
+  if h then n = n + group_lag(KEYS[i], h, false) end
 end
 if n >= max then return {1} end
 return {0, redis.call('XADD', KEYS[1], '*', 'd', ARGV[3])}
@@ -171,19 +175,20 @@ end
 return {#pend, out}
 "#;
 
-/// KEYS: every level stream. ARGV: group.
+/// KEYS: shutdown marker, every level stream. ARGV: group.
 /// Returns {pending, lag} summed over the levels, and trims acked entries.
 pub(crate) const COUNT: &str = concat!(
     helpers!(),
     r#"
 local pending, lag = 0, 0
-for i = 1, #KEYS do
+local shut = redis.call('EXISTS', KEYS[1]) == 1
+for i = 2, #KEYS do
   local h = group_info(KEYS[i], ARGV[1])
   if not h then
     return redis.error_reply('NOGROUP no consumer group ' .. ARGV[1] .. ' on ' .. KEYS[i])
   end
   pending = pending + h['pending']
-  lag = lag + group_lag(KEYS[i], h)
+  lag = lag + group_lag(KEYS[i], h, shut)
   trim(KEYS[i], ARGV[1], h)
 end
 return {pending, lag}
@@ -204,15 +209,14 @@ if ARGV[1] == 'immediate' or not cur then redis.call('SET', KEYS[1], ARGV[1]) en
 local drained = 0
 for i = 2, #KEYS do
   local h = group_info(KEYS[i], ARGV[2])
-  if ARGV[1] == 'immediate' and h then
+  if ARGV[1] == 'immediate' and h and h['last-delivered-id'] ~= MAX_ID then
     for _, e in ipairs(redis.call('XRANGE', KEYS[i], '(' .. h['last-delivered-id'], '+')) do
       redis.call('XDEL', KEYS[i], e[1])
       drained = drained + 1
     end
   end
-  local last = '18446744073709551615-18446744073709551615'
-  if redis.pcall('XADD', KEYS[i], last, 'shutdown', ARGV[1])['err'] == nil then
-    redis.call('XDEL', KEYS[i], last)
+  if redis.pcall('XADD', KEYS[i], MAX_ID, 'shutdown', ARGV[1])['err'] == nil then
+    redis.call('XDEL', KEYS[i], MAX_ID)
   end
   if ARGV[1] == 'immediate' and h then
     redis.call('XGROUP', 'SETID', KEYS[i], ARGV[2], '$')

@@ -300,6 +300,11 @@ fn queue_shutdown_immediate_drops_undelivered_and_join_returns() {
         held_b.task_done().await.unwrap();
         tulipa::wait_for(a.join(), BOUND).await.unwrap().unwrap();
         assert_eq!(a.len().await.unwrap(), 0);
+        // Shutting down again, either way, changes nothing.
+        assert_eq!(b.shutdown(true).await.unwrap(), 0);
+        assert_eq!(b.shutdown(false).await.unwrap(), 0);
+        assert_eq!(b.shutdown_mode(), Some(ShutdownMode::Immediate));
+        a.join().await.unwrap();
     })
     .unwrap();
 }
@@ -492,6 +497,34 @@ fn queue_duration_max_everywhere_is_valid() {
         p.put("x".to_string()).await.unwrap();
         let got = tulipa::wait_for(getter, BOUND).await.unwrap().unwrap();
         assert_eq!(got.unwrap(), "x");
+    })
+    .unwrap();
+}
+
+#[test]
+fn queue_shutdown_graceful_still_reclaims_items_of_a_dead_consumer() {
+    let server = RedisServer::start();
+    let url = server.url();
+    tulipa::run(async move {
+        let a = queue(&url, "sd-dead", "a", fast()).await;
+        let b = queue(&url, "sd-dead", "b", fast()).await;
+        a.put("held".to_string()).await.unwrap();
+        let d = a.get().await.unwrap();
+        drop(d);
+        drop(a); // died holding "held"
+        b.shutdown(false).await.unwrap();
+        // Not ShutDown yet: "held" is pending with a dead consumer.
+        assert_eq!(b.try_get().await.unwrap_err(), QueueError::Empty);
+        let again = tulipa::wait_for(b.get(), BOUND).await.unwrap().unwrap();
+        assert_eq!((again.item().as_str(), again.deliveries()), ("held", 2));
+        // Its own unacked delivery does not keep this handle's get waiting.
+        assert_eq!(
+            tulipa::wait_for(b.get(), BOUND).await.unwrap().unwrap_err(),
+            QueueError::ShutDown
+        );
+        again.task_done().await.unwrap();
+        assert_eq!(b.get().await.unwrap_err(), QueueError::ShutDown);
+        b.join().await.unwrap();
     })
     .unwrap();
 }
