@@ -223,10 +223,15 @@ where
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let inner = &mut self.inner;
         if inner.remaining > 0 && inner.poll_children(cx, Result::is_err) {
-            // Drop the other children first, then hand out the error.
-            let error = inner.slots.drain(..).find_map(|slot| match slot {
-                Slot::Done(Err(e)) => Some(e),
-                _ => None,
+            // Drop the other children first, then hand out the error. Task
+            // handles among them detach: asyncio's siblings keep running.
+            let slots = std::mem::take(&mut inner.slots);
+            let mut error = None;
+            crate::runtime::context::detaching(|| {
+                error = slots.into_iter().find_map(|slot| match slot {
+                    Slot::Done(Err(e)) => Some(e),
+                    _ => None,
+                });
             });
             inner.remaining = 0;
             return Poll::Ready(Err(error.expect("a child returned an error")));

@@ -9,6 +9,7 @@ use std::rc::Rc;
 use std::task::{Poll, Waker};
 use std::time::{Duration, Instant};
 
+use super::unwind::{cancel_inner, Unwinding};
 use crate::time::{now, sleep_until, Sleep};
 
 /// A deadline scope (asyncio's `asyncio.Timeout`, what `async with
@@ -208,7 +209,9 @@ impl Timeout {
     /// # Errors
     ///
     /// [`TimeoutError`] once the deadline has passed; the future has then
-    /// been dropped, and [`expired`](Timeout::expired) is true.
+    /// been dropped, and [`expired`](Timeout::expired) is true. Tasks the
+    /// future awaited are cancelled with it, and the error comes only once
+    /// they have finished unwinding (as [`wait_for`](crate::wait_for)).
     ///
     /// # Panics
     ///
@@ -251,7 +254,13 @@ impl Timeout {
             let _unregister = unregister;
             let mut future = pin!(Some(future));
             let mut timer: Option<(Instant, Sleep)> = None;
+            let mut unwinding: Option<Unwinding> = None;
             poll_fn(|cx| {
+                if let Some(unwinding) = &mut unwinding {
+                    return Pin::new(unwinding)
+                        .poll(cx)
+                        .map(|()| Err(TimeoutError::new()));
+                }
                 let inner = future
                     .as_mut()
                     .as_pin_mut()
@@ -267,9 +276,13 @@ impl Timeout {
                     }
                     let (_, sleep) = timer.as_mut().expect("armed above");
                     if Pin::new(sleep).poll(cx).is_ready() {
-                        future.set(None);
                         shared.expired.set(true);
-                        return Poll::Ready(Err(TimeoutError::new()));
+                        let mut cancelled = cancel_inner(|| future.set(None));
+                        if Pin::new(&mut cancelled).poll(cx).is_ready() {
+                            return Poll::Ready(Err(TimeoutError::new()));
+                        }
+                        unwinding = Some(cancelled);
+                        return Poll::Pending;
                     }
                 } else {
                     timer = None;

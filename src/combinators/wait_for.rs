@@ -6,6 +6,7 @@ use std::task::Poll;
 use std::time::Duration;
 
 use super::timeout::TimeoutError;
+use super::unwind::{cancel_inner, Unwinding};
 use crate::time::{sleep, Sleep};
 
 /// Awaits `future` for at most `timeout` of loop time (asyncio's
@@ -23,9 +24,11 @@ use crate::time::{sleep, Sleep};
 ///
 /// [`TimeoutError`] if the deadline passed first. The future has then been
 /// dropped (cancelled) before `wait_for` returns: whatever its `Drop` does
-/// has happened. A [`Task`](crate::Task) passed here is detached rather
-/// than cancelled, as any dropped `Task` is: cancel it yourself (or
-/// [`shield`](crate::shield) it to say it should keep running).
+/// has happened. A [`Task`](crate::Task) it awaited (the future itself,
+/// or tasks awaited inside it, such as the children of a `gather`) is
+/// cancelled with it, and `wait_for` returns only once those tasks have
+/// finished unwinding, as asyncio ≥ 3.7 does; [`shield`](crate::shield) a
+/// task to keep it running.
 ///
 /// # Panics
 ///
@@ -66,7 +69,13 @@ where
     async move {
         let mut future = pin!(Some(future));
         let mut timer: Option<Sleep> = None;
+        let mut unwinding: Option<Unwinding> = None;
         poll_fn(|cx| {
+            if let Some(unwinding) = &mut unwinding {
+                return Pin::new(unwinding)
+                    .poll(cx)
+                    .map(|()| Err(TimeoutError::new()));
+            }
             let inner = future
                 .as_mut()
                 .as_pin_mut()
@@ -78,8 +87,11 @@ where
             let timer = timer.get_or_insert_with(|| sleep(timeout));
             if Pin::new(timer).poll(cx).is_ready() {
                 // Gone before we report: asyncio's "waits for the cancellation".
-                future.set(None);
-                return Poll::Ready(Err(TimeoutError::new()));
+                let mut cancelled = cancel_inner(|| future.set(None));
+                if Pin::new(&mut cancelled).poll(cx).is_ready() {
+                    return Poll::Ready(Err(TimeoutError::new()));
+                }
+                unwinding = Some(cancelled);
             }
             Poll::Pending
         })

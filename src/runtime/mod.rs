@@ -20,6 +20,8 @@ pub(crate) mod context;
 pub(crate) mod core;
 pub(crate) mod handle;
 mod inbox;
+#[allow(unsafe_code)]
+pub(crate) mod raw_task;
 pub(crate) mod reactor;
 pub(crate) mod remote;
 mod sources;
@@ -34,7 +36,7 @@ use std::pin::pin;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
 pub use handle::{Handle, TimerHandle};
@@ -44,8 +46,9 @@ pub use stats::LoopStats;
 use self::context::Enter;
 use self::core::Core;
 use self::handle::{CallCell, CallOnce};
+use self::remote::{Msg, Remote};
 use self::timers::Action;
-use crate::task::{self as tasks, Task, TaskInfo, TaskKey, TaskWake};
+use crate::task::{self as tasks, Task, TaskInfo};
 
 static NEXT_LOOP_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -94,6 +97,7 @@ pub struct EventLoop {
 #[derive(Debug, Clone)]
 pub struct Builder {
     virtual_time: bool,
+    eager_tasks: bool,
     debug: Option<bool>,
     slow_callback: Duration,
     trace: Option<PathBuf>,
@@ -105,6 +109,7 @@ impl Default for Builder {
     fn default() -> Builder {
         Builder {
             virtual_time: false,
+            eager_tasks: false,
             debug: None,
             slow_callback: Duration::from_millis(100),
             trace: None,
@@ -121,6 +126,29 @@ impl Builder {
     /// produces the same interleaving on every run.
     pub fn virtual_time(mut self) -> Builder {
         self.virtual_time = true;
+        self
+    }
+
+    /// Makes every [`spawn`](crate::spawn) on this loop eager, as asyncio
+    /// 3.12's `loop.set_task_factory(asyncio.eager_task_factory)`: a task's
+    /// first step runs inside the spawn call; see
+    /// [`spawn_eager`](crate::spawn_eager) for what that changes in the
+    /// scheduling order. Spawns made while the loop is not running are
+    /// scheduled as usual.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = tulipa::EventLoop::builder().eager_tasks().build().unwrap();
+    /// lp.run_until_complete(async {
+    ///     let task = tulipa::spawn(async { 5 });
+    ///     assert!(task.is_done());
+    ///     assert_eq!(task.await.unwrap(), 5);
+    /// })
+    /// .unwrap();
+    /// ```
+    pub fn eager_tasks(mut self) -> Builder {
+        self.eager_tasks = true;
         self
     }
 
@@ -179,6 +207,7 @@ impl Builder {
             .or_else(|| std::env::var_os("TULIPA_TRACE").map(PathBuf::from));
         let config = core::Config {
             virtual_time: self.virtual_time,
+            eager_tasks: self.eager_tasks,
             slow_callback: debug.then_some(self.slow_callback),
             tracer: trace
                 .map(|json| crate::trace::Tracer::new(json, self.trace_svg, self.trace_capacity)),
@@ -227,19 +256,20 @@ impl EventLoop {
         let _enter = self.enter()?;
         let core = &self.core;
         let mut future = pin!(future);
-        let waker = Waker::from(Arc::new(TaskWake::new(TaskKey::MAIN, core)));
+        let waker = Waker::from(Arc::new(MainWake {
+            remote: core.remote.clone(),
+        }));
         let output = std::cell::Cell::new(None);
         let done = std::cell::Cell::new(false);
         let mut poll_main = || {
             if !done.get() {
-                core.current_task.set(None);
                 if let Poll::Ready(v) = future.as_mut().poll(&mut Context::from_waker(&waker)) {
                     output.set(Some(v));
                     done.set(true);
                 }
             }
         };
-        core.schedule_task(TaskKey::MAIN);
+        core.schedule_main();
         // As asyncio's `run_forever`: an iteration first, then the checks, so
         // a `stop()` made before running still lets one iteration happen.
         loop {
@@ -303,7 +333,7 @@ impl EventLoop {
     /// spawning tasks; `close` drops whatever is left.
     fn cancel_all_tasks(&self) {
         for _ in 0..100 {
-            let live = self.core.tasks.borrow().live_tasks();
+            let live = self.core.tasks.live();
             if live.is_empty() {
                 return;
             }
@@ -385,19 +415,10 @@ impl EventLoop {
         // Drop user futures with this loop as the running one, so their Drop
         // code may still look at it (spawns made there are cancelled at once).
         let enter = Enter::new(&self.core).ok();
-        drop(self.core.remote.inbox.close());
-        let tasks = self.core.tasks.borrow_mut().take_all();
-        for task in tasks {
-            if self.is_debug() {
-                // asyncio: "Task was destroyed but it is pending!"
-                log::error!(
-                    target: "tulipa",
-                    "{} was destroyed but it is pending",
-                    task.header().info()
-                );
-            }
-            task.drop_future(&self.core);
+        for msg in self.core.remote.inbox.close() {
+            self.core.discard(msg);
         }
+        self.core.close_tasks(self.is_debug());
         self.core.clear_queues();
         drop(enter);
         // asyncio's close: `executor.shutdown(wait=False)`. The loop's jobs
@@ -518,7 +539,14 @@ impl EventLoop {
         F: Future + 'static,
         F::Output: 'static,
     {
-        tasks::spawn_on(&self.core, future, None, std::panic::Location::caller())
+        let eager = self.core.eager_tasks();
+        tasks::spawn_with(
+            &self.core,
+            future,
+            None,
+            std::panic::Location::caller(),
+            eager,
+        )
     }
 
     /// Like [`spawn`](EventLoop::spawn), with a name for introspection,
@@ -529,11 +557,13 @@ impl EventLoop {
         F: Future + 'static,
         F::Output: 'static,
     {
-        tasks::spawn_on(
+        let eager = self.core.eager_tasks();
+        tasks::spawn_with(
             &self.core,
             future,
             Some(name.into()),
             std::panic::Location::caller(),
+            eager,
         )
     }
 
@@ -557,7 +587,33 @@ impl EventLoop {
 
     /// Every task alive on this loop (asyncio's `all_tasks`).
     pub fn all_tasks(&self) -> Vec<TaskInfo> {
-        self.core.tasks.borrow().infos()
+        self.core.all_tasks()
+    }
+}
+
+/// The waker of `run_until_complete`'s future: schedules it directly on the
+/// loop thread, through the inbox from anywhere else.
+struct MainWake {
+    remote: Arc<Remote>,
+}
+
+impl Wake for MainWake {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        let local = context::with_current(|core| match core {
+            Some(core) if Arc::ptr_eq(&core.remote, &self.remote) => {
+                core.schedule_main();
+                true
+            }
+            _ => false,
+        });
+        if !local {
+            // A closed loop refuses the post; it will not run again anyway.
+            let _ = self.remote.post(Msg::WakeMain);
+        }
     }
 }
 
