@@ -1130,3 +1130,18 @@ impl Drop for RemoteSpawn {
         }
     }
 }
+
+/// Element `index` of a pinned slice, pinned: how `gather` and
+/// `as_completed` poll their children in place, in one allocation for all
+/// of them instead of one box each.
+///
+/// # Panics
+///
+/// If `index` is out of bounds.
+pub(crate) fn pin_index<T>(slice: Pin<&mut [T]>, index: usize) -> Pin<&mut T> {
+    // SAFETY: structural pinning of slice elements: a pinned slice's
+    // elements are never moved out of it (this gives no `&mut` to the
+    // slice, only a pinned reference to one element), so pinning the
+    // slice pins each element.
+    unsafe { slice.map_unchecked_mut(|s| &mut s[index]) }
+}
