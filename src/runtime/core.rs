@@ -72,6 +72,10 @@ pub(crate) struct Core {
     /// Tasks cancelled because their awaited handle was dropped, collected
     /// while `wait_for` / `timeout` drop their future (see `collect_cancelled`).
     cancelled: RefCell<Option<Vec<TaskRef>>>,
+    /// Inside `spawn_refused`: spawns on the closed loop queue their futures
+    /// in `refused` instead of dropping them at once.
+    refusing: Cell<bool>,
+    refused: RefCell<Vec<Box<dyn std::any::Any>>>,
     /// Inside `detaching`: a dropped awaited handle detaches its task.
     detaching: Cell<bool>,
     pub(crate) counters: Counters,
@@ -103,6 +107,8 @@ impl Core {
             eager_tasks: config.eager_tasks,
             cancelled: RefCell::new(None),
             detaching: Cell::new(false),
+            refusing: Cell::new(false),
+            refused: RefCell::new(Vec::new()),
             counters: Counters::default(),
             slow_callback: Cell::new(config.slow_callback),
             tracer: config.tracer,
@@ -165,7 +171,7 @@ impl Core {
         F::Output: 'static,
     {
         if self.closed.get() {
-            return self.tasks.spawn_cancelled(future, name, location);
+            return self.spawn_refused(future, name, location);
         }
         let join = self.tasks.spawn(future, name, location);
         if eager && self.is_running_here() {
@@ -176,6 +182,55 @@ impl Core {
         } else if let Some(scheduled) = self.tasks.schedule(join.task()) {
             self.push_task(scheduled);
         }
+        join
+    }
+
+    /// A spawn on a closed loop: the task is cancelled at once (asyncio
+    /// raises `RuntimeError`). Its future is dropped here, but a spawn made
+    /// by such a `Drop` only queues its future, which the outermost call
+    /// drops afterwards: no recursion. A chain that keeps spawning is cut
+    /// after `MAX_REFUSED` futures, which are then leaked and reported.
+    fn spawn_refused<F>(
+        &self,
+        future: F,
+        name: Option<String>,
+        location: &'static Location<'static>,
+    ) -> JoinRef<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        const MAX_REFUSED: usize = 100_000;
+        if self.refusing.get() {
+            self.refused.borrow_mut().push(Box::new(future));
+            let pending = std::future::pending::<F::Output>();
+            return self.tasks.spawn_cancelled(pending, name, location);
+        }
+        self.refusing.set(true);
+        let join = self.tasks.spawn_cancelled(future, name, location);
+        let mut dropped = 0;
+        loop {
+            let next = self.refused.borrow_mut().pop();
+            let Some(next) = next else { break };
+            if dropped == MAX_REFUSED {
+                let left = std::mem::take(&mut *self.refused.borrow_mut());
+                self.report(&ExceptionContext {
+                    message: format!(
+                        "futures spawned on a closed loop keep spawning from their Drop; \
+                         {} left undropped",
+                        left.len() + 1
+                    ),
+                    panic: None,
+                    task: None,
+                });
+                std::mem::forget(next);
+                std::mem::forget(left);
+                break;
+            }
+            dropped += 1;
+            self.discard(next);
+        }
+        self.refusing.set(false);
         join
     }
 

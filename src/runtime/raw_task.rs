@@ -1145,3 +1145,176 @@ pub(crate) fn pin_index<T>(slice: Pin<&mut [T]>, index: usize) -> Pin<&mut T> {
     // slice pins each element.
     unsafe { slice.map_unchecked_mut(|s| &mut s[index]) }
 }
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    //! The cross-thread handoffs of a task, modelled with loom: a wake from
+    //! another thread (a post through the inbox holding one reference)
+    //! racing the task's completion, its cancellation, and the drop of its
+    //! last handle. Every block must be freed exactly once: each holds one
+    //! `Arc` of the loop's `Remote`, so at the end only the test's is left.
+    use std::cell::{Cell, RefCell};
+    use std::rc::Rc;
+
+    use super::*;
+    use crate::runtime::reactor::Reactor;
+
+    /// Pending at its first poll (keeping the waker), ready with 7 after.
+    struct PendingOnce {
+        waker: Rc<RefCell<Option<Waker>>>,
+        dropped: Rc<Cell<u32>>,
+    }
+
+    impl Future for PendingOnce {
+        type Output = u32;
+        fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<u32> {
+            let mut slot = self.waker.borrow_mut();
+            if slot.is_some() {
+                return Poll::Ready(7);
+            }
+            *slot = Some(cx.waker().clone());
+            Poll::Pending
+        }
+    }
+
+    impl Drop for PendingOnce {
+        fn drop(&mut self) {
+            self.dropped.set(self.dropped.get() + 1);
+        }
+    }
+
+    struct Fixture {
+        remote: Arc<Remote>,
+        tasks: LocalTasks,
+        join: JoinRef<u32>,
+        dropped: Rc<Cell<u32>>,
+        _reactor: Reactor,
+    }
+
+    /// A loop-less table with one task polled once (now parked), and the
+    /// waker it left.
+    fn parked_task() -> (Fixture, Waker) {
+        let (reactor, wakeup) = Reactor::new().unwrap();
+        let remote = Arc::new(Remote::new(wakeup));
+        let tasks = LocalTasks::new(remote.clone());
+        let slot = Rc::new(RefCell::new(None));
+        let dropped = Rc::new(Cell::new(0));
+        let future = PendingOnce {
+            waker: slot.clone(),
+            dropped: dropped.clone(),
+        };
+        let join = tasks.spawn(future, None, Location::caller());
+        let scheduled = tasks.schedule(join.task()).unwrap();
+        assert!(tasks.run(scheduled).is_none());
+        let waker = slot.borrow().clone().unwrap();
+        let fixture = Fixture {
+            remote,
+            tasks,
+            join,
+            dropped,
+            _reactor: reactor,
+        };
+        (fixture, waker)
+    }
+
+    /// Takes the posted wakes and schedules them; how many were scheduled.
+    fn drain(f: &Fixture, run: bool) -> usize {
+        let mut msgs = Vec::new();
+        f.remote.inbox.drain(&mut msgs);
+        let mut scheduled = 0;
+        for msg in msgs {
+            let Msg::Wake(wake) = msg else {
+                panic!("only wakes are posted here");
+            };
+            if let Some(s) = f.tasks.accept(wake) {
+                scheduled += 1;
+                if run {
+                    drop(f.tasks.run(s));
+                }
+            }
+        }
+        scheduled
+    }
+
+    fn all_freed(f: Fixture) {
+        let Fixture {
+            remote,
+            tasks,
+            join,
+            dropped,
+            _reactor,
+        } = f;
+        drop(join);
+        drop(tasks);
+        assert_eq!(dropped.get(), 1, "the future is dropped exactly once");
+        assert_eq!(Arc::strong_count(&remote), 1, "every block was freed");
+    }
+
+    #[test]
+    fn wake_from_another_thread_races_completion() {
+        loom::model(|| {
+            let (f, waker) = parked_task();
+            let waking = loom::thread::spawn(move || waker.wake());
+            // The loop completes the task meanwhile.
+            let scheduled = f.tasks.schedule(f.join.task()).unwrap();
+            assert!(f.tasks.run(scheduled).is_some());
+            waking.join().unwrap();
+            // The late wake finds the task done: nothing is scheduled.
+            assert_eq!(drain(&f, false), 0);
+            assert_eq!(f.join.take_output().unwrap().unwrap(), 7);
+            all_freed(f);
+        });
+    }
+
+    #[test]
+    fn wake_from_another_thread_races_cancellation() {
+        loom::model(|| {
+            let (f, waker) = parked_task();
+            let waking = loom::thread::spawn(move || waker.wake());
+            // Off the running loop, the cancel's own wake goes through the inbox.
+            assert!(f.join.task().request_cancel());
+            while !f.join.task().is_done() {
+                drain(&f, true);
+                loom::thread::yield_now();
+            }
+            waking.join().unwrap();
+            drain(&f, true);
+            assert!(f.join.take_output().unwrap().unwrap_err().is_cancelled());
+            all_freed(f);
+        });
+    }
+
+    #[test]
+    fn last_handle_and_waker_dropped_on_two_threads() {
+        loom::model(|| {
+            let (f, waker) = parked_task();
+            let waking = loom::thread::spawn(move || {
+                waker.wake_by_ref();
+                drop(waker);
+            });
+            // The handle goes (never awaited: the task is detached), then
+            // the loop closes, dropping the future.
+            let Fixture {
+                remote,
+                tasks,
+                join,
+                dropped,
+                _reactor,
+            } = f;
+            drop(join.into_detached());
+            while let Some((_, finished)) = tasks.close_next() {
+                drop(finished);
+            }
+            waking.join().unwrap();
+            let mut msgs = Vec::new();
+            remote.inbox.drain(&mut msgs);
+            for msg in msgs {
+                let Msg::Wake(wake) = msg else { panic!() };
+                assert!(tasks.accept(wake).is_none());
+            }
+            drop(tasks);
+            assert_eq!(dropped.get(), 1);
+            assert_eq!(Arc::strong_count(&remote), 1);
+        });
+    }
+}
