@@ -124,18 +124,21 @@ fn m1_tulipa() -> f64 {
 fn m1_tokio() -> f64 {
     let rt = tokio_rt();
     rt.block_on(async {
-        let notify = Arc::new(tokio::sync::Notify::new());
+        // A closed channel wakes every receiver, even one that parks late.
+        let (tx, rx) = async_channel::bounded::<()>(1);
         let before = rss();
         let tasks: Vec<_> = (0..M1_TASKS)
             .map(|_| {
-                let notify = notify.clone();
-                tokio::spawn(async move { notify.notified().await })
+                let rx = rx.clone();
+                tokio::spawn(async move {
+                    let _ = rx.recv().await;
+                })
             })
             .collect();
         tokio::task::yield_now().await;
         tokio::task::yield_now().await;
         let per_task = rss().saturating_sub(before) as f64 / M1_TASKS as f64;
-        notify.notify_waiters();
+        drop(tx);
         for task in tasks {
             task.await.unwrap();
         }
