@@ -28,15 +28,19 @@ fn ns_per(start: Instant, n: u64) -> f64 {
 
 // ---------------------------------------------------------------------- W1
 
-fn w1_tulipa(eager: bool) -> f64 {
+/// A loop, with eager tasks or not.
+fn tulipa_loop(eager: bool) -> tulipa::EventLoop {
     let builder = tulipa::EventLoop::builder();
-    let lp = if eager {
+    let builder = if eager {
         builder.eager_tasks()
     } else {
         builder
-    }
-    .build()
-    .unwrap();
+    };
+    builder.build().unwrap()
+}
+
+fn w1_tulipa(eager: bool) -> f64 {
+    let lp = tulipa_loop(eager);
     let start = Instant::now();
     let sum: u64 = lp
         .run_until_complete(async {
@@ -184,6 +188,20 @@ async fn futures_lite_yield() {
     .await
 }
 
+/// Runs one M1 sample in a fresh copy of this process.
+fn m1_in_child(which: &str) -> f64 {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .env("TASK_CORE_M1", which)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "M1 sample {which} failed");
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
 // --------------------------------------------------------------------- W8x
 
 fn w8x_tulipa() -> f64 {
@@ -311,13 +329,24 @@ fn main() {
             SAMPLES,
         );
     }
+    // One M1 sample, in a process of its own (freed memory stays resident,
+    // so samples in one process would measure each other's leftovers).
+    if let Ok(which) = std::env::var("TASK_CORE_M1") {
+        let bytes = match which.as_str() {
+            "tulipa" => m1_tulipa(),
+            "tokio" => m1_tokio(),
+            _ => m1_smol(),
+        };
+        println!("{bytes}");
+        return;
+    }
     if wants("M1") {
         report(
-            "M1 1M tasks parked on one event, bytes/task (RSS delta)",
+            "M1 1M tasks parked on one event, bytes/task (RSS delta, one process per sample)",
             &[
-                ("tulipa", m1_tulipa),
-                ("tokio current_thread", m1_tokio),
-                ("smol LocalExecutor", m1_smol),
+                ("tulipa", || m1_in_child("tulipa")),
+                ("tokio current_thread", || m1_in_child("tokio")),
+                ("smol LocalExecutor", || m1_in_child("smol")),
             ],
             3,
         );

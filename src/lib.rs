@@ -26,6 +26,8 @@
 //! `Rc`s. Other threads reach it through a [`LoopHandle`]. See the README for
 //! the asyncio → tulipa table.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 pub mod combinators;
 pub mod executor;
 pub mod future;
@@ -48,7 +50,8 @@ pub use executor::{
 };
 pub use future::LoopFuture;
 pub use queue::{
-    GetError, LifoQueue, PriorityQueue, PutError, Queue, TaskDoneError, TryGetError, TryPutError,
+    BlockingGetError, BlockingPutError, GetError, GetTimeoutError, LifoQueue, PriorityQueue,
+    PutError, PutTimeoutError, Queue, TaskDoneError, TryGetError, TryPutError,
 };
 pub use runtime::{
     get_running_loop, run, Builder, EventLoop, ExceptionContext, Handle, LoopClosed, LoopHandle,

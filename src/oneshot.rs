@@ -95,7 +95,8 @@ impl<T> Receiver<T> {
 
     /// Blocks the calling thread until the value arrives or `timeout` passes.
     pub(crate) fn recv_blocking(&self, timeout: Option<Duration>) -> Result<T, RecvError> {
-        let deadline = timeout.map(|t| Instant::now() + t);
+        // A timeout too large to add to the clock means no limit.
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         let mut state = self.shared.state.lock();
         loop {
             if let Some(value) = state.value.take() {

@@ -8,6 +8,10 @@
 #[path = "support/combinators.rs"]
 mod support;
 
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+
 use support::{ms, secs, since, sleep_then, vloop, Counter};
 use tulipa::{timeout, timeout_at, Timeout};
 
@@ -38,19 +42,19 @@ fn test_timeout_at_basic() {
         .unwrap();
 }
 
-/// test_nested_timeouts: both scopes share a deadline; both expire. Here
-/// the inner one reports the timeout (its future is polled first and its
-/// output, an `Err`, is never thrown away), where asyncio makes the outer
-/// one raise.
+/// test_nested_timeouts: both scopes share a deadline; both expire, and
+/// only the outer one reports the timeout (the inner one is dropped with
+/// the body, as asyncio's inner scope sees only `CancelledError`).
 #[test]
-fn test_nested_timeouts_same_deadline_inner_reports() {
+fn test_nested_timeouts() {
     vloop()
         .run(async {
             let deadline = tulipa::now() + ms(10);
             let cm1 = timeout_at(deadline);
             let cm2 = timeout_at(deadline);
             let out = cm1.run(cm2.run(tulipa::sleep(secs(10)))).await;
-            assert!(matches!(out, Ok(Err(_))));
+            assert!(out.is_err(), "the outer scope reports: {out:?}");
+            assert!(cm1.expired());
             assert!(cm2.expired());
         })
         .unwrap();
@@ -153,28 +157,69 @@ fn test_timeout_zero() {
         .unwrap();
 }
 
-/// test_timeout_zero_sleep_zero / test_timeout_in_the_past_sleep_zero:
-/// asyncio raises `TimeoutError`; here the body's `sleep(0)` is ready in
-/// the iteration the expired deadline fires, and a ready output wins.
+/// test_timeout_zero_sleep_zero / test_timeout_in_the_past_sleep_zero: a
+/// deadline that has already passed times out a body that waits even one
+/// iteration, as asyncio raises `TimeoutError`; a body that never waits
+/// keeps its output.
 #[test]
-fn test_timeout_zero_sleep_zero_ready_output_wins() {
+fn test_timeout_zero_sleep_zero() {
     vloop()
         .run(async {
+            let zero = timeout(Duration::ZERO);
+            assert!(zero.run(tulipa::sleep(Duration::ZERO)).await.is_err());
+            assert!(zero.expired());
             let past = timeout_at(tulipa::now() - ms(11));
-            assert_eq!(
-                past.run(async {
+            let out = past
+                .run(async {
                     tulipa::sleep(ms(0)).await;
                     1
                 })
-                .await,
-                Ok(1)
-            );
-            assert!(!past.expired());
-            // An already-expired deadline still stops a body that waits longer.
-            assert!(past.run(tulipa::sleep(ms(1))).await.is_err());
+                .await;
+            assert!(out.is_err());
             assert!(past.expired());
+            let ready = timeout(Duration::ZERO);
+            assert_eq!(ready.run(async { 7 }).await, Ok(7));
+            assert!(!ready.expired());
         })
         .unwrap();
+}
+
+/// The body is dropped one iteration after the deadline is seen, without
+/// another poll: a callback scheduled when the body started runs first,
+/// as asyncio's `_on_timeout` → `task.cancel()` order has it.
+#[test]
+fn timeout_expires_one_iteration_after_the_deadline_is_seen() {
+    let log = Rc::new(RefCell::new(Vec::<String>::new()));
+    let push = |log: &Rc<RefCell<Vec<String>>>, s: &str| log.borrow_mut().push(s.to_string());
+    vloop()
+        .run({
+            let log = log.clone();
+            async move {
+                let lp = tulipa::get_running_loop().expect("inside the loop");
+                let cm = timeout(Duration::ZERO);
+                let body = {
+                    let log = log.clone();
+                    async move {
+                        push(&log, "body polled");
+                        tulipa::yield_now().await;
+                        push(&log, "body resumed");
+                    }
+                };
+                let l2 = log.clone();
+                let _ = lp.call_soon(move || push(&l2, "callback"));
+                let out = cm.run(body).await;
+                push(
+                    &log,
+                    if out.is_err() {
+                        "timed out"
+                    } else {
+                        "finished"
+                    },
+                );
+            }
+        })
+        .unwrap();
+    assert_eq!(*log.borrow(), ["body polled", "callback", "timed out"]);
 }
 
 /// test_foreign_exception_passed: an error from the body passes through

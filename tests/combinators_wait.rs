@@ -297,9 +297,10 @@ fn test_yield_wait_does_not_shield_cancel() {
     assert_eq!(proof.get(), 1);
 }
 
-/// Already-satisfied waits return without yielding.
+/// Already-satisfied waits return at once in loop time (after asyncio's
+/// two iterations, which take no time).
 #[test]
-fn wait_on_done_tasks_returns_without_yielding() {
+fn wait_on_done_tasks_returns_without_waiting_for_time() {
     vloop()
         .run(async {
             let a = tulipa::spawn(async { "a" });
@@ -368,6 +369,70 @@ fn wait_from_a_task_first_exception_among_many() {
                 (done.len(), pending.len())
             });
             assert_eq!(outer.await.unwrap(), (5, 15));
+        })
+        .unwrap();
+}
+
+/// asyncio's `wait` returns two iterations after the task that released it
+/// finished (its done callback, then the waiter future, each take a
+/// `call_soon`): a task that finishes one iteration later is in `done`.
+#[test]
+fn wait_first_completed_resumes_in_asyncio_iteration_and_sees_one_later_finisher() {
+    vloop()
+        .run(async {
+            let a = tulipa::spawn(async { "a" });
+            let b = tulipa::spawn(async {
+                tulipa::yield_now().await;
+                "b"
+            });
+            let c = tulipa::spawn(async {
+                tulipa::yield_now().await;
+                tulipa::yield_now().await;
+                tulipa::yield_now().await;
+                "c"
+            });
+            let (done, pending) = tulipa::wait([a, b, c], ReturnWhen::FirstCompleted, None)
+                .await
+                .unwrap();
+            assert_eq!(outputs(done).await, ["a", "b"]);
+            assert_eq!(pending.len(), 1);
+        })
+        .unwrap();
+}
+
+/// Even on tasks that are already done, `wait` takes asyncio's two
+/// iterations: a callback queued before it, and one queued by that
+/// callback, run before it returns; one queued two levels deep does not.
+#[test]
+fn wait_on_done_tasks_yields_two_iterations_as_asyncio() {
+    let seen = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    vloop()
+        .run({
+            let seen = seen.clone();
+            async move {
+                let a = tulipa::spawn(async { "a" });
+                tulipa::yield_now().await;
+                let soon = |f: Box<dyn FnOnce()>| {
+                    let _ = tulipa::get_running_loop()
+                        .expect("inside the loop")
+                        .call_soon(f);
+                };
+                let s = seen.clone();
+                soon(Box::new(move || {
+                    s.borrow_mut().push(1);
+                    let s2 = s.clone();
+                    soon(Box::new(move || {
+                        s2.borrow_mut().push(2);
+                        let s3 = s2.clone();
+                        soon(Box::new(move || s3.borrow_mut().push(3)));
+                    }));
+                }));
+                let (done, _) = tulipa::wait([a], ReturnWhen::AllCompleted, None)
+                    .await
+                    .unwrap();
+                assert_eq!(*seen.borrow(), [1, 2]);
+                assert_eq!(done.len(), 1);
+            }
         })
         .unwrap();
 }

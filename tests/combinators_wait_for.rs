@@ -240,3 +240,16 @@ fn wait_for_pending_once_then_ready() {
         })
         .unwrap();
 }
+
+/// asyncio's `wait_for(aw, 0)` raises `TimeoutError` when `aw` is not done
+/// at once, even if it needs only one more iteration.
+#[test]
+fn wait_for_zero_times_out_a_body_needing_one_iteration() {
+    vloop()
+        .run(async {
+            let out = tulipa::wait_for(tulipa::sleep(ms(0)), ms(0)).await;
+            assert!(out.is_err());
+            assert_eq!(tulipa::wait_for(async { 3 }, ms(0)).await, Ok(3));
+        })
+        .unwrap();
+}

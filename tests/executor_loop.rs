@@ -404,3 +404,36 @@ fn stress_no_lost_wakeup_on_the_loop_with_spinning_workers() {
 fn stress_no_lost_wakeup_on_the_loop_with_sleeping_workers_only() {
     stress_no_lost_wakeup_on_the_loop(Duration::ZERO);
 }
+
+/// On a virtual clock, a job that has finished ends its hold at once, even
+/// if nobody has polled its future yet: a long virtual sleep afterwards
+/// jumps instead of following real time (which would be a one-hour hang).
+#[test]
+fn finished_unpolled_job_releases_the_virtual_clock() {
+    let (done_tx, done_rx) = mpsc::channel();
+    let (out_tx, out_rx) = mpsc::channel();
+    let runner = thread::spawn(move || {
+        let lp = EventLoop::builder().virtual_time().build().unwrap();
+        let out = lp.run(async move {
+            let job = run_in_executor(move || {
+                done_tx.send(()).unwrap();
+                21 * 2
+            });
+            // The job has started (and finishes right after the send).
+            while done_rx.try_recv().is_err() {
+                tulipa::yield_now().await;
+            }
+            let start = tulipa::now();
+            tulipa::sleep(Duration::from_secs(3600)).await;
+            (tulipa::now() - start, job.await.unwrap())
+        });
+        out_tx.send(out.unwrap()).unwrap();
+    });
+    // A watchdog, not a timing assertion: the failure mode is a 1 h stall.
+    let (elapsed, value) = out_rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("virtual time stalled behind a finished job's hold");
+    assert_eq!(elapsed, Duration::from_secs(3600));
+    assert_eq!(value, 42);
+    runner.join().unwrap();
+}

@@ -17,39 +17,11 @@ use tulipa::net::{TcpListener, TcpStream};
 const CONNECTIONS: usize = 1000;
 
 fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd").unwrap().count()
+    support::fds::open_fds()
 }
 
-/// The soft and hard `RLIMIT_NOFILE` of this process.
-fn fd_limits() -> (u64, u64) {
-    let limits = std::fs::read_to_string("/proc/self/limits").unwrap();
-    let line = limits
-        .lines()
-        .find(|l| l.starts_with("Max open files"))
-        .unwrap();
-    let mut fields = line.split_whitespace().skip(3).map(|f| {
-        f.parse::<u64>().unwrap_or(u64::MAX) // "unlimited"
-    });
-    (fields.next().unwrap(), fields.next().unwrap())
-}
-
-/// Raises the soft fd limit to `needed` with prlimit(1) if it is lower (the
-/// crate forbids `unsafe`, so no setrlimit call). Returns how many
-/// connections fit.
 fn make_room(needed: u64) -> usize {
-    let (soft, hard) = fd_limits();
-    if soft < needed && hard >= needed {
-        let _ = std::process::Command::new("prlimit")
-            .arg(format!("--pid={}", std::process::id()))
-            .arg(format!("--nofile={needed}:{hard}"))
-            .status();
-    }
-    let (soft, _) = fd_limits();
-    let fit = ((soft.saturating_sub(64)) / 2) as usize;
-    if fit < CONNECTIONS {
-        eprintln!("RLIMIT_NOFILE is {soft}: testing {fit} connections instead of {CONNECTIONS}");
-    }
-    fit.min(CONNECTIONS)
+    support::fds::make_room(needed, CONNECTIONS)
 }
 
 async fn echo(mut reader: StreamReader, writer: StreamWriter) {

@@ -10,6 +10,7 @@ use std::io::ErrorKind;
 use std::rc::Rc;
 use std::time::Duration;
 
+use support::run_virtual as run;
 use tulipa::net::{
     open_connection, start_server, ReadError, StreamReader, StreamWriter, UnixStream,
 };
@@ -25,10 +26,6 @@ fn reader(limit: usize) -> (StreamReader, UnixStream) {
     std::mem::forget(writer);
     reader.set_limit(limit);
     (reader, feeder)
-}
-
-fn run<F: std::future::Future>(f: F) -> F::Output {
-    support::virtual_loop().run_until_complete(f).unwrap()
 }
 
 /// Writes `data` and waits until the reader's socket has it all.

@@ -8,7 +8,8 @@ use std::thread;
 use std::time::Duration;
 
 use tulipa::{
-    EventLoop, GetError, LifoQueue, PriorityQueue, PutError, Queue, TryGetError, TryPutError,
+    BlockingGetError, BlockingPutError, EventLoop, GetTimeoutError, LifoQueue, PriorityQueue,
+    PutTimeoutError, Queue,
 };
 
 const THREADS: u64 = 4;
@@ -92,9 +93,11 @@ fn loop_producers_into_four_threads_get_blocking() {
                 loop {
                     match q.get_blocking_timeout(PATIENCE) {
                         Ok(v) => got.push(v),
-                        Err(TryGetError::ShutDown) => return got,
-                        Err(TryGetError::OnLoopThread) => unreachable!("no loop on this thread"),
-                        Err(TryGetError::Empty) => panic!("lost wake-up: a getter starved"),
+                        Err(GetTimeoutError::ShutDown) => return got,
+                        Err(GetTimeoutError::OnLoopThread) => {
+                            unreachable!("no loop on this thread")
+                        }
+                        Err(GetTimeoutError::TimedOut) => panic!("lost wake-up: a getter starved"),
                     }
                 }
             })
@@ -156,9 +159,11 @@ fn timed_out_getters_racing_puts_lose_no_item() {
                 loop {
                     match q.get_blocking_timeout(Duration::from_micros(50)) {
                         Ok(v) => got.push(v),
-                        Err(TryGetError::Empty) => {}
-                        Err(TryGetError::ShutDown) => return got,
-                        Err(TryGetError::OnLoopThread) => unreachable!("no loop on this thread"),
+                        Err(GetTimeoutError::TimedOut) => {}
+                        Err(GetTimeoutError::ShutDown) => return got,
+                        Err(GetTimeoutError::OnLoopThread) => {
+                            unreachable!("no loop on this thread")
+                        }
                     }
                 }
             })
@@ -183,7 +188,7 @@ fn get_blocking_timeout_on_empty_queue_leaves_the_line() {
     let q = Queue::<u8>::unbounded();
     assert_eq!(
         q.get_blocking_timeout(Duration::from_millis(5)),
-        Err(TryGetError::Empty)
+        Err(GetTimeoutError::TimedOut)
     );
     assert!(format!("{q:?}").contains("getters: 0"));
 }
@@ -195,7 +200,7 @@ fn put_blocking_timeout_on_full_queue_gives_the_item_back() {
     let err = q
         .put_blocking_timeout(2, Duration::from_millis(5))
         .unwrap_err();
-    assert!(err.is_full());
+    assert!(err.is_timed_out());
     assert_eq!(err.into_inner(), 2);
     assert!(format!("{q:?}").contains("putters: 0"));
 }
@@ -211,7 +216,7 @@ fn blocked_thread_is_woken_by_shutdown() {
         thread::yield_now();
     }
     q.shutdown(false);
-    assert_eq!(getter.join().unwrap(), Err(GetError::ShutDown));
+    assert_eq!(getter.join().unwrap(), Err(BlockingGetError::ShutDown));
 }
 
 #[test]
@@ -249,19 +254,19 @@ macro_rules! four_blocking_calls {
         let short = Duration::from_millis(5);
         let err = q.put_blocking(7).unwrap_err();
         assert!(err.is_on_loop_thread() && !err.is_shutdown());
-        assert!(matches!(err, PutError::OnLoopThread(7)));
+        assert!(matches!(err, BlockingPutError::OnLoopThread(7)));
         assert_eq!(err.into_inner(), 7, "put_blocking gives the item back");
         let err = q.put_blocking_timeout(8, short).unwrap_err();
-        assert!(err.is_on_loop_thread() && !err.is_full() && !err.is_shutdown());
+        assert!(err.is_on_loop_thread() && !err.is_timed_out() && !err.is_shutdown());
         assert_eq!(
             err.into_inner(),
             8,
             "put_blocking_timeout gives the item back"
         );
-        assert_eq!(q.get_blocking(), Err(GetError::OnLoopThread));
+        assert_eq!(q.get_blocking(), Err(BlockingGetError::OnLoopThread));
         assert_eq!(
             q.get_blocking_timeout(short),
-            Err(TryGetError::OnLoopThread)
+            Err(GetTimeoutError::OnLoopThread)
         );
         // Nothing was put, nothing taken, nobody left waiting in a line.
         assert_eq!(q.len(), 1);
@@ -288,7 +293,10 @@ macro_rules! four_blocking_calls {
         ];
         got.sort_unstable();
         assert_eq!(got, [1, 7]);
-        assert_eq!(q.get_blocking_timeout(short), Err(TryGetError::Empty));
+        assert_eq!(
+            q.get_blocking_timeout(short),
+            Err(GetTimeoutError::TimedOut)
+        );
         q.put_blocking_timeout(9, short).unwrap();
         assert_eq!(q.len(), 1);
     }};
@@ -347,10 +355,10 @@ fn blocking_calls_on_the_loop_thread_are_refused_even_when_they_would_wait_forev
     assert_eq!(
         results,
         (
-            Err(GetError::OnLoopThread),
-            Err(TryGetError::OnLoopThread),
-            Err(PutError::OnLoopThread(1)),
-            Err(TryPutError::OnLoopThread(2)),
+            Err(BlockingGetError::OnLoopThread),
+            Err(GetTimeoutError::OnLoopThread),
+            Err(BlockingPutError::OnLoopThread(1)),
+            Err(PutTimeoutError::OnLoopThread(2)),
         )
     );
     assert_eq!((empty_len, full_len), (0, 1));
@@ -368,11 +376,11 @@ fn huge_timeouts_do_not_overflow_on_or_off_the_loop_thread() {
     lp.run_until_complete(async {
         assert_eq!(
             q.get_blocking_timeout(Duration::MAX),
-            Err(TryGetError::OnLoopThread)
+            Err(GetTimeoutError::OnLoopThread)
         );
         assert_eq!(
             q.put_blocking_timeout(2, Duration::MAX),
-            Err(TryPutError::OnLoopThread(2))
+            Err(PutTimeoutError::OnLoopThread(2))
         );
     })
     .unwrap();
@@ -400,37 +408,42 @@ fn blocking_calls_in_a_loop_callback_return_on_loop_thread() {
         move || tx.send(q.get_blocking()).unwrap()
     });
     lp.run_until_complete(tulipa::yield_now()).unwrap();
-    assert_eq!(rx.try_recv().unwrap(), Err(GetError::OnLoopThread));
+    assert_eq!(rx.try_recv().unwrap(), Err(BlockingGetError::OnLoopThread));
     assert_eq!(q.len(), 1);
 }
 
 #[test]
 fn on_loop_thread_errors_display_and_debug() {
     let phrase = "blocking call on the event loop thread; use the async method";
-    assert_eq!(PutError::OnLoopThread(()).to_string(), phrase);
-    assert_eq!(TryPutError::OnLoopThread(()).to_string(), phrase);
-    assert_eq!(GetError::OnLoopThread.to_string(), phrase);
-    assert_eq!(TryGetError::OnLoopThread.to_string(), phrase);
+    assert_eq!(BlockingPutError::OnLoopThread(()).to_string(), phrase);
+    assert_eq!(PutTimeoutError::OnLoopThread(()).to_string(), phrase);
+    assert_eq!(BlockingGetError::OnLoopThread.to_string(), phrase);
+    assert_eq!(GetTimeoutError::OnLoopThread.to_string(), phrase);
     // No `T: Debug` needed.
     struct Opaque;
     assert_eq!(
-        format!("{:?}", PutError::OnLoopThread(Opaque)),
+        format!("{:?}", BlockingPutError::OnLoopThread(Opaque)),
         "OnLoopThread(..)"
     );
     assert_eq!(
-        format!("{:?}", TryPutError::OnLoopThread(Opaque)),
+        format!("{:?}", PutTimeoutError::OnLoopThread(Opaque)),
         "OnLoopThread(..)"
     );
     assert_eq!(
-        TryPutError::from(PutError::OnLoopThread(3)),
-        TryPutError::OnLoopThread(3)
+        PutTimeoutError::from(BlockingPutError::OnLoopThread(3)),
+        PutTimeoutError::OnLoopThread(3)
     );
     assert_eq!(
-        TryGetError::from(GetError::OnLoopThread),
-        TryGetError::OnLoopThread
+        GetTimeoutError::from(BlockingGetError::OnLoopThread),
+        GetTimeoutError::OnLoopThread
     );
-    assert!(!GetError::OnLoopThread.is_shutdown() && GetError::ShutDown.is_shutdown());
-    assert!(PutError::ShutDown(()).is_shutdown() && !PutError::ShutDown(()).is_on_loop_thread());
+    assert!(
+        !BlockingGetError::OnLoopThread.is_shutdown() && BlockingGetError::ShutDown.is_shutdown()
+    );
+    assert!(
+        BlockingPutError::ShutDown(()).is_shutdown()
+            && !BlockingPutError::ShutDown(()).is_on_loop_thread()
+    );
 }
 
 #[test]
@@ -490,9 +503,11 @@ fn queues_from_many_threads_deliver_every_item_once() {
                 loop {
                     match q.get_blocking_timeout(PATIENCE) {
                         Ok(v) => got.push(v),
-                        Err(TryGetError::ShutDown) => return got,
-                        Err(TryGetError::OnLoopThread) => unreachable!("no loop on this thread"),
-                        Err(TryGetError::Empty) => panic!("lost wake-up: a getter starved"),
+                        Err(GetTimeoutError::ShutDown) => return got,
+                        Err(GetTimeoutError::OnLoopThread) => {
+                            unreachable!("no loop on this thread")
+                        }
+                        Err(GetTimeoutError::TimedOut) => panic!("lost wake-up: a getter starved"),
                     }
                 }
             })

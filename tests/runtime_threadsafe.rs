@@ -256,3 +256,31 @@ fn a_hold_keeps_the_virtual_clock_from_jumping_past_a_pending_post() {
     );
     assert_eq!(lp.time() - start, Duration::from_secs(3600));
 }
+
+/// `LoopHandle::stop`: posts that reach the loop in the same batch as the
+/// stop still run in this run (asyncio's ready queue takes them too);
+/// a post that arrives in a later batch waits for the next run.
+#[test]
+fn stop_runs_posts_of_its_batch_and_keeps_later_ones() {
+    let lp = EventLoop::new().unwrap();
+    let handle = lp.handle();
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let (l1, l2, h2) = (log.clone(), log.clone(), handle.clone());
+    handle.stop().unwrap();
+    handle
+        .call_soon_threadsafe(move || {
+            l1.lock().unwrap().push("same batch");
+            // Runs in the stopping iteration, so this post is a later batch.
+            h2.call_soon_threadsafe(move || l2.lock().unwrap().push("later batch"))
+                .unwrap();
+        })
+        .unwrap();
+    lp.run_forever().unwrap();
+    assert_eq!(*log.lock().unwrap(), ["same batch"]);
+    let h3 = handle.clone();
+    handle
+        .call_soon_threadsafe(move || h3.stop().unwrap())
+        .unwrap();
+    lp.run_forever().unwrap();
+    assert_eq!(*log.lock().unwrap(), ["same batch", "later batch"]);
+}

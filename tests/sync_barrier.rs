@@ -3,23 +3,17 @@
 //! `await barrier.reset()` / `abort()` are plain calls here. The phase that
 //! asyncio shows in `repr` is read from `Debug`.
 
+mod support;
+
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::rc::Rc;
 
+use support::{leak, run_virtual as run};
 use tulipa::sync::{Barrier, BrokenBarrierError};
-use tulipa::{spawn, yield_now, EventLoop, Task};
+use tulipa::{spawn, yield_now, Task};
 
 const N: usize = 5;
-
-fn run<F: Future>(f: F) -> F::Output {
-    let lp = EventLoop::builder().virtual_time().build().unwrap();
-    lp.run(f).unwrap()
-}
-
-fn leak<T>(value: T) -> &'static T {
-    Box::leak(Box::new(value))
-}
 
 fn make_tasks<F, Fut>(n: usize, f: F) -> Vec<Task<Fut::Output>>
 where

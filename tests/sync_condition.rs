@@ -7,6 +7,8 @@
 //! the lock the way asyncio's does; it leaves it unlocked and passes its
 //! notification on.
 
+mod support;
+
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::rc::Rc;
@@ -14,17 +16,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::{select, Either};
-use tulipa::sync::{Condition, Lock, LockGuard};
-use tulipa::{sleep, spawn, yield_now, EventLoop};
-
-fn run<F: Future>(f: F) -> F::Output {
-    let lp = EventLoop::builder().virtual_time().build().unwrap();
-    lp.run(f).unwrap()
-}
-
-fn leak<T>(value: T) -> &'static T {
-    Box::leak(Box::new(value))
-}
+use support::{leak, release, run_virtual as run, Held};
+use tulipa::sync::{Condition, Lock};
+use tulipa::{sleep, spawn, yield_now};
 
 /// `asyncio.timeout(d)` around `fut`: `None` if the time ran out first.
 async fn within<F: Future>(d: Duration, fut: F) -> Option<F::Output> {
@@ -32,13 +26,6 @@ async fn within<F: Future>(d: Duration, fut: F) -> Option<F::Output> {
         Either::Left((out, _)) => Some(out),
         Either::Right(_) => None,
     }
-}
-
-type Held = Rc<RefCell<Vec<LockGuard<'static>>>>;
-
-fn release(held: &Held) {
-    let guard = held.borrow_mut().remove(0);
-    drop(guard);
 }
 
 #[test]

@@ -1,17 +1,15 @@
 //! Event: CPython's `EventTests` (test_locks.py, 3.13) ported by name.
 
+mod support;
+
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
+use support::run_virtual as run;
 use tulipa::sync::Event;
 use tulipa::{spawn, yield_now, EventLoop};
-
-fn run<F: std::future::Future>(f: F) -> F::Output {
-    let lp = EventLoop::builder().virtual_time().build().unwrap();
-    lp.run(f).unwrap()
-}
 
 fn waiters(ev: &Event) -> String {
     let debug = format!("{ev:?}");

@@ -5,16 +5,14 @@
 //! guards of a leaked (`'static`) lock in a shared `held` list and dropping
 //! them from the test body. `await asyncio.sleep(0)` is `yield_now()`.
 
+mod support;
+
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use tulipa::sync::{Lock, LockGuard};
-use tulipa::{spawn, yield_now, EventLoop};
-
-fn run<F: std::future::Future>(f: F) -> F::Output {
-    let lp = EventLoop::builder().virtual_time().build().unwrap();
-    lp.run(f).unwrap()
-}
+use support::{leak, release, run_virtual as run, Held};
+use tulipa::sync::Lock;
+use tulipa::{spawn, yield_now};
 
 /// Awaits `fut` for at most an hour of virtual time, so a stranded waiter
 /// fails the test instead of hanging it.
@@ -25,18 +23,6 @@ async fn within_an_hour<F: std::future::Future>(fut: F) -> F::Output {
         Either::Left((out, _)) => out,
         Either::Right(_) => panic!("stranded: still waiting after an hour"),
     }
-}
-
-fn leak<T>(value: T) -> &'static T {
-    Box::leak(Box::new(value))
-}
-
-type Held = Rc<RefCell<Vec<LockGuard<'static>>>>;
-
-/// asyncio's `lock.release()`: drops the oldest guard still held.
-fn release(held: &Held) {
-    let guard = held.borrow_mut().remove(0);
-    drop(guard);
 }
 
 #[test]

@@ -6,6 +6,8 @@
 //! and then cancelled before it runs.
 #![cfg(not(loom))]
 
+mod support;
+
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;
@@ -13,6 +15,7 @@ use std::time::Duration;
 use proptest::collection::vec;
 use proptest::option;
 use proptest::prelude::*;
+use support::leak;
 use tulipa::sync::{Condition, Lock, LockGuard, Permit, Semaphore};
 use tulipa::{sleep, spawn, EventLoop, Task};
 
@@ -25,10 +28,6 @@ async fn pause(n: u64) {
     if n > 0 {
         sleep(ms(n - 1)).await;
     }
-}
-
-fn leak<T>(value: T) -> &'static T {
-    Box::leak(Box::new(value))
 }
 
 #[derive(Debug, Clone)]

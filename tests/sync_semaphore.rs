@@ -4,22 +4,16 @@
 //! asyncio's bare `await sem.acquire()` (no `async with`) is
 //! `sem.acquire().await.forget()`, and `sem.release()` is `release()`.
 
+mod support;
+
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
 use futures::future::{select, Either};
+use support::{leak, run_virtual as run};
 use tulipa::sync::{BoundedSemaphore, Semaphore};
-use tulipa::{sleep, spawn, yield_now, EventLoop};
-
-fn run<F: std::future::Future>(f: F) -> F::Output {
-    let lp = EventLoop::builder().virtual_time().build().unwrap();
-    lp.run(f).unwrap()
-}
-
-fn leak<T>(value: T) -> &'static T {
-    Box::leak(Box::new(value))
-}
+use tulipa::{sleep, spawn, yield_now};
 
 /// asyncio's `sem.acquire()` without a guard.
 async fn acquire(sem: &Semaphore) {

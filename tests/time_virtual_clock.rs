@@ -88,3 +88,25 @@ fn real_clock_sleep_waits_at_least_the_duration() {
         .unwrap();
     assert!(lp.time() - start >= Duration::from_millis(20));
 }
+
+/// A `Sleep` armed on one loop and then awaited on another works on the
+/// loop that polls it: it waits for its deadline there instead of parking
+/// forever or finishing early.
+#[test]
+fn sleep_moved_to_another_loop_waits_there_for_its_deadline() {
+    use std::future::Future;
+    use std::task::Poll;
+    let first = virtual_loop();
+    let mut nap = Box::pin(tulipa::sleep(Duration::from_secs(10)));
+    let armed = first
+        .run_until_complete(std::future::poll_fn(|cx| {
+            Poll::Ready(nap.as_mut().poll(cx).is_pending())
+        }))
+        .unwrap();
+    assert!(armed);
+    let deadline = nap.deadline().expect("armed on the first loop");
+    drop(first);
+    let second = virtual_loop();
+    second.run_until_complete(nap).unwrap();
+    assert!(second.time() >= deadline);
+}

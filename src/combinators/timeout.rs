@@ -10,7 +10,7 @@ use std::task::{Poll, Waker};
 use std::time::{Duration, Instant};
 
 use super::unwind::{cancel_inner, Unwinding};
-use crate::time::{now, sleep_until, Sleep};
+use crate::time::{deadline_after, now, sleep_until, Sleep};
 
 /// A deadline scope (asyncio's `asyncio.Timeout`, what `async with
 /// asyncio.timeout(d) as cm` binds to `cm`).
@@ -112,7 +112,7 @@ impl Drop for Unregister {
 #[doc(alias = "asyncio.timeout")]
 #[track_caller]
 pub fn timeout(delay: Duration) -> Timeout {
-    timeout_at(now() + delay)
+    timeout_at(deadline_after(now(), delay))
 }
 
 /// A deadline scope that ends at loop time `deadline` (asyncio's
@@ -200,11 +200,15 @@ impl Timeout {
     /// Runs `future` under the scope's deadline.
     ///
     /// The future runs inline in the awaiting task and is polled before the
-    /// deadline is looked at, so an output that is ready is never thrown
-    /// away (which differs from asyncio in one corner: an inner scope and
-    /// an outer one with the same deadline both fire, and here the inner
-    /// one reports the timeout). No timer is armed while the future
-    /// completes at its first poll.
+    /// deadline is looked at, so a future that completes without waiting
+    /// is never timed out, and no timer is armed for it. Once the deadline
+    /// is seen while the future is pending (at once, for a deadline that
+    /// has already passed), the future is dropped at the next loop
+    /// iteration without another poll: asyncio's `_on_timeout` cancels the
+    /// task, and the cancellation reaches the body at its next step. So
+    /// `timeout(Duration::ZERO)` around `sleep(Duration::ZERO)` times out,
+    /// and of two nested scopes with the same deadline both expire and the
+    /// outer one reports the timeout, as in asyncio.
     ///
     /// # Errors
     ///
@@ -253,7 +257,7 @@ impl Timeout {
         async move {
             let _unregister = unregister;
             let mut future = pin!(Some(future));
-            let mut timer: Option<(Instant, Sleep)> = None;
+            let mut expiry = Expiry::default();
             let mut unwinding: Option<Unwinding> = None;
             poll_fn(|cx| {
                 if let Some(unwinding) = &mut unwinding {
@@ -265,27 +269,28 @@ impl Timeout {
                     .as_mut()
                     .as_pin_mut()
                     .expect("Timeout::run polled after completion");
+                if expiry.expiring {
+                    shared.expired.set(true);
+                    // The tasks the future awaited are cancelled with it;
+                    // the error comes once they have unwound.
+                    let mut cancelled = cancel_inner(|| future.set(None));
+                    if Pin::new(&mut cancelled).poll(cx).is_ready() {
+                        return Poll::Ready(Err(TimeoutError::new()));
+                    }
+                    unwinding = Some(cancelled);
+                    return Poll::Pending;
+                }
                 if let Poll::Ready(output) = inner.poll(cx) {
                     future.set(None);
                     return Poll::Ready(Ok(output));
                 }
-                if let Some(deadline) = shared.deadline.get() {
-                    if timer.as_ref().map(|(at, _)| *at) != Some(deadline) {
-                        // Replacing the old timer cancels it.
-                        timer = Some((deadline, sleep_until(deadline)));
-                    }
-                    let (_, sleep) = timer.as_mut().expect("armed above");
-                    if Pin::new(sleep).poll(cx).is_ready() {
-                        shared.expired.set(true);
-                        let mut cancelled = cancel_inner(|| future.set(None));
-                        if Pin::new(&mut cancelled).poll(cx).is_ready() {
-                            return Poll::Ready(Err(TimeoutError::new()));
-                        }
-                        unwinding = Some(cancelled);
-                        return Poll::Pending;
-                    }
-                } else {
-                    timer = None;
+                match shared.deadline.get() {
+                    Some(deadline) => expiry.poll(deadline, now, cx),
+                    None => expiry.disarm(),
+                }
+                if expiry.expiring {
+                    // asyncio's EXPIRING state already counts as expired.
+                    shared.expired.set(true);
                 }
                 let mut wakers = shared.wakers.borrow_mut();
                 match wakers.iter_mut().find(|(r, _)| *r == run) {
@@ -297,6 +302,59 @@ impl Timeout {
             })
             .await
         }
+    }
+}
+
+/// The deadline half of [`Timeout::run`] and [`wait_for`](super::wait_for).
+///
+/// Once the body is pending at or past its deadline the scope is
+/// *expiring*: the caller drops the body at its next poll, one loop
+/// iteration later, without polling it again. That is asyncio's order:
+/// `_on_timeout` calls `task.cancel()`, and the cancellation reaches the
+/// body at the task's next step. A deadline already past when the body
+/// first waits (`timeout(Duration::ZERO)`) therefore fires even around a
+/// body that needs only one iteration, as in asyncio.
+#[derive(Default)]
+pub(super) struct Expiry {
+    timer: Option<(Instant, Sleep)>,
+    /// The deadline was seen while the body was pending.
+    pub(super) expiring: bool,
+}
+
+impl Expiry {
+    /// Arms (or re-arms) the timer for `deadline` and notes whether it has
+    /// passed; when it has, wakes the task so the next poll can expire.
+    /// `now` reads the loop's clock, only when a timer is to be armed.
+    pub(super) fn poll(
+        &mut self,
+        deadline: Instant,
+        now: impl FnOnce() -> Instant,
+        cx: &mut std::task::Context<'_>,
+    ) {
+        if self.timer.as_ref().map(|(at, _)| *at) != Some(deadline) {
+            // Replacing the old timer cancels it. A deadline that has
+            // already passed needs no timer at all.
+            if deadline <= now() {
+                self.timer = None;
+                self.expire(cx);
+                return;
+            }
+            self.timer = Some((deadline, sleep_until(deadline)));
+        }
+        let (_, sleep) = self.timer.as_mut().expect("armed above");
+        if Pin::new(sleep).poll(cx).is_ready() {
+            self.expire(cx);
+        }
+    }
+
+    fn expire(&mut self, cx: &mut std::task::Context<'_>) {
+        self.expiring = true;
+        cx.waker().wake_by_ref();
+    }
+
+    /// The scope lost its deadline: cancel the timer.
+    pub(super) fn disarm(&mut self) {
+        self.timer = None;
     }
 }
 

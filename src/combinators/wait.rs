@@ -35,9 +35,14 @@ pub enum ReturnWhen {
 /// lists keep the input order. `done` holds every task that is done when
 /// `wait` returns, including ones that finished in the same iteration as
 /// the one that released it. A timeout cancels nothing; it only returns
-/// early. If `return_when` is already satisfied at the first poll, `wait`
-/// returns without yielding. The same task cannot appear twice: `Task`
-/// handles are not `Clone`.
+/// early. The same task cannot appear twice: `Task` handles are not
+/// `Clone`.
+///
+/// Scheduling order is asyncio's: `wait` returns two loop iterations after
+/// the task that satisfied it finished (asyncio's done callback and then
+/// its waiter future each take a `call_soon`), and two iterations after
+/// the first poll if `return_when` is already satisfied then. A timeout
+/// returns in the iteration its timer fires.
 ///
 /// Without a timeout `wait` needs only a `Waker`; with one it needs a
 /// running tulipa loop.
@@ -99,6 +104,8 @@ where
         return_when,
         timeout,
         timer: None,
+        hops: None,
+        polled: false,
     }
 }
 
@@ -114,6 +121,10 @@ pub struct Wait<T> {
     timeout: Option<Duration>,
     /// Armed at the first poll that has to wait.
     timer: Option<Sleep>,
+    /// Once satisfied: loop iterations left before returning (see `poll`).
+    hops: Option<u8>,
+    /// Whether `poll` has run before.
+    polled: bool,
     wake: WakeSet,
 }
 
@@ -157,6 +168,17 @@ impl<T> Wait<T> {
         Pin::new(timer).poll(cx).is_ready()
     }
 
+    /// Spends one of the remaining loop iterations before returning.
+    fn hop(&mut self, hops: u8, cx: &mut Context<'_>) -> Poll<WaitOutput<T>> {
+        if hops == 0 {
+            self.hops = None;
+            return Poll::Ready(Ok(self.split()));
+        }
+        self.hops = Some(hops - 1);
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+
     fn split(&mut self) -> (Vec<Task<T>>, Vec<Task<T>>) {
         self.timer = None;
         std::mem::take(&mut self.tasks)
@@ -178,8 +200,23 @@ impl<T> Future for Wait<T> {
             assert!(self.seen.is_empty(), "tulipa::Wait polled after completion");
             return Poll::Ready(Err(WaitError::Empty));
         }
+        if let Some(hops) = self.hops {
+            return self.hop(hops, cx);
+        }
+        let first_poll = !std::mem::replace(&mut self.polled, true);
         self.poll_tasks(cx);
-        if self.satisfied() || self.timed_out(cx) {
+        if self.satisfied() {
+            // asyncio resumes the waiter through two `call_soon` hops: a
+            // finished task's done callback (`_on_completion`) runs one
+            // iteration after it finished and sets the waiter future, whose
+            // own callback wakes the waiting task one iteration later. Our
+            // poll here is the first hop (we were woken by the finished
+            // task); tasks already done at the first poll still owe both.
+            // The split is taken when we return, so a task finishing in
+            // between is in `done`, as asyncio's `f.done()` scan finds it.
+            return self.hop(if first_poll { 2 } else { 1 }, cx);
+        }
+        if self.timed_out(cx) {
             return Poll::Ready(Ok(self.split()));
         }
         Poll::Pending

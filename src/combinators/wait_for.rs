@@ -3,11 +3,11 @@
 use std::future::{poll_fn, Future, IntoFuture};
 use std::pin::{pin, Pin};
 use std::task::Poll;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use super::timeout::TimeoutError;
+use super::timeout::{Expiry, TimeoutError};
 use super::unwind::{cancel_inner, Unwinding};
-use crate::time::{sleep, Sleep};
+use crate::time::{deadline_after, now};
 
 /// Awaits `future` for at most `timeout` of loop time (asyncio's
 /// `asyncio.wait_for`).
@@ -15,10 +15,12 @@ use crate::time::{sleep, Sleep};
 /// The future runs inline in the awaiting task (as in Python 3.12+, no task
 /// is spawned). It is polled first, before any timer exists: a future that
 /// is ready at once costs no timer and no clock read. Otherwise a timer is
-/// armed for `timeout` from that first poll. On each wake-up the future is
-/// polled before the deadline is checked, so an output that is ready is
-/// never thrown away for a timeout that fired in the same iteration. A zero
-/// `timeout` still polls the future once, then gives it one loop iteration.
+/// armed for `timeout` from that first poll (any `timeout` is valid;
+/// `Duration::MAX` means no limit in practice). When the deadline is seen
+/// while the future is pending, the future is dropped at the next loop
+/// iteration without another poll, as asyncio cancels the task then. A zero
+/// `timeout` polls the future once, and if it is pending, times out in the
+/// next iteration, as asyncio's `wait_for(aw, 0)` does.
 ///
 /// # Errors
 ///
@@ -42,7 +44,7 @@ use crate::time::{sleep, Sleep};
 /// # Examples
 ///
 /// ```
-/// use std::time::Duration;
+/// use std::time::{Duration, Instant};
 ///
 /// let lp = tulipa::EventLoop::builder().virtual_time().build().unwrap();
 /// lp.run(async {
@@ -68,7 +70,8 @@ where
     let future = future.into_future();
     async move {
         let mut future = pin!(Some(future));
-        let mut timer: Option<Sleep> = None;
+        let mut deadline: Option<Instant> = None;
+        let mut expiry = Expiry::default();
         let mut unwinding: Option<Unwinding> = None;
         poll_fn(|cx| {
             if let Some(unwinding) = &mut unwinding {
@@ -80,18 +83,28 @@ where
                 .as_mut()
                 .as_pin_mut()
                 .expect("wait_for polled after completion");
-            if let Poll::Ready(output) = inner.poll(cx) {
-                future.set(None);
-                return Poll::Ready(Ok(output));
-            }
-            let timer = timer.get_or_insert_with(|| sleep(timeout));
-            if Pin::new(timer).poll(cx).is_ready() {
-                // Gone before we report: asyncio's "waits for the cancellation".
+            if expiry.expiring {
+                // Gone before we report, with the tasks it awaited:
+                // asyncio's "waits for the cancellation".
                 let mut cancelled = cancel_inner(|| future.set(None));
                 if Pin::new(&mut cancelled).poll(cx).is_ready() {
                     return Poll::Ready(Err(TimeoutError::new()));
                 }
                 unwinding = Some(cancelled);
+                return Poll::Pending;
+            }
+            if let Poll::Ready(output) = inner.poll(cx) {
+                future.set(None);
+                return Poll::Ready(Ok(output));
+            }
+            match deadline {
+                Some(at) => expiry.poll(at, now, cx),
+                None => {
+                    let start = now();
+                    let at = deadline_after(start, timeout);
+                    deadline = Some(at);
+                    expiry.poll(at, || start, cx);
+                }
             }
             Poll::Pending
         })

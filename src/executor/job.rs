@@ -52,7 +52,14 @@ trait JobHandle<T>: Send + Sync {
     /// result when it comes. True if a queued job was cancelled.
     fn detach(&self) -> bool;
     fn is_done(&self) -> bool;
+    /// Keeps `guard` alive until the job ends (finishes, is cancelled or
+    /// abandoned) or the future is dropped; drops it now if that happened.
+    fn keep_until_done(&self, guard: Guard);
 }
+
+/// Something a job keeps alive while it is out (the loop's virtual-clock
+/// hold); dropped after the waiter has been woken.
+pub(crate) type Guard = Box<dyn Send>;
 
 enum Stage<F, T> {
     Queued(F),
@@ -69,6 +76,8 @@ struct State<F, T> {
     waker: Option<Waker>,
     /// The future was dropped: a result that arrives is dropped at once.
     detached: bool,
+    /// Released when the job ends, after the waker has been woken.
+    until_done: Option<Guard>,
 }
 
 struct JobCell<F, T> {
@@ -88,6 +97,7 @@ where
             stage: Stage::Queued(f),
             waker: None,
             detached: false,
+            until_done: None,
         }),
         done: Condvar::new(),
     });
@@ -103,6 +113,7 @@ impl<F, T> JobCell<F, T> {
     /// A detached job's result is dropped here, outside the lock.
     fn finish(&self, outcome: Result<T, ExecError>) {
         let mut state = self.state.lock();
+        let guard = state.until_done.take();
         if state.detached {
             state.stage = Stage::Taken;
             drop(state);
@@ -116,6 +127,8 @@ impl<F, T> JobCell<F, T> {
         if let Some(waker) = waker {
             waker.wake();
         }
+        // Only now: a virtual clock must not jump before the wake is posted.
+        drop(guard);
     }
 }
 
@@ -216,10 +229,10 @@ where
     }
 
     fn cancel(&self) -> Option<bool> {
-        let f = {
+        let (f, guard) = {
             let mut state = self.state.lock();
             match std::mem::replace(&mut state.stage, Stage::Cancelled) {
-                Stage::Queued(f) => f,
+                Stage::Queued(f) => (f, state.until_done.take()),
                 Stage::Cancelled => return Some(false),
                 other => {
                     state.stage = other;
@@ -228,20 +241,22 @@ where
             }
         };
         drop(f);
+        drop(guard);
         Some(true)
     }
 
     fn detach(&self) -> bool {
-        let (f, result) = {
+        let (f, result, guard) = {
             let mut state = self.state.lock();
             state.detached = true;
             state.waker = None;
+            let guard = state.until_done.take();
             match std::mem::replace(&mut state.stage, Stage::Taken) {
-                Stage::Queued(f) => (Some(f), None),
-                Stage::Done(outcome) => (None, Some(outcome)),
+                Stage::Queued(f) => (Some(f), None, guard),
+                Stage::Done(outcome) => (None, Some(outcome), guard),
                 other => {
                     state.stage = other;
-                    (None, None)
+                    (None, None, guard)
                 }
             }
         };
@@ -249,7 +264,24 @@ where
         // User values are dropped outside the lock.
         drop(f);
         drop(result);
+        drop(guard);
         cancelled
+    }
+
+    fn keep_until_done(&self, guard: Guard) {
+        let mut state = self.state.lock();
+        let ended = state.detached
+            || matches!(
+                state.stage,
+                Stage::Done(_) | Stage::Cancelled | Stage::Taken
+            );
+        let late = if ended {
+            Some(guard)
+        } else {
+            state.until_done.replace(guard)
+        };
+        drop(state);
+        drop(late);
     }
 
     fn is_done(&self) -> bool {
@@ -292,6 +324,12 @@ pub struct ExecFuture<T> {
 }
 
 impl<T> ExecFuture<T> {
+    /// Keeps `guard` alive until the job ends or this future is dropped,
+    /// whichever comes first, even if the future is never polled.
+    pub(crate) fn keep_until_done(&self, guard: Guard) {
+        self.job.keep_until_done(guard);
+    }
+
     /// Cancels the job if no worker has started it (`concurrent.futures.Future.cancel`).
     ///
     /// Returns `true` if the job is cancelled: it will never run, its closure

@@ -4,9 +4,10 @@
 //! A finished job wakes the awaiting task's waker from the worker thread;
 //! that wake goes through the loop's inbox and its `mio::Waker` (asyncio's
 //! `call_soon_threadsafe` + self-pipe), so nothing polls and no thread is
-//! spent per job. On a virtual-clock loop the future holds a
-//! [`LoopHandle::hold`](crate::LoopHandle::hold) while the job is out, so
-//! virtual time does not jump past a job that is still running.
+//! spent per job. On a virtual-clock loop each job holds a
+//! [`LoopHandle::hold`](crate::LoopHandle::hold) until it ends, so virtual
+//! time does not jump past a job that is still running, and moves on as
+//! soon as it has finished, whether or not its future was polled.
 
 use std::fmt;
 use std::future::Future;
@@ -80,7 +81,17 @@ impl<T: Send + 'static> RunInExecutor<T> {
                 .hold(),
             ),
         };
-        RunInExecutor { stage, hold }
+        let mut run = RunInExecutor { stage, hold };
+        run.hand_hold_to_job();
+        run
+    }
+
+    /// A queued job keeps the hold itself and ends it when it ends, so an
+    /// unpolled future whose job has finished does not stall virtual time.
+    fn hand_hold_to_job(&mut self) {
+        if let (RunStage::Running(job), Some(hold)) = (&self.stage, self.hold.take()) {
+            job.keep_until_done(Box::new(hold));
+        }
     }
 
     fn on_default<F>(core: &Core, f: F) -> Self
@@ -111,7 +122,10 @@ where
         loop {
             match &mut this.stage {
                 RunStage::Waiting(submit) => match ready!(Pin::new(submit).poll(cx)) {
-                    Ok(job) => this.stage = RunStage::Running(job),
+                    Ok(job) => {
+                        this.stage = RunStage::Running(job);
+                        this.hand_hold_to_job();
+                    }
                     Err(_) => this.stage = RunStage::Failed(Some(ExecError::ShutDown)),
                 },
                 RunStage::Running(job) => {

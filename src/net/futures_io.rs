@@ -14,6 +14,7 @@ use super::UnixStream;
 
 macro_rules! impl_futures_io {
     ($ty:ty) => {
+        #[cfg_attr(docsrs, doc(cfg(feature = "futures-io")))]
         impl AsyncRead for $ty {
             fn poll_read(
                 self: Pin<&mut Self>,
@@ -24,6 +25,7 @@ macro_rules! impl_futures_io {
             }
         }
 
+        #[cfg_attr(docsrs, doc(cfg(feature = "futures-io")))]
         impl AsyncWrite for $ty {
             fn poll_write(
                 self: Pin<&mut Self>,
@@ -44,6 +46,7 @@ macro_rules! impl_futures_io {
             }
         }
 
+        #[cfg_attr(docsrs, doc(cfg(feature = "futures-io")))]
         impl AsyncRead for &$ty {
             fn poll_read(
                 self: Pin<&mut Self>,
@@ -54,6 +57,7 @@ macro_rules! impl_futures_io {
             }
         }
 
+        #[cfg_attr(docsrs, doc(cfg(feature = "futures-io")))]
         impl AsyncWrite for &$ty {
             fn poll_write(
                 self: Pin<&mut Self>,

@@ -1,6 +1,7 @@
 //! A mio socket registered with the running loop's reactor: the glue every
 //! socket type of this module is built on.
 
+use std::cell::RefCell;
 use std::fmt;
 use std::future::poll_fn;
 use std::io;
@@ -14,15 +15,38 @@ use crate::runtime::context;
 use crate::runtime::core::Core;
 use crate::runtime::reactor::{Direction, ScheduledIo};
 
+/// A mio socket that can name its fd, so that it can move between loops.
+#[cfg(unix)]
+pub(crate) trait Socket: Source + std::os::fd::AsRawFd {}
+#[cfg(unix)]
+impl<S: Source + std::os::fd::AsRawFd> Socket for S {}
+#[cfg(not(unix))]
+pub(crate) trait Socket: Source {}
+#[cfg(not(unix))]
+impl<S: Source> Socket for S {}
+
 /// A socket plus its registration; deregistered (before it closes) on drop.
-pub(crate) struct IoSource<S: Source> {
+///
+/// The registration follows the loop that polls the socket: a socket made
+/// on one loop and awaited in a task of another loop of the same thread
+/// (loops run one at a time per thread), or after its own loop closed,
+/// moves its registration to the running loop the first time it would
+/// park, keeping its parked tasks. Polled with no tulipa loop running, it
+/// fails with an `io::Error` instead of parking forever.
+pub(crate) struct IoSource<S: Socket> {
     source: S,
-    token: Token,
+    interest: Interest,
     io: Rc<ScheduledIo>,
-    core: Rc<Core>,
+    reg: RefCell<Registration>,
 }
 
-impl<S: Source> IoSource<S> {
+/// The loop a socket is registered with, and its token there.
+struct Registration {
+    core: Rc<Core>,
+    token: Token,
+}
+
+impl<S: Socket> IoSource<S> {
     /// Registers `source` with the running loop. `ready`: assume it is
     /// readable and writable until an operation says otherwise (a socket
     /// that already exists); `false` waits for the first event (a connect).
@@ -48,9 +72,9 @@ impl<S: Source> IoSource<S> {
         let (token, io) = core.reactor.register(&mut source, interest, ready)?;
         Ok(IoSource {
             source,
-            token,
+            interest,
             io,
-            core,
+            reg: RefCell::new(Registration { core, token }),
         })
     }
 
@@ -58,13 +82,60 @@ impl<S: Source> IoSource<S> {
         &self.source
     }
 
-    pub(crate) fn core(&self) -> &Rc<Core> {
-        &self.core
+    /// The loop the socket is registered with now.
+    pub(crate) fn core(&self) -> Rc<Core> {
+        self.reg.borrow().core.clone()
     }
 
-    /// Ready in `dir`, or parks the task until the next event for it.
-    pub(crate) fn poll_ready(&self, dir: Direction, cx: &mut Context<'_>) -> Poll<()> {
-        self.io.poll_ready(dir, cx)
+    /// Ready in `dir`, or parks the task until the next event for it, on
+    /// the running loop.
+    ///
+    /// # Errors
+    ///
+    /// No tulipa loop runs on this thread, or the running loop refused the
+    /// socket.
+    pub(crate) fn poll_ready(&self, dir: Direction, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if self.io.poll_ready(dir, cx).is_ready() {
+            return Poll::Ready(Ok(()));
+        }
+        // About to park: the running loop must be the one watching.
+        match self.follow_running_loop() {
+            Ok(()) => Poll::Pending,
+            Err(e) => Poll::Ready(Err(e)),
+        }
+    }
+
+    fn follow_running_loop(&self) -> io::Result<()> {
+        let running = context::with_current(|current| {
+            current.map(|c| (Rc::ptr_eq(c, &self.reg.borrow().core), c.clone()))
+        });
+        match running {
+            Some((true, _)) => Ok(()),
+            Some((false, core)) => self.move_to(core),
+            None => Err(io::Error::other(
+                "tulipa socket polled with no tulipa event loop running on this thread",
+            )),
+        }
+    }
+
+    /// Registers with `core` (the running loop), then leaves the old loop.
+    #[cfg(unix)]
+    fn move_to(&self, core: Rc<Core>) -> io::Result<()> {
+        let fd = self.source.as_raw_fd();
+        let mut source = mio::unix::SourceFd(&fd);
+        let token = core
+            .reactor
+            .register_io(&mut source, self.interest, self.io.clone())?;
+        let old = std::mem::replace(&mut *self.reg.borrow_mut(), Registration { core, token });
+        old.core.reactor.deregister(&mut source, old.token);
+        Ok(())
+    }
+
+    #[cfg(not(unix))]
+    fn move_to(&self, _core: Rc<Core>) -> io::Result<()> {
+        Err(io::Error::other(
+            "tulipa socket polled on an event loop other than its own",
+        ))
     }
 
     /// Forgets the readiness of `dir` (the operation said `WouldBlock`).
@@ -80,9 +151,7 @@ impl<S: Source> IoSource<S> {
         mut op: impl FnMut(&S) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
         loop {
-            if self.poll_ready(dir, cx).is_pending() {
-                return Poll::Pending;
-            }
+            std::task::ready!(self.poll_ready(dir, cx))?;
             match op(&self.source) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.io.clear_ready(dir),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -119,7 +188,7 @@ impl<S: Source> IoSource<S> {
 }
 
 /// The byte-stream operations shared by `TcpStream` and `UnixStream`.
-impl<S: Source> IoSource<S>
+impl<S: Socket> IoSource<S>
 where
     for<'a> &'a S: io::Read + io::Write,
 {
@@ -176,14 +245,42 @@ where
     }
 }
 
-impl<S: Source> Drop for IoSource<S> {
+impl<S: Socket> Drop for IoSource<S> {
     fn drop(&mut self) {
-        self.core.reactor.deregister(&mut self.source, self.token);
+        let reg = self.reg.get_mut();
+        // By fd on Unix: a socket that moved was registered that way.
+        #[cfg(unix)]
+        let fd = self.source.as_raw_fd();
+        #[cfg(unix)]
+        let source = &mut mio::unix::SourceFd(&fd);
+        #[cfg(not(unix))]
+        let source = &mut self.source;
+        reg.core.reactor.deregister(source, reg.token);
     }
 }
 
-impl<S: Source + fmt::Debug> fmt::Debug for IoSource<S> {
+impl<S: Socket + fmt::Debug> fmt::Debug for IoSource<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.source.fmt(f)
     }
 }
+
+/// `AsRawFd` and `AsFd` for a socket type whose `io` field is an `IoSource`.
+macro_rules! impl_as_fd {
+    ($ty:ty) => {
+        #[cfg(unix)]
+        impl std::os::fd::AsRawFd for $ty {
+            fn as_raw_fd(&self) -> std::os::fd::RawFd {
+                self.io.get().as_raw_fd()
+            }
+        }
+
+        #[cfg(unix)]
+        impl std::os::fd::AsFd for $ty {
+            fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+                self.io.get().as_fd()
+            }
+        }
+    };
+}
+pub(crate) use impl_as_fd;

@@ -7,6 +7,10 @@
 //! | `loop.sock_accept / sock_connect / sock_recv / sock_sendall` | [`TcpListener::accept`], [`TcpStream::connect`], [`TcpStream::read`], [`TcpStream::write_all`] |
 //! | `loop.sock_sendto / sock_recvfrom` | [`UdpSocket::send_to`], [`UdpSocket::recv_from`] |
 //! | `asyncio.open_connection / start_server` | [`open_connection`], [`start_server`] → [`Server`] |
+//! | `start_server(..., backlog=, reuse_address=, reuse_port=)` / `sock=` | [`ListenOptions`] / [`start_server_on`] |
+//! | `open_connection(..., happy_eyeballs_delay=, interleave=)` | [`ConnectOptions`] |
+//! | `Server.close_clients / abort_clients` | [`Server::close_clients`], [`Server::abort_clients`] |
+//! | `loop.getaddrinfo` (in the executor) | what [`ToSocketAddrs`] does with a name |
 //! | `open_unix_connection / start_unix_server` | [`open_unix_connection`], [`start_unix_server`] |
 //! | `StreamReader.read / readline / readexactly / readuntil / at_eof` | [`StreamReader`], same names |
 //! | `StreamWriter.write / drain / close / wait_closed` | [`StreamWriter`], same names |
@@ -15,7 +19,18 @@
 //! Every socket registers with the loop running when it is made and stays
 //! on that thread (`!Send`). A socket operation that would block parks its
 //! task on the socket's readiness; the loop's selector wakes it (see
-//! [`runtime`](crate::runtime), step 3). With the `futures-io` feature the
+//! [`runtime`](crate::runtime), step 3). A socket awaited on another loop
+//! of its thread (one runs at a time), or after its own loop closed, moves
+//! its registration to the loop that polls it when it would park; polled
+//! with no tulipa loop running, it fails with an `io::Error` of kind
+//! `Other` rather than park forever. `add_reader` registrations belong to
+//! the loop they were added on, as in asyncio, and a closed loop refuses
+//! them.
+//!
+//! Names (`"localhost:8080"`) are resolved in the executor
+//! ([`ToSocketAddrs`]); listeners queue 1024 connections
+//! ([`ListenOptions`]); connections may race their addresses
+//! ([`ConnectOptions`], RFC 8305). With the `futures-io` feature the
 //! stream sockets implement `futures_io::AsyncRead` / `AsyncWrite`.
 //!
 //! ```
@@ -47,16 +62,21 @@
 //! .unwrap();
 //! ```
 
+mod addr;
 mod conn;
+mod connect;
 mod error;
 #[cfg(unix)]
 mod fd;
 #[cfg(feature = "futures-io")]
 mod futures_io;
 mod io_source;
+mod listen;
 mod server;
 mod stream_reader;
 mod stream_writer;
+#[cfg(unix)]
+mod sys;
 mod tcp_listener;
 mod tcp_stream;
 mod udp;
@@ -65,10 +85,15 @@ mod unix_listener;
 #[cfg(unix)]
 mod unix_stream;
 
-pub use error::ReadError;
-pub use server::{open_connection, start_server, Server};
+pub use addr::ToSocketAddrs;
 #[cfg(unix)]
-pub use server::{open_unix_connection, start_unix_server};
+pub use connect::open_unix_connection;
+pub use connect::{open_connection, ConnectOptions};
+pub use error::ReadError;
+pub use listen::{ListenOptions, DEFAULT_BACKLOG};
+pub use server::{start_server, start_server_on, Server};
+#[cfg(unix)]
+pub use server::{start_unix_server, start_unix_server_on};
 pub use stream_reader::{StreamReader, DEFAULT_LIMIT};
 pub use stream_writer::{StreamWriter, DEFAULT_HIGH_WATER};
 pub use tcp_listener::TcpListener;

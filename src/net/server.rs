@@ -1,11 +1,12 @@
-//! [`start_server`], [`open_connection`] and the [`Server`] they run
-//! (asyncio's streams API).
+//! [`start_server`] and the [`Server`] it runs (asyncio's streams API).
 
 use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::fmt;
 use std::future::{poll_fn, Future};
 use std::io;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
+use std::panic::Location;
 #[cfg(unix)]
 use std::path::Path;
 use std::rc::Rc;
@@ -14,9 +15,10 @@ use std::time::Duration;
 
 use super::conn::Conn;
 use super::stream_reader::split;
-use super::{StreamReader, StreamWriter, TcpListener, TcpStream};
+use super::stream_writer::WriterHandle;
 #[cfg(unix)]
-use super::{UnixListener, UnixStream};
+use super::UnixListener;
+use super::{ListenOptions, StreamReader, StreamWriter, TcpListener, ToSocketAddrs};
 use crate::runtime::{context, ExceptionContext};
 use crate::task::Task;
 
@@ -24,72 +26,20 @@ use crate::task::Task;
 /// asyncio's `ACCEPT_RETRY_DELAY`.
 const ACCEPT_RETRY_DELAY: Duration = Duration::from_secs(1);
 
-/// Connects to `addr` and returns the buffered halves of the connection
-/// (asyncio's `open_connection`).
-///
-/// # Errors
-///
-/// As [`TcpStream::connect`].
-///
-/// # Panics
-///
-/// Polled outside a running tulipa loop.
-///
-/// # Cancel safety
-///
-/// Dropping the future closes the half-open socket; nothing is left behind.
-///
-/// # Examples
-///
-/// ```
-/// tulipa::run(async {
-///     let server = tulipa::net::start_server(
-///         |mut reader, writer| async move {
-///             let line = reader.readline().await.unwrap();
-///             writer.write(&line.to_ascii_uppercase());
-///         },
-///         "127.0.0.1:0",
-///     )
-///     .await?;
-///     let (mut reader, writer) = tulipa::net::open_connection(server.local_addr()?).await?;
-///     writer.write(b"shout\n");
-///     assert_eq!(reader.readline().await.unwrap(), b"SHOUT\n");
-///     Ok::<_, std::io::Error>(())
-/// })
-/// .unwrap()
-/// .unwrap();
-/// ```
-pub async fn open_connection<A: ToSocketAddrs>(
-    addr: A,
-) -> io::Result<(StreamReader, StreamWriter)> {
-    Ok(TcpStream::connect(addr).await?.into_split())
-}
-
-/// Connects to the Unix-domain socket at `path` (asyncio's `open_unix_connection`).
-///
-/// # Errors
-///
-/// As [`UnixStream::connect`].
-///
-/// # Panics
-///
-/// Polled outside a running tulipa loop.
-///
-/// # Cancel safety
-///
-/// A Unix-domain connect completes at once: nothing waits inside.
-#[cfg(unix)]
-pub async fn open_unix_connection<P: AsRef<Path>>(
-    path: P,
-) -> io::Result<(StreamReader, StreamWriter)> {
-    Ok(UnixStream::connect(path).await?.into_split())
-}
-
 /// Listens on `addr` and runs `handler(reader, writer)` as a new task for
 /// every connection (asyncio's `start_server(client_connected_cb, ...)`).
 ///
-/// The server accepts in a task of its own until [`Server::close`] or until
-/// the `Server` is dropped; handlers already running go on.
+/// The listener has tulipa's defaults (backlog 1024, `SO_REUSEADDR`); other
+/// options: [`ListenOptions::start_server`]; a listener of your own:
+/// [`start_server_on`]. The server accepts in a task of its own until
+/// [`Server::close`] or until the `Server` is dropped; handlers already
+/// running go on.
+///
+/// A panic in `handler` itself (not in the future it returns) is reported
+/// at once to the loop's exception handler, naming the call site of
+/// `start_server`; the connection is closed and the server keeps
+/// accepting. A panic in the returned future is a panic in its task,
+/// reported the same way.
 ///
 /// # Errors
 ///
@@ -101,19 +51,51 @@ pub async fn open_unix_connection<P: AsRef<Path>>(
 ///
 /// # Cancel safety
 ///
-/// Nothing waits inside: it completes at its first poll.
+/// Only a name lookup waits; dropping the future leaves nothing bound.
 ///
 /// # Examples
 ///
-/// See [`open_connection`].
-pub async fn start_server<H, F, A>(handler: H, addr: A) -> io::Result<Server>
+/// See [`open_connection`](super::open_connection).
+#[track_caller]
+pub fn start_server<H, F, A>(handler: H, addr: A) -> impl Future<Output = io::Result<Server>>
 where
     H: FnMut(StreamReader, StreamWriter) -> F + 'static,
     F: Future<Output = ()> + 'static,
     A: ToSocketAddrs,
 {
-    let listener = TcpListener::bind(addr).await?;
-    Ok(Server::start(Listener::Tcp(listener), handler))
+    ListenOptions::new().start_server(handler, addr)
+}
+
+/// Serves connections from a listener made beforehand (asyncio's
+/// `start_server(cb, sock=sock)`): one from [`ListenOptions`], or from
+/// [`TcpListener::from_std`] over a socket configured by other means.
+///
+/// # Panics
+///
+/// Outside a running tulipa loop.
+///
+/// # Examples
+///
+/// ```
+/// use tulipa::net::{open_connection, start_server_on, ListenOptions, TcpListener};
+///
+/// tulipa::run(async {
+///     let listener = ListenOptions::new().backlog(8).bind("127.0.0.1:0").await?;
+///     let server = start_server_on(|_r, w| async move { w.write(b"on\n") }, listener);
+///     let (mut reader, _w) = open_connection(server.local_addr()?).await?;
+///     assert_eq!(reader.readline().await.unwrap(), b"on\n");
+///     Ok::<_, std::io::Error>(())
+/// })
+/// .unwrap()
+/// .unwrap();
+/// ```
+#[track_caller]
+pub fn start_server_on<H, F>(handler: H, listener: TcpListener) -> Server
+where
+    H: FnMut(StreamReader, StreamWriter) -> F + 'static,
+    F: Future<Output = ()> + 'static,
+{
+    Server::start_at(Listener::Tcp(listener), handler, Location::caller())
 }
 
 /// [`start_server`] on a Unix-domain socket at `path` (asyncio's
@@ -131,20 +113,68 @@ where
 ///
 /// Nothing waits inside: it completes at its first poll.
 #[cfg(unix)]
-pub async fn start_unix_server<H, F, P>(handler: H, path: P) -> io::Result<Server>
+#[track_caller]
+pub fn start_unix_server<H, F, P>(handler: H, path: P) -> impl Future<Output = io::Result<Server>>
 where
     H: FnMut(StreamReader, StreamWriter) -> F + 'static,
     F: Future<Output = ()> + 'static,
     P: AsRef<Path>,
 {
-    let listener = UnixListener::bind(path)?;
-    Ok(Server::start(Listener::Unix(listener), handler))
+    let location = Location::caller();
+    async move {
+        let listener = UnixListener::bind(path)?;
+        Ok(Server::start_at(
+            Listener::Unix(listener),
+            handler,
+            location,
+        ))
+    }
 }
 
-enum Listener {
+/// [`start_server_on`] for a Unix-domain listener (asyncio's
+/// `start_unix_server(cb, sock=sock)`).
+///
+/// # Panics
+///
+/// Outside a running tulipa loop.
+///
+/// # Examples
+///
+/// ```
+/// use tulipa::net::{open_unix_connection, start_unix_server_on, UnixListener};
+///
+/// let path = std::env::temp_dir().join(format!("tulipa-doc-on-{}.sock", std::process::id()));
+/// let _ = std::fs::remove_file(&path);
+/// tulipa::run(async {
+///     let listener = UnixListener::bind(&path).unwrap();
+///     let server = start_unix_server_on(|_r, w| async move { w.write(b"u\n") }, listener);
+///     let (mut reader, _w) = open_unix_connection(&path).await.unwrap();
+///     assert_eq!(reader.readline().await.unwrap(), b"u\n");
+///     assert!(server.is_serving());
+/// })
+/// .unwrap();
+/// std::fs::remove_file(&path).unwrap();
+/// ```
+#[cfg(unix)]
+#[track_caller]
+pub fn start_unix_server_on<H, F>(handler: H, listener: UnixListener) -> Server
+where
+    H: FnMut(StreamReader, StreamWriter) -> F + 'static,
+    F: Future<Output = ()> + 'static,
+{
+    Server::start_at(Listener::Unix(listener), handler, Location::caller())
+}
+
+pub(crate) enum Listener {
     Tcp(TcpListener),
     #[cfg(unix)]
     Unix(UnixListener),
+}
+
+impl From<TcpListener> for Listener {
+    fn from(listener: TcpListener) -> Listener {
+        Listener::Tcp(listener)
+    }
 }
 
 impl Listener {
@@ -159,7 +189,9 @@ impl Listener {
 
 /// A running server from [`start_server`] (asyncio's `Server`).
 ///
-/// Dropping it closes it, as [`close`](Server::close) does.
+/// It counts a connection as open until its handler task has ended and its
+/// [`StreamWriter`] is closed (or dropped), as asyncio counts transports.
+/// Dropping the `Server` closes it, as [`close`](Server::close) does.
 pub struct Server {
     inner: Rc<Inner>,
 }
@@ -168,18 +200,24 @@ struct Inner {
     listener: RefCell<Option<Listener>>,
     local: Option<SocketAddr>,
     acceptor: RefCell<Option<Task<()>>>,
-    /// Handler tasks still running.
-    connections: Cell<usize>,
+    /// Open connections, by id (asyncio's `_clients`).
+    clients: RefCell<HashMap<u64, WriterHandle>>,
+    next_client: Cell<u64>,
     /// `wait_closed` and `serve_forever` callers.
     waiters: RefCell<Vec<Waker>>,
 }
 
 impl Server {
-    fn start<H, F>(listener: Listener, mut handler: H) -> Server
+    pub(crate) fn start_at<H, F>(
+        listener: Listener,
+        mut handler: H,
+        location: &'static Location<'static>,
+    ) -> Server
     where
         H: FnMut(StreamReader, StreamWriter) -> F + 'static,
         F: Future<Output = ()> + 'static,
     {
+        let core = context::expect_current("tulipa::net::start_server");
         let local = match &listener {
             Listener::Tcp(l) => l.local_addr().ok(),
             #[cfg(unix)]
@@ -189,29 +227,23 @@ impl Server {
             listener: RefCell::new(Some(listener)),
             local,
             acceptor: RefCell::new(None),
-            connections: Cell::new(0),
+            clients: RefCell::new(HashMap::new()),
+            next_client: Cell::new(0),
             waiters: RefCell::new(Vec::new()),
         });
         let server = inner.clone();
-        let acceptor = crate::spawn(async move {
+        let accepting = async move {
             while let Some(accepted) = poll_fn(|cx| server.poll_accept(cx)).await {
                 match accepted {
-                    Ok(conn) => {
-                        let (reader, writer) = split(conn);
-                        let guard = Connection::open(&server);
-                        let handling = handler(reader, writer);
-                        drop(crate::spawn(async move {
-                            handling.await;
-                            drop(guard);
-                        }));
-                    }
+                    Ok(conn) => server.serve(conn, &mut handler, location),
                     Err(e) => {
                         report_accept_error(&e);
                         crate::sleep(ACCEPT_RETRY_DELAY).await;
                     }
                 }
             }
-        });
+        };
+        let acceptor = crate::task::spawn_on(&core, accepting, None, location);
         *inner.acceptor.borrow_mut() = Some(acceptor);
         Server { inner }
     }
@@ -240,18 +272,83 @@ impl Server {
         self.inner.wake_waiters();
     }
 
-    /// Whether the server still accepts connections.
+    /// Closes every open connection of the server (asyncio 3.13's
+    /// `close_clients`): each [`StreamWriter`] flushes what it holds, then
+    /// shuts the socket down, so the handlers read the end of the stream.
+    /// The listener is left alone; connections accepted later are not
+    /// affected.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulipa::net::{open_connection, start_server};
+    ///
+    /// tulipa::run(async {
+    ///     let server = start_server(
+    ///         |mut r, _w| async move { while !r.read(100).await.unwrap().is_empty() {} },
+    ///         "127.0.0.1:0",
+    ///     )
+    ///     .await?;
+    ///     let (mut reader, _w) = open_connection(server.local_addr()?).await?;
+    ///     while server.connections() == 0 {
+    ///         tulipa::yield_now().await;
+    ///     }
+    ///     server.close();
+    ///     server.close_clients();
+    ///     server.wait_closed().await; // the idle client no longer holds it up
+    ///     assert_eq!(reader.read(1).await?, b""); // the server hung up
+    ///     Ok::<_, std::io::Error>(())
+    /// })
+    /// .unwrap()
+    /// .unwrap();
+    /// ```
+    pub fn close_clients(&self) {
+        self.inner.each_client(WriterHandle::close);
+    }
+
+    /// Closes every open connection at once, dropping what their writers
+    /// still buffer (asyncio 3.13's `abort_clients`); see
+    /// [`StreamWriter::abort`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulipa::net::{open_connection, start_server};
+    ///
+    /// tulipa::run(async {
+    ///     let server = start_server(|_r, w| async move { w.write(b"x"); std::future::pending::<()>().await }, "127.0.0.1:0").await?;
+    ///     let (_r, _w) = open_connection(server.local_addr()?).await?;
+    ///     while server.connections() == 0 {
+    ///         tulipa::yield_now().await;
+    ///     }
+    ///     server.abort_clients();
+    ///     assert!(server.connections() > 0); // the handler task still runs
+    ///     Ok::<_, std::io::Error>(())
+    /// })
+    /// .unwrap()
+    /// .unwrap();
+    /// ```
+    pub fn abort_clients(&self) {
+        self.inner.each_client(WriterHandle::abort);
+    }
+
+    /// Whether the server accepts connections: not closed, and its accept
+    /// task still running (it is gone once its loop closed).
     pub fn is_serving(&self) -> bool {
-        self.inner.listener.borrow().is_some()
+        self.inner.serving()
     }
 
-    /// How many handler tasks are still running.
+    /// How many connections are open: accepted, and with a handler task
+    /// still running or a writer not yet closed.
     pub fn connections(&self) -> usize {
-        self.inner.connections.get()
+        self.inner.clients.borrow().len()
     }
 
-    /// Waits until the server is closed and every handler has finished (as
-    /// asyncio's `wait_closed` since 3.12).
+    /// Waits until the server is closed and every connection is closed (as
+    /// asyncio's `wait_closed` since 3.12.1): returns at once if both hold,
+    /// and otherwise wakes when the last of the two comes true, in either
+    /// order. Idle clients keep it waiting; see
+    /// [`close_clients`](Server::close_clients).
     ///
     /// # Cancel safety
     ///
@@ -259,7 +356,7 @@ impl Server {
     pub async fn wait_closed(&self) {
         poll_fn(|cx| {
             self.inner
-                .poll_until(cx, |i| !i.serving() && i.connections.get() == 0)
+                .poll_until(cx, |i| !i.serving() && i.clients.borrow().is_empty())
         })
         .await
     }
@@ -284,8 +381,48 @@ impl Inner {
         }
     }
 
+    /// Starts the handler of a new connection; a panic in the handler call
+    /// is reported, with the server's call site, and closes the connection.
+    fn serve<H, F>(self: &Rc<Self>, conn: Conn, handler: &mut H, at: &'static Location<'static>)
+    where
+        H: FnMut(StreamReader, StreamWriter) -> F,
+        F: Future<Output = ()> + 'static,
+    {
+        let (reader, writer) = split(conn);
+        let client = Rc::new(Client::open(self, &writer));
+        writer.hold_until_closed(client.clone());
+        let call = std::panic::AssertUnwindSafe(|| handler(reader, writer));
+        match std::panic::catch_unwind(call) {
+            Ok(handling) => {
+                let core = context::expect_current("tulipa::net::start_server");
+                let task = async move {
+                    handling.await;
+                    drop(client);
+                };
+                drop(crate::task::spawn_on(&core, task, None, at));
+            }
+            Err(payload) => report_handler_panic(&*payload, at),
+        }
+    }
+
     fn serving(&self) -> bool {
-        self.listener.borrow().is_some()
+        let running = self
+            .acceptor
+            .borrow()
+            .as_ref()
+            .is_some_and(|t| !t.is_done());
+        running && self.listener.borrow().is_some()
+    }
+
+    fn each_client(&self, f: impl Fn(&WriterHandle)) {
+        // Closing a writer may end a connection, which edits the map.
+        let ids: Vec<u64> = self.clients.borrow().keys().copied().collect();
+        for id in ids {
+            let handle = self.clients.borrow().get(&id).cloned();
+            if let Some(handle) = handle {
+                f(&handle);
+            }
+        }
     }
 
     fn poll_until(&self, cx: &mut Context<'_>, done: impl Fn(&Inner) -> bool) -> Poll<()> {
@@ -305,22 +442,42 @@ impl Inner {
     }
 }
 
-/// Counts a handler task; the count drops when the task ends or is cancelled.
-struct Connection(Rc<Inner>);
+/// One open connection: held by its handler task and by its writer until
+/// closed; the last to let go removes it from the server.
+struct Client {
+    server: Rc<Inner>,
+    id: u64,
+}
 
-impl Connection {
-    fn open(inner: &Rc<Inner>) -> Connection {
-        inner.connections.set(inner.connections.get() + 1);
-        Connection(inner.clone())
+impl Client {
+    fn open(server: &Rc<Inner>, writer: &StreamWriter) -> Client {
+        let id = server.next_client.get();
+        server.next_client.set(id + 1);
+        server.clients.borrow_mut().insert(id, writer.handle());
+        Client {
+            server: server.clone(),
+            id,
+        }
     }
 }
 
-impl Drop for Connection {
+impl Drop for Client {
     fn drop(&mut self) {
-        self.0.connections.set(self.0.connections.get() - 1);
-        if self.0.connections.get() == 0 {
-            self.0.wake_waiters();
+        let removed = self.server.clients.borrow_mut().remove(&self.id);
+        drop(removed);
+        if self.server.clients.borrow().is_empty() {
+            self.server.wake_waiters();
         }
+    }
+}
+
+fn report_handler_panic(payload: &(dyn std::any::Any + Send), at: &'static Location<'static>) {
+    if let Some(core) = context::current() {
+        core.report(&ExceptionContext {
+            message: format!("the handler of the server started at {at} panicked"),
+            panic: Some(crate::task::panic_message(payload)),
+            task: None,
+        });
     }
 }
 

@@ -1,12 +1,13 @@
 //! [`StreamWriter`]: the buffered write half of a connection (asyncio's
 //! `StreamWriter` over a selector transport).
 
+use std::any::Any;
 use std::cell::RefCell;
 use std::fmt;
 use std::future::poll_fn;
 use std::io;
 use std::net::{Shutdown, SocketAddr};
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 use std::task::{Context, Poll, Waker};
 
 use super::conn::Conn;
@@ -54,6 +55,30 @@ pub struct StreamWriter {
 struct Shared {
     conn: Rc<Conn>,
     state: RefCell<State>,
+    /// Dropped once the writer is closed (or dropped): a server counts its
+    /// open connections with it.
+    on_closed: RefCell<Option<Rc<dyn Any>>>,
+}
+
+/// A server's weak hold on the writer of one of its connections, to close
+/// or abort it from outside (asyncio's `Server._clients` of transports).
+#[derive(Clone)]
+pub(crate) struct WriterHandle(Weak<Shared>);
+
+impl WriterHandle {
+    /// As [`StreamWriter::close`], if the writer still exists.
+    pub(crate) fn close(&self) {
+        if let Some(shared) = self.0.upgrade() {
+            shared.close();
+        }
+    }
+
+    /// As [`StreamWriter::abort`], if the writer still exists.
+    pub(crate) fn abort(&self) {
+        if let Some(shared) = self.0.upgrade() {
+            shared.abort();
+        }
+    }
 }
 
 #[derive(Default)]
@@ -107,9 +132,23 @@ impl StreamWriter {
             ..State::default()
         };
         let state = RefCell::new(state);
+        let on_closed = RefCell::new(None);
         StreamWriter {
-            shared: Rc::new(Shared { conn, state }),
+            shared: Rc::new(Shared {
+                conn,
+                state,
+                on_closed,
+            }),
         }
+    }
+
+    /// Keeps `guard` until the writer is closed or dropped.
+    pub(crate) fn hold_until_closed(&self, guard: Rc<dyn Any>) {
+        *self.shared.on_closed.borrow_mut() = Some(guard);
+    }
+
+    pub(crate) fn handle(&self) -> WriterHandle {
+        WriterHandle(Rc::downgrade(&self.shared))
     }
 
     /// Sends `data`, buffering what the socket does not take at once; never
@@ -150,15 +189,32 @@ impl StreamWriter {
     /// Flushes the buffer, then shuts the connection down (both directions);
     /// returns at once. Calling it again does nothing.
     pub fn close(&self) {
-        let mut state = self.shared.state.borrow_mut();
-        if state.closing {
-            return;
-        }
-        state.closing = true;
-        if !state.flushing {
-            drop(state);
-            self.shared.finish_close();
-        }
+        self.shared.close();
+    }
+
+    /// Closes the connection at once, dropping whatever is still buffered
+    /// (asyncio's `transport.abort()`): the peer sees the end of the stream,
+    /// later writes are dropped and [`drain`](StreamWriter::drain) fails
+    /// with `ConnectionReset`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulipa::net::UnixStream;
+    ///
+    /// tulipa::run(async {
+    ///     let (a, b) = UnixStream::pair().unwrap();
+    ///     let (_r, writer) = a.into_split();
+    ///     let (mut reader, _w) = b.into_split();
+    ///     writer.abort();
+    ///     assert!(writer.is_closing());
+    ///     assert_eq!(reader.read_to_end().await.unwrap(), b"");
+    ///     assert!(writer.drain().await.is_err());
+    /// })
+    /// .unwrap();
+    /// ```
+    pub fn abort(&self) {
+        self.shared.abort();
     }
 
     /// Whether [`close`](StreamWriter::close) was called (asyncio's `is_closing`).
@@ -324,6 +380,32 @@ impl Shared {
         Poll::Pending
     }
 
+    fn close(&self) {
+        let mut state = self.state.borrow_mut();
+        if state.closing {
+            return;
+        }
+        state.closing = true;
+        if !state.flushing {
+            drop(state);
+            self.finish_close();
+        }
+    }
+
+    fn abort(&self) {
+        let wake = {
+            let mut state = self.state.borrow_mut();
+            state.buf.clear();
+            state.pos = 0;
+            state.paused = false;
+            state.closing = true;
+            std::mem::take(&mut state.drain_waiters)
+        };
+        // A flusher still parked finds the buffer empty when it wakes.
+        self.finish_close();
+        wake.into_iter().for_each(Waker::wake);
+    }
+
     fn finish_close(&self) {
         // NotConnected after a reset is fine: the connection is gone anyway.
         let _ = self.conn.shutdown(Shutdown::Both);
@@ -332,7 +414,9 @@ impl Shared {
             state.closed = true;
             std::mem::take(&mut state.close_waiters)
         };
+        let guard = self.on_closed.borrow_mut().take();
         waiters.into_iter().for_each(Waker::wake);
+        drop(guard);
     }
 }
 

@@ -3,13 +3,13 @@
 use std::fmt;
 use std::future::poll_fn;
 use std::io;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::task::{Context, Poll};
 
 use mio::Interest;
 
 use super::io_source::IoSource;
-use super::TcpStream;
+use super::{ListenOptions, TcpStream, ToSocketAddrs};
 use crate::runtime::reactor::Direction;
 
 /// A TCP socket listening for connections, registered with the running loop
@@ -40,12 +40,14 @@ pub struct TcpListener {
 impl TcpListener {
     /// Binds to `addr` (port 0: the OS picks one; see
     /// [`local_addr`](TcpListener::local_addr)) and listens, with
-    /// `SO_REUSEADDR` and a backlog of 1024.
+    /// `SO_REUSEADDR` and a backlog of
+    /// [`DEFAULT_BACKLOG`](super::DEFAULT_BACKLOG) (1024). Other choices:
+    /// [`ListenOptions`]. A name is resolved in the executor.
     ///
     /// # Errors
     ///
-    /// The OS error of the last address tried (e.g. `AddrInUse`), or
-    /// `InvalidInput` if `addr` resolves to no address.
+    /// The OS error of the last address tried (e.g. `AddrInUse`), the
+    /// resolver's error, or `InvalidInput` if `addr` resolves to no address.
     ///
     /// # Panics
     ///
@@ -53,21 +55,15 @@ impl TcpListener {
     ///
     /// # Cancel safety
     ///
-    /// Nothing waits inside: it completes at its first poll.
+    /// Only a name lookup waits; dropping the future leaves nothing bound.
     pub async fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<TcpListener> {
-        let mut last = None;
-        for addr in addr.to_socket_addrs()? {
-            match mio::net::TcpListener::bind(addr) {
-                Ok(listener) => return TcpListener::from_mio(listener),
-                Err(e) => last = Some(e),
-            }
-        }
-        Err(last.unwrap_or_else(|| {
-            io::Error::new(io::ErrorKind::InvalidInput, "address resolved to nothing")
-        }))
+        ListenOptions::new().bind(addr).await
     }
 
-    /// Wraps a standard-library listener, making it non-blocking.
+    /// Wraps a standard-library listener, making it non-blocking (asyncio's
+    /// `sock=` argument). The listener keeps the options it was made with:
+    /// `std::net::TcpListener::bind` listens with a backlog of 128, while
+    /// [`ListenOptions::bind_std`] makes one with tulipa's options.
     ///
     /// # Errors
     ///
@@ -84,7 +80,7 @@ impl TcpListener {
 
     #[track_caller]
     fn from_mio(listener: mio::net::TcpListener) -> io::Result<TcpListener> {
-        let io = IoSource::new("TcpListener::bind", listener, Interest::READABLE, true)?;
+        let io = IoSource::new("TcpListener::from_std", listener, Interest::READABLE, true)?;
         Ok(TcpListener { io })
     }
 
@@ -107,7 +103,7 @@ impl TcpListener {
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
         let (stream, addr) =
             std::task::ready!(self.io.poll_io(Direction::Read, cx, |l| l.accept()))?;
-        let core = self.io.core().clone();
+        let core = self.io.core();
         let interest = Interest::READABLE | Interest::WRITABLE;
         let io = IoSource::with_core(core, stream, interest, true)?;
         Poll::Ready(Ok((TcpStream::from_source(io), addr)))
@@ -122,6 +118,8 @@ impl TcpListener {
         self.io.get().local_addr()
     }
 }
+
+super::io_source::impl_as_fd!(TcpListener);
 
 impl fmt::Debug for TcpListener {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -3,12 +3,13 @@
 use std::fmt;
 use std::future::poll_fn;
 use std::io;
-use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
+use std::net::{Shutdown, SocketAddr};
 use std::task::{Context, Poll};
 
 use mio::Interest;
 
 use super::io_source::IoSource;
+use super::ToSocketAddrs;
 use crate::runtime::reactor::Direction;
 
 /// A TCP connection registered with the running loop (the socket of
@@ -54,15 +55,16 @@ pub struct TcpStream {
 
 impl TcpStream {
     /// Opens a connection to `addr`, trying each resolved address in turn
-    /// until one succeeds.
+    /// until one succeeds (asyncio's defaults; for happy eyeballs see
+    /// [`ConnectOptions`](super::ConnectOptions)).
     ///
-    /// Name resolution (`"localhost:80"`) uses the blocking resolver of the
-    /// standard library; pass an IP address to keep the loop responsive.
+    /// A name (`"localhost:80"`) is resolved in the loop's default
+    /// executor, as asyncio's `getaddrinfo`, so the loop keeps running.
     ///
     /// # Errors
     ///
-    /// The error of the last address tried (e.g. `ConnectionRefused`), or
-    /// `InvalidInput` if `addr` resolves to no address.
+    /// As [`ConnectOptions::connect`](super::ConnectOptions::connect): the
+    /// error of the address tried, or of each of several.
     ///
     /// # Panics
     ///
@@ -74,19 +76,10 @@ impl TcpStream {
     /// nothing is left behind.
     #[doc(alias = "sock_connect")]
     pub async fn connect<A: ToSocketAddrs>(addr: A) -> io::Result<TcpStream> {
-        let mut last = None;
-        for addr in addr.to_socket_addrs()? {
-            match TcpStream::connect_addr(addr).await {
-                Ok(stream) => return Ok(stream),
-                Err(e) => last = Some(e),
-            }
-        }
-        Err(last.unwrap_or_else(|| {
-            io::Error::new(io::ErrorKind::InvalidInput, "address resolved to nothing")
-        }))
+        super::ConnectOptions::new().connect(addr).await
     }
 
-    async fn connect_addr(addr: SocketAddr) -> io::Result<TcpStream> {
+    pub(crate) async fn connect_addr(addr: SocketAddr) -> io::Result<TcpStream> {
         let socket = mio::net::TcpStream::connect(addr)?;
         let interest = Interest::READABLE | Interest::WRITABLE;
         let io = IoSource::new("TcpStream::connect", socket, interest, false)?;
@@ -261,7 +254,7 @@ fn poll_connected(
     cx: &mut Context<'_>,
 ) -> Poll<io::Result<()>> {
     loop {
-        std::task::ready!(io.poll_ready(Direction::Write, cx));
+        std::task::ready!(io.poll_ready(Direction::Write, cx))?;
         if let Some(e) = io.get().take_error()? {
             return Poll::Ready(Err(e));
         }
@@ -272,6 +265,8 @@ fn poll_connected(
         }
     }
 }
+
+super::io_source::impl_as_fd!(TcpStream);
 
 impl fmt::Debug for TcpStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -3,12 +3,14 @@
 use std::fmt;
 use std::future::poll_fn;
 use std::io;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::task::{Context, Poll};
 
 use mio::Interest;
 
+use super::addr::resolve;
 use super::io_source::IoSource;
+use super::ToSocketAddrs;
 use crate::runtime::reactor::Direction;
 
 /// A UDP socket registered with the running loop (asyncio's
@@ -36,12 +38,13 @@ pub struct UdpSocket {
 }
 
 impl UdpSocket {
-    /// Binds a socket to `addr` (port 0: the OS picks one).
+    /// Binds a socket to `addr` (port 0: the OS picks one); a name is
+    /// resolved in the executor.
     ///
     /// # Errors
     ///
-    /// The OS error of the last address tried, or `InvalidInput` if `addr`
-    /// resolves to no address.
+    /// The OS error of the last address tried, the resolver's error, or
+    /// `InvalidInput` if `addr` resolves to no address.
     ///
     /// # Panics
     ///
@@ -49,22 +52,52 @@ impl UdpSocket {
     ///
     /// # Cancel safety
     ///
-    /// Nothing waits inside: it completes at its first poll.
+    /// Only a name lookup waits; dropping the future leaves nothing bound.
     pub async fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<UdpSocket> {
         let mut last = None;
-        for addr in addr.to_socket_addrs()? {
+        for addr in resolve(&addr).await? {
             match mio::net::UdpSocket::bind(addr) {
-                Ok(socket) => {
-                    let interest = Interest::READABLE | Interest::WRITABLE;
-                    let io = IoSource::new("UdpSocket::bind", socket, interest, true)?;
-                    return Ok(UdpSocket { io });
-                }
+                Ok(socket) => return UdpSocket::from_mio(socket),
                 Err(e) => last = Some(e),
             }
         }
         Err(last.unwrap_or_else(|| {
             io::Error::new(io::ErrorKind::InvalidInput, "address resolved to nothing")
         }))
+    }
+
+    /// Wraps a standard-library socket, making it non-blocking.
+    ///
+    /// # Errors
+    ///
+    /// If the socket cannot be made non-blocking or registered.
+    ///
+    /// # Panics
+    ///
+    /// Outside a running tulipa loop.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let std_socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    /// let addr = std_socket.local_addr().unwrap();
+    /// tulipa::run(async move {
+    ///     let socket = tulipa::net::UdpSocket::from_std(std_socket).unwrap();
+    ///     assert_eq!(socket.local_addr().unwrap(), addr);
+    /// })
+    /// .unwrap();
+    /// ```
+    #[track_caller]
+    pub fn from_std(socket: std::net::UdpSocket) -> io::Result<UdpSocket> {
+        socket.set_nonblocking(true)?;
+        UdpSocket::from_mio(mio::net::UdpSocket::from_std(socket))
+    }
+
+    #[track_caller]
+    fn from_mio(socket: mio::net::UdpSocket) -> io::Result<UdpSocket> {
+        let interest = Interest::READABLE | Interest::WRITABLE;
+        let io = IoSource::new("UdpSocket::bind", socket, interest, true)?;
+        Ok(UdpSocket { io })
     }
 
     /// Sends one datagram to `target`; returns the bytes sent.
@@ -125,6 +158,8 @@ impl UdpSocket {
         self.io.get().local_addr()
     }
 }
+
+super::io_source::impl_as_fd!(UdpSocket);
 
 impl fmt::Debug for UdpSocket {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

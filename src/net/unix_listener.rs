@@ -45,7 +45,8 @@ pub struct UnixListener {
 }
 
 impl UnixListener {
-    /// Binds to `path` and listens.
+    /// Binds to `path` and listens with a backlog of
+    /// [`DEFAULT_BACKLOG`](super::DEFAULT_BACKLOG) (1024).
     ///
     /// # Errors
     ///
@@ -57,6 +58,44 @@ impl UnixListener {
     #[track_caller]
     pub fn bind<P: AsRef<Path>>(path: P) -> io::Result<UnixListener> {
         let listener = mio::net::UnixListener::bind(path)?;
+        // mio listens with std's 128; raise it in place.
+        super::sys::relisten(&listener, super::DEFAULT_BACKLOG as i32)?;
+        UnixListener::from_mio(listener)
+    }
+
+    /// Wraps a standard-library listener, making it non-blocking (asyncio's
+    /// `sock=`); it keeps the backlog it was made with (128 for std's `bind`).
+    ///
+    /// # Errors
+    ///
+    /// If the socket cannot be made non-blocking or registered.
+    ///
+    /// # Panics
+    ///
+    /// Outside a running tulipa loop.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let path = std::env::temp_dir().join(format!("tulipa-doc-std-{}.sock", std::process::id()));
+    /// let _ = std::fs::remove_file(&path);
+    /// let std_listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    /// tulipa::run(async {
+    ///     let listener = tulipa::net::UnixListener::from_std(std_listener).unwrap();
+    ///     let _client = tulipa::net::UnixStream::connect(&path).await.unwrap();
+    ///     assert!(listener.accept().await.is_ok());
+    /// })
+    /// .unwrap();
+    /// std::fs::remove_file(&path).unwrap();
+    /// ```
+    #[track_caller]
+    pub fn from_std(listener: std::os::unix::net::UnixListener) -> io::Result<UnixListener> {
+        listener.set_nonblocking(true)?;
+        UnixListener::from_mio(mio::net::UnixListener::from_std(listener))
+    }
+
+    #[track_caller]
+    fn from_mio(listener: mio::net::UnixListener) -> io::Result<UnixListener> {
         let io = IoSource::new("UnixListener::bind", listener, Interest::READABLE, true)?;
         Ok(UnixListener { io })
     }
@@ -79,7 +118,7 @@ impl UnixListener {
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(UnixStream, SocketAddr)>> {
         let (stream, addr) =
             std::task::ready!(self.io.poll_io(Direction::Read, cx, |l| l.accept()))?;
-        let core = self.io.core().clone();
+        let core = self.io.core();
         let interest = Interest::READABLE | Interest::WRITABLE;
         let io = IoSource::with_core(core, stream, interest, true)?;
         Poll::Ready(Ok((UnixStream::from_source(io), addr)))
@@ -94,6 +133,8 @@ impl UnixListener {
         self.io.get().local_addr()
     }
 }
+
+super::io_source::impl_as_fd!(UnixListener);
 
 impl fmt::Debug for UnixListener {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

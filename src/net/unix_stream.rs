@@ -77,6 +77,39 @@ impl UnixStream {
         Ok((UnixStream::from_mio(a)?, UnixStream::from_mio(b)?))
     }
 
+    /// Wraps a connected standard-library stream, making it non-blocking.
+    ///
+    /// # Errors
+    ///
+    /// If the socket cannot be made non-blocking or registered.
+    ///
+    /// # Panics
+    ///
+    /// Outside a running tulipa loop.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulipa::net::UnixStream;
+    ///
+    /// let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+    /// tulipa::run(async move {
+    ///     let (a, b) = (UnixStream::from_std(a)?, UnixStream::from_std(b)?);
+    ///     a.write_all(b"x").await?;
+    ///     let mut buf = [0; 1];
+    ///     b.read_exact(&mut buf).await?;
+    ///     assert_eq!(&buf, b"x");
+    ///     Ok::<_, std::io::Error>(())
+    /// })
+    /// .unwrap()
+    /// .unwrap();
+    /// ```
+    #[track_caller]
+    pub fn from_std(stream: std::os::unix::net::UnixStream) -> io::Result<UnixStream> {
+        stream.set_nonblocking(true)?;
+        UnixStream::from_mio(mio::net::UnixStream::from_std(stream))
+    }
+
     #[track_caller]
     pub(crate) fn from_mio(stream: mio::net::UnixStream) -> io::Result<UnixStream> {
         let interest = Interest::READABLE | Interest::WRITABLE;
@@ -193,6 +226,8 @@ impl UnixStream {
         super::stream_reader::split(super::conn::Conn::Unix(self))
     }
 }
+
+super::io_source::impl_as_fd!(UnixStream);
 
 impl fmt::Debug for UnixStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

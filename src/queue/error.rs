@@ -1,302 +1,336 @@
-//! The queue's errors. Each one that rejects an item gives it back, and
-//! none needs `T: Debug` to be printed.
+//! The queue's errors: one type per kind of call, holding only the
+//! variants that call can return (as std's `mpsc` has `SendError`,
+//! `TrySendError` and `SendTimeoutError`). Every error that refuses an item
+//! gives it back, and none needs `T: Debug` to be printed.
+//!
+//! | call | error | variants |
+//! |---|---|---|
+//! | `put().await` / `get().await` | [`PutError`] / [`GetError`] | `ShutDown` |
+//! | `try_put` / `try_get` | [`TryPutError`] / [`TryGetError`] | `Full` / `Empty`, `ShutDown` |
+//! | `put_blocking` / `get_blocking` | [`BlockingPutError`] / [`BlockingGetError`] | `ShutDown`, `OnLoopThread` |
+//! | `put_blocking_timeout` / `get_blocking_timeout` | [`PutTimeoutError`] / [`GetTimeoutError`] | `TimedOut`, `ShutDown`, `OnLoopThread` |
 
 use std::fmt;
 
-/// The `Display` of every `OnLoopThread` variant.
+/// Defines an error enum with its `is_*` predicates, a `Display` phrase per
+/// variant, and `std::error::Error`. The `<T>` form gives the refused item
+/// back in every variant (with `into_inner`) and prints without `T: Debug`.
+macro_rules! queue_error {
+    (
+        $(#[$attr:meta])*
+        pub enum $name:ident<T> {
+            $($(#[$vattr:meta])* $variant:ident => $is:ident, $phrase:expr;)+
+        }
+    ) => {
+        $(#[$attr])*
+        #[derive(Clone, PartialEq, Eq)]
+        pub enum $name<T> {
+            $($(#[$vattr])* $variant(T),)+
+        }
+
+        impl<T> $name<T> {
+            $(
+                #[doc = concat!("Whether this is [`", stringify!($variant), "`](Self::", stringify!($variant), ").")]
+                pub fn $is(&self) -> bool {
+                    matches!(self, Self::$variant(_))
+                }
+            )+
+
+            /// The item that was refused.
+            pub fn into_inner(self) -> T {
+                match self {
+                    $(Self::$variant(item))|+ => item,
+                }
+            }
+        }
+
+        impl<T> fmt::Debug for $name<T> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                match self {
+                    $(Self::$variant(_) => f.write_str(concat!(stringify!($variant), "(..)")),)+
+                }
+            }
+        }
+
+        impl<T> fmt::Display for $name<T> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                match self {
+                    $(Self::$variant(_) => f.write_str($phrase),)+
+                }
+            }
+        }
+
+        impl<T> std::error::Error for $name<T> {}
+    };
+    (
+        $(#[$attr:meta])*
+        pub enum $name:ident {
+            $($(#[$vattr:meta])* $variant:ident => $is:ident, $phrase:expr;)+
+        }
+    ) => {
+        $(#[$attr])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum $name {
+            $($(#[$vattr])* $variant,)+
+        }
+
+        impl $name {
+            $(
+                #[doc = concat!("Whether this is [`", stringify!($variant), "`](Self::", stringify!($variant), ").")]
+                pub fn $is(&self) -> bool {
+                    matches!(self, Self::$variant)
+                }
+            )+
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                match self {
+                    $(Self::$variant => f.write_str($phrase),)+
+                }
+            }
+        }
+
+        impl std::error::Error for $name {}
+    };
+}
+
+/// `From` between two errors, for the variants they share (a narrower
+/// call's error into a wider one's).
+macro_rules! widen {
+    ($from:ident<T> => $to:ident<T>: $($variant:ident),+) => {
+        impl<T> From<$from<T>> for $to<T> {
+            fn from(err: $from<T>) -> Self {
+                match err {
+                    $($from::$variant(item) => $to::$variant(item),)+
+                }
+            }
+        }
+    };
+    ($from:ident => $to:ident: $($variant:ident),+) => {
+        impl From<$from> for $to {
+            fn from(err: $from) -> Self {
+                match err {
+                    $($from::$variant => $to::$variant,)+
+                }
+            }
+        }
+    };
+}
+
+const SHUT_DOWN: &str = "queue is shut down";
 const ON_LOOP_THREAD: &str = "blocking call on the event loop thread; use the async method";
 
-/// Why [`try_put`](crate::Queue::try_put) (or a
-/// [`put_blocking_timeout`](crate::Queue::put_blocking_timeout)) refused an
-/// item; the item is given back.
-///
-/// # Examples
-///
-/// ```
-/// use tulipa::{Queue, TryPutError};
-///
-/// let q = Queue::new(1);
-/// q.try_put("a").unwrap();
-/// let err = q.try_put("b").unwrap_err();
-/// assert!(err.is_full());
-/// assert_eq!(err.into_inner(), "b");
-/// ```
-#[derive(Clone, PartialEq, Eq)]
-pub enum TryPutError<T> {
-    /// The queue was full (asyncio's `QueueFull`); for the timeout variants,
-    /// it was still full when the timeout passed.
-    #[doc(alias = "QueueFull")]
-    Full(T),
-    /// The queue was shut down (asyncio's `QueueShutDown`).
-    #[doc(alias = "QueueShutDown")]
-    ShutDown(T),
-    /// `put_blocking_timeout` was called on a thread where a tulipa event
-    /// loop is running: blocking it could never end, so nothing was tried
-    /// and the queue is unchanged. Use the async [`put`](crate::Queue::put).
-    /// Only the `put_blocking_timeout` methods return it, never `try_put`.
-    OnLoopThread(T),
-}
-
-impl<T> TryPutError<T> {
-    /// Whether the queue was full.
-    pub fn is_full(&self) -> bool {
-        matches!(self, TryPutError::Full(_))
-    }
-
-    /// Whether the queue was shut down.
-    pub fn is_shutdown(&self) -> bool {
-        matches!(self, TryPutError::ShutDown(_))
-    }
-
-    /// Whether the call was refused because it would have blocked the event
-    /// loop running on this thread.
-    pub fn is_on_loop_thread(&self) -> bool {
-        matches!(self, TryPutError::OnLoopThread(_))
-    }
-
-    /// The item that was refused.
-    pub fn into_inner(self) -> T {
-        match self {
-            TryPutError::Full(item)
-            | TryPutError::ShutDown(item)
-            | TryPutError::OnLoopThread(item) => item,
-        }
+queue_error! {
+    /// Why [`put`](crate::Queue::put) failed: the queue was shut down
+    /// (asyncio's `QueueShutDown`). The item is given back.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulipa::{PutError, Queue};
+    ///
+    /// tulipa::run(async {
+    ///     let q = Queue::unbounded();
+    ///     q.shutdown(false);
+    ///     let err = q.put(7).await.unwrap_err();
+    ///     assert!(matches!(err, PutError::ShutDown(7)));
+    ///     assert_eq!(err.into_inner(), 7);
+    /// })
+    /// .unwrap();
+    /// ```
+    pub enum PutError<T> {
+        /// The queue was shut down, before or while the put waited.
+        #[doc(alias = "QueueShutDown")]
+        ShutDown => is_shutdown, SHUT_DOWN;
     }
 }
 
-impl<T> From<PutError<T>> for TryPutError<T> {
-    fn from(err: PutError<T>) -> Self {
-        match err {
-            PutError::ShutDown(item) => TryPutError::ShutDown(item),
-            PutError::OnLoopThread(item) => TryPutError::OnLoopThread(item),
-        }
+queue_error! {
+    /// Why [`try_put`](crate::Queue::try_put) refused an item; the item is
+    /// given back.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulipa::{Queue, TryPutError};
+    ///
+    /// let q = Queue::new(1);
+    /// q.try_put("a").unwrap();
+    /// let err = q.try_put("b").unwrap_err();
+    /// assert!(err.is_full() && !err.is_shutdown());
+    /// assert_eq!(err.into_inner(), "b");
+    /// ```
+    pub enum TryPutError<T> {
+        /// The queue was full (asyncio's `QueueFull`).
+        #[doc(alias = "QueueFull")]
+        Full => is_full, "queue is full";
+        /// The queue was shut down (asyncio's `QueueShutDown`).
+        #[doc(alias = "QueueShutDown")]
+        ShutDown => is_shutdown, SHUT_DOWN;
     }
 }
 
-impl<T> fmt::Debug for TryPutError<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TryPutError::Full(_) => f.write_str("Full(..)"),
-            TryPutError::ShutDown(_) => f.write_str("ShutDown(..)"),
-            TryPutError::OnLoopThread(_) => f.write_str("OnLoopThread(..)"),
-        }
+queue_error! {
+    /// Why [`put_blocking`](crate::Queue::put_blocking) failed; the item is
+    /// given back.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulipa::{BlockingPutError, Queue};
+    ///
+    /// let q = Queue::unbounded();
+    /// q.shutdown(false);
+    /// let err = q.put_blocking(7).unwrap_err();
+    /// assert!(matches!(err, BlockingPutError::ShutDown(7)));
+    /// assert!(!err.is_on_loop_thread());
+    /// ```
+    pub enum BlockingPutError<T> {
+        /// The queue was shut down (asyncio's `QueueShutDown`).
+        #[doc(alias = "QueueShutDown")]
+        ShutDown => is_shutdown, SHUT_DOWN;
+        /// The call was made on a thread where a tulipa event loop is
+        /// running: blocking it could never end, so nothing was tried and
+        /// the queue is unchanged. Use the async [`put`](crate::Queue::put).
+        OnLoopThread => is_on_loop_thread, ON_LOOP_THREAD;
     }
 }
 
-impl<T> fmt::Display for TryPutError<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TryPutError::Full(_) => f.write_str("queue is full"),
-            TryPutError::ShutDown(_) => f.write_str("queue is shut down"),
-            TryPutError::OnLoopThread(_) => f.write_str(ON_LOOP_THREAD),
-        }
+queue_error! {
+    /// Why [`put_blocking_timeout`](crate::Queue::put_blocking_timeout)
+    /// failed; the item is given back.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tulipa::{PutTimeoutError, Queue};
+    ///
+    /// let q = Queue::new(1);
+    /// q.try_put(1).unwrap();
+    /// let err = q.put_blocking_timeout(2, Duration::from_millis(1)).unwrap_err();
+    /// assert!(matches!(err, PutTimeoutError::TimedOut(2)));
+    /// assert!(err.is_timed_out());
+    /// ```
+    pub enum PutTimeoutError<T> {
+        /// The queue was still full when the timeout passed.
+        TimedOut => is_timed_out, "timed out waiting for room in the queue";
+        /// The queue was shut down (asyncio's `QueueShutDown`).
+        #[doc(alias = "QueueShutDown")]
+        ShutDown => is_shutdown, SHUT_DOWN;
+        /// The call was made on a thread where a tulipa event loop is
+        /// running: blocking it could never end, so nothing was tried and
+        /// the queue is unchanged. Use the async [`put`](crate::Queue::put).
+        OnLoopThread => is_on_loop_thread, ON_LOOP_THREAD;
     }
 }
 
-impl<T> std::error::Error for TryPutError<T> {}
+widen!(PutError<T> => TryPutError<T>: ShutDown);
+widen!(PutError<T> => BlockingPutError<T>: ShutDown);
+widen!(PutError<T> => PutTimeoutError<T>: ShutDown);
+widen!(BlockingPutError<T> => PutTimeoutError<T>: ShutDown, OnLoopThread);
 
-/// Why [`try_get`](crate::Queue::try_get) (or a
-/// [`get_blocking_timeout`](crate::Queue::get_blocking_timeout)) returned
-/// no item.
-///
-/// # Examples
-///
-/// ```
-/// use tulipa::{Queue, TryGetError};
-///
-/// let q = Queue::<u8>::unbounded();
-/// assert_eq!(q.try_get(), Err(TryGetError::Empty));
-/// q.shutdown(false);
-/// assert!(q.try_get().unwrap_err().is_shutdown());
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TryGetError {
-    /// The queue was empty (asyncio's `QueueEmpty`); for the timeout
-    /// variants, it was still empty when the timeout passed.
-    #[doc(alias = "QueueEmpty")]
-    Empty,
-    /// The queue was shut down and is empty (asyncio's `QueueShutDown`).
-    #[doc(alias = "QueueShutDown")]
-    ShutDown,
-    /// `get_blocking_timeout` was called on a thread where a tulipa event
-    /// loop is running: blocking it could never end, so nothing was taken
-    /// and the queue is unchanged. Use the async [`get`](crate::Queue::get).
-    /// Only the `get_blocking_timeout` methods return it, never `try_get`.
-    OnLoopThread,
-}
-
-impl TryGetError {
-    /// Whether the queue was empty (and not shut down).
-    pub fn is_empty(&self) -> bool {
-        matches!(self, TryGetError::Empty)
-    }
-
-    /// Whether the queue was shut down and empty.
-    pub fn is_shutdown(&self) -> bool {
-        matches!(self, TryGetError::ShutDown)
-    }
-
-    /// Whether the call was refused because it would have blocked the event
-    /// loop running on this thread.
-    pub fn is_on_loop_thread(&self) -> bool {
-        matches!(self, TryGetError::OnLoopThread)
+queue_error! {
+    /// Why [`get`](crate::Queue::get) failed: the queue was shut down and
+    /// had no item left (asyncio's `QueueShutDown`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulipa::{GetError, Queue};
+    ///
+    /// tulipa::run(async {
+    ///     let q = Queue::<u8>::unbounded();
+    ///     q.shutdown(false);
+    ///     assert_eq!(q.get().await, Err(GetError::ShutDown));
+    /// })
+    /// .unwrap();
+    /// ```
+    pub enum GetError {
+        /// The queue was shut down and is empty.
+        #[doc(alias = "QueueShutDown")]
+        ShutDown => is_shutdown, SHUT_DOWN;
     }
 }
 
-impl From<GetError> for TryGetError {
-    fn from(err: GetError) -> Self {
-        match err {
-            GetError::ShutDown => TryGetError::ShutDown,
-            GetError::OnLoopThread => TryGetError::OnLoopThread,
-        }
+queue_error! {
+    /// Why [`try_get`](crate::Queue::try_get) returned no item.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulipa::{Queue, TryGetError};
+    ///
+    /// let q = Queue::<u8>::unbounded();
+    /// assert_eq!(q.try_get(), Err(TryGetError::Empty));
+    /// q.shutdown(false);
+    /// assert!(q.try_get().unwrap_err().is_shutdown());
+    /// ```
+    pub enum TryGetError {
+        /// The queue was empty, and not shut down (asyncio's `QueueEmpty`).
+        #[doc(alias = "QueueEmpty")]
+        Empty => is_empty, "queue is empty";
+        /// The queue was shut down and is empty (asyncio's `QueueShutDown`).
+        #[doc(alias = "QueueShutDown")]
+        ShutDown => is_shutdown, SHUT_DOWN;
     }
 }
 
-impl fmt::Display for TryGetError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TryGetError::Empty => f.write_str("queue is empty"),
-            TryGetError::ShutDown => f.write_str("queue is shut down"),
-            TryGetError::OnLoopThread => f.write_str(ON_LOOP_THREAD),
-        }
+queue_error! {
+    /// Why [`get_blocking`](crate::Queue::get_blocking) returned no item.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulipa::{BlockingGetError, Queue};
+    ///
+    /// let q = Queue::<u8>::unbounded();
+    /// q.shutdown(false);
+    /// assert_eq!(q.get_blocking(), Err(BlockingGetError::ShutDown));
+    /// ```
+    pub enum BlockingGetError {
+        /// The queue was shut down and is empty (asyncio's `QueueShutDown`).
+        #[doc(alias = "QueueShutDown")]
+        ShutDown => is_shutdown, SHUT_DOWN;
+        /// The call was made on a thread where a tulipa event loop is
+        /// running: blocking it could never end, so nothing was taken and
+        /// the queue is unchanged. Use the async [`get`](crate::Queue::get).
+        OnLoopThread => is_on_loop_thread, ON_LOOP_THREAD;
     }
 }
 
-impl std::error::Error for TryGetError {}
-
-/// Why [`put`](crate::Queue::put) or [`put_blocking`](crate::Queue::put_blocking)
-/// failed: the queue was shut down, or `put_blocking` was called on the
-/// event loop's thread. The item is given back.
-///
-/// # Examples
-///
-/// ```
-/// use tulipa::{PutError, Queue};
-///
-/// let q = Queue::unbounded();
-/// q.shutdown(false);
-/// let err = q.put_blocking(7).unwrap_err();
-/// assert!(matches!(err, PutError::ShutDown(7)));
-/// assert_eq!(err.into_inner(), 7);
-/// ```
-#[derive(Clone, PartialEq, Eq)]
-pub enum PutError<T> {
-    /// The queue was shut down (asyncio's `QueueShutDown`).
-    #[doc(alias = "QueueShutDown")]
-    ShutDown(T),
-    /// `put_blocking` was called on a thread where a tulipa event loop is
-    /// running: blocking it could never end, so nothing was tried and the
-    /// queue is unchanged. Use the async [`put`](crate::Queue::put). The
-    /// async `put` never returns it.
-    OnLoopThread(T),
-}
-
-impl<T> PutError<T> {
-    /// Whether the queue was shut down.
-    pub fn is_shutdown(&self) -> bool {
-        matches!(self, PutError::ShutDown(_))
-    }
-
-    /// Whether the call was refused because it would have blocked the event
-    /// loop running on this thread.
-    pub fn is_on_loop_thread(&self) -> bool {
-        matches!(self, PutError::OnLoopThread(_))
-    }
-
-    /// The item that was refused.
-    pub fn into_inner(self) -> T {
-        match self {
-            PutError::ShutDown(item) | PutError::OnLoopThread(item) => item,
-        }
-    }
-
-    /// The error of a `put_blocking` without a deadline, which can never
-    /// time out (so never be `Full`).
-    pub(crate) fn from_untimed(err: TryPutError<T>) -> Self {
-        match err {
-            TryPutError::OnLoopThread(item) => PutError::OnLoopThread(item),
-            TryPutError::ShutDown(item) | TryPutError::Full(item) => PutError::ShutDown(item),
-        }
+queue_error! {
+    /// Why [`get_blocking_timeout`](crate::Queue::get_blocking_timeout)
+    /// returned no item.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tulipa::{GetTimeoutError, Queue};
+    ///
+    /// let q = Queue::<u8>::unbounded();
+    /// let err = q.get_blocking_timeout(Duration::from_millis(1)).unwrap_err();
+    /// assert_eq!(err, GetTimeoutError::TimedOut);
+    /// ```
+    pub enum GetTimeoutError {
+        /// The queue was still empty when the timeout passed.
+        TimedOut => is_timed_out, "timed out waiting for an item in the queue";
+        /// The queue was shut down and is empty (asyncio's `QueueShutDown`).
+        #[doc(alias = "QueueShutDown")]
+        ShutDown => is_shutdown, SHUT_DOWN;
+        /// The call was made on a thread where a tulipa event loop is
+        /// running: blocking it could never end, so nothing was taken and
+        /// the queue is unchanged. Use the async [`get`](crate::Queue::get).
+        OnLoopThread => is_on_loop_thread, ON_LOOP_THREAD;
     }
 }
 
-impl<T> fmt::Debug for PutError<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            PutError::ShutDown(_) => f.write_str("ShutDown(..)"),
-            PutError::OnLoopThread(_) => f.write_str("OnLoopThread(..)"),
-        }
-    }
-}
-
-impl<T> fmt::Display for PutError<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            PutError::ShutDown(_) => f.write_str("queue is shut down"),
-            PutError::OnLoopThread(_) => f.write_str(ON_LOOP_THREAD),
-        }
-    }
-}
-
-impl<T> std::error::Error for PutError<T> {}
-
-/// Why [`get`](crate::Queue::get) or [`get_blocking`](crate::Queue::get_blocking)
-/// failed: the queue was shut down and had no item left, or `get_blocking`
-/// was called on the event loop's thread.
-///
-/// # Examples
-///
-/// ```
-/// use tulipa::{GetError, Queue};
-///
-/// let q = Queue::<u8>::unbounded();
-/// q.shutdown(false);
-/// assert_eq!(q.get_blocking(), Err(GetError::ShutDown));
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GetError {
-    /// The queue was shut down and is empty (asyncio's `QueueShutDown`).
-    #[doc(alias = "QueueShutDown")]
-    ShutDown,
-    /// `get_blocking` was called on a thread where a tulipa event loop is
-    /// running: blocking it could never end, so nothing was taken and the
-    /// queue is unchanged. Use the async [`get`](crate::Queue::get). The
-    /// async `get` never returns it.
-    OnLoopThread,
-}
-
-impl GetError {
-    /// Whether the queue was shut down and empty.
-    pub fn is_shutdown(&self) -> bool {
-        matches!(self, GetError::ShutDown)
-    }
-
-    /// Whether the call was refused because it would have blocked the event
-    /// loop running on this thread.
-    pub fn is_on_loop_thread(&self) -> bool {
-        matches!(self, GetError::OnLoopThread)
-    }
-
-    /// The error of a `get_blocking` without a deadline, which can never
-    /// time out (so never be `Empty`).
-    pub(crate) fn from_untimed(err: TryGetError) -> Self {
-        match err {
-            TryGetError::OnLoopThread => GetError::OnLoopThread,
-            TryGetError::ShutDown | TryGetError::Empty => GetError::ShutDown,
-        }
-    }
-}
-
-impl fmt::Display for GetError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            GetError::ShutDown => f.write_str("queue is shut down"),
-            GetError::OnLoopThread => f.write_str(ON_LOOP_THREAD),
-        }
-    }
-}
-
-impl std::error::Error for GetError {}
+widen!(GetError => TryGetError: ShutDown);
+widen!(GetError => BlockingGetError: ShutDown);
+widen!(GetError => GetTimeoutError: ShutDown);
+widen!(BlockingGetError => GetTimeoutError: ShutDown, OnLoopThread);
 
 /// [`task_done`](crate::Queue::task_done) was called more times than items
 /// were put (asyncio's `ValueError`).
@@ -305,7 +339,8 @@ impl std::error::Error for GetError {}
 ///
 /// ```
 /// let q = tulipa::Queue::<u8>::unbounded();
-/// assert!(q.task_done().is_err());
+/// let err = q.task_done().unwrap_err();
+/// assert_eq!(err.to_string(), "task_done() called too many times");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TaskDoneError(pub(crate) ());

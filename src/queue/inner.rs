@@ -14,9 +14,12 @@
 use std::task::{Poll, Waker};
 use std::time::Instant;
 
-use super::error::{GetError, PutError, TaskDoneError, TryGetError, TryPutError};
+use super::error::{
+    BlockingGetError, BlockingPutError, GetError, GetTimeoutError, PutError, PutTimeoutError,
+    TaskDoneError, TryGetError, TryPutError,
+};
+use super::loom_shim::{self, Mutex, MutexGuard};
 use super::store::Store;
-use super::sync::{self, Mutex, MutexGuard};
 use super::waiters::{Seen, WaiterList};
 
 pub(crate) struct State<S> {
@@ -296,53 +299,57 @@ impl<S: Store> Inner<S> {
 
     /// `put` for a plain thread: waits in the putters' line, parked. On a
     /// thread running a loop it refuses at once, touching nothing.
-    pub(crate) fn put_blocking(
+    pub(crate) fn put_blocking(&self, item: S::Item) -> Result<(), BlockingPutError<S::Item>> {
+        if loom_shim::on_loop_thread() {
+            return Err(BlockingPutError::OnLoopThread(item));
+        }
+        let (mut slot, mut item) = (None, Some(item));
+        loom_shim::block_on(|waker| self.poll_put(&mut slot, &mut item, waker)).map_err(Into::into)
+    }
+
+    /// [`Inner::put_blocking`] until `deadline`; then one last try, and the
+    /// putter leaves the line.
+    pub(crate) fn put_blocking_until(
         &self,
         item: S::Item,
-        deadline: Option<Instant>,
-    ) -> Result<(), TryPutError<S::Item>> {
-        if sync::on_loop_thread() {
-            return Err(TryPutError::OnLoopThread(item));
+        deadline: Instant,
+    ) -> Result<(), PutTimeoutError<S::Item>> {
+        if loom_shim::on_loop_thread() {
+            return Err(PutTimeoutError::OnLoopThread(item));
         }
-        let waker = sync::thread_waker();
-        let mut slot = None;
-        let mut item = Some(item);
-        loop {
-            if let Poll::Ready(done) = self.poll_put(&mut slot, &mut item, &waker) {
-                return done.map_err(TryPutError::from);
-            }
-            if !sync::park_until(deadline) {
-                // Out of time: one last look, then leave the line.
-                if let Poll::Ready(done) = self.poll_put(&mut slot, &mut item, &waker) {
-                    return done.map_err(TryPutError::from);
-                }
-                self.cancel_put(&mut slot);
-                let value = item.take().expect("the item is kept while waiting");
-                return Err(TryPutError::Full(value));
-            }
+        let (mut slot, mut item) = (None, Some(item));
+        let step = |waker: &Waker| self.poll_put(&mut slot, &mut item, waker);
+        if let Some(done) = loom_shim::block_until(deadline, step) {
+            return done.map_err(Into::into);
         }
+        self.cancel_put(&mut slot);
+        let value = item.take().expect("the item is kept while waiting");
+        Err(PutTimeoutError::TimedOut(value))
     }
 
     /// `get` for a plain thread: waits in the getters' line, parked. On a
     /// thread running a loop it refuses at once, touching nothing.
-    pub(crate) fn get_blocking(&self, deadline: Option<Instant>) -> Result<S::Item, TryGetError> {
-        if sync::on_loop_thread() {
-            return Err(TryGetError::OnLoopThread);
+    pub(crate) fn get_blocking(&self) -> Result<S::Item, BlockingGetError> {
+        if loom_shim::on_loop_thread() {
+            return Err(BlockingGetError::OnLoopThread);
         }
-        let waker = sync::thread_waker();
         let mut slot = None;
-        loop {
-            if let Poll::Ready(done) = self.poll_get(&mut slot, &waker) {
-                return done.map_err(TryGetError::from);
-            }
-            if !sync::park_until(deadline) {
-                if let Poll::Ready(done) = self.poll_get(&mut slot, &waker) {
-                    return done.map_err(TryGetError::from);
-                }
-                self.cancel_get(&mut slot);
-                return Err(TryGetError::Empty);
-            }
+        loom_shim::block_on(|waker| self.poll_get(&mut slot, waker)).map_err(Into::into)
+    }
+
+    /// [`Inner::get_blocking`] until `deadline`; then one last try, and the
+    /// getter leaves the line.
+    pub(crate) fn get_blocking_until(&self, deadline: Instant) -> Result<S::Item, GetTimeoutError> {
+        if loom_shim::on_loop_thread() {
+            return Err(GetTimeoutError::OnLoopThread);
         }
+        let mut slot = None;
+        let step = |waker: &Waker| self.poll_get(&mut slot, waker);
+        if let Some(done) = loom_shim::block_until(deadline, step) {
+            return done.map_err(Into::into);
+        }
+        self.cancel_get(&mut slot);
+        Err(GetTimeoutError::TimedOut)
     }
 }
 
@@ -382,15 +389,15 @@ fn wake_one(waker: Option<Waker>) {
 #[cfg(all(test, loom))]
 mod loom_tests {
     //! The thread-crossing path under loom: the queue's mutex and the
-    //! threads' park/unpark come from loom (see `sync.rs`), so loom explores
+    //! threads' park/unpark come from loom (see `loom_shim.rs`), so loom explores
     //! every interleaving of a blocked thread and the thread that wakes it.
     //! A lost wake-up leaves a thread parked forever, which loom reports as
     //! a deadlock.
     use super::*;
-    use crate::queue::store::Fifo;
+    use std::collections::VecDeque;
     use std::sync::Arc;
 
-    type Q = Inner<Fifo<u32>>;
+    type Q = Inner<VecDeque<u32>>;
 
     #[test]
     fn loom_blocked_get_is_woken_by_put_from_another_thread() {
@@ -400,7 +407,7 @@ mod loom_tests {
                 let q = q.clone();
                 loom::thread::spawn(move || q.try_put(7).unwrap())
             };
-            assert_eq!(q.get_blocking(None), Ok(7));
+            assert_eq!(q.get_blocking(), Ok(7));
             putter.join().unwrap();
         });
     }
@@ -414,7 +421,7 @@ mod loom_tests {
                 let q = q.clone();
                 loom::thread::spawn(move || q.try_get())
             };
-            q.put_blocking(2, None).unwrap();
+            q.put_blocking(2).unwrap();
             assert_eq!(getter.join().unwrap(), Ok(1));
             assert_eq!(q.try_get(), Ok(2));
         });
@@ -427,7 +434,7 @@ mod loom_tests {
             let getters: Vec<_> = (0..2)
                 .map(|_| {
                     let q = q.clone();
-                    loom::thread::spawn(move || q.get_blocking(None).unwrap())
+                    loom::thread::spawn(move || q.get_blocking().unwrap())
                 })
                 .collect();
             q.try_put(1).unwrap();
@@ -447,7 +454,7 @@ mod loom_tests {
             let q = Arc::new(Q::new(0));
             let blocked = {
                 let q = q.clone();
-                loom::thread::spawn(move || q.get_blocking(None))
+                loom::thread::spawn(move || q.get_blocking())
             };
             let cancelled = {
                 let q = q.clone();
@@ -465,7 +472,7 @@ mod loom_tests {
                 Poll::Ready(item) => {
                     assert_eq!(item, Ok(5));
                     q.shutdown(false);
-                    assert_eq!(blocked.join().unwrap(), Err(TryGetError::ShutDown));
+                    assert_eq!(blocked.join().unwrap(), Err(BlockingGetError::ShutDown));
                 }
                 Poll::Pending => assert_eq!(blocked.join().unwrap(), Ok(5)),
             }
@@ -478,10 +485,10 @@ mod loom_tests {
             let q = Arc::new(Q::new(0));
             let getter = {
                 let q = q.clone();
-                loom::thread::spawn(move || q.get_blocking(None))
+                loom::thread::spawn(move || q.get_blocking())
             };
             q.shutdown(false);
-            assert_eq!(getter.join().unwrap(), Err(TryGetError::ShutDown));
+            assert_eq!(getter.join().unwrap(), Err(BlockingGetError::ShutDown));
         });
     }
 }

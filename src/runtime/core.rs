@@ -304,7 +304,10 @@ impl Core {
         while let Some((info, finished)) = self.tasks.close_next() {
             if debug {
                 // asyncio: "Task was destroyed but it is pending!"
-                log::error!(target: "tulipa", "{info} was destroyed but it is pending");
+                emit(
+                    log::Level::Error,
+                    format_args!("{info} was destroyed but it is pending"),
+                );
             }
             let Finished {
                 join_waker,
@@ -645,10 +648,10 @@ impl Core {
                     Some(task) => task.info().to_string(),
                     None => label,
                 };
-                log::warn!(
-                    target: "tulipa",
-                    "executing {what} took {:.3} seconds",
-                    took.as_secs_f64()
+                let took = took.as_secs_f64();
+                emit(
+                    log::Level::Warn,
+                    format_args!("executing {what} took {took:.3} seconds"),
                 );
             }
         }
@@ -681,9 +684,17 @@ impl Core {
 /// The default exception handler: the `log` facade at error level, or stderr
 /// when no logger is set up (so a panic is never silently lost).
 pub(crate) fn default_report(context: &ExceptionContext) {
+    emit(log::Level::Error, format_args!("{context}"));
+}
+
+/// Every report and debug-mode warning of the loop: the `log` facade
+/// (target `tulipa`), or stderr when no logger is set up, i.e. while
+/// `log::max_level()` is still `Off`, as asyncio's warnings reach stderr
+/// through logging's last-resort handler.
+pub(crate) fn emit(level: log::Level, message: std::fmt::Arguments<'_>) {
     if log::max_level() == log::LevelFilter::Off {
-        eprintln!("tulipa: {context}");
+        eprintln!("tulipa: {message}");
     } else {
-        log::error!(target: "tulipa", "{context}");
+        log::log!(target: "tulipa", level, "{message}");
     }
 }

@@ -161,6 +161,11 @@ impl Builder {
     /// with the task's name and spawn location; and tasks still pending when
     /// the loop is closed (error). Panics that nobody retrieves are reported
     /// in any mode, through the exception handler.
+    ///
+    /// With no logger set up (`log::max_level()` still `Off`) these go to
+    /// stderr instead, as asyncio's reach stderr unconfigured. Under
+    /// `env_logger`, whose default filter shows errors only,
+    /// `RUST_LOG=tulipa=warn` shows the slow-callback warnings too.
     pub fn debug(mut self, on: bool) -> Builder {
         self.debug = Some(on);
         self
@@ -428,7 +433,10 @@ impl EventLoop {
         }
         if let Some(tracer) = &self.core.tracer {
             if let Err(e) = tracer.flush() {
-                log::error!(target: "tulipa", "cannot write the trace: {e}");
+                core::emit(
+                    log::Level::Error,
+                    format_args!("cannot write the trace: {e}"),
+                );
             }
         }
         Ok(())
@@ -485,7 +493,9 @@ impl EventLoop {
     /// Schedules `callback` to run `delay` from now (asyncio's `call_later`).
     ///
     /// Timers due at the same time run in the order they were scheduled.
-    /// On a closed loop the returned handle is already cancelled.
+    /// On a closed loop the returned handle is already cancelled. Any
+    /// delay is valid: one too large to add to the clock (`Duration::MAX`)
+    /// schedules the callback about a century ahead.
     ///
     /// # Examples
     ///
@@ -499,7 +509,7 @@ impl EventLoop {
     /// assert_eq!(lp.time() - start, Duration::from_secs(5));
     /// ```
     pub fn call_later<F: FnOnce() + 'static>(&self, delay: Duration, callback: F) -> TimerHandle {
-        self.call_at(self.time() + delay, callback)
+        self.call_at(crate::time::deadline_after(self.time(), delay), callback)
     }
 
     /// Schedules `callback` to run at loop time `when` (asyncio's `call_at`).

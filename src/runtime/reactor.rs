@@ -300,7 +300,18 @@ impl Reactor {
         if ready {
             io.ready.set(READABLE | WRITABLE);
         }
-        let token = Token(self.table.borrow_mut().insert(Entry::Io(io.clone())));
+        Ok((self.register_io(source, interest, io.clone())?, io))
+    }
+
+    /// Registers a socket with readiness and waiters of its own (a socket
+    /// moving here from another loop keeps its parked tasks).
+    pub(crate) fn register_io<S: Source + ?Sized>(
+        &self,
+        source: &mut S,
+        interest: Interest,
+        io: Rc<ScheduledIo>,
+    ) -> io::Result<Token> {
+        let token = Token(self.table.borrow_mut().insert(Entry::Io(io)));
         let registered = self
             .poll
             .borrow()
@@ -310,7 +321,7 @@ impl Reactor {
             self.table.borrow_mut().remove(token.0);
             return Err(e);
         }
-        Ok((token, io))
+        Ok(token)
     }
 
     /// Removes a socket before it is closed; events already queued for its

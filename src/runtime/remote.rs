@@ -145,8 +145,12 @@ impl LoopHandle {
     /// Asks the loop to stop after its current iteration, as
     /// `call_soon_threadsafe(loop.stop)` does in asyncio.
     ///
-    /// Callbacks posted before `stop` still run; ones posted after it stay
-    /// queued and run when the loop is run again.
+    /// The loop takes its posts in batches, once per iteration. Callbacks
+    /// posted before `stop` still run in this run. So do callbacks posted
+    /// after it that reach the loop in the same batch: they join the
+    /// iteration's ready callbacks, as they would join asyncio's ready
+    /// queue before the loop sees `_stopping`. Callbacks that arrive in a
+    /// later batch stay queued and run when the loop is run again.
     ///
     /// # Errors
     ///

@@ -37,6 +37,10 @@ impl BoundedSemaphore {
         }
     }
 
+    pub(super) fn inner(&self) -> &Semaphore {
+        &self.sem
+    }
+
     /// Like [`Semaphore::acquire`].
     ///
     /// # Cancel safety

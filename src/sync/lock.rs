@@ -156,7 +156,7 @@ impl Lock {
     }
 
     /// Unlocks, or hands the lock to the first waiter.
-    fn unlock(&self) {
+    pub(super) fn unlock(&self) {
         let waker = unlock_locked(&mut self.state.lock());
         if let Some(waker) = waker {
             waker.wake();

@@ -16,7 +16,12 @@
 //! it does under `# Cancel safety`.
 //!
 //! The futures borrow their primitive; share a primitive between spawned
-//! tasks with an `Rc` (one loop) or an `Arc` (several threads).
+//! tasks with an `Rc` (one loop) or an `Arc` (several threads). Behind an
+//! `Arc`, [`Lock::lock_owned`] and [`Semaphore::acquire_owned`] give guards
+//! that own it and can move into a task spawned later (as tokio's). Plain
+//! threads wait with [`Lock::lock_blocking`] and
+//! [`Semaphore::acquire_blocking`], which refuse with [`OnLoopThread`] on a
+//! thread running a loop, as the queues' blocking calls do.
 //!
 //! | asyncio | tulipa |
 //! |---|---|
@@ -27,18 +32,22 @@
 //! | `Barrier.wait()` / `BrokenBarrierError` | [`Barrier::wait`] → `Result<usize, BrokenBarrierError>` |
 
 mod barrier;
+mod blocking;
 mod bounded_semaphore;
 mod condition;
 mod event;
 mod lock;
+mod owned;
 mod semaphore;
 mod waiters;
 
 pub use barrier::{Barrier, BarrierWait, BrokenBarrierError};
+pub use blocking::OnLoopThread;
 pub use bounded_semaphore::{BoundedReleaseError, BoundedSemaphore};
 pub use condition::{Condition, ConditionWait};
 pub use event::{Event, EventWait};
 pub use lock::{Lock, LockAcquire, LockGuard, TryLockError};
+pub use owned::{OwnedLockGuard, OwnedPermit};
 pub use semaphore::{Permit, Semaphore, SemaphoreAcquire, TryAcquireError};
 
 #[cfg(test)]
@@ -62,5 +71,7 @@ mod tests {
         send_sync::<SemaphoreAcquire<'static>>();
         send_sync::<ConditionWait<'static>>();
         send_sync::<BarrierWait<'static>>();
+        send_sync::<OwnedLockGuard>();
+        send_sync::<OwnedPermit>();
     }
 }

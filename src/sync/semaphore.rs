@@ -265,8 +265,13 @@ impl Semaphore {
         true
     }
 
+    /// A guarded permit stops being guarded ([`Permit::forget`]).
+    pub(super) fn unguard(&self) {
+        self.state.lock().guarded -= 1;
+    }
+
     /// Returns a guarded permit.
-    fn give_back(&self) {
+    pub(super) fn give_back(&self) {
         let wakers = {
             let mut state = self.state.lock();
             state.guarded -= 1;
@@ -373,7 +378,7 @@ impl Permit<'_> {
     /// assert_eq!(sem.available(), 1);
     /// ```
     pub fn forget(self) {
-        self.sem.state.lock().guarded -= 1;
+        self.sem.unguard();
         std::mem::forget(self);
     }
 }

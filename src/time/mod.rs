@@ -11,7 +11,26 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use crate::runtime::context;
+use crate::runtime::core::Core;
 use crate::runtime::timers::{Action, TimerKey};
+
+/// `at + delay`, or the farthest instant this platform can represent when
+/// that overflows (about a century ahead; `Duration::MAX` means "no limit").
+///
+/// Every delay tulipa takes goes through this, so any `Duration`, however
+/// large, means "at most that long" and never panics.
+pub(crate) fn deadline_after(at: Instant, delay: Duration) -> Instant {
+    at.checked_add(delay).unwrap_or_else(|| far_future(at))
+}
+
+/// An instant far enough ahead to stand for "never" (asyncio's `None`).
+fn far_future(at: Instant) -> Instant {
+    const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+    [CENTURY, CENTURY / 100, Duration::from_secs(3600)]
+        .into_iter()
+        .find_map(|d| at.checked_add(d))
+        .unwrap_or(at)
+}
 
 /// The running loop's time (asyncio's `loop.time()`).
 ///
@@ -27,7 +46,9 @@ pub fn now() -> Instant {
 ///
 /// `sleep(Duration::ZERO)` behaves like [`yield_now`]: it gives up exactly
 /// one loop iteration. The deadline is taken when the future is first
-/// polled.
+/// polled. A `Sleep` is `Send`: polled later on another loop, it arms its
+/// timer there and keeps its deadline. A duration too large to add to the clock (`Duration::MAX`)
+/// sleeps until a deadline about a century ahead instead of overflowing.
 ///
 /// # Cancel safety
 ///
@@ -88,6 +109,12 @@ pub struct Sleep {
 }
 
 impl Sleep {
+    fn arm(&mut self, core: &Core, deadline: Instant, cx: &mut Context<'_>) -> Poll<()> {
+        let key = core.insert_timer(deadline, Action::Wake(cx.waker().clone()));
+        self.timer = Some((core.id, key));
+        Poll::Pending
+    }
+
     /// The deadline, once the future has been polled (the clock is read then).
     pub fn deadline(&self) -> Option<Instant> {
         match self.when {
@@ -106,17 +133,17 @@ impl Future for Sleep {
             When::Yield(y) => return Pin::new(y).poll(cx),
             When::At(at) => *at,
             When::After(d) => {
-                let at = core.now() + *d;
+                let at = deadline_after(core.now(), *d);
                 self.when = When::At(at);
                 at
             }
         };
         match self.timer {
-            None => {
-                let key = core.insert_timer(deadline, Action::Wake(cx.waker().clone()));
-                self.timer = Some((core.id, key));
-                Poll::Pending
-            }
+            // Never armed, or armed on another loop (a `Sleep` is `Send`):
+            // arm it here, on the loop that polls it. A timer left on the
+            // other loop only wakes a waker nobody listens to.
+            None => self.arm(&core, deadline, cx),
+            Some((loop_id, _)) if loop_id != core.id => self.arm(&core, deadline, cx),
             Some((_, key)) => {
                 if core.timers.borrow().is_armed(key) {
                     if core.now() < deadline {

@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code, unreachable_pub)]
 
+#[cfg(target_os = "linux")]
+pub mod fds;
 pub mod logs;
 #[cfg(not(loom))]
 pub mod pool;
@@ -96,6 +98,22 @@ pub(crate) fn run_virtual<F: Future>(future: F) -> F::Output {
         .await
     })
     .unwrap()
+}
+
+/// A `'static` reference to `value`, for tests whose tasks borrow one
+/// primitive (a lock, a barrier) without an `Rc`.
+pub fn leak<T>(value: T) -> &'static T {
+    Box::leak(Box::new(value))
+}
+
+/// The guards of a leaked lock that a test holds on behalf of its tasks.
+pub type Held = Rc<RefCell<Vec<tulipa::sync::LockGuard<'static>>>>;
+
+/// asyncio's `lock.release()` from outside the holder: drops the oldest
+/// guard still held.
+pub fn release(held: &Held) {
+    let guard = held.borrow_mut().remove(0);
+    drop(guard);
 }
 
 /// `await asyncio.sleep(0)` repeated `n` times.

@@ -1,9 +1,10 @@
-//! The lock and the thread parking the queue uses, swapped for loom's
-//! models under `cfg(loom)` so that the thread-crossing path can be checked
-//! exhaustively.
+//! The queue's loom shim: the lock and the thread parking it uses, swapped
+//! for loom's models under `cfg(loom)` so that the thread-crossing path can
+//! be checked exhaustively; and, built on them, what a blocked thread does
+//! (wait in line behind a waker that unparks it).
 
 use std::sync::Arc;
-use std::task::{Wake, Waker};
+use std::task::{Poll, Wake, Waker};
 use std::time::Instant;
 
 #[cfg(not(loom))]
@@ -52,30 +53,57 @@ impl Wake for ThreadWake {
 }
 
 /// A waker that unparks the calling thread.
-pub(crate) fn thread_waker() -> Waker {
+fn thread_waker() -> Waker {
     Waker::from(Arc::new(ThreadWake(current())))
+}
+
+/// Polls `step` with a waker that unparks this thread, parking it between
+/// polls, until `step` is ready.
+pub(crate) fn block_on<R>(mut step: impl FnMut(&Waker) -> Poll<R>) -> R {
+    let waker = thread_waker();
+    loop {
+        if let Poll::Ready(out) = step(&waker) {
+            return out;
+        }
+        park();
+    }
+}
+
+/// [`block_on`] until `deadline`: `None` if `step` is still pending then,
+/// after one last poll.
+pub(crate) fn block_until<R>(
+    deadline: Instant,
+    mut step: impl FnMut(&Waker) -> Poll<R>,
+) -> Option<R> {
+    let waker = thread_waker();
+    loop {
+        if let Poll::Ready(out) = step(&waker) {
+            return Some(out);
+        }
+        if !park_until(deadline) {
+            return match step(&waker) {
+                Poll::Ready(out) => Some(out),
+                Poll::Pending => None,
+            };
+        }
+    }
 }
 
 /// Parks the calling thread until it is unparked (or spuriously woken), or
 /// until `deadline`. Returns `false` once the deadline has passed.
-pub(crate) fn park_until(deadline: Option<Instant>) -> bool {
-    match deadline {
-        None => {
-            park();
-            true
-        }
-        #[cfg(not(loom))]
-        Some(deadline) => {
-            let now = Instant::now();
-            if now >= deadline {
-                return false;
-            }
-            park_timeout(deadline - now);
-            true
-        }
-        #[cfg(loom)]
-        Some(_) => unimplemented!("loom models no timeouts"),
+#[cfg(not(loom))]
+fn park_until(deadline: Instant) -> bool {
+    let now = Instant::now();
+    if now >= deadline {
+        return false;
     }
+    park_timeout(deadline - now);
+    true
+}
+
+#[cfg(loom)]
+fn park_until(_: Instant) -> bool {
+    unimplemented!("loom models no timeouts")
 }
 
 /// Whether a tulipa loop is running on this thread: a blocking queue call

@@ -1,42 +1,22 @@
-//! [`Queue`]: the first-in, first-out queue (asyncio's `Queue`).
+//! [`GenericQueue`]: the queue type and its methods, written once for the
+//! three orders; [`Queue`], [`LifoQueue`] and [`PriorityQueue`] name it for
+//! each.
 
 use std::fmt;
-use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures_core::FusedStream;
-
-use super::error::{GetError, PutError, TaskDoneError, TryGetError, TryPutError};
-use super::futures::{Get, Items, Join, Put};
+use super::error::{
+    BlockingGetError, BlockingPutError, GetTimeoutError, PutTimeoutError, TaskDoneError,
+    TryGetError, TryPutError,
+};
+use super::futures::{Get, Join, Put, QueueStream};
 use super::inner::Inner;
-use super::store::Fifo;
+use super::store::{Fifo, Lifo, Order, Priority};
 
 /// A first-in, first-out queue for tasks and threads (asyncio's `Queue`).
 ///
-/// `put` waits while the queue is full and `get` waits while it is empty;
-/// waiters are served in the order they arrived. `try_put` and `try_get`
-/// never wait. Each item put counts as unfinished until [`task_done`] is
-/// called for it, and [`join`] waits until none is left. [`shutdown`] ends
-/// the queue (Python 3.13).
-///
-/// A `Queue` is a handle: cloning it gives another handle to the same queue.
-/// It is `Send + Sync` when `T: Send`, so one queue can link loop tasks,
-/// tasks on other executors (its futures need only a `Waker`) and plain
-/// threads ([`put_blocking`], [`get_blocking`]). A task woken from another
-/// thread is scheduled through its loop's thread-safe door.
-///
-/// As in asyncio there is no hand-off: a put stores the item and wakes the
-/// first waiting getter, which takes an item when it runs. A `try_get` in
-/// between may take it first; the woken getter then waits again, at the
-/// front of the line (asyncio sends it to the back). A woken waiter that is
-/// cancelled passes its wake-up on, so no item and no waiter is stranded.
-///
-/// [`task_done`]: Queue::task_done
-/// [`join`]: Queue::join
-/// [`shutdown`]: Queue::shutdown
-/// [`put_blocking`]: Queue::put_blocking
-/// [`get_blocking`]: Queue::get_blocking
+/// All its methods are those of [`GenericQueue`].
 ///
 /// # Examples
 ///
@@ -63,11 +43,96 @@ use super::store::Fifo;
 /// })
 /// .unwrap();
 /// ```
-pub struct Queue<T> {
-    inner: Arc<Inner<Fifo<T>>>,
+pub type Queue<T> = GenericQueue<T, Fifo>;
+
+/// A last-in, first-out queue (asyncio's `LifoQueue`): `get` takes the
+/// newest item.
+///
+/// All its methods, and its waiters' behaviour, are those of
+/// [`GenericQueue`].
+///
+/// # Examples
+///
+/// ```
+/// let q = tulipa::LifoQueue::unbounded();
+/// for i in [1, 3, 2] {
+///     q.try_put(i).unwrap();
+/// }
+/// let out: Vec<_> = std::iter::from_fn(|| q.try_get().ok()).collect();
+/// assert_eq!(out, [2, 3, 1]);
+/// ```
+pub type LifoQueue<T> = GenericQueue<T, Lifo>;
+
+/// A queue that hands out its smallest item first, equal items in the
+/// order they were put (asyncio's `PriorityQueue`). Put `(priority, item)`
+/// tuples to order by a key.
+///
+/// All its methods, and its waiters' behaviour, are those of
+/// [`GenericQueue`].
+///
+/// # Examples
+///
+/// ```
+/// let q = tulipa::PriorityQueue::unbounded();
+/// for job in [(2, "write"), (1, "read"), (2, "log")] {
+///     q.try_put(job).unwrap();
+/// }
+/// assert_eq!(q.try_get(), Ok((1, "read")));
+/// assert_eq!(q.try_get(), Ok((2, "log")));
+/// ```
+pub type PriorityQueue<T> = GenericQueue<T, Priority>;
+
+/// An asyncio queue of `T` for tasks and threads, handing items out in the
+/// order `O`: [`Fifo`] ([`Queue`]), [`Lifo`] ([`LifoQueue`]) or
+/// [`Priority`] ([`PriorityQueue`]). Use it through those three names.
+///
+/// `put` waits while the queue is full and `get` waits while it is empty;
+/// waiters are served in the order they arrived. `try_put` and `try_get`
+/// never wait. Each item put counts as unfinished until [`task_done`] is
+/// called for it, and [`join`] waits until none is left. [`shutdown`] ends
+/// the queue (Python 3.13).
+///
+/// A queue is a handle: cloning it gives another handle to the same queue.
+/// It is `Send + Sync` when `T: Send`, so one queue can link loop tasks,
+/// tasks on other executors (its futures need only a `Waker`) and plain
+/// threads ([`put_blocking`], [`get_blocking`]). A task woken from another
+/// thread is scheduled through its loop's thread-safe door.
+///
+/// As in asyncio there is no hand-off: a put stores the item and wakes the
+/// first waiting getter, which takes an item when it runs. A `try_get` in
+/// between may take it first; the woken getter then waits again, at the
+/// front of the line (asyncio sends it to the back). A woken waiter that is
+/// cancelled passes its wake-up on, so no item and no waiter is stranded.
+///
+/// [`task_done`]: GenericQueue::task_done
+/// [`join`]: GenericQueue::join
+/// [`shutdown`]: GenericQueue::shutdown
+/// [`put_blocking`]: GenericQueue::put_blocking
+/// [`get_blocking`]: GenericQueue::get_blocking
+///
+/// # Examples
+///
+/// ```
+/// use tulipa::queue::{GenericQueue, Order};
+///
+/// // One function for the three kinds of queue.
+/// fn drain<T, O: Order<T>>(q: &GenericQueue<T, O>) -> Vec<T> {
+///     std::iter::from_fn(|| q.try_get().ok()).collect()
+/// }
+///
+/// let (fifo, lifo) = (tulipa::Queue::unbounded(), tulipa::LifoQueue::unbounded());
+/// for i in 1..=3 {
+///     fifo.try_put(i).unwrap();
+///     lifo.try_put(i).unwrap();
+/// }
+/// assert_eq!(drain(&fifo), [1, 2, 3]);
+/// assert_eq!(drain(&lifo), [3, 2, 1]);
+/// ```
+pub struct GenericQueue<T, O: Order<T>> {
+    inner: Arc<Inner<O::Store>>,
 }
 
-impl<T> Queue<T> {
+impl<T, O: Order<T>> GenericQueue<T, O> {
     /// A queue that holds at most `maxsize` items; `0` means unbounded, as
     /// in asyncio.
     ///
@@ -77,8 +142,8 @@ impl<T> Queue<T> {
     /// let q = tulipa::Queue::<u32>::new(10);
     /// assert_eq!(q.maxsize(), 10);
     /// ```
-    pub fn new(maxsize: usize) -> Queue<T> {
-        Queue {
+    pub fn new(maxsize: usize) -> Self {
+        GenericQueue {
             inner: Arc::new(Inner::new(maxsize)),
         }
     }
@@ -94,11 +159,17 @@ impl<T> Queue<T> {
     /// }
     /// assert!(!q.is_full());
     /// ```
-    pub fn unbounded() -> Queue<T> {
-        Queue::new(0)
+    pub fn unbounded() -> Self {
+        Self::new(0)
     }
 
     /// The size limit; `0` for an unbounded queue.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(tulipa::LifoQueue::<u8>::unbounded().maxsize(), 0);
+    /// ```
     pub fn maxsize(&self) -> usize {
         self.inner.maxsize()
     }
@@ -118,6 +189,15 @@ impl<T> Queue<T> {
     }
 
     /// Whether the queue holds no item.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let q = tulipa::PriorityQueue::unbounded();
+    /// assert!(q.is_empty());
+    /// q.try_put(1).unwrap();
+    /// assert!(!q.is_empty());
+    /// ```
     #[doc(alias = "empty")]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
@@ -145,8 +225,8 @@ impl<T> Queue<T> {
     ///
     /// # Errors
     ///
-    /// [`PutError::ShutDown`] with the item if the queue is shut down,
-    /// before or while waiting.
+    /// [`PutError::ShutDown`](super::PutError::ShutDown) with the item if the
+    /// queue is shut down, before or while waiting.
     ///
     /// # Cancel safety
     ///
@@ -164,19 +244,21 @@ impl<T> Queue<T> {
     /// })
     /// .unwrap();
     /// ```
-    pub fn put(&self, item: T) -> impl Future<Output = Result<(), PutError<T>>> + '_ {
+    pub fn put(&self, item: T) -> Put<'_, T, O> {
         Put::new(&self.inner, item)
     }
 
-    /// Takes the first item, waiting while the queue is empty.
+    /// Takes the next item (the first, newest or smallest, by the queue's
+    /// order), waiting while the queue is empty.
     ///
     /// Getters wait in FIFO order. When an item is taken, the first waiting
-    /// putter is woken. After [`shutdown`](Queue::shutdown) the items left
-    /// are still handed out; then `get` fails.
+    /// putter is woken. After [`shutdown`](GenericQueue::shutdown) the items
+    /// left are still handed out; then `get` fails.
     ///
     /// # Errors
     ///
-    /// [`GetError::ShutDown`] if the queue is shut down and empty.
+    /// [`GetError::ShutDown`](super::GetError::ShutDown) if the queue is shut
+    /// down and empty.
     ///
     /// # Cancel safety
     ///
@@ -198,7 +280,7 @@ impl<T> Queue<T> {
     /// })
     /// .unwrap();
     /// ```
-    pub fn get(&self) -> impl Future<Output = Result<T, GetError>> + '_ {
+    pub fn get(&self) -> Get<'_, T, O> {
         Get::new(&self.inner)
     }
 
@@ -221,7 +303,7 @@ impl<T> Queue<T> {
         self.inner.try_put(item)
     }
 
-    /// Takes the first item without waiting (asyncio's `get_nowait`).
+    /// Takes the next item without waiting (asyncio's `get_nowait`).
     ///
     /// # Errors
     ///
@@ -244,14 +326,14 @@ impl<T> Queue<T> {
     /// Puts `item` from a plain thread, blocking it while the queue is full.
     ///
     /// The thread waits in the same line as tasks. Meant for threads such
-    /// as executor jobs; a task should use [`put`](Queue::put).
+    /// as executor jobs; a task should use [`put`](GenericQueue::put).
     ///
     /// # Errors
     ///
-    /// [`PutError::ShutDown`] with the item if the queue is shut down.
-    /// [`PutError::OnLoopThread`] with the item, at once and whatever the
-    /// queue holds, if a tulipa event loop is running on this thread
-    /// (blocking it could never end); the queue is unchanged.
+    /// [`BlockingPutError::ShutDown`] with the item if the queue is shut
+    /// down. [`BlockingPutError::OnLoopThread`] with the item, at once and
+    /// whatever the queue holds, if a tulipa event loop is running on this
+    /// thread (blocking it could never end); the queue is unchanged.
     ///
     /// # Examples
     ///
@@ -265,22 +347,21 @@ impl<T> Queue<T> {
     /// feeder.join().unwrap();
     /// assert_eq!(got, [0, 1, 2]);
     /// ```
-    pub fn put_blocking(&self, item: T) -> Result<(), PutError<T>> {
-        self.inner
-            .put_blocking(item, None)
-            .map_err(PutError::from_untimed)
+    pub fn put_blocking(&self, item: T) -> Result<(), BlockingPutError<T>> {
+        self.inner.put_blocking(item)
     }
 
-    /// Like [`put_blocking`](Queue::put_blocking), for at most `timeout`.
+    /// Like [`put_blocking`](GenericQueue::put_blocking), for at most
+    /// `timeout`.
     ///
     /// A `timeout` too large to add to [`Instant::now`] (such as
     /// [`Duration::MAX`]) means no time limit.
     ///
     /// # Errors
     ///
-    /// [`TryPutError::Full`] if the queue was still full when `timeout`
-    /// passed, [`TryPutError::ShutDown`] if it was shut down,
-    /// [`TryPutError::OnLoopThread`] at once if a tulipa event loop is
+    /// [`PutTimeoutError::TimedOut`] if the queue was still full when
+    /// `timeout` passed, [`PutTimeoutError::ShutDown`] if it was shut down,
+    /// [`PutTimeoutError::OnLoopThread`] at once if a tulipa event loop is
     /// running on this thread (the queue is unchanged); all give the item
     /// back.
     ///
@@ -291,22 +372,28 @@ impl<T> Queue<T> {
     /// let q = tulipa::Queue::new(1);
     /// q.put_blocking(1).unwrap();
     /// let err = q.put_blocking_timeout(2, Duration::from_millis(5)).unwrap_err();
-    /// assert!(err.is_full());
+    /// assert!(err.is_timed_out());
     /// ```
-    pub fn put_blocking_timeout(&self, item: T, timeout: Duration) -> Result<(), TryPutError<T>> {
-        self.inner
-            .put_blocking(item, Instant::now().checked_add(timeout))
+    pub fn put_blocking_timeout(
+        &self,
+        item: T,
+        timeout: Duration,
+    ) -> Result<(), PutTimeoutError<T>> {
+        match Instant::now().checked_add(timeout) {
+            Some(deadline) => self.inner.put_blocking_until(item, deadline),
+            None => self.put_blocking(item).map_err(Into::into),
+        }
     }
 
-    /// Takes the first item from a plain thread, blocking it while the
+    /// Takes the next item from a plain thread, blocking it while the
     /// queue is empty.
     ///
     /// # Errors
     ///
-    /// [`GetError::ShutDown`] if the queue is shut down and empty.
-    /// [`GetError::OnLoopThread`], at once and whatever the queue holds, if
-    /// a tulipa event loop is running on this thread (blocking it could
-    /// never end); nothing is taken.
+    /// [`BlockingGetError::ShutDown`] if the queue is shut down and empty.
+    /// [`BlockingGetError::OnLoopThread`], at once and whatever the queue
+    /// holds, if a tulipa event loop is running on this thread (blocking it
+    /// could never end); nothing is taken.
     ///
     /// # Examples
     ///
@@ -318,39 +405,41 @@ impl<T> Queue<T> {
     /// });
     /// assert_eq!(q.get_blocking(), Ok("hello"));
     /// ```
-    pub fn get_blocking(&self) -> Result<T, GetError> {
-        self.inner
-            .get_blocking(None)
-            .map_err(GetError::from_untimed)
+    pub fn get_blocking(&self) -> Result<T, BlockingGetError> {
+        self.inner.get_blocking()
     }
 
-    /// Like [`get_blocking`](Queue::get_blocking), for at most `timeout`.
+    /// Like [`get_blocking`](GenericQueue::get_blocking), for at most
+    /// `timeout`.
     ///
     /// A `timeout` too large to add to [`Instant::now`] (such as
     /// [`Duration::MAX`]) means no time limit.
     ///
     /// # Errors
     ///
-    /// [`TryGetError::Empty`] if the queue was still empty when `timeout`
-    /// passed, [`TryGetError::ShutDown`] if it is shut down and empty,
-    /// [`TryGetError::OnLoopThread`] at once if a tulipa event loop is
-    /// running on this thread (nothing is taken).
+    /// [`GetTimeoutError::TimedOut`] if the queue was still empty when
+    /// `timeout` passed, [`GetTimeoutError::ShutDown`] if it is shut down and
+    /// empty, [`GetTimeoutError::OnLoopThread`] at once if a tulipa event
+    /// loop is running on this thread (nothing is taken).
     ///
     /// # Examples
     ///
     /// ```
     /// use std::time::Duration;
     /// let q = tulipa::Queue::<u8>::unbounded();
-    /// assert!(q.get_blocking_timeout(Duration::from_millis(5)).unwrap_err().is_empty());
+    /// assert!(q.get_blocking_timeout(Duration::from_millis(5)).unwrap_err().is_timed_out());
     /// ```
-    pub fn get_blocking_timeout(&self, timeout: Duration) -> Result<T, TryGetError> {
-        self.inner.get_blocking(Instant::now().checked_add(timeout))
+    pub fn get_blocking_timeout(&self, timeout: Duration) -> Result<T, GetTimeoutError> {
+        match Instant::now().checked_add(timeout) {
+            Some(deadline) => self.inner.get_blocking_until(deadline),
+            None => self.get_blocking().map_err(Into::into),
+        }
     }
 
     /// Marks one item taken from the queue as processed.
     ///
     /// Every put adds one unfinished item; when `task_done` brings the count
-    /// to zero, every [`join`](Queue::join) completes.
+    /// to zero, every [`join`](GenericQueue::join) completes.
     ///
     /// # Errors
     ///
@@ -371,7 +460,7 @@ impl<T> Queue<T> {
     }
 
     /// Waits until every item put has been marked done with
-    /// [`task_done`](Queue::task_done).
+    /// [`task_done`](GenericQueue::task_done).
     ///
     /// Completes at once if no item is unfinished.
     ///
@@ -397,7 +486,7 @@ impl<T> Queue<T> {
     /// })
     /// .unwrap();
     /// ```
-    pub fn join(&self) -> impl Future<Output = ()> + '_ {
+    pub fn join(&self) -> Join<'_, T, O> {
         Join::new(&self.inner)
     }
 
@@ -405,9 +494,9 @@ impl<T> Queue<T> {
     ///
     /// Later puts fail with `ShutDown`. Gets hand out the items left, then
     /// fail with `ShutDown`. With `immediate` the items left are discarded
-    /// instead (and counted done for [`join`](Queue::join)). Every waiting
-    /// getter and putter is woken to find out. Shutting down twice is
-    /// allowed; a second `shutdown(true)` still discards.
+    /// instead (and counted done for [`join`](GenericQueue::join)). Every
+    /// waiting getter and putter is woken to find out. Shutting down twice
+    /// is allowed; a second `shutdown(true)` still discards.
     ///
     /// # Examples
     ///
@@ -423,13 +512,33 @@ impl<T> Queue<T> {
         self.inner.shutdown(immediate);
     }
 
-    /// Whether [`shutdown`](Queue::shutdown) was called.
+    /// Whether [`shutdown`](GenericQueue::shutdown) was called.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let q = tulipa::Queue::<u8>::unbounded();
+    /// assert!(!q.is_shutdown());
+    /// q.shutdown(true);
+    /// assert!(q.is_shutdown());
+    /// ```
     pub fn is_shutdown(&self) -> bool {
         self.inner.is_shutdown()
     }
 
     /// How many items were put and not yet marked done (asyncio's
     /// `_unfinished_tasks`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let q = tulipa::Queue::unbounded();
+    /// q.try_put('a').unwrap();
+    /// q.try_get().unwrap();
+    /// assert_eq!(q.unfinished_tasks(), 1); // taken, not yet done
+    /// q.task_done().unwrap();
+    /// assert_eq!(q.unfinished_tasks(), 0);
+    /// ```
     pub fn unfinished_tasks(&self) -> usize {
         self.inner.unfinished()
     }
@@ -457,30 +566,39 @@ impl<T> Queue<T> {
     /// let sum = tulipa::run(q.stream().fold(0, |a, b| async move { a + b })).unwrap();
     /// assert_eq!(sum, 6);
     /// ```
-    pub fn stream(&self) -> impl FusedStream<Item = T> + Unpin {
-        Items::new(self.inner.clone())
+    pub fn stream(&self) -> QueueStream<T, O> {
+        QueueStream::new(self.inner.clone())
     }
 }
 
-impl<T> Clone for Queue<T> {
+impl<T, O: Order<T>> Clone for GenericQueue<T, O> {
+    /// Another handle to the same queue.
     fn clone(&self) -> Self {
-        Queue {
+        GenericQueue {
             inner: self.inner.clone(),
         }
     }
 }
 
-impl<T> Default for Queue<T> {
+impl<T, O: Order<T>> Default for GenericQueue<T, O> {
     /// An unbounded queue.
     fn default() -> Self {
-        Queue::unbounded()
+        Self::unbounded()
     }
 }
 
-impl<T> fmt::Debug for Queue<T> {
+impl<T, O: Order<T>> fmt::Debug for GenericQueue<T, O> {
     /// Shows the counts asyncio's `repr` shows (never the items):
     /// `Queue { maxsize: 0, len: 1, getters: 0, putters: 0, unfinished: 1, shutdown: false }`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        super::debug_fields(f.debug_struct("Queue"), &self.inner.snapshot())
+        let s = self.inner.snapshot();
+        f.debug_struct(O::NAME)
+            .field("maxsize", &s.maxsize)
+            .field("len", &s.len)
+            .field("getters", &s.getters)
+            .field("putters", &s.putters)
+            .field("unfinished", &s.unfinished)
+            .field("shutdown", &s.shutdown)
+            .finish()
     }
 }
