@@ -51,7 +51,7 @@ impl Default for Builder {
 
 impl Builder {
     /// Uses a virtual clock: when nothing is ready and nothing can arrive from
-    /// outside (no I/O source, no [`LoopHandle::hold`]), time jumps to the next
+    /// outside (no I/O source, no [`LoopHandle::hold`](super::LoopHandle::hold)), time jumps to the next
     /// timer. Programs with long sleeps finish at once, and the same program
     /// produces the same interleaving on every run.
     pub fn virtual_time(mut self) -> Builder {

@@ -231,7 +231,7 @@ impl EventLoop {
 
     /// Closes the loop: every task still alive is dropped (its future with
     /// it), pending callbacks and timers are discarded, later posts from
-    /// other threads fail with [`LoopClosed`], and the default executor is
+    /// other threads fail with [`LoopClosed`](super::LoopClosed), and the default executor is
     /// shut down without waiting for its running jobs. Closing twice does
     /// nothing.
     ///
