@@ -243,7 +243,7 @@ impl Core {
             callbacks,
             unretrieved_panic,
         } = finished;
-        if let Some((task, panic)) = unretrieved_panic {
+        if let Some((task, panic)) = unretrieved_panic.map(|b| *b) {
             self.report(&ExceptionContext {
                 message: "task panicked and its handle was dropped".to_owned(),
                 panic: Some(panic),
@@ -314,7 +314,7 @@ impl Core {
                 callbacks,
                 unretrieved_panic,
             } = finished;
-            if let Some((task, panic)) = unretrieved_panic {
+            if let Some((task, panic)) = unretrieved_panic.map(|b| *b) {
                 self.report(&ExceptionContext {
                     message: "task panicked and its handle was dropped".to_owned(),
                     panic: Some(panic),

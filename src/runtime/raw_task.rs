@@ -748,7 +748,7 @@ pub(crate) struct Finished {
     /// Done callbacks, to schedule with `call_soon` in order.
     pub(crate) callbacks: Vec<Box<dyn FnOnce()>>,
     /// A panic nobody will retrieve (the handle is gone), to report.
-    pub(crate) unretrieved_panic: Option<(TaskInfo, String)>,
+    pub(crate) unretrieved_panic: Option<Box<(TaskInfo, String)>>,
 }
 
 /// The tasks of one loop: it spawns them, runs them and keeps the list of
@@ -1007,7 +1007,7 @@ impl LocalTasks {
         if task.state() & HANDLE == 0 {
             // Nobody will read the output: report a panic, drop the rest.
             if task.is_panicked() {
-                unretrieved_panic = task.panic_message().map(|m| (task.info(), m));
+                unretrieved_panic = task.panic_message().map(|m| Box::new((task.info(), m)));
             }
             task.drop_output();
         }
