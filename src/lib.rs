@@ -25,12 +25,14 @@
 //! The loop is single-threaded and `!Send`, like asyncio's; tasks may hold
 //! `Rc`s. Other threads reach it through a [`LoopHandle`]. See the README for
 //! the asyncio → tulipa table.
-
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod combinators;
 pub mod executor;
 pub mod future;
+#[cfg(feature = "hyper")]
+#[cfg_attr(docsrs, doc(cfg(feature = "hyper")))]
+pub mod hyper_rt;
 pub mod net;
 pub(crate) mod oneshot;
 pub mod queue;
@@ -38,6 +40,9 @@ pub mod runtime;
 pub mod sync;
 pub mod task;
 pub mod time;
+#[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+pub mod tls;
 pub mod trace;
 
 pub use combinators::{

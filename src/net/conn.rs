@@ -1,4 +1,5 @@
-//! The connection under a stream pair: a TCP or a Unix-domain stream.
+//! The connection under a stream pair: a TCP or a Unix-domain stream, or
+//! (feature `tls`) a connection layered on one, such as a TLS stream.
 
 use std::io;
 use std::net::Shutdown;
@@ -13,6 +14,22 @@ pub(crate) enum Conn {
     Tcp(TcpStream),
     #[cfg(unix)]
     Unix(UnixStream),
+    /// A connection implemented outside this module (the TLS stream).
+    #[cfg(feature = "tls")]
+    Custom(Box<dyn CustomConn>),
+}
+
+/// The socket operations a [`Conn::Custom`] provides, with the sockets'
+/// meaning: `poll_write` and `try_write` return how many bytes were taken,
+/// `shutdown` does not wait.
+#[cfg(feature = "tls")]
+pub(crate) trait CustomConn: std::fmt::Debug {
+    fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>>;
+    fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>>;
+    fn try_write(&self, buf: &[u8]) -> io::Result<usize>;
+    fn shutdown(&self, how: Shutdown) -> io::Result<()>;
+    fn peer_addr(&self) -> io::Result<std::net::SocketAddr>;
+    fn as_any(&self) -> &dyn std::any::Any;
 }
 
 impl Conn {
@@ -25,6 +42,8 @@ impl Conn {
             Conn::Tcp(s) => s.poll_read(cx, buf),
             #[cfg(unix)]
             Conn::Unix(s) => s.poll_read(cx, buf),
+            #[cfg(feature = "tls")]
+            Conn::Custom(s) => s.poll_read(cx, buf),
         }
     }
 
@@ -33,6 +52,8 @@ impl Conn {
             Conn::Tcp(s) => s.poll_write(cx, buf),
             #[cfg(unix)]
             Conn::Unix(s) => s.poll_write(cx, buf),
+            #[cfg(feature = "tls")]
+            Conn::Custom(s) => s.poll_write(cx, buf),
         }
     }
 
@@ -41,6 +62,8 @@ impl Conn {
             Conn::Tcp(s) => s.try_write(buf),
             #[cfg(unix)]
             Conn::Unix(s) => s.try_write(buf),
+            #[cfg(feature = "tls")]
+            Conn::Custom(s) => s.try_write(buf),
         }
     }
 
@@ -49,6 +72,8 @@ impl Conn {
             Conn::Tcp(s) => s.shutdown(how),
             #[cfg(unix)]
             Conn::Unix(s) => s.shutdown(how),
+            #[cfg(feature = "tls")]
+            Conn::Custom(s) => s.shutdown(how),
         }
     }
 }

@@ -86,6 +86,8 @@ mod unix_listener;
 mod unix_stream;
 
 pub use addr::ToSocketAddrs;
+#[cfg(feature = "tls")]
+pub(crate) use conn::{Conn, CustomConn};
 #[cfg(unix)]
 pub use connect::open_unix_connection;
 pub use connect::{open_connection, ConnectOptions};
@@ -94,6 +96,8 @@ pub use listen::{ListenOptions, DEFAULT_BACKLOG};
 pub use server::{start_server, start_server_on, Server};
 #[cfg(unix)]
 pub use server::{start_unix_server, start_unix_server_on};
+#[cfg(feature = "tls")]
+pub(crate) use stream_reader::split;
 pub use stream_reader::{StreamReader, DEFAULT_LIMIT};
 pub use stream_writer::{StreamWriter, DEFAULT_HIGH_WATER};
 pub use tcp_listener::TcpListener;

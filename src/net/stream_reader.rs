@@ -217,6 +217,21 @@ impl StreamReader {
         self.buf.len()
     }
 
+    /// The connection under the reader.
+    #[cfg(feature = "tls")]
+    pub(crate) fn conn(&self) -> &Rc<Conn> {
+        &self.conn
+    }
+
+    /// Takes the connection out of the reader, with the bytes read from it
+    /// and not yet returned (for `start_tls`).
+    #[cfg(feature = "tls")]
+    pub(crate) fn detach(self) -> (Rc<Conn>, Vec<u8>) {
+        let mut buf = self.buf;
+        let unread = buf.take(buf.len());
+        (self.conn, unread)
+    }
+
     /// One socket read into the buffer; the end of the stream sets `eof`.
     async fn fill(&mut self) -> io::Result<()> {
         poll_fn(|cx| self.poll_fill(cx)).await

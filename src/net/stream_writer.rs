@@ -292,7 +292,40 @@ impl StreamWriter {
             Conn::Tcp(s) => s.peer_addr(),
             #[cfg(unix)]
             Conn::Unix(_) => Err(io::ErrorKind::Unsupported.into()),
+            #[cfg(feature = "tls")]
+            Conn::Custom(c) => c.peer_addr(),
         }
+    }
+
+    /// The connection under the writer.
+    #[cfg(feature = "tls")]
+    pub(crate) fn conn(&self) -> &Rc<Conn> {
+        &self.shared.conn
+    }
+
+    /// Takes the connection out of the writer without closing it, with the
+    /// bytes not yet sent (for `start_tls`). The writer is left inert: its
+    /// flusher stops and dropping it does not close the connection.
+    ///
+    /// Errors: the socket error that stopped the writer, or `NotConnected`
+    /// if it was closed.
+    #[cfg(feature = "tls")]
+    pub(crate) fn detach(self) -> io::Result<(Rc<Conn>, Vec<u8>)> {
+        let mut state = self.shared.state.borrow_mut();
+        if let Some(e) = state.error() {
+            return Err(e);
+        }
+        if state.closing || state.eof {
+            return Err(io::Error::new(io::ErrorKind::NotConnected, "writer closed"));
+        }
+        let pos = state.pos;
+        let unsent = state.buf.split_off(pos);
+        state.buf.clear();
+        state.pos = 0;
+        state.closing = true;
+        state.closed = true;
+        drop(state);
+        Ok((self.shared.conn.clone(), unsent))
     }
 }
 
@@ -407,6 +440,10 @@ impl Shared {
     }
 
     fn finish_close(&self) {
+        if self.state.borrow().closed {
+            // Closed already, or detached: the connection is not ours.
+            return;
+        }
         // NotConnected after a reset is fine: the connection is gone anyway.
         let _ = self.conn.shutdown(Shutdown::Both);
         let waiters = {

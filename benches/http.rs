@@ -1,0 +1,206 @@
+//! HTTP/1.1 keep-alive hello-world: hyper's server on tulipa's loop (through
+//! `tulipa::hyper_rt`) against hyper's server on tokio's current_thread
+//! runtime (through hyper-util's `TokioIo`), same service, interleaved in
+//! one process run.
+//!
+//! The load generator is the same for both: 64 keep-alive connections on a
+//! tulipa loop in another thread, each sending `GET /` and reading the
+//! whole response before the next (a light raw-socket client, so that the
+//! server is what is measured).
+//!
+//!     cargo bench --bench http --features hyper
+//!     TULIPA_BENCH_SAMPLES=9 cargo bench --bench http --features hyper
+//!     TULIPA_BENCH_ONLY=tokio cargo bench --bench http --features hyper
+#![cfg(not(loom))]
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper::{Request, Response};
+
+const CONNECTIONS: usize = 64;
+const REQUESTS: usize = 1_500;
+const REQUEST: &[u8] = b"GET / HTTP/1.1\r\nhost: localhost\r\n\r\n";
+
+type Run = fn() -> Duration;
+
+fn main() {
+    let samples: usize = std::env::var("TULIPA_BENCH_SAMPLES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5);
+    let contenders: &[(&str, Run)] = &[
+        ("tulipa + hyper (http1)", || pair(tulipa_server)),
+        ("tokio current_thread + hyper (http1)", || {
+            pair(tokio_server)
+        }),
+    ];
+    let total = (CONNECTIONS * REQUESTS) as f64;
+    if let Ok(only) = std::env::var("TULIPA_BENCH_ONLY") {
+        for (who, run) in contenders.iter().filter(|(who, _)| who.contains(&only)) {
+            println!(
+                "  {who:<40} {:>10.0} requests/s",
+                total / run().as_secs_f64()
+            );
+        }
+        return;
+    }
+    println!(
+        "HTTP/1.1 keep-alive hello world: {CONNECTIONS} connections x {REQUESTS} requests; \
+         {samples} interleaved samples; medians; ratio = tulipa / tokio (> 1 is faster)"
+    );
+    let mut rates: Vec<Vec<f64>> = vec![Vec::new(); contenders.len()];
+    for _ in 0..samples {
+        for (i, (_, run)) in contenders.iter().enumerate() {
+            rates[i].push(total / run().as_secs_f64());
+        }
+    }
+    let medians: Vec<f64> = rates.iter_mut().map(|r| median(r)).collect();
+    for (i, (who, _)) in contenders.iter().enumerate() {
+        println!("  {who:<40} {:>10.0} requests/s", medians[i]);
+    }
+    println!("  ratio tulipa / tokio: {:.2}", medians[0] / medians[1]);
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+async fn hello(_: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+    Ok(Response::new(Full::new(Bytes::from_static(
+        b"Hello, World!",
+    ))))
+}
+
+/// Runs `server` on its own thread (it sends its address, serves
+/// `CONNECTIONS` connections until they close), the load here on a second
+/// thread; returns the load's wall time.
+fn pair(server: fn(mpsc::Sender<SocketAddr>)) -> Duration {
+    let (tx, rx) = mpsc::channel();
+    let server = std::thread::spawn(move || server(tx));
+    let addr = rx.recv().unwrap();
+    let elapsed = std::thread::spawn(move || load(addr)).join().unwrap();
+    server.join().unwrap();
+    elapsed
+}
+
+fn tulipa_server(ready: mpsc::Sender<SocketAddr>) {
+    use tulipa::hyper_rt::{HyperIo, LoopTimer};
+    let lp = tulipa::EventLoop::new().unwrap();
+    lp.run_until_complete(async {
+        let listener = tulipa::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        ready.send(listener.local_addr().unwrap()).unwrap();
+        let mut connections = Vec::new();
+        for _ in 0..CONNECTIONS {
+            let (stream, _) = listener.accept().await.unwrap();
+            stream.set_nodelay(true).unwrap();
+            connections.push(tulipa::spawn(async move {
+                hyper::server::conn::http1::Builder::new()
+                    .timer(LoopTimer)
+                    .serve_connection(HyperIo::new(stream), hyper::service::service_fn(hello))
+                    .await
+                    .unwrap();
+            }));
+        }
+        for c in connections {
+            c.await.unwrap();
+        }
+    })
+    .unwrap();
+}
+
+fn tokio_server(ready: mpsc::Sender<SocketAddr>) {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        ready.send(listener.local_addr().unwrap()).unwrap();
+        let local = tokio::task::LocalSet::new();
+        local
+            .run_until(async {
+                let mut connections = Vec::new();
+                for _ in 0..CONNECTIONS {
+                    let (stream, _) = listener.accept().await.unwrap();
+                    stream.set_nodelay(true).unwrap();
+                    connections.push(tokio::task::spawn_local(async move {
+                        hyper::server::conn::http1::Builder::new()
+                            .timer(TokioTimer::new())
+                            .serve_connection(
+                                TokioIo::new(stream),
+                                hyper::service::service_fn(hello),
+                            )
+                            .await
+                            .unwrap();
+                    }));
+                }
+                for c in connections {
+                    c.await.unwrap();
+                }
+            })
+            .await;
+    });
+}
+
+/// The load generator: `CONNECTIONS` keep-alive connections on a tulipa
+/// loop, `REQUESTS` sequential requests each; every response is parsed
+/// (header end, `content-length`) and its body checked.
+fn load(addr: SocketAddr) -> Duration {
+    use tulipa::net::TcpStream;
+    let lp = tulipa::EventLoop::new().unwrap();
+    lp.run_until_complete(async move {
+        let start = Instant::now();
+        let clients: Vec<_> = (0..CONNECTIONS)
+            .map(|_| {
+                tulipa::spawn(async move {
+                    let stream = TcpStream::connect(addr).await.unwrap();
+                    stream.set_nodelay(true).unwrap();
+                    let mut buf = vec![0u8; 4096];
+                    let mut have = 0;
+                    for _ in 0..REQUESTS {
+                        stream.write_all(REQUEST).await.unwrap();
+                        loop {
+                            if let Some(used) = response_len(&buf[..have]) {
+                                assert!(buf[..used].ends_with(b"Hello, World!"));
+                                buf.copy_within(used..have, 0);
+                                have -= used;
+                                break;
+                            }
+                            let n = stream.read(&mut buf[have..]).await.unwrap();
+                            assert!(n > 0, "server closed");
+                            have += n;
+                        }
+                    }
+                })
+            })
+            .collect();
+        for c in clients {
+            c.await.unwrap();
+        }
+        start.elapsed()
+    })
+    .unwrap()
+}
+
+/// The length of the complete response at the start of `data`, if it is.
+fn response_len(data: &[u8]) -> Option<usize> {
+    let head = data.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+    let headers = std::str::from_utf8(&data[..head]).ok()?;
+    let body: usize = headers
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse().ok())
+                .flatten()
+        })
+        .unwrap_or(0);
+    (data.len() >= head + body).then_some(head + body)
+}
