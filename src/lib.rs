@@ -26,6 +26,7 @@
 //! `Rc`s. Other threads reach it through a [`LoopHandle`]. See the README for
 //! the asyncio → tulipa table.
 #![cfg_attr(docsrs, feature(doc_cfg))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod combinators;
 pub mod executor;
@@ -35,8 +36,14 @@ pub mod future;
 pub mod hyper_rt;
 pub mod net;
 pub(crate) mod oneshot;
+#[cfg(all(unix, feature = "process"))]
+#[cfg_attr(docsrs, doc(cfg(all(unix, feature = "process"))))]
+pub mod process;
 pub mod queue;
 pub mod runtime;
+#[cfg(all(unix, feature = "signal"))]
+#[cfg_attr(docsrs, doc(cfg(all(unix, feature = "signal"))))]
+pub mod signal;
 pub mod sync;
 pub mod task;
 pub mod time;

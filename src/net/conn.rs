@@ -14,6 +14,9 @@ pub(crate) enum Conn {
     Tcp(TcpStream),
     #[cfg(unix)]
     Unix(UnixStream),
+    /// A child process's pipe.
+    #[cfg(all(unix, feature = "process"))]
+    Pipe(super::pipe::Pipe),
     /// A connection implemented outside this module (the TLS stream).
     #[cfg(feature = "tls")]
     Custom(Box<dyn CustomConn>),
@@ -42,6 +45,8 @@ impl Conn {
             Conn::Tcp(s) => s.poll_read(cx, buf),
             #[cfg(unix)]
             Conn::Unix(s) => s.poll_read(cx, buf),
+            #[cfg(all(unix, feature = "process"))]
+            Conn::Pipe(p) => p.poll_read(cx, buf),
             #[cfg(feature = "tls")]
             Conn::Custom(s) => s.poll_read(cx, buf),
         }
@@ -52,6 +57,8 @@ impl Conn {
             Conn::Tcp(s) => s.poll_write(cx, buf),
             #[cfg(unix)]
             Conn::Unix(s) => s.poll_write(cx, buf),
+            #[cfg(all(unix, feature = "process"))]
+            Conn::Pipe(p) => p.poll_write(cx, buf),
             #[cfg(feature = "tls")]
             Conn::Custom(s) => s.poll_write(cx, buf),
         }
@@ -62,6 +69,8 @@ impl Conn {
             Conn::Tcp(s) => s.try_write(buf),
             #[cfg(unix)]
             Conn::Unix(s) => s.try_write(buf),
+            #[cfg(all(unix, feature = "process"))]
+            Conn::Pipe(p) => p.try_write(buf),
             #[cfg(feature = "tls")]
             Conn::Custom(s) => s.try_write(buf),
         }
@@ -72,6 +81,8 @@ impl Conn {
             Conn::Tcp(s) => s.shutdown(how),
             #[cfg(unix)]
             Conn::Unix(s) => s.shutdown(how),
+            #[cfg(all(unix, feature = "process"))]
+            Conn::Pipe(p) => p.shutdown(how),
             #[cfg(feature = "tls")]
             Conn::Custom(s) => s.shutdown(how),
         }

@@ -72,6 +72,8 @@ mod fd;
 mod futures_io;
 mod io_source;
 mod listen;
+#[cfg(all(unix, feature = "process"))]
+pub(crate) mod pipe;
 mod server;
 mod stream_reader;
 mod stream_writer;

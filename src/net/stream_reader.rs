@@ -47,13 +47,17 @@ pub struct StreamReader {
 /// Makes the reader and writer of one connection.
 pub(crate) fn split(conn: Conn) -> (StreamReader, StreamWriter) {
     let conn = Rc::new(conn);
-    let reader = StreamReader {
-        conn: conn.clone(),
+    (reader(conn.clone()), StreamWriter::new(conn))
+}
+
+/// A reader alone (a pipe's read end).
+pub(crate) fn reader(conn: Rc<Conn>) -> StreamReader {
+    StreamReader {
+        conn,
         buf: Buffer::default(),
         limit: DEFAULT_LIMIT,
         eof: false,
-    };
-    (reader, StreamWriter::new(conn))
+    }
 }
 
 impl StreamReader {
@@ -302,6 +306,12 @@ impl Buffer {
     }
 
     fn take(&mut self, n: usize) -> Vec<u8> {
+        if self.start == 0 && n == self.end && n > MIN_READ {
+            // Everything, from the front: hand the vector over, no copy.
+            self.data.truncate(n);
+            self.end = 0;
+            return std::mem::take(&mut self.data);
+        }
         let out = self.data[self.start..self.start + n].to_vec();
         self.start += n;
         if self.start == self.end {
@@ -319,7 +329,9 @@ impl Buffer {
             self.start = 0;
         }
         if self.data.len() - self.end < min {
-            self.data.resize(self.end + min, 0);
+            // Use the capacity the vector already has: reads grow with it.
+            let len = (self.end + min).max(self.data.capacity());
+            self.data.resize(len, 0);
         }
         &mut self.data[self.end..]
     }

@@ -292,6 +292,8 @@ impl StreamWriter {
             Conn::Tcp(s) => s.peer_addr(),
             #[cfg(unix)]
             Conn::Unix(_) => Err(io::ErrorKind::Unsupported.into()),
+            #[cfg(all(unix, feature = "process"))]
+            Conn::Pipe(_) => Err(io::ErrorKind::Unsupported.into()),
             #[cfg(feature = "tls")]
             Conn::Custom(c) => c.peer_addr(),
         }
@@ -367,7 +369,13 @@ impl Shared {
         let mut state = self.state.borrow_mut();
         while state.pending() > 0 {
             let written = match self.conn.poll_write(cx, &state.buf[state.pos..]) {
-                Poll::Pending => return Poll::Pending,
+                Poll::Pending => {
+                    // Drain waiters released earlier in this poll (the buffer
+                    // fell to the low-water mark) must still be woken.
+                    drop(state);
+                    wake.into_iter().for_each(Waker::wake);
+                    return Poll::Pending;
+                }
                 Poll::Ready(Ok(0)) => Err(io::ErrorKind::WriteZero.into()),
                 Poll::Ready(result) => result,
             };

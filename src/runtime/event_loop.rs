@@ -500,6 +500,10 @@ pub fn get_running_loop() -> Option<EventLoop> {
 /// [`RunError::Io`] if the loop cannot be created, [`RunError::AlreadyRunning`]
 /// if called from inside a running loop, [`RunError::Stopped`] if the future
 /// stopped the loop before completing.
+/// With the `signal` feature (Unix), `RunError::Interrupted` if Ctrl-C
+/// arrived first: as `asyncio.run` since 3.11, the first `SIGINT` drops the
+/// future and cancels the tasks left, a second one takes the default action
+/// (see the `tulipa::signal` module).
 ///
 /// # Examples
 ///
@@ -511,5 +515,9 @@ pub fn get_running_loop() -> Option<EventLoop> {
 /// assert_eq!(out.unwrap(), 42);
 /// ```
 pub fn run<F: Future>(future: F) -> Result<F::Output, RunError> {
-    EventLoop::new().map_err(RunError::Io)?.run(future)
+    let lp = EventLoop::new().map_err(RunError::Io)?;
+    #[cfg(all(unix, feature = "signal"))]
+    return crate::signal::run_interruptible(lp, future);
+    #[cfg(not(all(unix, feature = "signal")))]
+    lp.run(future)
 }

@@ -259,8 +259,12 @@ impl Reactor {
         let mut polled = Polled::default();
         match self.poll.borrow_mut().poll(&mut events, timeout) {
             Ok(()) => {}
-            // A signal interrupted the wait: report nothing, the loop goes round.
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => return polled,
+            // A signal interrupted the wait: a wake-up (not a timeout, which
+            // would let a virtual clock jump the whole gap); the loop goes round.
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                polled.woken = true;
+                return polled;
+            }
             Err(e) => panic!("tulipa: the selector failed: {e}"),
         }
         let table = self.table.borrow();

@@ -16,6 +16,9 @@ pub enum RunError {
     Stopped,
     /// The selector could not be created.
     Io(io::Error),
+    /// Ctrl-C (`SIGINT`) interrupted [`run`](super::run) (asyncio's `KeyboardInterrupt`).
+    #[cfg(feature = "signal")]
+    Interrupted,
 }
 
 impl fmt::Display for RunError {
@@ -27,6 +30,8 @@ impl fmt::Display for RunError {
             RunError::Closed => f.write_str("event loop is closed"),
             RunError::Stopped => f.write_str("event loop stopped before the future completed"),
             RunError::Io(e) => write!(f, "cannot create the event loop: {e}"),
+            #[cfg(feature = "signal")]
+            RunError::Interrupted => f.write_str("interrupted by Ctrl-C (SIGINT)"),
         }
     }
 }

@@ -61,6 +61,8 @@ impl Transport {
             Conn::Tcp(s) => s.peer_addr(),
             #[cfg(unix)]
             Conn::Unix(_) => Err(io::ErrorKind::Unsupported.into()),
+            #[cfg(all(unix, feature = "process"))]
+            Conn::Pipe(_) => Err(io::ErrorKind::Unsupported.into()),
             Conn::Custom(c) => c.peer_addr(),
         }
     }
