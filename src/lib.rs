@@ -71,6 +71,7 @@ pub use runtime::{
 };
 pub use sync::{Barrier, BoundedSemaphore, Condition, Event, Lock, Semaphore};
 pub use task::{
-    all_tasks, current_task, spawn, spawn_named, CancelOnDrop, RemoteTask, Task, TaskError, TaskId,
+    all_tasks, current_task, spawn, spawn_eager, spawn_named, CancelOnDrop, CurrentTask,
+    PanicError, RemoteTask, Task, TaskError, TaskId,
 };
 pub use time::{now, sleep, sleep_until, yield_now};

@@ -178,24 +178,32 @@ fn test_cancel_wait_for_drops_inner() {
         .unwrap();
 }
 
-/// A task given to `wait_for` is detached, not cancelled, on timeout
-/// (a dropped `Task` handle detaches): it finishes later.
+/// A task given to `wait_for` is cancelled on timeout (asyncio's
+/// `test_wait_for`: the awaited task is cancelled with its awaiter), and the
+/// `TimeoutError` comes only after it finished unwinding.
 #[test]
-fn wait_for_task_on_timeout_is_detached_not_cancelled() {
+fn wait_for_task_on_timeout_is_cancelled_and_unwound_first() {
     let finished = Counter::new();
-    let f = finished.clone();
+    let dropped = Counter::new();
+    let (f, d) = (finished.clone(), dropped.clone());
     vloop()
         .run(async move {
-            let f2 = f.clone();
+            let (f2, d2) = (f.clone(), d.clone());
             let task = tulipa::spawn(async move {
+                let _guard = d2.on_drop();
                 tulipa::sleep(secs(1)).await;
                 f2.bump();
             });
+            let probe = task.id();
             assert!(tulipa::wait_for(task, ms(10)).await.is_err());
+            // Already unwound when the error arrives.
+            assert_eq!(d.get(), 1);
+            assert!(tulipa::all_tasks().iter().all(|t| t.id != probe));
             tulipa::sleep(secs(2)).await;
         })
         .unwrap();
-    assert_eq!(finished.get(), 1);
+    assert_eq!(finished.get(), 0);
+    assert_eq!(dropped.get(), 1);
 }
 
 /// W5's fast path: a ready future arms no timer and reads no clock, so it

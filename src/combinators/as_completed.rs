@@ -9,6 +9,7 @@ use std::task::{Context, Poll};
 use futures_core::{FusedStream, Stream};
 
 use super::wake_set::WakeSet;
+use crate::runtime::raw_task::pin_index;
 
 /// Runs `futures` concurrently and yields their outputs in the order they
 /// finish (asyncio's `asyncio.as_completed`), as a [`Stream`].
@@ -29,7 +30,7 @@ use super::wake_set::WakeSet;
 /// # Cancel safety
 ///
 /// Dropping the stream drops every future that has not finished (a `Task`
-/// is detached). Dropping a [`next`](AsCompleted::next) future loses
+/// it polled is cancelled, as in asyncio). Dropping a [`next`](AsCompleted::next) future loses
 /// nothing: finished outputs stay queued in the stream.
 ///
 /// # Examples
@@ -59,14 +60,11 @@ where
     I: IntoIterator,
     I::Item: IntoFuture,
 {
-    let children: Vec<_> = futures
-        .into_iter()
-        .map(|f| Some(Box::pin(f.into_future())))
-        .collect();
+    let children: Box<[_]> = futures.into_iter().map(|f| Some(f.into_future())).collect();
     AsCompleted {
         wake: WakeSet::new(children.len()),
         remaining: children.len(),
-        children,
+        children: Box::into_pin(children),
         finished: VecDeque::new(),
     }
 }
@@ -74,7 +72,8 @@ where
 /// The stream of [`as_completed`].
 #[must_use = "streams do nothing unless polled"]
 pub struct AsCompleted<F: Future> {
-    children: Vec<Option<Pin<Box<F>>>>,
+    /// The running children, in place (one allocation for all).
+    children: Pin<Box<[Option<F>]>>,
     /// Finished, not yet yielded.
     finished: VecDeque<(usize, F::Output)>,
     /// Children still running.
@@ -124,12 +123,13 @@ impl<F: Future> AsCompleted<F> {
             wake,
         } = self;
         wake.poll_woken(cx, |i, cx| {
-            let Some(child) = &mut children[i] else {
+            let mut slot = pin_index(children.as_mut(), i);
+            let Some(child) = slot.as_mut().as_pin_mut() else {
                 return false;
             };
-            match child.as_mut().poll(cx) {
+            match child.poll(cx) {
                 Poll::Ready(output) => {
-                    children[i] = None;
+                    slot.set(None);
                     *remaining -= 1;
                     finished.push_back((i, output));
                     false

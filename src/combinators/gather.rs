@@ -7,18 +7,14 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use super::wake_set::WakeSet;
-
-/// One child of a gather: still running, or finished with its output.
-enum Slot<F: Future> {
-    Running(Pin<Box<F>>),
-    Done(F::Output),
-}
+use crate::runtime::raw_task::pin_index;
 
 /// Runs `futures` concurrently and gives their outputs in input order
 /// (asyncio's `gather(*aws, return_exceptions=True)`).
 ///
 /// The children are polled inside the task that awaits the gather; nothing
-/// is spawned. After the first poll only the children that were woken are
+/// is spawned. They live in place, in one allocation for all of them (a
+/// [`Task`](crate::Task) child is one pointer), not boxed one by one. After the first poll only the children that were woken are
 /// polled again. Outputs keep their input positions whatever order the
 /// children finish in. Errors are ordinary outputs: for futures returning
 /// `Result` and for [`Task`](crate::Task)s (whose output is
@@ -33,11 +29,9 @@ enum Slot<F: Future> {
 ///
 /// Dropping the gather drops every child that has not finished, which
 /// cancels them (asyncio cancels the children of a cancelled gather). A
-/// [`Task`](crate::Task) handle among the children is detached, not
-/// cancelled, as any dropped `Task` is: cancel such tasks yourself or spawn
-/// them in a [`TaskGroup`](crate::TaskGroup), or pass
-/// [`task.cancel_on_drop()`](crate::Task::cancel_on_drop) to get asyncio's
-/// behaviour (the gather's cancellation cancels the task).
+/// [`Task`](crate::Task) handle among the children was awaited by the
+/// gather, so dropping it cancels its task too, as in asyncio;
+/// [`shield`](crate::shield) a task to keep it running.
 ///
 /// # Examples
 ///
@@ -73,21 +67,23 @@ where
     I: IntoIterator,
     I::Item: IntoFuture,
 {
-    let slots: Vec<_> = futures
-        .into_iter()
-        .map(|f| Slot::Running(Box::pin(f.into_future())))
-        .collect();
+    let children: Box<[_]> = futures.into_iter().map(|f| Some(f.into_future())).collect();
+    let n = children.len();
     Gather {
-        wake: WakeSet::new(slots.len()),
-        remaining: slots.len(),
-        slots,
+        wake: WakeSet::new(n),
+        remaining: n,
+        children: Box::into_pin(children),
+        outputs: (0..n).map(|_| None).collect(),
     }
 }
 
 /// The future of [`gather`].
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct Gather<F: Future> {
-    slots: Vec<Slot<F>>,
+    /// The running children, in place; `None` once finished (or dropped).
+    children: Pin<Box<[Option<F>]>>,
+    /// Outputs by input position.
+    outputs: Vec<Option<F::Output>>,
     remaining: usize,
     wake: WakeSet,
 }
@@ -101,22 +97,25 @@ impl<F: Future> Gather<F> {
         mut stop: impl FnMut(&F::Output) -> bool,
     ) -> bool {
         let Gather {
-            slots,
+            children,
+            outputs,
             remaining,
             wake,
         } = self;
         let mut stopped = false;
         wake.poll_woken(cx, |i, cx| {
-            let Slot::Running(child) = &mut slots[i] else {
+            let mut slot = pin_index(children.as_mut(), i);
+            let Some(child) = slot.as_mut().as_pin_mut() else {
                 return false;
             };
             if stopped {
                 return true;
             }
-            match child.as_mut().poll(cx) {
+            match child.poll(cx) {
                 Poll::Ready(output) => {
                     stopped = stop(&output);
-                    slots[i] = Slot::Done(output);
+                    slot.set(None);
+                    outputs[i] = Some(output);
                     *remaining -= 1;
                     false
                 }
@@ -127,13 +126,9 @@ impl<F: Future> Gather<F> {
     }
 
     fn take_all(&mut self) -> Vec<F::Output> {
-        // `into_iter` + `collect` may reuse the slots' allocation in place.
-        std::mem::take(&mut self.slots)
+        std::mem::take(&mut self.outputs)
             .into_iter()
-            .map(|slot| match slot {
-                Slot::Done(output) => output,
-                _ => unreachable!("gather finished with a child still running"),
-            })
+            .map(|output| output.expect("gather finished with a child still running"))
             .collect()
     }
 }
@@ -157,7 +152,7 @@ impl<F: Future> Future for Gather<F> {
 impl<F: Future> fmt::Debug for Gather<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Gather")
-            .field("children", &self.slots.len())
+            .field("children", &self.outputs.len())
             .field("remaining", &self.remaining)
             .finish()
     }
@@ -223,11 +218,17 @@ where
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let inner = &mut self.inner;
         if inner.remaining > 0 && inner.poll_children(cx, Result::is_err) {
-            // Drop the other children first, then hand out the error.
-            let error = inner.slots.drain(..).find_map(|slot| match slot {
-                Slot::Done(Err(e)) => Some(e),
-                _ => None,
-            });
+            // Drop the other children first, then hand out the error. Task
+            // handles among them detach: asyncio's siblings keep running.
+            let empty = Vec::new().into_boxed_slice();
+            let children = std::mem::replace(&mut inner.children, Box::into_pin(empty));
+            crate::runtime::context::detaching(|| drop(children));
+            let error = std::mem::take(&mut inner.outputs)
+                .into_iter()
+                .find_map(|output| match output {
+                    Some(Err(e)) => Some(e),
+                    _ => None,
+                });
             inner.remaining = 0;
             return Poll::Ready(Err(error.expect("a child returned an error")));
         }
@@ -241,7 +242,7 @@ where
 impl<F: Future> fmt::Debug for TryGather<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TryGather")
-            .field("children", &self.inner.slots.len())
+            .field("children", &self.inner.outputs.len())
             .field("remaining", &self.inner.remaining)
             .finish()
     }

@@ -37,6 +37,7 @@ mod gather;
 mod shield;
 mod task_group;
 mod timeout;
+mod unwind;
 mod wait;
 mod wait_for;
 mod wake_set;

@@ -12,12 +12,12 @@ use crate::task::{Task, TaskError, TaskId};
 /// the task (asyncio's `asyncio.shield`).
 ///
 /// In asyncio, a task awaiting another task passes its own cancellation on
-/// to it, and `shield` stops that. In tulipa a dropped [`Task`] handle
-/// detaches its task rather than cancelling it, so the task is already safe
-/// from its awaiter; what `shield` adds is the promise, visible in the
-/// types: a [`Shield`] has no `cancel`, so code that receives one (or a
-/// time limit such as [`wait_for`](crate::wait_for) around it) cannot stop
-/// the work. To shield a plain future, spawn it first:
+/// to it, and so does tulipa: an awaited [`Task`] handle dropped before its
+/// task finished cancels the task. `shield` stops that: dropping a
+/// [`Shield`], awaited or not, detaches the task, which runs on to its end.
+/// A `Shield` has no `cancel` either, so code that receives one (or a time
+/// limit such as [`wait_for`](crate::wait_for) around it) cannot stop the
+/// work. To shield a plain future, spawn it first:
 /// `shield(tulipa::spawn(fut))`.
 ///
 /// Awaiting the shield gives the task's output, and a task cancelled by
@@ -80,6 +80,13 @@ impl<T> Future for Shield<T> {
     /// If polled again after it returned `Ready`.
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         Pin::new(&mut self.task).poll(cx)
+    }
+}
+
+impl<T> Drop for Shield<T> {
+    fn drop(&mut self) {
+        // Dropping the handle now detaches the task instead of cancelling it.
+        self.task.unmark_polled();
     }
 }
 

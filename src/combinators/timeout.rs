@@ -9,6 +9,7 @@ use std::rc::Rc;
 use std::task::{Poll, Waker};
 use std::time::{Duration, Instant};
 
+use super::unwind::{cancel_inner, Unwinding};
 use crate::time::{deadline_after, now, sleep_until, Sleep};
 
 /// A deadline scope (asyncio's `asyncio.Timeout`, what `async with
@@ -212,7 +213,9 @@ impl Timeout {
     /// # Errors
     ///
     /// [`TimeoutError`] once the deadline has passed; the future has then
-    /// been dropped, and [`expired`](Timeout::expired) is true.
+    /// been dropped, and [`expired`](Timeout::expired) is true. Tasks the
+    /// future awaited are cancelled with it, and the error comes only once
+    /// they have finished unwinding (as [`wait_for`](crate::wait_for)).
     ///
     /// # Panics
     ///
@@ -255,15 +258,27 @@ impl Timeout {
             let _unregister = unregister;
             let mut future = pin!(Some(future));
             let mut expiry = Expiry::default();
+            let mut unwinding: Option<Unwinding> = None;
             poll_fn(|cx| {
+                if let Some(unwinding) = &mut unwinding {
+                    return Pin::new(unwinding)
+                        .poll(cx)
+                        .map(|()| Err(TimeoutError::new()));
+                }
                 let inner = future
                     .as_mut()
                     .as_pin_mut()
                     .expect("Timeout::run polled after completion");
                 if expiry.expiring {
-                    future.set(None);
                     shared.expired.set(true);
-                    return Poll::Ready(Err(TimeoutError::new()));
+                    // The tasks the future awaited are cancelled with it;
+                    // the error comes once they have unwound.
+                    let mut cancelled = cancel_inner(|| future.set(None));
+                    if Pin::new(&mut cancelled).poll(cx).is_ready() {
+                        return Poll::Ready(Err(TimeoutError::new()));
+                    }
+                    unwinding = Some(cancelled);
+                    return Poll::Pending;
                 }
                 if let Poll::Ready(output) = inner.poll(cx) {
                     future.set(None);

@@ -1,11 +1,12 @@
 //! [`wait_for`]: await a future with a time limit.
 
 use std::future::{poll_fn, Future, IntoFuture};
-use std::pin::pin;
+use std::pin::{pin, Pin};
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use super::timeout::{Expiry, TimeoutError};
+use super::unwind::{cancel_inner, Unwinding};
 use crate::time::{deadline_after, now};
 
 /// Awaits `future` for at most `timeout` of loop time (asyncio's
@@ -25,9 +26,11 @@ use crate::time::{deadline_after, now};
 ///
 /// [`TimeoutError`] if the deadline passed first. The future has then been
 /// dropped (cancelled) before `wait_for` returns: whatever its `Drop` does
-/// has happened. A [`Task`](crate::Task) passed here is detached rather
-/// than cancelled, as any dropped `Task` is: cancel it yourself (or
-/// [`shield`](crate::shield) it to say it should keep running).
+/// has happened. A [`Task`](crate::Task) it awaited (the future itself,
+/// or tasks awaited inside it, such as the children of a `gather`) is
+/// cancelled with it, and `wait_for` returns only once those tasks have
+/// finished unwinding, as asyncio ≥ 3.7 does; [`shield`](crate::shield) a
+/// task to keep it running.
 ///
 /// # Panics
 ///
@@ -69,15 +72,26 @@ where
         let mut future = pin!(Some(future));
         let mut deadline: Option<Instant> = None;
         let mut expiry = Expiry::default();
+        let mut unwinding: Option<Unwinding> = None;
         poll_fn(|cx| {
+            if let Some(unwinding) = &mut unwinding {
+                return Pin::new(unwinding)
+                    .poll(cx)
+                    .map(|()| Err(TimeoutError::new()));
+            }
             let inner = future
                 .as_mut()
                 .as_pin_mut()
                 .expect("wait_for polled after completion");
             if expiry.expiring {
-                // Gone before we report: asyncio's "waits for the cancellation".
-                future.set(None);
-                return Poll::Ready(Err(TimeoutError::new()));
+                // Gone before we report, with the tasks it awaited:
+                // asyncio's "waits for the cancellation".
+                let mut cancelled = cancel_inner(|| future.set(None));
+                if Pin::new(&mut cancelled).poll(cx).is_ready() {
+                    return Poll::Ready(Err(TimeoutError::new()));
+                }
+                unwinding = Some(cancelled);
+                return Poll::Pending;
             }
             if let Poll::Ready(output) = inner.poll(cx) {
                 future.set(None);

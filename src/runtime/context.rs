@@ -63,3 +63,48 @@ impl Drop for Enter {
         let _ = CURRENT.try_with(|slot| slot.borrow_mut().take());
     }
 }
+
+/// Sends a report to the running loop's exception handler, or to the
+/// default one when no loop runs here.
+pub(crate) fn report(context: &super::ExceptionContext) {
+    match current() {
+        Some(core) => core.report(context),
+        None => super::core::default_report(context),
+    }
+}
+
+/// Tells the running loop that dropping an awaited handle cancelled `task`
+/// (see `Core::collect_cancelled`).
+pub(crate) fn note_cancelled(task: &super::raw_task::TaskRef) {
+    with_current(|core| {
+        if let Some(core) = core {
+            core.note_cancelled(task);
+        }
+    });
+}
+
+/// Whether dropped awaited handles detach right now (see `Core::detaching`).
+pub(crate) fn is_detaching() -> bool {
+    with_current(|core| core.is_some_and(|core| core.is_detaching()))
+}
+
+/// Runs `drop_futures` so that the `Task` handles it drops detach their
+/// tasks; outside a running loop it just runs it.
+pub(crate) fn detaching(drop_futures: impl FnOnce()) {
+    match current() {
+        Some(core) => core.detaching(drop_futures),
+        None => drop_futures(),
+    }
+}
+
+/// Runs `drop_future` and returns the tasks it cancelled by dropping their
+/// awaited handles (see `Core::collect_cancelled`).
+pub(crate) fn collect_cancelled(drop_future: impl FnOnce()) -> Vec<super::raw_task::TaskRef> {
+    match current() {
+        Some(core) => core.collect_cancelled(drop_future),
+        None => {
+            drop_future();
+            Vec::new()
+        }
+    }
+}

@@ -6,14 +6,18 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use std::future::Future;
+use std::panic::Location;
+
 use super::clock::Clock;
-use super::handle::CallOnce;
+use super::handle::{CallCell, CallOnce};
+use super::raw_task::{Finished, JoinRef, LocalTasks, Scheduled, TaskRef};
 use super::reactor::{Polled, Reactor, Woken};
 use super::remote::{Msg, Remote};
 use super::stats::{bump, Counters, LoopStats};
 use super::timers::{Action, TimerKey, Timers};
 use super::ExceptionContext;
-use crate::task::{TaskKey, TaskSlab};
+use crate::task::TaskInfo;
 use crate::trace::Tracer;
 
 /// Lane of the loop thread in a trace.
@@ -22,6 +26,8 @@ const LOOP_LANE: usize = 0;
 /// What the builder decided.
 pub(crate) struct Config {
     pub(crate) virtual_time: bool,
+    /// `spawn` starts tasks eagerly.
+    pub(crate) eager_tasks: bool,
     /// `Some(threshold)` in debug mode.
     pub(crate) slow_callback: Option<Duration>,
     pub(crate) tracer: Option<Tracer>,
@@ -30,7 +36,7 @@ pub(crate) struct Config {
 /// One entry of the ready queue (asyncio's `_ready` deque of handles).
 pub(crate) enum Ready {
     /// Poll a task.
-    Task(TaskKey),
+    Task(Scheduled),
     /// Poll the future given to `run_until_complete`.
     Main,
     /// Run a callback (`call_soon`, a due `call_later`, a posted callback).
@@ -49,7 +55,8 @@ pub(crate) struct Core {
     pub(crate) id: u64,
     pub(crate) clock: Clock,
     ready: RefCell<VecDeque<Ready>>,
-    pub(crate) tasks: RefCell<TaskSlab>,
+    /// The live tasks; also this loop's identity for their wakers.
+    pub(crate) tasks: LocalTasks,
     pub(crate) timers: RefCell<Timers>,
     pub(crate) reactor: Reactor,
     /// Reused buffer for what the selector found ready.
@@ -61,9 +68,16 @@ pub(crate) struct Core {
     pub(crate) closed: Cell<bool>,
     main_scheduled: Cell<bool>,
     handler: RefCell<Option<Handler>>,
-    pub(crate) next_task_id: Cell<u64>,
-    /// The task being polled, for `current_task()`.
-    pub(crate) current_task: Cell<Option<TaskKey>>,
+    eager_tasks: bool,
+    /// Tasks cancelled because their awaited handle was dropped, collected
+    /// while `wait_for` / `timeout` drop their future (see `collect_cancelled`).
+    cancelled: RefCell<Option<Vec<TaskRef>>>,
+    /// Inside `spawn_refused`: spawns on the closed loop queue their futures
+    /// in `refused` instead of dropping them at once.
+    refusing: Cell<bool>,
+    refused: RefCell<Vec<Box<dyn std::any::Any>>>,
+    /// Inside `detaching`: a dropped awaited handle detaches its task.
+    detaching: Cell<bool>,
     pub(crate) counters: Counters,
     /// Debug mode: warn about callbacks slower than this.
     pub(crate) slow_callback: Cell<Option<Duration>>,
@@ -75,22 +89,26 @@ pub(crate) struct Core {
 impl Core {
     pub(crate) fn new(id: u64, config: Config) -> std::io::Result<Core> {
         let (reactor, wakeup) = Reactor::new()?;
+        let remote = Arc::new(Remote::new(wakeup));
         Ok(Core {
             id,
             clock: Clock::new(config.virtual_time),
             ready: RefCell::new(VecDeque::with_capacity(64)),
-            tasks: RefCell::new(TaskSlab::default()),
+            tasks: LocalTasks::new(remote.clone()),
             timers: RefCell::new(Timers::default()),
             reactor,
             io_woken: RefCell::new(Vec::new()),
-            remote: Arc::new(Remote::new(wakeup)),
+            remote,
             drained: RefCell::new(Vec::new()),
             stopping: Cell::new(false),
             closed: Cell::new(false),
             main_scheduled: Cell::new(false),
             handler: RefCell::new(None),
-            next_task_id: Cell::new(1),
-            current_task: Cell::new(None),
+            eager_tasks: config.eager_tasks,
+            cancelled: RefCell::new(None),
+            detaching: Cell::new(false),
+            refusing: Cell::new(false),
+            refused: RefCell::new(Vec::new()),
             counters: Counters::default(),
             slow_callback: Cell::new(config.slow_callback),
             tracer: config.tracer,
@@ -111,19 +129,217 @@ impl Core {
         self.ready.borrow_mut().push_back(entry);
     }
 
-    /// Schedules a task (its waker was woken on the loop thread).
-    pub(crate) fn schedule_task(&self, key: TaskKey) {
-        if key == TaskKey::MAIN {
-            if !self.main_scheduled.replace(true) {
-                self.push_ready(Ready::Main);
-            }
-            return;
+    /// Appends a task to the ready queue.
+    pub(crate) fn push_task(&self, task: Scheduled) {
+        self.push_ready(Ready::Task(task));
+    }
+
+    /// Schedules the future of `run_until_complete`.
+    pub(crate) fn schedule_main(&self) {
+        if !self.main_scheduled.replace(true) {
+            self.push_ready(Ready::Main);
         }
-        let tasks = self.tasks.borrow();
-        if let Some(task) = tasks.get(key) {
-            if !task.header().scheduled.replace(true) {
-                self.push_ready(Ready::Task(key));
+    }
+
+    /// Schedules a callback with `call_soon`.
+    pub(crate) fn call_soon_boxed(&self, callback: Box<dyn FnOnce()>) {
+        self.push_ready(Ready::Call(Rc::new(CallCell::new(callback))));
+    }
+
+    /// Whether `spawn` starts tasks eagerly on this loop.
+    pub(crate) fn eager_tasks(&self) -> bool {
+        self.eager_tasks
+    }
+
+    /// Whether this loop is the one running on this thread.
+    fn is_running_here(&self) -> bool {
+        super::context::with_current(|c| c.is_some_and(|c| std::ptr::eq(&**c, self)))
+    }
+
+    /// Makes a task. On a closed loop it is cancelled at once; an eager
+    /// task on the running loop takes its first step now; any other is
+    /// appended to the ready queue.
+    pub(crate) fn spawn_task<F>(
+        &self,
+        future: F,
+        name: Option<String>,
+        location: &'static Location<'static>,
+        eager: bool,
+    ) -> JoinRef<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        if self.closed.get() {
+            return self.spawn_refused(future, name, location);
+        }
+        let join = self.tasks.spawn(future, name, location);
+        if eager && self.is_running_here() {
+            bump(&self.counters.task_polls, 1);
+            if let Some(finished) = self.tasks.run_now(&join) {
+                self.on_finished(finished);
             }
+        } else if let Some(scheduled) = self.tasks.schedule(join.task()) {
+            self.push_task(scheduled);
+        }
+        join
+    }
+
+    /// A spawn on a closed loop: the task is cancelled at once (asyncio
+    /// raises `RuntimeError`). Its future is dropped here, but a spawn made
+    /// by such a `Drop` only queues its future, which the outermost call
+    /// drops afterwards: no recursion. A chain that keeps spawning is cut
+    /// after `MAX_REFUSED` futures, which are then leaked and reported.
+    fn spawn_refused<F>(
+        &self,
+        future: F,
+        name: Option<String>,
+        location: &'static Location<'static>,
+    ) -> JoinRef<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        const MAX_REFUSED: usize = 100_000;
+        if self.refusing.get() {
+            self.refused.borrow_mut().push(Box::new(future));
+            let pending = std::future::pending::<F::Output>();
+            return self.tasks.spawn_cancelled(pending, name, location);
+        }
+        self.refusing.set(true);
+        let join = self.tasks.spawn_cancelled(future, name, location);
+        let mut dropped = 0;
+        loop {
+            let next = self.refused.borrow_mut().pop();
+            let Some(next) = next else { break };
+            if dropped == MAX_REFUSED {
+                let left = std::mem::take(&mut *self.refused.borrow_mut());
+                self.report(&ExceptionContext {
+                    message: format!(
+                        "futures spawned on a closed loop keep spawning from their Drop; \
+                         {} left undropped",
+                        left.len() + 1
+                    ),
+                    panic: None,
+                    task: None,
+                });
+                std::mem::forget(next);
+                std::mem::forget(left);
+                break;
+            }
+            dropped += 1;
+            self.discard(next);
+        }
+        self.refusing.set(false);
+        join
+    }
+
+    /// What a finished task leaves to the loop: wake its awaiter, schedule
+    /// its done callbacks (asyncio uses `call_soon`, in order), report a
+    /// panic nobody will retrieve.
+    fn on_finished(&self, finished: Finished) {
+        let Finished {
+            join_waker,
+            callbacks,
+            unretrieved_panic,
+        } = finished;
+        if let Some((task, panic)) = unretrieved_panic.map(|b| *b) {
+            self.report(&ExceptionContext {
+                message: "task panicked and its handle was dropped".to_owned(),
+                panic: Some(panic),
+                task: Some(task),
+            });
+        }
+        if let Some(waker) = join_waker {
+            waker.wake();
+        }
+        for callback in callbacks {
+            self.call_soon_boxed(callback);
+        }
+    }
+
+    /// The task being polled right now.
+    pub(crate) fn current_task(&self) -> Option<TaskRef> {
+        self.tasks.current()
+    }
+
+    /// Every live task, in spawn order.
+    pub(crate) fn all_tasks(&self) -> Vec<TaskInfo> {
+        self.tasks.live().iter().map(TaskRef::info).collect()
+    }
+
+    /// Runs `drop_future` and returns the tasks it cancelled by dropping
+    /// their awaited handles, so that the caller can wait for them to
+    /// finish unwinding (asyncio's `wait_for` waits for the cancelled inner).
+    pub(crate) fn collect_cancelled(&self, drop_future: impl FnOnce()) -> Vec<TaskRef> {
+        let outer = self.cancelled.replace(Some(Vec::new()));
+        drop_future();
+        let mine = std::mem::replace(&mut *self.cancelled.borrow_mut(), outer);
+        mine.unwrap_or_default()
+    }
+
+    /// Runs `drop_futures` with dropped `Task` handles detaching their
+    /// tasks even if they were awaited (`try_gather`'s early error: asyncio
+    /// leaves the other children running).
+    pub(crate) fn detaching(&self, drop_futures: impl FnOnce()) {
+        let outer = self.detaching.replace(true);
+        drop_futures();
+        self.detaching.set(outer);
+    }
+
+    /// Whether a dropped awaited handle should detach rather than cancel.
+    pub(crate) fn is_detaching(&self) -> bool {
+        self.detaching.get()
+    }
+
+    /// A task was cancelled by the drop of its awaited handle.
+    pub(crate) fn note_cancelled(&self, task: &TaskRef) {
+        if let Some(collected) = self.cancelled.borrow_mut().as_mut() {
+            collected.push(task.clone());
+        }
+    }
+
+    /// Drops every live task's future, one at a time (loop close).
+    pub(crate) fn close_tasks(&self, debug: bool) {
+        while let Some((info, finished)) = self.tasks.close_next() {
+            if debug {
+                // asyncio: "Task was destroyed but it is pending!"
+                emit(
+                    log::Level::Error,
+                    format_args!("{info} was destroyed but it is pending"),
+                );
+            }
+            let Finished {
+                join_waker,
+                callbacks,
+                unretrieved_panic,
+            } = finished;
+            if let Some((task, panic)) = unretrieved_panic.map(|b| *b) {
+                self.report(&ExceptionContext {
+                    message: "task panicked and its handle was dropped".to_owned(),
+                    panic: Some(panic),
+                    task: Some(task),
+                });
+            }
+            drop(join_waker);
+            // Discarded unrun, as asyncio's close does; a panic in their
+            // `Drop` is reported, not propagated.
+            for callback in callbacks {
+                self.discard(callback);
+            }
+        }
+    }
+
+    /// Drops a value that will never be used; a panic in its `Drop` goes
+    /// to the exception handler.
+    pub(crate) fn discard<V>(&self, value: V) {
+        let run = std::panic::AssertUnwindSafe(move || drop(value));
+        if let Err(payload) = std::panic::catch_unwind(run) {
+            self.report(&ExceptionContext {
+                message: "dropping a discarded callback panicked".to_owned(),
+                panic: Some(crate::task::panic_message(&*payload)),
+                task: None,
+            });
         }
     }
 
@@ -345,7 +561,17 @@ impl Core {
         for msg in drained.drain(..) {
             match msg {
                 Msg::Call(callback) => self.push_ready(Ready::Posted(callback)),
-                Msg::Wake(key) => self.schedule_task(key),
+                Msg::Wake(wake) => {
+                    if let Some(scheduled) = self.tasks.accept(wake) {
+                        self.push_task(scheduled);
+                    }
+                }
+                Msg::Spawn(spawn) => {
+                    if let Some(scheduled) = self.tasks.adopt(spawn) {
+                        self.push_task(scheduled);
+                    }
+                }
+                Msg::WakeMain => self.schedule_main(),
                 Msg::Stop => self.stopping.set(true),
             }
         }
@@ -353,11 +579,10 @@ impl Core {
 
     fn run_entry(&self, entry: Ready, main: &mut dyn FnMut()) {
         match entry {
-            Ready::Task(key) => {
-                let task = self.tasks.borrow().get(key).cloned();
-                if let Some(task) = task {
-                    bump(&self.counters.task_polls, 1);
-                    task.run(self);
+            Ready::Task(task) => {
+                bump(&self.counters.task_polls, 1);
+                if let Some(finished) = self.tasks.run(task) {
+                    self.on_finished(finished);
                 }
             }
             Ready::Main => {
@@ -386,13 +611,18 @@ impl Core {
     /// `run_entry` with a clock read around it, for debug mode and tracing.
     fn run_entry_timed(&self, entry: Ready, main: &mut dyn FnMut()) {
         let task = match &entry {
-            Ready::Task(key) => self.tasks.borrow().get(*key).cloned(),
+            Ready::Task(scheduled) => Some(scheduled.task()),
             _ => None,
         };
+        if task.as_ref().is_some_and(TaskRef::is_done) {
+            // A finished task still in the queue: nothing runs.
+            self.run_entry(entry, main);
+            return;
+        }
         let label = match (&entry, &task) {
-            (Ready::Task(_), Some(task)) => task.header().label(),
-            (Ready::Task(_), None) => return,
+            (_, Some(task)) => task.label(),
             (Ready::Main, _) => "main".to_owned(),
+            (Ready::Task(_), None) => unreachable!("a task entry has a task"),
             (Ready::Call(_), _) => "callback".to_owned(),
             (Ready::Posted(_), _) => "threadsafe callback".to_owned(),
             #[cfg(unix)]
@@ -415,7 +645,7 @@ impl Core {
         if let Some(slow) = self.slow_callback.get() {
             if took >= slow {
                 let what = match &task {
-                    Some(task) => task.header().info().to_string(),
+                    Some(task) => task.info().to_string(),
                     None => label,
                 };
                 let took = took.as_secs_f64();
@@ -442,8 +672,12 @@ impl Core {
         let ready = std::mem::take(&mut *self.ready.borrow_mut());
         let timers = self.timers.borrow_mut().clear();
         self.reactor.clear();
-        drop(ready);
-        drop(timers);
+        for entry in ready {
+            self.discard(entry);
+        }
+        for action in timers {
+            self.discard(action);
+        }
     }
 }
 

@@ -6,16 +6,20 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use super::inbox::{Inbox, Pushed};
+use super::raw_task::{RemoteSpawn, WakeRef};
 use super::reactor::Wakeup;
-use crate::oneshot;
-use crate::task::{RemoteTask, TaskError, TaskKey};
+use crate::task::RemoteTask;
 
 /// A message posted to the loop from another thread.
 pub(crate) enum Msg {
     /// `call_soon_threadsafe`.
     Call(Box<dyn FnOnce() + Send>),
     /// A task's waker was woken off the loop thread.
-    Wake(TaskKey),
+    Wake(WakeRef),
+    /// The waker of `run_until_complete`'s future was woken off the loop thread.
+    WakeMain,
+    /// `spawn_threadsafe`: a task made on another thread.
+    Spawn(RemoteSpawn),
     /// `LoopHandle::stop`.
     Stop,
 }
@@ -107,7 +111,10 @@ impl LoopHandle {
     /// Spawns a `Send` future on the loop from any thread.
     ///
     /// The returned [`RemoteTask`] can be awaited on any executor or waited on
-    /// from a plain thread with [`RemoteTask::wait`].
+    /// from a plain thread with [`RemoteTask::wait`]. The task is made here,
+    /// in one allocation, and posted to the loop, which schedules it when it
+    /// drains its inbox; its output reaches the handle through a one-value
+    /// channel, with no second task forwarding it.
     ///
     /// # Errors
     ///
@@ -123,20 +130,16 @@ impl LoopHandle {
     ///     .unwrap();
     /// assert_eq!(lp.run_until_complete(remote).unwrap().unwrap(), 42);
     /// ```
+    #[track_caller]
     pub fn spawn_threadsafe<F>(&self, future: F) -> Result<RemoteTask<F::Output>, LoopClosed>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let (tx, rx) = oneshot::channel::<Result<F::Output, TaskError>>();
-        let spawn = move || {
-            let task = crate::task::spawn(future);
-            let _detached = crate::task::spawn(async move {
-                tx.send(task.await);
-            });
-        };
-        self.remote.post(Msg::Call(Box::new(spawn)))?;
-        Ok(RemoteTask::new(rx))
+        let (run, handle) = crate::task::forward(future);
+        let task = RemoteSpawn::new(run, self.remote.clone(), std::panic::Location::caller());
+        self.remote.post(Msg::Spawn(task))?;
+        Ok(handle)
     }
 
     /// Asks the loop to stop after its current iteration, as

@@ -1,35 +1,45 @@
 //! Tasks: futures driven by the loop, with handles to await, cancel and
 //! inspect them (asyncio's `Task`).
 
-mod cell;
-mod slab;
-mod waker;
+mod panic;
+mod remote;
 
-use std::any::Any;
 use std::fmt;
 use std::future::Future;
 use std::panic::Location;
 use std::pin::Pin;
-use std::rc::Rc;
-use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
-use std::time::Duration;
+use std::task::{Context, Poll};
 
-pub(crate) use cell::panic_message;
-pub(crate) use slab::{TaskKey, TaskSlab};
-pub(crate) use waker::TaskWake;
+pub(crate) use panic::panic_message;
+pub use panic::PanicError;
+pub(crate) use remote::forward;
+pub use remote::RemoteTask;
 
-use self::cell::{Header, Joinable, TaskCell};
-use crate::oneshot;
 use crate::runtime::context;
-use crate::runtime::core::{Core, Ready};
+use crate::runtime::core::Core;
+use crate::runtime::raw_task::{JoinRef, TaskRef};
 
 /// A handle to a spawned task (asyncio's `Task`).
 ///
 /// Awaiting it gives the task's output, or [`TaskError::Cancelled`] if it was
-/// cancelled, or [`TaskError::Panicked`] if it panicked. Dropping the handle
-/// detaches the task: it keeps running to the end (fire and forget), and a
-/// panic in it is then reported to the loop's exception handler.
+/// cancelled, or [`TaskError::Panicked`] if it panicked.
+///
+/// Dropping the handle follows asyncio, where a task awaiting another task
+/// passes its own cancellation on to it:
+///
+/// - a handle that was **awaited** (polled at least once) and is dropped
+///   before its task finished **cancels** the task: the awaiter gave up, as
+///   when a `wait_for`, `timeout` or `gather` holding the task is dropped;
+/// - a handle dropped **without ever being polled** detaches the task: it
+///   keeps running to its end (fire and forget), and a panic in it is then
+///   reported to the loop's exception handler.
+///
+/// [`shield`](crate::shield) keeps an awaited task running through its
+/// awaiter's cancellation; [`cancel_on_drop`](Task::cancel_on_drop) cancels
+/// on drop even a task that was never awaited.
+///
+/// A task is one heap allocation: its bookkeeping, then its future, whose
+/// place holds the output once it is done.
 ///
 /// A `Task` lives on its loop's thread:
 ///
@@ -51,90 +61,124 @@ use crate::runtime::core::{Core, Ready};
 /// })
 /// .unwrap();
 /// ```
-#[must_use = "dropping a Task detaches it; `drop(task)` says that is meant"]
+#[must_use = "dropping a Task that was never awaited detaches it; `drop(task)` says that is meant"]
 pub struct Task<T> {
-    inner: Rc<dyn Joinable<T>>,
+    /// `None` only while dropping.
+    join: Option<JoinRef<T>>,
 }
 
 impl<T> Task<T> {
+    pub(crate) fn from_join(join: JoinRef<T>) -> Task<T> {
+        Task { join: Some(join) }
+    }
+
+    fn join(&self) -> &JoinRef<T> {
+        self.join.as_ref().expect("present until drop")
+    }
+
+    pub(crate) fn raw(&self) -> &TaskRef {
+        self.join().task()
+    }
+
     /// Asks for the task to be cancelled (asyncio's `Task.cancel`).
     ///
     /// The task's future is dropped at its next turn on the loop, without
     /// being polled again; awaiting the task then gives
-    /// [`TaskError::Cancelled`]. A task that never started never runs.
-    /// Returns `false` if the task had already finished.
+    /// [`TaskError::Cancelled`]. A task that never started never runs. A
+    /// task that cancels itself and then returns without yielding again
+    /// still ends cancelled, its output discarded (asyncio's
+    /// `test_cancel_at_end`). Returns `false` if the task had already
+    /// finished.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = tulipa::EventLoop::new().unwrap();
+    /// let task = lp.spawn(async { 1 });
+    /// assert!(task.cancel());
+    /// assert!(lp.run_until_complete(task).unwrap().unwrap_err().is_cancelled());
+    /// ```
     pub fn cancel(&self) -> bool {
-        self.inner.request_cancel()
+        self.raw().request_cancel()
     }
 
     /// Whether the task has finished (with an output, a panic or a cancel).
     pub fn is_done(&self) -> bool {
-        self.inner.is_done()
+        self.raw().is_done()
     }
 
     /// Whether the task finished by being cancelled.
     pub fn is_cancelled(&self) -> bool {
-        self.inner.is_cancelled()
+        self.raw().is_cancelled()
+    }
+
+    /// Whether a cancel was requested and the task has not finished yet
+    /// (asyncio's `cancelling() > 0`).
+    pub fn is_cancelling(&self) -> bool {
+        self.raw().is_cancelling()
     }
 
     /// Schedules `callback` to run on the loop once the task is done, with
     /// `call_soon` (immediately scheduled if it is done already).
     pub fn add_done_callback<F: FnOnce() + 'static>(&self, callback: F) {
-        self.inner.add_done_callback(Box::new(callback));
+        if let Err(callback) = self.raw().add_done_callback(Box::new(callback)) {
+            // asyncio: a callback added to a done future is scheduled at once.
+            match context::current() {
+                Some(core) => core.call_soon_boxed(callback),
+                None => callback(),
+            }
+        }
     }
 
     /// The task's id, unique within its loop.
     pub fn id(&self) -> TaskId {
-        self.inner.header().id
+        self.raw().id()
     }
 
     /// The name given with [`spawn_named`], if any.
     pub fn name(&self) -> Option<&str> {
-        self.inner.header().name.as_deref()
+        self.raw().name()
     }
 
     /// Id, name and spawn location.
     pub fn info(&self) -> TaskInfo {
-        self.inner.header().info()
+        self.raw().info()
     }
 
     /// Registers `cx`'s waker for the task's end without taking its output
-    /// (what `wait` needs to watch a task it hands back).
+    /// and without counting as an await (what `wait` needs to watch a task
+    /// it hands back uncancelled).
     pub(crate) fn poll_done(&self, cx: &mut Context<'_>) -> Poll<()> {
-        self.inner.poll_done(cx)
+        if self.is_done() {
+            return Poll::Ready(());
+        }
+        self.raw().set_join_waker(cx.waker());
+        Poll::Pending
     }
 
     /// Whether the task ended by panicking (`wait`'s `FirstException`).
     pub(crate) fn is_panicked(&self) -> bool {
-        self.inner.is_panicked()
+        self.raw().is_panicked()
     }
-}
 
-impl<T: 'static> Task<T> {
-    /// A type-erased way to cancel the task later that does not keep it
-    /// alive (a `TaskGroup` cancels its children with it).
+    /// Forgets that the handle was awaited, so that dropping it detaches
+    /// the task instead of cancelling it (`shield`).
+    pub(crate) fn unmark_polled(&self) {
+        self.join().unmark_polled();
+    }
+
+    /// A type-erased way to cancel the task later (a `TaskGroup` cancels
+    /// its children with it).
     pub(crate) fn canceller(&self) -> Canceller {
-        let inner = Rc::downgrade(&self.inner);
-        Canceller(Box::new(move || {
-            inner.upgrade().is_some_and(|task| task.request_cancel())
-        }))
+        Canceller(self.raw().clone())
     }
-}
 
-/// See [`Task::canceller`].
-pub(crate) struct Canceller(Box<dyn Fn() -> bool>);
-
-impl Canceller {
-    /// Requests the cancel; `false` if the task is done or gone.
-    pub(crate) fn cancel(&self) -> bool {
-        (self.0)()
-    }
-}
-
-impl<T> Task<T> {
-    /// Wraps the handle so that dropping it cancels the task instead of
-    /// detaching it: asyncio's behaviour when a gather, `wait_for` or
-    /// `as_completed` holding the task is cancelled.
+    /// Wraps the handle so that dropping it cancels the task even if it was
+    /// never awaited.
+    ///
+    /// An awaited `Task` already cancels its task when dropped unfinished;
+    /// this is for tasks handed to something that may drop them before the
+    /// first poll, such as a future that is itself never polled.
     ///
     /// # Examples
     ///
@@ -145,11 +189,9 @@ impl<T> Task<T> {
     /// lp.run_until_complete(async {
     ///     let slow = tulipa::spawn(tulipa::sleep(Duration::from_secs(60)));
     ///     let probe = slow.info().id;
-    ///     let gathered = tulipa::gather([slow.cancel_on_drop()]);
-    ///     let timed_out = tulipa::wait_for(gathered, Duration::from_secs(1)).await;
-    ///     assert!(timed_out.is_err());
+    ///     // Dropped before anything polled it: still cancelled.
+    ///     drop(slow.cancel_on_drop());
     ///     tulipa::yield_now().await;
-    ///     // The gather was dropped on timeout, and the task with it.
     ///     assert!(tulipa::all_tasks().iter().all(|t| t.id != probe));
     /// })
     /// .unwrap();
@@ -159,8 +201,19 @@ impl<T> Task<T> {
     }
 }
 
+/// See [`Task::canceller`].
+pub(crate) struct Canceller(TaskRef);
+
+impl Canceller {
+    /// Requests the cancel; `false` if the task is done.
+    pub(crate) fn cancel(&self) -> bool {
+        self.0.request_cancel()
+    }
+}
+
 /// A [`Task`] that is cancelled when this handle is dropped before the task
-/// finished; see [`Task::cancel_on_drop`]. Awaiting it gives the task's output.
+/// finished, awaited or not; see [`Task::cancel_on_drop`]. Awaiting it
+/// gives the task's output.
 #[must_use = "dropping it cancels the task"]
 #[derive(Debug)]
 pub struct CancelOnDrop<T> {
@@ -169,7 +222,7 @@ pub struct CancelOnDrop<T> {
 }
 
 impl<T> CancelOnDrop<T> {
-    /// The task inside, back as a plain handle (dropping that detaches).
+    /// The task inside, back as a plain handle.
     pub fn into_inner(mut self) -> Task<T> {
         self.task.take().expect("present until into_inner")
     }
@@ -187,10 +240,14 @@ impl<T> Future for CancelOnDrop<T> {
 impl<T> Drop for CancelOnDrop<T> {
     fn drop(&mut self) {
         if let Some(task) = &self.task {
-            task.cancel();
+            if task.cancel() {
+                context::note_cancelled(task.raw());
+            }
         }
     }
 }
+
+impl<T> Unpin for Task<T> {}
 
 impl<T> Future for Task<T> {
     type Output = Result<T, TaskError>;
@@ -199,13 +256,42 @@ impl<T> Future for Task<T> {
     ///
     /// If polled again after it returned `Ready`.
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.inner.poll_join(cx)
+        let join = self.join();
+        join.mark_polled();
+        if let Some(output) = join.take_output() {
+            return Poll::Ready(output);
+        }
+        if join.task().is_done() {
+            panic!("a tulipa Task was polled after it returned its output");
+        }
+        join.task().set_join_waker(cx.waker());
+        Poll::Pending
     }
 }
 
 impl<T> Drop for Task<T> {
     fn drop(&mut self) {
-        self.inner.detach();
+        let Some(join) = self.join.take() else {
+            return;
+        };
+        let task = join.task();
+        if task.is_done() {
+            if let Some(message) = join.untaken_panic() {
+                context::report(&crate::runtime::ExceptionContext {
+                    message: "task panicked and its handle was dropped".to_owned(),
+                    panic: Some(message),
+                    task: Some(task.info()),
+                });
+            }
+            drop(join.into_detached());
+            return;
+        }
+        let awaited = join.was_polled() && !context::is_detaching();
+        let task = join.into_detached();
+        // asyncio: the awaiter's cancellation reaches the awaited task.
+        if awaited && task.request_cancel() {
+            context::note_cancelled(&task);
+        }
     }
 }
 
@@ -221,8 +307,10 @@ impl<T> fmt::Debug for Task<T> {
 
 /// Spawns `future` as a task on the running loop (asyncio's `create_task`).
 ///
-/// The task first runs in the loop's next iteration. The future may be
-/// `!Send`; it is polled only on this thread.
+/// The task first runs in the loop's next iteration (or at once, inside
+/// this call, on a loop built with
+/// [`Builder::eager_tasks`](crate::Builder::eager_tasks)). The future may
+/// be `!Send`; it is polled only on this thread.
 ///
 /// # Panics
 ///
@@ -248,7 +336,8 @@ where
     F::Output: 'static,
 {
     let core = context::expect_current("tulipa::spawn");
-    spawn_on(&core, future, None, Location::caller())
+    let eager = core.eager_tasks();
+    spawn_with(&core, future, None, Location::caller(), eager)
 }
 
 /// Like [`spawn`], with a name that shows up in [`TaskInfo`], [`current_task`]
@@ -257,6 +346,19 @@ where
 /// # Panics
 ///
 /// If no tulipa loop is running on this thread.
+///
+/// # Examples
+///
+/// ```
+/// let name = tulipa::run(async {
+///     tulipa::spawn_named("worker", async {
+///         tulipa::current_task().unwrap().name
+///     })
+///     .await
+///     .unwrap()
+/// });
+/// assert_eq!(name.unwrap().as_deref(), Some("worker"));
+/// ```
 #[track_caller]
 pub fn spawn_named<F>(name: impl Into<String>, future: F) -> Task<F::Output>
 where
@@ -264,9 +366,58 @@ where
     F::Output: 'static,
 {
     let core = context::expect_current("tulipa::spawn_named");
-    spawn_on(&core, future, Some(name.into()), Location::caller())
+    let eager = core.eager_tasks();
+    spawn_with(&core, future, Some(name.into()), Location::caller(), eager)
 }
 
+/// Spawns `future` as an eager task (asyncio 3.12's `eager_task_factory`):
+/// its first step runs inside this call, before `spawn_eager` returns.
+///
+/// A task that finishes without suspending never enters the ready queue:
+/// it is done when this returns, and costs no loop iteration. One that
+/// suspends is then scheduled as any task is, by its wakers.
+///
+/// **Scheduling order.** The eager task runs *before* the code after
+/// `spawn_eager` and before every task already in the ready queue, where a
+/// plain [`spawn`] runs after them; in particular, a chain of eager spawns
+/// runs depth-first inside the spawning task's turn. Code that relies on
+/// a spawned task not having started yet (asyncio code written before
+/// 3.12 often does) must use `spawn`.
+///
+/// # Panics
+///
+/// If no tulipa loop is running on this thread.
+///
+/// # Examples
+///
+/// ```
+/// use std::cell::Cell;
+/// use std::rc::Rc;
+///
+/// tulipa::run(async {
+///     let ran = Rc::new(Cell::new(false));
+///     let flag = ran.clone();
+///     let task = tulipa::spawn_eager(async move {
+///         flag.set(true);
+///         7
+///     });
+///     // Already done: the first step ran inside the call.
+///     assert!(ran.get() && task.is_done());
+///     assert_eq!(task.await.unwrap(), 7);
+/// })
+/// .unwrap();
+/// ```
+#[track_caller]
+pub fn spawn_eager<F>(future: F) -> Task<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    let core = context::expect_current("tulipa::spawn_eager");
+    spawn_with(&core, future, None, Location::caller(), true)
+}
+
+/// Spawns on `core`, lazily (the task first runs in the next iteration).
 pub(crate) fn spawn_on<F>(
     core: &Core,
     future: F,
@@ -277,45 +428,116 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
-    let key = core.tasks.borrow_mut().vacant_key();
-    let id = TaskId(core.next_task_id.get());
-    core.next_task_id.set(id.0 + 1);
-    let header = Header {
-        id,
-        key,
-        name: name.map(String::into_boxed_str),
-        location,
-        waker: Waker::from(Arc::new(TaskWake::new(key, core))),
-        scheduled: std::cell::Cell::new(true),
-        cancel_requested: std::cell::Cell::new(false),
-    };
-    let cell = Rc::new(TaskCell::new(header, future));
-    if core.closed.get() {
-        // A closed loop never runs again: the task is cancelled on the spot.
-        cell::RawTask::drop_future(&*cell, core);
-        return Task { inner: cell };
+    spawn_with(core, future, name, location, false)
+}
+
+/// Spawns on `core`, eagerly or not.
+pub(crate) fn spawn_with<F>(
+    core: &Core,
+    future: F,
+    name: Option<String>,
+    location: &'static Location<'static>,
+    eager: bool,
+) -> Task<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    Task::from_join(core.spawn_task(future, name, location, eager))
+}
+
+/// The task being polled right now (asyncio's `current_task`), with what
+/// introspection tells about it and a way to cancel it.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let lp = tulipa::EventLoop::builder().virtual_time().build().unwrap();
+/// let out = lp.run_until_complete(async {
+///     let task = tulipa::spawn(async {
+///         // asyncio's `current_task().cancel()`: ends at the next suspension.
+///         assert!(tulipa::current_task().unwrap().cancel());
+///         tulipa::sleep(Duration::from_secs(1)).await;
+///         "unreachable"
+///     });
+///     task.await
+/// });
+/// assert!(out.unwrap().unwrap_err().is_cancelled());
+/// ```
+#[derive(Clone)]
+pub struct CurrentTask {
+    /// The task's id.
+    pub id: TaskId,
+    /// The name given at spawn time, if any.
+    pub name: Option<String>,
+    /// The source location of the `spawn` call.
+    pub location: &'static Location<'static>,
+    task: TaskRef,
+}
+
+impl CurrentTask {
+    /// Asks for the task to be cancelled, as [`Task::cancel`]: its future
+    /// is dropped at its next turn, and if it returns before that it still
+    /// ends cancelled. `false` if it has already finished.
+    pub fn cancel(&self) -> bool {
+        self.task.request_cancel()
     }
-    core.tasks.borrow_mut().insert(key, cell.clone());
-    core.push_ready(Ready::Task(key));
-    Task { inner: cell }
+
+    /// Whether a cancel was requested and the task has not finished.
+    pub fn is_cancelling(&self) -> bool {
+        self.task.is_cancelling()
+    }
+
+    /// Id, name and spawn location.
+    pub fn info(&self) -> TaskInfo {
+        TaskInfo {
+            id: self.id,
+            name: self.name.clone(),
+            location: self.location,
+        }
+    }
+}
+
+impl fmt::Debug for CurrentTask {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CurrentTask")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The task being polled right now, if this code runs inside one (asyncio's
 /// `current_task`). `None` in callbacks and in the future given to
 /// `run_until_complete`.
-pub fn current_task() -> Option<TaskInfo> {
-    context::with_current(|core| {
-        let core = core?;
-        let key = core.current_task.get()?;
-        let tasks = core.tasks.borrow();
-        tasks.get(key).map(|t| t.header().info())
+///
+/// # Examples
+///
+/// ```
+/// tulipa::run(async {
+///     assert!(tulipa::current_task().is_none());
+///     let id = tulipa::spawn(async { tulipa::current_task().unwrap().id }).await.unwrap();
+///     assert_eq!(id.get(), 1);
+/// })
+/// .unwrap();
+/// ```
+pub fn current_task() -> Option<CurrentTask> {
+    let task = context::with_current(|core| core?.current_task())?;
+    let info = task.info();
+    Some(CurrentTask {
+        id: info.id,
+        name: info.name,
+        location: info.location,
+        task,
     })
 }
 
 /// Every task alive on the running loop (asyncio's `all_tasks`); empty if no
 /// loop is running.
 pub fn all_tasks() -> Vec<TaskInfo> {
-    context::with_current(|core| core.map(|c| c.tasks.borrow().infos()).unwrap_or_default())
+    context::with_current(|core| core.map(|c| c.all_tasks()).unwrap_or_default())
 }
 
 /// A task's id, unique among the tasks of one loop.
@@ -323,6 +545,10 @@ pub fn all_tasks() -> Vec<TaskInfo> {
 pub struct TaskId(u64);
 
 impl TaskId {
+    pub(crate) fn new(id: u64) -> TaskId {
+        TaskId(id)
+    }
+
     /// The number behind the id (ids start at 1 and increase).
     pub fn get(self) -> u64 {
         self.0
@@ -357,6 +583,21 @@ impl fmt::Display for TaskInfo {
 }
 
 /// How a task ended without an output.
+///
+/// It is `Send + Sync` and one pointer wide, so `task.await?` converts into
+/// `Box<dyn Error + Send + Sync>` (or `anyhow::Error`).
+///
+/// # Examples
+///
+/// ```
+/// fn check() -> Result<u8, Box<dyn std::error::Error + Send + Sync>> {
+///     let lp = tulipa::EventLoop::new().unwrap();
+///     let task = lp.spawn(async { 5 });
+///     task.cancel();
+///     Ok(lp.run_until_complete(task)??)
+/// }
+/// assert_eq!(check().unwrap_err().to_string(), "task was cancelled");
+/// ```
 #[derive(Debug)]
 pub enum TaskError {
     /// The task was cancelled before it finished (asyncio's `CancelledError`).
@@ -387,99 +628,3 @@ impl fmt::Display for TaskError {
 }
 
 impl std::error::Error for TaskError {}
-
-/// A caught panic: its message, and the payload for `resume_unwind`.
-pub struct PanicError {
-    message: String,
-    payload: Box<dyn Any + Send>,
-}
-
-impl PanicError {
-    pub(crate) fn new(payload: Box<dyn Any + Send>) -> PanicError {
-        PanicError {
-            message: panic_message(&*payload),
-            payload,
-        }
-    }
-
-    /// The panic message, if the payload was a string.
-    pub fn message(&self) -> &str {
-        &self.message
-    }
-
-    /// The original payload, e.g. for `std::panic::resume_unwind`.
-    pub fn into_panic(self) -> Box<dyn Any + Send> {
-        self.payload
-    }
-}
-
-impl fmt::Debug for PanicError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PanicError")
-            .field("message", &self.message)
-            .finish_non_exhaustive()
-    }
-}
-
-/// A task spawned from another thread with
-/// [`LoopHandle::spawn_threadsafe`](crate::LoopHandle::spawn_threadsafe).
-///
-/// It is `Send`: await it on any executor, or block a plain thread on it with
-/// [`wait`](RemoteTask::wait). Dropping it detaches the task. If the loop
-/// closes before the task finishes, the result is [`TaskError::Cancelled`].
-#[must_use = "dropping a RemoteTask detaches the task"]
-pub struct RemoteTask<T> {
-    rx: oneshot::Receiver<Result<T, TaskError>>,
-}
-
-impl<T> RemoteTask<T> {
-    pub(crate) fn new(rx: oneshot::Receiver<Result<T, TaskError>>) -> RemoteTask<T> {
-        RemoteTask { rx }
-    }
-
-    /// Blocks the calling thread until the task finishes.
-    ///
-    /// Never call this on the loop's own thread: the loop could not run.
-    pub fn wait(self) -> Result<T, TaskError> {
-        self.rx
-            .recv_blocking(None)
-            .unwrap_or(Err(TaskError::Cancelled))
-    }
-
-    /// Like [`wait`](RemoteTask::wait) for at most `timeout`; gives the handle
-    /// back if the task is still running.
-    ///
-    /// # Errors
-    ///
-    /// `Err(self)` if `timeout` passed first.
-    pub fn wait_timeout(self, timeout: Duration) -> Result<Result<T, TaskError>, RemoteTask<T>> {
-        match self.rx.recv_blocking(Some(timeout)) {
-            Ok(output) => Ok(output),
-            Err(oneshot::RecvError::Closed) => Ok(Err(TaskError::Cancelled)),
-            Err(oneshot::RecvError::Timeout) => Err(self),
-        }
-    }
-
-    /// Whether the task has finished.
-    pub fn is_done(&self) -> bool {
-        self.rx.is_ready()
-    }
-}
-
-impl<T> Future for RemoteTask<T> {
-    type Output = Result<T, TaskError>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.rx
-            .poll_recv(cx)
-            .map(|output| output.unwrap_or(Err(TaskError::Cancelled)))
-    }
-}
-
-impl<T> fmt::Debug for RemoteTask<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RemoteTask")
-            .field("done", &self.is_done())
-            .finish()
-    }
-}

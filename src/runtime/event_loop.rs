@@ -1,0 +1,523 @@
+//! [`EventLoop`]: running, stopping and closing a loop, and scheduling on it;
+//! [`run`] and [`get_running_loop`].
+
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::pin::pin;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::{Duration, Instant};
+
+use super::context::{self, Enter};
+use super::core::{self, Core};
+use super::handle::{CallCell, CallOnce};
+use super::remote::{Msg, Remote};
+use super::timers::Action;
+use super::{Builder, ExceptionContext, Handle, LoopHandle, LoopStats, RunError, TimerHandle};
+use crate::task::{self as tasks, Task, TaskInfo};
+
+/// A selector event loop on one thread (asyncio's `BaseEventLoop`).
+///
+/// The loop owns a ready queue of callbacks and tasks, a timer heap, a mio
+/// selector and an inbox for posts from other threads. It is `!Send`: tasks
+/// may hold `Rc`s and other `!Send` values, and same-thread wake-ups take no
+/// lock. Use [`EventLoop::handle`] to reach it from other threads.
+///
+/// ```compile_fail
+/// fn must_be_send<T: Send>(_: T) {}
+/// must_be_send(tulipa::EventLoop::new().unwrap());
+/// ```
+///
+/// # Examples
+///
+/// ```
+/// use tulipa::EventLoop;
+///
+/// let lp = EventLoop::new().unwrap();
+/// let answer = lp.run_until_complete(async { 40 + 2 }).unwrap();
+/// assert_eq!(answer, 42);
+/// lp.close().unwrap();
+/// ```
+pub struct EventLoop {
+    pub(crate) core: Rc<Core>,
+    /// The `EventLoop` made by `new`/`build` closes the loop when dropped; the
+    /// ones handed out by [`get_running_loop`] do not.
+    owner: bool,
+}
+
+impl EventLoop {
+    /// The loop made by a `Builder`: it closes the loop when dropped.
+    pub(super) fn owning(core: Rc<Core>) -> EventLoop {
+        EventLoop { core, owner: true }
+    }
+
+    /// A loop on the real monotonic clock.
+    ///
+    /// # Errors
+    ///
+    /// The OS error if the selector (`epoll`) or its waker cannot be created.
+    pub fn new() -> io::Result<EventLoop> {
+        Builder::default().build()
+    }
+
+    /// A [`Builder`] for a loop with non-default settings.
+    pub fn builder() -> Builder {
+        Builder::default()
+    }
+
+    /// Runs the loop until `future` completes and returns its output.
+    ///
+    /// The future is polled on this thread as the loop's "main" future; it
+    /// need not be `'static` or `Send`. Tasks it spawns keep running on the
+    /// loop; they are not cancelled when it returns (use [`EventLoop::run`] or
+    /// [`tulipa::run`](crate::run) for that).
+    ///
+    /// # Errors
+    ///
+    /// - [`RunError::AlreadyRunning`] if this loop, or any loop on this thread,
+    ///   is already running (e.g. a re-entrant call from inside a callback);
+    /// - [`RunError::Closed`] if the loop was closed;
+    /// - [`RunError::Stopped`] if [`stop`](EventLoop::stop) ended the loop
+    ///   before the future completed; the future is dropped.
+    ///
+    /// # Panics
+    ///
+    /// A panic of `future` itself propagates to the caller (tasks' panics do not).
+    pub fn run_until_complete<F: Future>(&self, future: F) -> Result<F::Output, RunError> {
+        let _enter = self.enter()?;
+        let core = &self.core;
+        let mut future = pin!(future);
+        let waker = Waker::from(Arc::new(MainWake {
+            remote: core.remote.clone(),
+        }));
+        let output = std::cell::Cell::new(None);
+        let done = std::cell::Cell::new(false);
+        let mut poll_main = || {
+            if !done.get() {
+                if let Poll::Ready(v) = future.as_mut().poll(&mut Context::from_waker(&waker)) {
+                    output.set(Some(v));
+                    done.set(true);
+                }
+            }
+        };
+        core.schedule_main();
+        // As asyncio's `run_forever`: an iteration first, then the checks, so
+        // a `stop()` made before running still lets one iteration happen.
+        loop {
+            core.run_once(&mut poll_main);
+            if done.get() || core.stopping.get() {
+                break;
+            }
+        }
+        core.stopping.set(false);
+        output.take().ok_or(RunError::Stopped)
+    }
+
+    /// Runs the loop until [`stop`](EventLoop::stop) is called.
+    ///
+    /// # Errors
+    ///
+    /// [`RunError::AlreadyRunning`] or [`RunError::Closed`], as for
+    /// [`run_until_complete`](EventLoop::run_until_complete).
+    pub fn run_forever(&self) -> Result<(), RunError> {
+        let _enter = self.enter()?;
+        let mut nothing = || {};
+        loop {
+            self.core.run_once(&mut nothing);
+            if self.core.stopping.get() {
+                break;
+            }
+        }
+        self.core.stopping.set(false);
+        Ok(())
+    }
+
+    /// Runs exactly one iteration (see the [module docs](crate::runtime)).
+    ///
+    /// Blocks in the selector if nothing is ready and a timer or an outside
+    /// post is awaited.
+    ///
+    /// # Errors
+    ///
+    /// [`RunError::AlreadyRunning`] or [`RunError::Closed`].
+    pub fn run_once(&self) -> Result<(), RunError> {
+        let _enter = self.enter()?;
+        self.core.run_once(&mut || {});
+        Ok(())
+    }
+
+    /// Runs `future` to completion, cancels every task still alive and lets
+    /// them unwind, then closes the loop (asyncio's `asyncio.run` on this loop).
+    ///
+    /// # Errors
+    ///
+    /// As [`run_until_complete`](EventLoop::run_until_complete).
+    pub fn run<F: Future>(self, future: F) -> Result<F::Output, RunError> {
+        let output = self.run_until_complete(future);
+        self.cancel_all_tasks();
+        let _ = self.close();
+        output
+    }
+
+    /// Cancels every live task and runs the loop until they are all gone
+    /// (asyncio's `_cancel_all_tasks`). Gives up after 100 rounds of tasks
+    /// spawning tasks; `close` drops whatever is left.
+    fn cancel_all_tasks(&self) {
+        for _ in 0..100 {
+            let live = self.core.tasks.live();
+            if live.is_empty() {
+                return;
+            }
+            for task in live {
+                task.request_cancel();
+            }
+            if self.run_once().is_err() {
+                return;
+            }
+        }
+    }
+
+    fn enter(&self) -> Result<Running<'_>, RunError> {
+        if self.core.closed.get() {
+            return Err(RunError::Closed);
+        }
+        let enter = Enter::new(&self.core)?;
+        self.core.counters.started_running();
+        Ok(Running {
+            _enter: enter,
+            core: &self.core,
+        })
+    }
+
+    /// What the loop has done so far: iterations, callbacks and polls run,
+    /// timers, I/O events, posts from other threads, and where its time went.
+    pub fn stats(&self) -> LoopStats {
+        self.core.stats()
+    }
+
+    /// Whether debug mode is on (see [`Builder::debug`]).
+    pub fn is_debug(&self) -> bool {
+        self.core.slow_callback.get().is_some()
+    }
+
+    /// Turns debug mode on or off while the loop exists (asyncio's `set_debug`),
+    /// keeping the slow-callback threshold at 100 ms unless set otherwise.
+    pub fn set_debug(&self, on: bool) {
+        let threshold = self
+            .core
+            .slow_callback
+            .get()
+            .unwrap_or(Duration::from_millis(100));
+        self.core.slow_callback.set(on.then_some(threshold));
+    }
+
+    /// Sets debug mode's slow-callback threshold (asyncio's
+    /// `loop.slow_callback_duration`); has no effect unless debug mode is on.
+    pub fn set_slow_callback_duration(&self, threshold: Duration) {
+        if self.core.slow_callback.get().is_some() {
+            self.core.slow_callback.set(Some(threshold));
+        }
+    }
+
+    /// Asks the loop to stop after the current iteration.
+    ///
+    /// Called while the loop is not running, it makes the next
+    /// `run_forever` run one iteration and return (asyncio's behaviour).
+    pub fn stop(&self) {
+        self.core.stopping.set(true);
+    }
+
+    /// Closes the loop: every task still alive is dropped (its future with
+    /// it), pending callbacks and timers are discarded, later posts from
+    /// other threads fail with [`LoopClosed`](super::LoopClosed), and the default executor is
+    /// shut down without waiting for its running jobs. Closing twice does
+    /// nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`RunError::AlreadyRunning`] if called while the loop is running.
+    pub fn close(&self) -> Result<(), RunError> {
+        if self.is_running() {
+            return Err(RunError::AlreadyRunning);
+        }
+        if self.core.closed.replace(true) {
+            return Ok(());
+        }
+        // Drop user futures with this loop as the running one, so their Drop
+        // code may still look at it (spawns made there are cancelled at once).
+        let enter = Enter::new(&self.core).ok();
+        for msg in self.core.remote.inbox.close() {
+            self.core.discard(msg);
+        }
+        self.core.close_tasks(self.is_debug());
+        self.core.clear_queues();
+        drop(enter);
+        // asyncio's close: `executor.shutdown(wait=False)`. The loop's jobs
+        // that had not started were cancelled with their tasks just above.
+        if let Some(pool) = self.core.default_executor.take() {
+            pool.shutdown(false, false);
+        }
+        if let Some(tracer) = &self.core.tracer {
+            if let Err(e) = tracer.flush() {
+                core::emit(
+                    log::Level::Error,
+                    format_args!("cannot write the trace: {e}"),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the loop is running on this thread right now.
+    pub fn is_running(&self) -> bool {
+        context::with_current(|c| c.is_some_and(|c| Rc::ptr_eq(c, &self.core)))
+    }
+
+    /// Whether [`close`](EventLoop::close) was called.
+    pub fn is_closed(&self) -> bool {
+        self.core.closed.get()
+    }
+
+    /// The loop's current time (asyncio's `loop.time()`): the monotonic clock,
+    /// or the virtual clock if the loop was built with one.
+    pub fn time(&self) -> Instant {
+        self.core.now()
+    }
+
+    /// Schedules `callback` to run in the next iteration, after every callback
+    /// already scheduled (FIFO).
+    ///
+    /// A panic in the callback goes to the exception handler and the loop
+    /// goes on. On a closed loop the callback is dropped and the returned
+    /// handle is already cancelled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::cell::RefCell;
+    /// use std::rc::Rc;
+    ///
+    /// let lp = tulipa::EventLoop::new().unwrap();
+    /// let log = Rc::new(RefCell::new(Vec::new()));
+    /// for i in 0..3 {
+    ///     let log = log.clone();
+    ///     let _ = lp.call_soon(move || log.borrow_mut().push(i));
+    /// }
+    /// lp.run_once().unwrap();
+    /// assert_eq!(*log.borrow(), [0, 1, 2]);
+    /// ```
+    pub fn call_soon<F: FnOnce() + 'static>(&self, callback: F) -> Handle {
+        let cell: Rc<dyn CallOnce> = Rc::new(CallCell::new(callback));
+        if self.core.closed.get() {
+            cell.cancel();
+        } else {
+            self.core.push_ready(core::Ready::Call(cell.clone()));
+        }
+        Handle { cell }
+    }
+
+    /// Schedules `callback` to run `delay` from now (asyncio's `call_later`).
+    ///
+    /// Timers due at the same time run in the order they were scheduled.
+    /// On a closed loop the returned handle is already cancelled. Any
+    /// delay is valid: one too large to add to the clock (`Duration::MAX`)
+    /// schedules the callback about a century ahead.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let lp = tulipa::EventLoop::builder().virtual_time().build().unwrap();
+    /// let start = lp.time();
+    /// let stopper = lp.handle();
+    /// let _ = lp.call_later(Duration::from_secs(5), move || { stopper.stop().unwrap(); });
+    /// lp.run_forever().unwrap();
+    /// assert_eq!(lp.time() - start, Duration::from_secs(5));
+    /// ```
+    pub fn call_later<F: FnOnce() + 'static>(&self, delay: Duration, callback: F) -> TimerHandle {
+        self.call_at(crate::time::deadline_after(self.time(), delay), callback)
+    }
+
+    /// Schedules `callback` to run at loop time `when` (asyncio's `call_at`).
+    ///
+    /// A `when` in the past runs in the next iteration. On a closed loop the
+    /// returned handle is already cancelled.
+    pub fn call_at<F: FnOnce() + 'static>(&self, when: Instant, callback: F) -> TimerHandle {
+        let cell: Rc<dyn CallOnce> = Rc::new(CallCell::new(callback));
+        let key = self.core.insert_timer(when, Action::Call(cell.clone()));
+        if self.core.closed.get() {
+            cell.cancel();
+            self.core.cancel_timer(key);
+        }
+        TimerHandle {
+            cell,
+            key,
+            when,
+            core: Rc::downgrade(&self.core),
+        }
+    }
+
+    /// Spawns `future` as a task on this loop; it first runs in the next
+    /// iteration. The future may be `!Send`.
+    ///
+    /// On a closed loop the task is cancelled at once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = tulipa::EventLoop::new().unwrap();
+    /// let task = lp.spawn(async { "done" });
+    /// assert_eq!(lp.run_until_complete(task).unwrap().unwrap(), "done");
+    /// ```
+    #[track_caller]
+    pub fn spawn<F>(&self, future: F) -> Task<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        let eager = self.core.eager_tasks();
+        tasks::spawn_with(
+            &self.core,
+            future,
+            None,
+            std::panic::Location::caller(),
+            eager,
+        )
+    }
+
+    /// Like [`spawn`](EventLoop::spawn), with a name for introspection,
+    /// reports and traces (asyncio's `create_task(coro, name=...)`).
+    #[track_caller]
+    pub fn spawn_named<F>(&self, name: impl Into<String>, future: F) -> Task<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        let eager = self.core.eager_tasks();
+        tasks::spawn_with(
+            &self.core,
+            future,
+            Some(name.into()),
+            std::panic::Location::caller(),
+            eager,
+        )
+    }
+
+    /// A `Send + Sync` handle for reaching this loop from other threads.
+    pub fn handle(&self) -> LoopHandle {
+        LoopHandle {
+            remote: self.core.remote.clone(),
+        }
+    }
+
+    /// Sets the function that receives panics of callbacks and of tasks
+    /// nobody awaits (asyncio's `set_exception_handler`); `None` restores the
+    /// default, which prints to stderr.
+    pub fn set_exception_handler<H>(&self, handler: Option<H>)
+    where
+        H: Fn(&ExceptionContext) + 'static,
+    {
+        self.core
+            .set_handler(handler.map(|h| Rc::new(h) as core::Handler));
+    }
+
+    /// Every task alive on this loop (asyncio's `all_tasks`).
+    pub fn all_tasks(&self) -> Vec<TaskInfo> {
+        self.core.all_tasks()
+    }
+}
+
+/// The waker of `run_until_complete`'s future: schedules it directly on the
+/// loop thread, through the inbox from anywhere else.
+struct MainWake {
+    remote: Arc<Remote>,
+}
+
+impl Wake for MainWake {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        let local = context::with_current(|core| match core {
+            Some(core) if Arc::ptr_eq(&core.remote, &self.remote) => {
+                core.schedule_main();
+                true
+            }
+            _ => false,
+        });
+        if !local {
+            // A closed loop refuses the post; it will not run again anyway.
+            let _ = self.remote.post(Msg::WakeMain);
+        }
+    }
+}
+
+/// The loop is running on this thread until this drops.
+struct Running<'a> {
+    _enter: Enter,
+    core: &'a Core,
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.core.counters.stopped_running();
+    }
+}
+
+impl Drop for EventLoop {
+    fn drop(&mut self) {
+        if self.owner && !self.is_running() {
+            let _ = self.close();
+        }
+    }
+}
+
+impl fmt::Debug for EventLoop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EventLoop")
+            .field("running", &self.is_running())
+            .field("closed", &self.is_closed())
+            .field("virtual_time", &self.core.clock.is_virtual())
+            .finish()
+    }
+}
+
+/// The loop running on this thread, if any (asyncio's `get_running_loop`).
+///
+/// Dropping the returned value does not close the loop.
+pub fn get_running_loop() -> Option<EventLoop> {
+    context::current().map(|core| EventLoop { core, owner: false })
+}
+
+/// Runs `future` on a new loop, cancels the tasks left over, closes the loop
+/// and returns the output (asyncio's `asyncio.run`).
+///
+/// # Errors
+///
+/// [`RunError::Io`] if the loop cannot be created, [`RunError::AlreadyRunning`]
+/// if called from inside a running loop, [`RunError::Stopped`] if the future
+/// stopped the loop before completing.
+/// With the `signal` feature (Unix), `RunError::Interrupted` if Ctrl-C
+/// arrived first: as `asyncio.run` since 3.11, the first `SIGINT` drops the
+/// future and cancels the tasks left, a second one takes the default action
+/// (see the `tulipa::signal` module).
+///
+/// # Examples
+///
+/// ```
+/// let out = tulipa::run(async {
+///     let task = tulipa::spawn(async { 21 });
+///     task.await.unwrap() * 2
+/// });
+/// assert_eq!(out.unwrap(), 42);
+/// ```
+pub fn run<F: Future>(future: F) -> Result<F::Output, RunError> {
+    let lp = EventLoop::new().map_err(RunError::Io)?;
+    #[cfg(all(unix, feature = "signal"))]
+    return crate::signal::run_interruptible(lp, future);
+    #[cfg(not(all(unix, feature = "signal")))]
+    lp.run(future)
+}

@@ -1,0 +1,1320 @@
+//! The raw task: one heap block per task, and the loop's table of them.
+//!
+//! A task is a single allocation, a [`Header`] followed by the stage: the
+//! future while it runs, then its output until the [`Task`](crate::Task)
+//! handle takes it. The ready queue holds [`Scheduled`] pointers to tasks,
+//! and a task's [`Waker`] is a pointer to the same block with a hand-written
+//! [`RawWakerVTable`]:
+//!
+//! - woken on the thread of its loop while that loop runs, it sets the
+//!   task's `SCHEDULED` bit and appends it to the ready queue: no lookup, no
+//!   lock, no atomic;
+//! - woken anywhere else, it takes one more reference and posts it through
+//!   the loop's inbox ([`Msg::Wake`]); the loop schedules the task when it
+//!   drains the inbox.
+//!
+//! # Ownership
+//!
+//! The block is freed when its reference count (the only atomic) drops to
+//! zero. References are held by the `Task` handle, by each `Waker` and
+//! [`WakeRef`], and by the loop itself from spawn until the task is done
+//! *and* out of the ready queue. Everything but the count and the `owner`
+//! pointer is touched only on the loop's thread: the types that reach those
+//! fields ([`TaskRef`], [`Scheduled`], [`LocalTasks`], the typed
+//! [`JoinRef`]) are `!Send`, and [`LocalTasks`] only accepts tasks whose
+//! `owner` is its own inbox. The future and the output are dropped on the
+//! loop's thread before the loop gives up its reference (when the task
+//! finishes, when its handle drops, or when the loop closes), so the last
+//! reference, wherever it is released, frees plain memory only.
+//!
+//! This is the crate's only module with `unsafe` code.
+
+use std::cell::{Cell, OnceCell, RefCell, UnsafeCell};
+use std::future::Future;
+use std::marker::PhantomData;
+use std::mem::ManuallyDrop;
+use std::panic::{catch_unwind, AssertUnwindSafe, Location};
+use std::pin::Pin;
+use std::ptr::NonNull;
+use std::sync::Arc;
+use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
+
+#[cfg(loom)]
+use loom::sync::atomic::{fence, AtomicUsize};
+use std::sync::atomic::Ordering;
+#[cfg(not(loom))]
+use std::sync::atomic::{fence, AtomicUsize};
+
+use super::context;
+use super::remote::{Msg, Remote};
+use crate::task::{PanicError, TaskError, TaskId, TaskInfo};
+
+/// In the ready queue: exactly one [`Scheduled`] exists for the task.
+const SCHEDULED: u32 = 1 << 0;
+/// Finished: the future is gone, the output (if any) is in the stage.
+const DONE: u32 = 1 << 1;
+/// `cancel()` was called: the future is dropped at its next turn.
+const CANCEL_REQUESTED: u32 = 1 << 2;
+/// It finished by being cancelled.
+const CANCELLED: u32 = 1 << 3;
+/// It finished by panicking.
+const PANICKED: u32 = 1 << 4;
+/// A `Task` handle exists (not yet dropped).
+const HANDLE: u32 = 1 << 5;
+/// The handle has been polled (awaited) at least once.
+const POLLED: u32 = 1 << 6;
+/// Being polled right now.
+const RUNNING: u32 = 1 << 7;
+/// Linked into its loop's list of live tasks.
+const REGISTERED: u32 = 1 << 8;
+
+/// What every task starts with, whatever its future.
+///
+/// `#[repr(C)]` with the header first, so a pointer to the block is a
+/// pointer to its header.
+#[repr(C)]
+pub(crate) struct Header {
+    /// References to the block (see the module docs); the only field
+    /// touched off the loop's thread, with `owner`.
+    refs: AtomicUsize,
+    /// The bits above; loop thread only.
+    state: Cell<u32>,
+    vtable: &'static Vtable,
+    id: Cell<u64>,
+    /// The inbox of the loop the task belongs to: where off-thread wakes go,
+    /// and the loop's identity. Never changes.
+    owner: Arc<Remote>,
+    /// Woken when the task finishes (the awaiter of the handle).
+    join_waker: Cell<Option<Waker>>,
+    /// The loop's list of live tasks, in spawn order.
+    prev: Cell<Option<NonNull<Header>>>,
+    next: Cell<Option<NonNull<Header>>>,
+    location: &'static Location<'static>,
+    /// Rarely used parts, allocated on first use.
+    extras: OnceCell<Box<Extras>>,
+}
+
+/// The parts of a task most tasks never use.
+#[derive(Default)]
+struct Extras {
+    name: Option<Box<str>>,
+    callbacks: RefCell<Vec<Box<dyn FnOnce()>>>,
+}
+
+/// The operations that depend on the future's type.
+struct Vtable {
+    /// Polls the future once; on `Ready` (or a panic) stores the output and
+    /// returns the end state bits.
+    poll: unsafe fn(NonNull<Header>, &mut Context<'_>) -> Poll<u32>,
+    /// Drops the future unpolled and stores `Cancelled` (or the panic of
+    /// its `Drop`); returns the end state bits.
+    cancel: unsafe fn(NonNull<Header>) -> u32,
+    /// Drops the output if it is still there.
+    drop_output: unsafe fn(NonNull<Header>),
+    /// The message of a stored panic.
+    panic_message: unsafe fn(NonNull<Header>) -> Option<String>,
+    /// Moves the output into `*mut Option<Result<F::Output, TaskError>>`.
+    take_output: unsafe fn(NonNull<Header>, *mut ()),
+    /// Frees the block.
+    dealloc: unsafe fn(NonNull<Header>),
+}
+
+/// What the stage of a task holds.
+enum Stage<F: Future> {
+    Running(F),
+    Finished(Result<F::Output, TaskError>),
+    Consumed,
+}
+
+/// The block: header, then stage.
+#[repr(C)]
+struct TaskCell<F: Future> {
+    header: Header,
+    stage: UnsafeCell<Stage<F>>,
+}
+
+impl<F: Future> TaskCell<F> {
+    const VTABLE: Vtable = Vtable {
+        poll: poll_future::<F>,
+        cancel: cancel_future::<F>,
+        drop_output: drop_output::<F>,
+        panic_message: panic_message::<F>,
+        take_output: take_output::<F>,
+        dealloc: dealloc::<F>,
+    };
+
+    fn allocate(
+        future: F,
+        owner: Arc<Remote>,
+        name: Option<String>,
+        location: &'static Location<'static>,
+        refs: usize,
+        state: u32,
+    ) -> NonNull<Header> {
+        let extras = OnceCell::new();
+        if let Some(name) = name {
+            let _ = extras.set(Box::new(Extras {
+                name: Some(name.into_boxed_str()),
+                callbacks: RefCell::default(),
+            }));
+        }
+        let cell = Box::new(TaskCell {
+            header: Header {
+                refs: AtomicUsize::new(refs),
+                state: Cell::new(state),
+                vtable: &Self::VTABLE,
+                id: Cell::new(0),
+                owner,
+                join_waker: Cell::new(None),
+                prev: Cell::new(None),
+                next: Cell::new(None),
+                location,
+                extras,
+            },
+            stage: UnsafeCell::new(Stage::Running(future)),
+        });
+        NonNull::from(Box::leak(cell)).cast()
+    }
+
+    /// # Safety
+    ///
+    /// `ptr` is a live block made by `allocate::<F>`, and the caller is on
+    /// the loop's thread with no other reference to the stage alive.
+    unsafe fn stage<'a>(ptr: NonNull<Header>) -> &'a mut Stage<F> {
+        let cell = ptr.cast::<TaskCell<F>>();
+        // SAFETY: the caller guarantees the block is a live `TaskCell<F>`
+        // (the header is its first field, `repr(C)`), that this runs on the
+        // loop thread, and that no other reference to the stage exists.
+        unsafe { &mut *(*cell.as_ptr()).stage.get() }
+    }
+}
+
+/// Moves the stage to `Finished(output)` and returns the end bits.
+fn finished_bits<T>(output: &Result<T, TaskError>) -> u32 {
+    match output {
+        Ok(_) => 0,
+        Err(TaskError::Cancelled) => CANCELLED,
+        Err(TaskError::Panicked(_)) => PANICKED,
+    }
+}
+
+/// Drops `value`, turning a panic in its `Drop` into a [`PanicError`].
+fn drop_quietly<V>(value: V) -> Option<PanicError> {
+    catch_unwind(AssertUnwindSafe(move || drop(value)))
+        .err()
+        .map(PanicError::new)
+}
+
+/// # Safety
+///
+/// As [`TaskCell::stage`], and the stage is `Running`.
+unsafe fn poll_future<F: Future>(ptr: NonNull<Header>, cx: &mut Context<'_>) -> Poll<u32> {
+    // SAFETY: forwarded from the caller.
+    let stage = unsafe { TaskCell::<F>::stage(ptr) };
+    let Stage::Running(future) = stage else {
+        return Poll::Ready(0);
+    };
+    // SAFETY: the future lives in the heap block, which never moves, and it
+    // is only ever dropped in place (by `set_stage` below or by `dealloc`).
+    let future = unsafe { Pin::new_unchecked(future) };
+    let output = match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
+        Ok(Poll::Pending) => return Poll::Pending,
+        Ok(Poll::Ready(value)) => Ok(value),
+        Err(payload) => Err(TaskError::Panicked(PanicError::new(payload))),
+    };
+    // SAFETY: the borrow of the future above has ended.
+    let stage = unsafe { TaskCell::<F>::stage(ptr) };
+    let future_panic = drop_quietly(std::mem::replace(stage, Stage::Consumed));
+    let output = match (future_panic, output) {
+        (Some(panic), Ok(_)) => Err(TaskError::Panicked(panic)),
+        (_, output) => output,
+    };
+    // SAFETY: loop thread, block alive (forwarded from the caller).
+    let cancel_requested = unsafe { ptr.as_ref() }.state.get() & CANCEL_REQUESTED != 0;
+    let output = match output {
+        // asyncio: a task that cancelled itself and then returned ends
+        // cancelled, its value discarded (`test_cancel_at_end`).
+        Ok(value) if cancel_requested => match drop_quietly(value) {
+            Some(panic) => Err(TaskError::Panicked(panic)),
+            None => Err(TaskError::Cancelled),
+        },
+        output => output,
+    };
+    let bits = finished_bits(&output);
+    *stage = Stage::Finished(output);
+    Poll::Ready(bits)
+}
+
+/// # Safety
+///
+/// As [`TaskCell::stage`].
+unsafe fn cancel_future<F: Future>(ptr: NonNull<Header>) -> u32 {
+    // SAFETY: forwarded from the caller.
+    let stage = unsafe { TaskCell::<F>::stage(ptr) };
+    let output = match drop_quietly(std::mem::replace(stage, Stage::Consumed)) {
+        Some(panic) => Err(TaskError::Panicked(panic)),
+        None => Err(TaskError::Cancelled),
+    };
+    let bits = finished_bits(&output);
+    // SAFETY: the old stage was moved out above; no reference remains.
+    let stage = unsafe { TaskCell::<F>::stage(ptr) };
+    *stage = Stage::Finished(output);
+    bits
+}
+
+/// # Safety
+///
+/// As [`TaskCell::stage`].
+unsafe fn drop_output<F: Future>(ptr: NonNull<Header>) {
+    // SAFETY: forwarded from the caller.
+    let stage = unsafe { TaskCell::<F>::stage(ptr) };
+    if let Stage::Finished(_) = stage {
+        let old = std::mem::replace(stage, Stage::Consumed);
+        // A panicking `Drop` of an output nobody wants is swallowed.
+        let _ = drop_quietly(old);
+    }
+}
+
+/// # Safety
+///
+/// As [`TaskCell::stage`].
+unsafe fn panic_message<F: Future>(ptr: NonNull<Header>) -> Option<String> {
+    // SAFETY: forwarded from the caller.
+    match unsafe { TaskCell::<F>::stage(ptr) } {
+        Stage::Finished(Err(TaskError::Panicked(panic))) => Some(panic.message().to_owned()),
+        _ => None,
+    }
+}
+
+/// # Safety
+///
+/// As [`TaskCell::stage`]; `out` points to an `Option<Result<F::Output, TaskError>>`.
+unsafe fn take_output<F: Future>(ptr: NonNull<Header>, out: *mut ()) {
+    // SAFETY: forwarded from the caller.
+    let stage = unsafe { TaskCell::<F>::stage(ptr) };
+    if let Stage::Finished(_) = stage {
+        let Stage::Finished(output) = std::mem::replace(stage, Stage::Consumed) else {
+            unreachable!("matched just above");
+        };
+        // SAFETY: the caller guarantees `out`'s type and that it is valid for writes.
+        unsafe { *out.cast::<Option<Result<F::Output, TaskError>>>() = Some(output) };
+    }
+}
+
+/// # Safety
+///
+/// The reference count has reached zero: `ptr` is a block made by
+/// `allocate::<F>` that nothing else can reach any more.
+unsafe fn dealloc<F: Future>(ptr: NonNull<Header>) {
+    // SAFETY: the block was made by `Box::new` in `allocate::<F>` and the
+    // last reference is gone. Its stage is `Consumed` (the future and the
+    // output were dropped on the loop thread before the loop gave up its
+    // reference, see the module docs), so dropping the box drops only
+    // `Send` parts, whichever thread this is.
+    drop(unsafe { Box::from_raw(ptr.cast::<TaskCell<F>>().as_ptr()) });
+}
+
+// ---------------------------------------------------------------------------
+// Reference counting.
+
+/// Adds a reference.
+///
+/// # Safety
+///
+/// `ptr` is a live block and the caller holds a reference to it.
+unsafe fn acquire(ptr: NonNull<Header>) {
+    // SAFETY: the caller holds a reference, so the block is alive; `refs`
+    // is an atomic, safe to touch from any thread.
+    let refs = unsafe { &(*ptr.as_ptr()).refs };
+    // ORDERING: a new reference is made from an existing one, which keeps
+    // the block alive meanwhile; nothing is published (as `Arc::clone`).
+    let before = refs.fetch_add(1, Ordering::Relaxed);
+    if before > isize::MAX as usize {
+        std::process::abort();
+    }
+}
+
+/// Gives up a reference, freeing the block if it was the last.
+///
+/// # Safety
+///
+/// `ptr` is a live block and the caller gives up a reference it holds.
+unsafe fn release(ptr: NonNull<Header>) {
+    // SAFETY: the caller's reference keeps the block alive until the
+    // decrement below.
+    let header = unsafe { &*ptr.as_ptr() };
+    // ORDERING: Release publishes this holder's writes to whoever frees the
+    // block; the Acquire fence before freeing sees all of them (as `Arc`).
+    if header.refs.fetch_sub(1, Ordering::Release) != 1 {
+        return;
+    }
+    fence(Ordering::Acquire);
+    let dealloc = header.vtable.dealloc;
+    // SAFETY: that was the last reference.
+    unsafe { dealloc(ptr) };
+}
+
+// ---------------------------------------------------------------------------
+// Wakers.
+
+static WAKER_VTABLE: RawWakerVTable =
+    RawWakerVTable::new(waker_clone, waker_wake, waker_wake_by_ref, waker_drop);
+
+/// # Safety
+///
+/// `data` is a task block the waker holds a reference to (or borrows one).
+unsafe fn waker_clone(data: *const ()) -> RawWaker {
+    let ptr = as_header(data);
+    // SAFETY: the waker being cloned keeps the block alive.
+    unsafe { acquire(ptr) };
+    RawWaker::new(data, &WAKER_VTABLE)
+}
+
+/// # Safety
+///
+/// As [`waker_clone`]; the waker's reference is consumed.
+unsafe fn waker_wake(data: *const ()) {
+    let ptr = as_header(data);
+    if !wake_on_loop_thread(ptr) {
+        // The waker's own reference travels with the post.
+        post_wake(WakeRef { ptr });
+        return;
+    }
+    // SAFETY: the waker's reference is given up.
+    unsafe { release(ptr) };
+}
+
+/// # Safety
+///
+/// As [`waker_clone`].
+unsafe fn waker_wake_by_ref(data: *const ()) {
+    let ptr = as_header(data);
+    if !wake_on_loop_thread(ptr) {
+        // SAFETY: the waker keeps the block alive; the new reference is the post's.
+        unsafe { acquire(ptr) };
+        post_wake(WakeRef { ptr });
+    }
+}
+
+/// # Safety
+///
+/// As [`waker_clone`]; the waker's reference is given up.
+unsafe fn waker_drop(data: *const ()) {
+    // SAFETY: forwarded from the caller.
+    unsafe { release(as_header(data)) };
+}
+
+fn as_header(data: *const ()) -> NonNull<Header> {
+    // A waker is only ever made from a block pointer, never null.
+    NonNull::new(data.cast_mut().cast::<Header>()).expect("task waker with a null pointer")
+}
+
+/// Schedules the task directly if this thread runs its loop; `false` if
+/// the wake must go through the inbox.
+fn wake_on_loop_thread(ptr: NonNull<Header>) -> bool {
+    // SAFETY: `owner` never changes after allocation and is an `Arc`, safe
+    // to read from any thread; the caller's reference keeps the block alive.
+    let owner = unsafe { &(*ptr.as_ptr()).owner };
+    context::with_current(|core| match core {
+        Some(core) if core.tasks.owns(owner) => {
+            // The running loop is on this thread and owns the task: its
+            // loop-thread fields may be touched here.
+            if let Some(scheduled) = core.tasks.schedule_ptr(ptr) {
+                core.push_task(scheduled);
+            }
+            true
+        }
+        _ => false,
+    })
+}
+
+fn post_wake(wake: WakeRef) {
+    let owner = wake.owner().clone();
+    // A closed loop refuses the post; its tasks are finished, so nothing is
+    // lost, and the message (with its reference) is dropped here.
+    let _ = owner.post(Msg::Wake(wake));
+}
+
+// ---------------------------------------------------------------------------
+// References.
+
+/// A counted reference to a task, on its loop's thread.
+pub(crate) struct TaskRef {
+    ptr: NonNull<Header>,
+    /// Loop-thread fields are reached through it.
+    _not_send: PhantomData<*const ()>,
+}
+
+impl Clone for TaskRef {
+    fn clone(&self) -> TaskRef {
+        // SAFETY: `self` holds a reference.
+        unsafe { acquire(self.ptr) };
+        TaskRef {
+            ptr: self.ptr,
+            _not_send: PhantomData,
+        }
+    }
+}
+
+impl Drop for TaskRef {
+    fn drop(&mut self) {
+        // SAFETY: `self` holds a reference and gives it up.
+        unsafe { release(self.ptr) };
+    }
+}
+
+impl TaskRef {
+    fn header(&self) -> &Header {
+        // SAFETY: the reference keeps the block alive, and a `TaskRef` only
+        // exists on the loop's thread (it is `!Send`, made by `LocalTasks`
+        // or from a `Task` handle), where the header's cells may be read.
+        unsafe { self.ptr.as_ref() }
+    }
+
+    fn state(&self) -> u32 {
+        self.header().state.get()
+    }
+
+    fn set(&self, bits: u32) {
+        let header = self.header();
+        header.state.set(header.state.get() | bits);
+    }
+
+    fn clear(&self, bits: u32) {
+        let header = self.header();
+        header.state.set(header.state.get() & !bits);
+    }
+
+    /// The task's id, unique within its loop.
+    pub(crate) fn id(&self) -> TaskId {
+        TaskId::new(self.header().id.get())
+    }
+
+    /// The name given at spawn time.
+    pub(crate) fn name(&self) -> Option<&str> {
+        self.header().extras.get()?.name.as_deref()
+    }
+
+    /// Id, name and spawn location.
+    pub(crate) fn info(&self) -> TaskInfo {
+        TaskInfo {
+            id: self.id(),
+            name: self.name().map(str::to_owned),
+            location: self.header().location,
+        }
+    }
+
+    /// The name, or `task #id`: what a trace calls the task.
+    pub(crate) fn label(&self) -> String {
+        match self.name() {
+            Some(name) => name.to_owned(),
+            None => format!("task {}", self.id()),
+        }
+    }
+
+    pub(crate) fn is_done(&self) -> bool {
+        self.state() & DONE != 0
+    }
+
+    pub(crate) fn is_cancelled(&self) -> bool {
+        self.state() & CANCELLED != 0
+    }
+
+    pub(crate) fn is_panicked(&self) -> bool {
+        self.state() & PANICKED != 0
+    }
+
+    /// Whether `cancel()` was called and the task has not finished yet
+    /// (asyncio's `cancelling() > 0`).
+    pub(crate) fn is_cancelling(&self) -> bool {
+        self.state() & (CANCEL_REQUESTED | DONE) == CANCEL_REQUESTED
+    }
+
+    /// Asks for cancellation (asyncio's `Task.cancel`); `false` if done.
+    pub(crate) fn request_cancel(&self) -> bool {
+        let state = self.state();
+        if state & DONE != 0 {
+            return false;
+        }
+        if state & CANCEL_REQUESTED == 0 {
+            self.set(CANCEL_REQUESTED);
+            self.wake();
+        }
+        true
+    }
+
+    /// Schedules the task, as its waker would.
+    pub(crate) fn wake(&self) {
+        if !wake_on_loop_thread(self.ptr) {
+            // SAFETY: `self` holds a reference; the new one is the post's.
+            unsafe { acquire(self.ptr) };
+            post_wake(WakeRef { ptr: self.ptr });
+        }
+    }
+
+    /// Registers `waker` to be woken when the task finishes.
+    pub(crate) fn set_join_waker(&self, waker: &Waker) {
+        let slot = &self.header().join_waker;
+        let old = slot.take();
+        match old {
+            Some(old) if old.will_wake(waker) => slot.set(Some(old)),
+            _ => {
+                slot.set(Some(waker.clone()));
+                drop(old);
+            }
+        }
+    }
+
+    /// Schedules `callback` for when the task finishes; `Err` gives it back
+    /// if the task is done already.
+    pub(crate) fn add_done_callback(
+        &self,
+        callback: Box<dyn FnOnce()>,
+    ) -> Result<(), Box<dyn FnOnce()>> {
+        if self.is_done() {
+            return Err(callback);
+        }
+        let extras = self.header().extras.get_or_init(Box::default);
+        extras.callbacks.borrow_mut().push(callback);
+        Ok(())
+    }
+
+    /// The message of the panic the task ended with, if it is still stored.
+    pub(crate) fn panic_message(&self) -> Option<String> {
+        let f = self.header().vtable.panic_message;
+        // SAFETY: loop thread (see `header`); no reference to the stage is held.
+        unsafe { f(self.ptr) }
+    }
+
+    fn drop_output(&self) {
+        let f = self.header().vtable.drop_output;
+        // SAFETY: loop thread (see `header`); no reference to the stage is held.
+        unsafe { f(self.ptr) }
+    }
+}
+
+/// A counted reference that may cross threads: an off-thread wake in the
+/// loop's inbox. It only gives up its reference, or is turned back into a
+/// scheduling request by the loop that owns the task.
+pub(crate) struct WakeRef {
+    ptr: NonNull<Header>,
+}
+
+// SAFETY: a `WakeRef` touches only `refs` (atomic) and `owner` (an `Arc`
+// that never changes) until `LocalTasks::accept` checks that it is on the
+// thread of the owning loop.
+unsafe impl Send for WakeRef {}
+
+impl WakeRef {
+    fn owner(&self) -> &Arc<Remote> {
+        // SAFETY: the reference keeps the block alive; `owner` is immutable
+        // and `Sync`.
+        unsafe { &(*self.ptr.as_ptr()).owner }
+    }
+}
+
+impl Drop for WakeRef {
+    fn drop(&mut self) {
+        // SAFETY: `self` holds a reference and gives it up. Off the loop
+        // thread this may free the block, which then holds only `Send` parts.
+        unsafe { release(self.ptr) };
+    }
+}
+
+/// A task in the ready queue: the loop's reference, lent to the queue.
+///
+/// Exactly one exists per task whose `SCHEDULED` bit is set; the loop keeps
+/// its reference while the bit is set, so the pointer stays valid.
+pub(crate) struct Scheduled {
+    ptr: NonNull<Header>,
+    _not_send: PhantomData<*const ()>,
+}
+
+impl Scheduled {
+    /// A counted reference to the scheduled task.
+    pub(crate) fn task(&self) -> TaskRef {
+        // SAFETY: the loop's reference keeps the block alive while it is scheduled.
+        unsafe { acquire(self.ptr) };
+        TaskRef {
+            ptr: self.ptr,
+            _not_send: PhantomData,
+        }
+    }
+
+    /// Clears `SCHEDULED`; returns whether the task is done (the caller
+    /// must then release the loop's reference).
+    fn unschedule(self) -> (NonNull<Header>, bool) {
+        let this = ManuallyDrop::new(self);
+        // SAFETY: see `Scheduled`; loop thread (`!Send`).
+        let header = unsafe { this.ptr.as_ref() };
+        let state = header.state.get();
+        header.state.set(state & !SCHEDULED);
+        (this.ptr, state & DONE != 0)
+    }
+}
+
+impl Drop for Scheduled {
+    /// A scheduled task dropped unrun (loop close): the loop's reference is
+    /// given up if the task is done.
+    fn drop(&mut self) {
+        let (ptr, done) = Scheduled {
+            ptr: self.ptr,
+            _not_send: PhantomData,
+        }
+        .unschedule();
+        if done {
+            // SAFETY: a done task keeps the loop's reference only while scheduled.
+            unsafe { release(ptr) };
+        }
+    }
+}
+
+/// A typed reference to a task whose output is `T`, for its [`Task`] handle.
+///
+/// [`Task`]: crate::Task
+pub(crate) struct JoinRef<T> {
+    task: TaskRef,
+    _output: PhantomData<T>,
+}
+
+impl<T> JoinRef<T> {
+    pub(crate) fn task(&self) -> &TaskRef {
+        &self.task
+    }
+
+    /// Marks the handle as awaited.
+    pub(crate) fn mark_polled(&self) {
+        self.task.set(POLLED);
+    }
+
+    /// Whether the handle was ever awaited.
+    pub(crate) fn was_polled(&self) -> bool {
+        self.task.state() & POLLED != 0
+    }
+
+    /// Forgets that the handle was awaited (`shield`).
+    pub(crate) fn unmark_polled(&self) {
+        self.task.clear(POLLED);
+    }
+
+    /// The message of a panic the task ended with, if nobody took it.
+    pub(crate) fn untaken_panic(&self) -> Option<String> {
+        if self.task.is_panicked() {
+            self.task.panic_message()
+        } else {
+            None
+        }
+    }
+
+    /// Takes the output if the task is done and it is still there.
+    pub(crate) fn take_output(&self) -> Option<Result<T, TaskError>> {
+        if !self.task.is_done() {
+            return None;
+        }
+        let mut out = None;
+        let f = self.task.header().vtable.take_output;
+        // SAFETY: a `JoinRef<T>` is only made by `LocalTasks::spawn::<F>`
+        // with `T = F::Output`, so `f` reads the stage as the right type;
+        // loop thread (`!Send`).
+        unsafe {
+            f(
+                self.task.ptr,
+                (&mut out as *mut Option<Result<T, TaskError>>).cast(),
+            )
+        };
+        out
+    }
+
+    /// The handle is going away: marks the task detached and drops its
+    /// output if nobody took it. Returns the task for the caller's last word.
+    pub(crate) fn into_detached(self) -> TaskRef {
+        self.task.clear(HANDLE);
+        if self.task.is_done() {
+            self.task.drop_output();
+        } else {
+            drop(self.task.header().join_waker.take());
+        }
+        self.task
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The loop's table.
+
+/// What the loop must do once a task finishes.
+pub(crate) struct Finished {
+    /// The handle's awaiter, to wake.
+    pub(crate) join_waker: Option<Waker>,
+    /// Done callbacks, to schedule with `call_soon` in order.
+    pub(crate) callbacks: Vec<Box<dyn FnOnce()>>,
+    /// A panic nobody will retrieve (the handle is gone), to report.
+    pub(crate) unretrieved_panic: Option<Box<(TaskInfo, String)>>,
+}
+
+/// The tasks of one loop: it spawns them, runs them and keeps the list of
+/// the live ones (asyncio's `all_tasks`).
+///
+/// Lives inside the loop's `Core`, on the loop's thread (`!Send`). Every
+/// registered task holds the loop's reference; the list pointers are valid
+/// while their task is registered.
+pub(crate) struct LocalTasks {
+    /// This loop's inbox: the `owner` of its tasks.
+    remote: Arc<Remote>,
+    head: Cell<Option<NonNull<Header>>>,
+    tail: Cell<Option<NonNull<Header>>>,
+    len: Cell<usize>,
+    next_id: Cell<u64>,
+    /// The task being polled, for `current_task()`.
+    current: Cell<Option<NonNull<Header>>>,
+    _not_send: PhantomData<*const ()>,
+}
+
+impl LocalTasks {
+    pub(crate) fn new(remote: Arc<Remote>) -> LocalTasks {
+        LocalTasks {
+            remote,
+            head: Cell::new(None),
+            tail: Cell::new(None),
+            len: Cell::new(0),
+            next_id: Cell::new(1),
+            current: Cell::new(None),
+            _not_send: PhantomData,
+        }
+    }
+
+    /// Whether tasks whose owner is `owner` are this loop's.
+    pub(crate) fn owns(&self, owner: &Arc<Remote>) -> bool {
+        Arc::ptr_eq(&self.remote, owner)
+    }
+
+    /// Allocates and registers a task with its handle. The caller then
+    /// either [`schedule`](LocalTasks::schedule)s it or runs its first
+    /// step at once with [`run_now`](LocalTasks::run_now) (an eager task).
+    pub(crate) fn spawn<F>(
+        &self,
+        future: F,
+        name: Option<String>,
+        location: &'static Location<'static>,
+    ) -> JoinRef<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        // Two references: the loop's and the handle's.
+        let ptr = TaskCell::allocate(future, self.remote.clone(), name, location, 2, HANDLE);
+        self.register(ptr);
+        JoinRef {
+            task: TaskRef {
+                ptr,
+                _not_send: PhantomData,
+            },
+            _output: PhantomData,
+        }
+    }
+
+    /// Marks one of this loop's tasks scheduled, for the ready queue;
+    /// `None` if it is scheduled already, done, or not this loop's.
+    pub(crate) fn schedule(&self, task: &TaskRef) -> Option<Scheduled> {
+        if !self.owns(&task.header().owner) {
+            return None;
+        }
+        self.schedule_ptr(task.ptr)
+    }
+
+    /// A task for a loop that will never run again: its future is dropped
+    /// at once and it ends cancelled.
+    pub(crate) fn spawn_cancelled<F>(
+        &self,
+        future: F,
+        name: Option<String>,
+        location: &'static Location<'static>,
+    ) -> JoinRef<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        // One reference, the handle's: the task is never registered.
+        let ptr = TaskCell::allocate(future, self.remote.clone(), name, location, 1, HANDLE);
+        self.assign_id(ptr);
+        // SAFETY: the block was just made for `F`, nothing else refers to it.
+        let bits = unsafe { (ptr.as_ref().vtable.cancel)(ptr) };
+        // SAFETY: as above, loop thread.
+        let header = unsafe { ptr.as_ref() };
+        header.state.set(header.state.get() | DONE | bits);
+        JoinRef {
+            task: TaskRef {
+                ptr,
+                _not_send: PhantomData,
+            },
+            _output: PhantomData,
+        }
+    }
+
+    fn assign_id(&self, ptr: NonNull<Header>) {
+        let id = self.next_id.get();
+        self.next_id.set(id + 1);
+        // SAFETY: a live block of this loop, loop thread.
+        unsafe { ptr.as_ref() }.id.set(id);
+    }
+
+    /// Gives the task its id and links it at the end of the live list.
+    fn register(&self, ptr: NonNull<Header>) {
+        self.assign_id(ptr);
+        // SAFETY: a live block of this loop, loop thread.
+        let header = unsafe { ptr.as_ref() };
+        header.state.set(header.state.get() | REGISTERED);
+        header.prev.set(self.tail.get());
+        header.next.set(None);
+        match self.tail.get() {
+            // SAFETY: the tail is registered, hence alive (loop's reference).
+            Some(tail) => unsafe { tail.as_ref() }.next.set(Some(ptr)),
+            None => self.head.set(Some(ptr)),
+        }
+        self.tail.set(Some(ptr));
+        self.len.set(self.len.get() + 1);
+    }
+
+    fn unregister(&self, ptr: NonNull<Header>) {
+        // SAFETY: a registered block of this loop, loop thread.
+        let header = unsafe { ptr.as_ref() };
+        let (prev, next) = (header.prev.take(), header.next.take());
+        match prev {
+            // SAFETY: neighbours in the list are registered, hence alive.
+            Some(prev) => unsafe { prev.as_ref() }.next.set(next),
+            None => self.head.set(next),
+        }
+        match next {
+            // SAFETY: as above.
+            Some(next) => unsafe { next.as_ref() }.prev.set(prev),
+            None => self.tail.set(prev),
+        }
+        header.state.set(header.state.get() & !REGISTERED);
+        self.len.set(self.len.get() - 1);
+    }
+
+    /// Marks the task scheduled; `None` if it is already, or done.
+    fn schedule_ptr(&self, ptr: NonNull<Header>) -> Option<Scheduled> {
+        // SAFETY: the caller holds a reference to a block owned by this
+        // loop (checked by `owns`), and this is the loop's thread.
+        let header = unsafe { ptr.as_ref() };
+        debug_assert!(self.owns(&header.owner));
+        let state = header.state.get();
+        if state & (SCHEDULED | DONE) != 0 {
+            return None;
+        }
+        header.state.set(state | SCHEDULED);
+        Some(Scheduled {
+            ptr,
+            _not_send: PhantomData,
+        })
+    }
+
+    /// Turns an off-thread wake drained from the inbox into a scheduling.
+    pub(crate) fn accept(&self, wake: WakeRef) -> Option<Scheduled> {
+        if !self.owns(wake.owner()) {
+            // Not ours (cannot happen: a wake is posted to its owner's
+            // inbox); do not touch it beyond dropping the reference.
+            return None;
+        }
+        self.schedule_ptr(wake.ptr)
+    }
+
+    /// Registers a task made on another thread and schedules it.
+    pub(crate) fn adopt(&self, spawn: RemoteSpawn) -> Option<Scheduled> {
+        let spawn = ManuallyDrop::new(spawn);
+        // SAFETY: the block is alive (its one reference is `spawn`'s) and
+        // only `refs` and `owner` were ever touched off this thread; the
+        // inbox's lock ordered those writes before this read.
+        let header = unsafe { spawn.ptr.as_ref() };
+        if !self.owns(&header.owner) {
+            drop(ManuallyDrop::into_inner(spawn));
+            return None;
+        }
+        // Its one reference becomes the loop's.
+        self.register(spawn.ptr);
+        self.schedule_ptr(spawn.ptr)
+    }
+
+    /// Runs a task taken from the ready queue: polls it once, or drops its
+    /// future if a cancel was requested. `Some` if it finished.
+    pub(crate) fn run(&self, scheduled: Scheduled) -> Option<Finished> {
+        let (ptr, done) = scheduled.unschedule();
+        if done {
+            // SAFETY: a done task kept the loop's reference only while scheduled.
+            unsafe { release(ptr) };
+            return None;
+        }
+        self.step(ptr)
+    }
+
+    /// Runs a new eager task's first step inside the spawn call.
+    pub(crate) fn run_now<T>(&self, join: &JoinRef<T>) -> Option<Finished> {
+        let state = join.task.state();
+        if state & (SCHEDULED | DONE | RUNNING) != 0 {
+            return None;
+        }
+        self.step(join.task.ptr)
+    }
+
+    fn step(&self, ptr: NonNull<Header>) -> Option<Finished> {
+        // SAFETY: registered (the loop's reference keeps it alive), loop thread.
+        let header = unsafe { ptr.as_ref() };
+        let vtable = header.vtable;
+        if header.state.get() & CANCEL_REQUESTED != 0 {
+            // SAFETY: as above; the stage is not borrowed.
+            let bits = unsafe { (vtable.cancel)(ptr) };
+            return Some(self.finish(ptr, bits));
+        }
+        let previous = self.current.replace(Some(ptr));
+        header.state.set(header.state.get() | RUNNING);
+        // A waker that borrows the loop's reference: never dropped, so it
+        // does not give one up. Clones made from it take their own.
+        let waker = ManuallyDrop::new(
+            // SAFETY: `WAKER_VTABLE`'s functions accept a block pointer
+            // whose reference is held, here by the loop for the whole poll.
+            unsafe { Waker::from_raw(RawWaker::new(ptr.as_ptr().cast(), &WAKER_VTABLE)) },
+        );
+        let mut cx = Context::from_waker(&waker);
+        // SAFETY: as above; the future is polled in place.
+        let polled = unsafe { (vtable.poll)(ptr, &mut cx) };
+        header.state.set(header.state.get() & !RUNNING);
+        self.current.set(previous);
+        match polled {
+            Poll::Pending => None,
+            Poll::Ready(bits) => Some(self.finish(ptr, bits)),
+        }
+    }
+
+    /// The task's future is gone: marks it done, unlinks it and collects
+    /// what the loop must do next.
+    fn finish(&self, ptr: NonNull<Header>, bits: u32) -> Finished {
+        // SAFETY: registered until `unregister` below, and the loop's
+        // reference is released last; loop thread.
+        let header = unsafe { ptr.as_ref() };
+        header.state.set(header.state.get() | DONE | bits);
+        if header.state.get() & REGISTERED != 0 {
+            self.unregister(ptr);
+        }
+        let callbacks = match header.extras.get() {
+            Some(extras) => extras.callbacks.take(),
+            None => Vec::new(),
+        };
+        let task = TaskRef {
+            ptr,
+            _not_send: PhantomData,
+        };
+        let mut unretrieved_panic = None;
+        if task.state() & HANDLE == 0 {
+            // Nobody will read the output: report a panic, drop the rest.
+            if task.is_panicked() {
+                unretrieved_panic = task.panic_message().map(|m| Box::new((task.info(), m)));
+            }
+            task.drop_output();
+        }
+        let finished = Finished {
+            join_waker: header.join_waker.take(),
+            callbacks,
+            unretrieved_panic,
+        };
+        let scheduled = task.state() & SCHEDULED != 0;
+        if scheduled {
+            // The ready queue still has it: its `Scheduled` gives up the
+            // loop's reference when popped or dropped.
+            std::mem::forget(task);
+        }
+        // Otherwise dropping `task` gives up the loop's reference.
+        finished
+    }
+
+    /// The task being polled right now.
+    pub(crate) fn current(&self) -> Option<TaskRef> {
+        let ptr = self.current.get()?;
+        // SAFETY: the running task is registered, hence alive.
+        unsafe { acquire(ptr) };
+        Some(TaskRef {
+            ptr,
+            _not_send: PhantomData,
+        })
+    }
+
+    /// References to every live task, in spawn order.
+    pub(crate) fn live(&self) -> Vec<TaskRef> {
+        let mut out = Vec::with_capacity(self.len.get());
+        let mut at = self.head.get();
+        while let Some(ptr) = at {
+            // SAFETY: registered, hence alive; loop thread.
+            unsafe { acquire(ptr) };
+            out.push(TaskRef {
+                ptr,
+                _not_send: PhantomData,
+            });
+            // SAFETY: as above.
+            at = unsafe { ptr.as_ref() }.next.get();
+        }
+        out
+    }
+
+    /// Drops the future of the first live task (loop close); `None` when
+    /// none is left. The caller reports and drops what it returns one at a
+    /// time, so a `Drop` that spawns cannot recurse.
+    pub(crate) fn close_next(&self) -> Option<(TaskInfo, Finished)> {
+        let ptr = self.head.get()?;
+        // SAFETY: registered, hence alive; loop thread; not being polled
+        // (the loop is not running while it closes).
+        let header = unsafe { ptr.as_ref() };
+        let info = {
+            // SAFETY: as above; this extra reference is released at once.
+            unsafe { acquire(ptr) };
+            TaskRef {
+                ptr,
+                _not_send: PhantomData,
+            }
+            .info()
+        };
+        // Unlinked before its future runs user code in `Drop`.
+        self.unregister(ptr);
+        // SAFETY: as above; the stage is not borrowed.
+        let bits = unsafe { (header.vtable.cancel)(ptr) };
+        Some((info, self.finish(ptr, bits)))
+    }
+}
+
+impl Drop for LocalTasks {
+    fn drop(&mut self) {
+        // A loop dropped without `close` (it cannot happen through the
+        // public API): drop the rest the same way.
+        while let Some((_, finished)) = self.close_next() {
+            drop(finished);
+        }
+    }
+}
+
+/// A task made on another thread for [`LoopHandle::spawn_threadsafe`],
+/// on its way to the loop through the inbox.
+///
+/// [`LoopHandle::spawn_threadsafe`]: crate::LoopHandle::spawn_threadsafe
+pub(crate) struct RemoteSpawn {
+    ptr: NonNull<Header>,
+}
+
+// SAFETY: made only from a `Send` future with a `Send` output; until the
+// loop adopts it, nothing else refers to the block.
+unsafe impl Send for RemoteSpawn {}
+
+impl RemoteSpawn {
+    pub(crate) fn new<F>(
+        future: F,
+        owner: Arc<Remote>,
+        location: &'static Location<'static>,
+    ) -> Self
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        // One reference, which becomes the loop's; no handle.
+        let ptr = TaskCell::allocate(future, owner, None, location, 1, 0);
+        RemoteSpawn { ptr }
+    }
+}
+
+impl Drop for RemoteSpawn {
+    /// Refused by a closed loop: the (`Send`) future is dropped here.
+    fn drop(&mut self) {
+        // SAFETY: the only reference to the block; the future and output
+        // are `Send`, so dropping them on this thread is fine.
+        unsafe {
+            let vtable = self.ptr.as_ref().vtable;
+            (vtable.cancel)(self.ptr);
+            (vtable.drop_output)(self.ptr);
+            release(self.ptr);
+        }
+    }
+}
+
+/// Element `index` of a pinned slice, pinned: how `gather` and
+/// `as_completed` poll their children in place, in one allocation for all
+/// of them instead of one box each.
+///
+/// # Panics
+///
+/// If `index` is out of bounds.
+pub(crate) fn pin_index<T>(slice: Pin<&mut [T]>, index: usize) -> Pin<&mut T> {
+    // SAFETY: structural pinning of slice elements: a pinned slice's
+    // elements are never moved out of it (this gives no `&mut` to the
+    // slice, only a pinned reference to one element), so pinning the
+    // slice pins each element.
+    unsafe { slice.map_unchecked_mut(|s| &mut s[index]) }
+}
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    //! The cross-thread handoffs of a task, modelled with loom: a wake from
+    //! another thread (a post through the inbox holding one reference)
+    //! racing the task's completion, its cancellation, and the drop of its
+    //! last handle. Every block must be freed exactly once: each holds one
+    //! `Arc` of the loop's `Remote`, so at the end only the test's is left.
+    use std::cell::{Cell, RefCell};
+    use std::rc::Rc;
+
+    use super::*;
+    use crate::runtime::reactor::Reactor;
+
+    /// Pending at its first poll (keeping the waker), ready with 7 after.
+    struct PendingOnce {
+        waker: Rc<RefCell<Option<Waker>>>,
+        dropped: Rc<Cell<u32>>,
+    }
+
+    impl Future for PendingOnce {
+        type Output = u32;
+        fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<u32> {
+            let mut slot = self.waker.borrow_mut();
+            if slot.is_some() {
+                return Poll::Ready(7);
+            }
+            *slot = Some(cx.waker().clone());
+            Poll::Pending
+        }
+    }
+
+    impl Drop for PendingOnce {
+        fn drop(&mut self) {
+            self.dropped.set(self.dropped.get() + 1);
+        }
+    }
+
+    struct Fixture {
+        remote: Arc<Remote>,
+        tasks: LocalTasks,
+        join: JoinRef<u32>,
+        dropped: Rc<Cell<u32>>,
+        _reactor: Reactor,
+    }
+
+    /// A loop-less table with one task polled once (now parked), and the
+    /// waker it left.
+    fn parked_task() -> (Fixture, Waker) {
+        let (reactor, wakeup) = Reactor::new().unwrap();
+        let remote = Arc::new(Remote::new(wakeup));
+        let tasks = LocalTasks::new(remote.clone());
+        let slot = Rc::new(RefCell::new(None));
+        let dropped = Rc::new(Cell::new(0));
+        let future = PendingOnce {
+            waker: slot.clone(),
+            dropped: dropped.clone(),
+        };
+        let join = tasks.spawn(future, None, Location::caller());
+        let scheduled = tasks.schedule(join.task()).unwrap();
+        assert!(tasks.run(scheduled).is_none());
+        let waker = slot.borrow().clone().unwrap();
+        let fixture = Fixture {
+            remote,
+            tasks,
+            join,
+            dropped,
+            _reactor: reactor,
+        };
+        (fixture, waker)
+    }
+
+    /// Takes the posted wakes and schedules them; how many were scheduled.
+    fn drain(f: &Fixture, run: bool) -> usize {
+        let mut msgs = Vec::new();
+        f.remote.inbox.drain(&mut msgs);
+        let mut scheduled = 0;
+        for msg in msgs {
+            let Msg::Wake(wake) = msg else {
+                panic!("only wakes are posted here");
+            };
+            if let Some(s) = f.tasks.accept(wake) {
+                scheduled += 1;
+                if run {
+                    drop(f.tasks.run(s));
+                }
+            }
+        }
+        scheduled
+    }
+
+    fn all_freed(f: Fixture) {
+        let Fixture {
+            remote,
+            tasks,
+            join,
+            dropped,
+            _reactor,
+        } = f;
+        drop(join);
+        drop(tasks);
+        assert_eq!(dropped.get(), 1, "the future is dropped exactly once");
+        assert_eq!(Arc::strong_count(&remote), 1, "every block was freed");
+    }
+
+    #[test]
+    fn wake_from_another_thread_races_completion() {
+        loom::model(|| {
+            let (f, waker) = parked_task();
+            let waking = loom::thread::spawn(move || waker.wake());
+            // The loop completes the task meanwhile.
+            let scheduled = f.tasks.schedule(f.join.task()).unwrap();
+            assert!(f.tasks.run(scheduled).is_some());
+            waking.join().unwrap();
+            // The late wake finds the task done: nothing is scheduled.
+            assert_eq!(drain(&f, false), 0);
+            assert_eq!(f.join.take_output().unwrap().unwrap(), 7);
+            all_freed(f);
+        });
+    }
+
+    #[test]
+    fn wake_from_another_thread_races_cancellation() {
+        loom::model(|| {
+            let (f, waker) = parked_task();
+            let waking = loom::thread::spawn(move || waker.wake());
+            // Off the running loop, the cancel's own wake goes through the inbox.
+            assert!(f.join.task().request_cancel());
+            while !f.join.task().is_done() {
+                drain(&f, true);
+                loom::thread::yield_now();
+            }
+            waking.join().unwrap();
+            drain(&f, true);
+            assert!(f.join.take_output().unwrap().unwrap_err().is_cancelled());
+            all_freed(f);
+        });
+    }
+
+    #[test]
+    fn last_handle_and_waker_dropped_on_two_threads() {
+        loom::model(|| {
+            let (f, waker) = parked_task();
+            let waking = loom::thread::spawn(move || {
+                waker.wake_by_ref();
+                drop(waker);
+            });
+            // The handle goes (never awaited: the task is detached), then
+            // the loop closes, dropping the future.
+            let Fixture {
+                remote,
+                tasks,
+                join,
+                dropped,
+                _reactor,
+            } = f;
+            drop(join.into_detached());
+            while let Some((_, finished)) = tasks.close_next() {
+                drop(finished);
+            }
+            waking.join().unwrap();
+            let mut msgs = Vec::new();
+            remote.inbox.drain(&mut msgs);
+            for msg in msgs {
+                let Msg::Wake(wake) = msg else { panic!() };
+                assert!(tasks.accept(wake).is_none());
+            }
+            drop(tasks);
+            assert_eq!(dropped.get(), 1);
+            assert_eq!(Arc::strong_count(&remote), 1);
+        });
+    }
+}
