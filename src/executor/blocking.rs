@@ -1,6 +1,6 @@
 //! How a plain thread waits for the pool: it polls, as a task would, with a
 //! waker that unparks it (crossbeam's `Parker`), and parks between polls.
-//! Used by [`ExecFuture::wait`](super::ExecFuture::wait) and by `submit` on
+//! Used by [`ExecFuture::wait`](crate::ExecFuture::wait) and by `submit` on
 //! a full bounded queue, so that blocked threads wait in the same lines as
 //! tasks.
 

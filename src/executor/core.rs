@@ -1,6 +1,6 @@
 //! [`PoolCore`]: what the pool's handles, workers, job futures and waiting
-//! submitters share: one lock around the [job queue](super::queue) and the
-//! [workers' counts](super::handoff), and the submit paths that put a job
+//! submitters share: one lock around the job queue (`queue.rs`) and the
+//! workers' counts (`handoff.rs`), and the submit paths that put a job
 //! in the one and hand it on through the other.
 //!
 //! Every submit takes the lock once: admit, push, hand on (`handoff.rs`).
@@ -58,7 +58,7 @@ impl PoolCore {
                 workers: Vec::new(),
                 next_worker: 0,
             }),
-            signals: Signals::default(),
+            signals: Signals::new(),
             exited: Condvar::new(),
             config,
             id: NEXT_POOL_ID.fetch_add(1, Ordering::Relaxed),

@@ -21,7 +21,7 @@ use crate::task::PanicError;
 #[non_exhaustive]
 pub enum ExecError {
     /// The job was cancelled before a worker started it: by
-    /// [`ExecFuture::cancel`](super::ExecFuture::cancel) or by a shutdown
+    /// [`ExecFuture::cancel`](crate::ExecFuture::cancel) or by a shutdown
     /// with `cancel_pending` (`concurrent.futures.CancelledError`).
     Cancelled,
     /// The job panicked; the worker caught it and went on.
@@ -124,7 +124,7 @@ impl std::error::Error for ExecError {}
 /// ```
 pub enum SubmitError<F> {
     /// The bounded queue is full (only from
-    /// [`try_submit`](super::ThreadPoolExecutor::try_submit)).
+    /// [`try_submit`](crate::ThreadPoolExecutor::try_submit)).
     Full(F),
     /// The pool was shut down.
     ShutDown(F),

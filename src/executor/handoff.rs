@@ -37,11 +37,18 @@
 //!   it: a worker checks the queue and registers as spinning or idle in one
 //!   critical section, and every job queued after that hands a token out.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use crossbeam_utils::{Backoff, CachePadded};
 use parking_lot::{Condvar, MutexGuard};
+
+// The hint is loom's under `cfg(loom)`, so that the model at the end of
+// this file checks the real `Crew` transitions and hint updates.
+#[cfg(loom)]
+use loom::sync::atomic::AtomicUsize;
+#[cfg(not(loom))]
+use std::sync::atomic::AtomicUsize;
 
 /// The workers' counts (kept in the pool's locked state).
 #[derive(Debug, Default)]
@@ -75,7 +82,6 @@ pub(super) enum Handed {
 
 /// What reaches workers without the lock: the hint for spinners and the
 /// condvar for sleepers.
-#[derive(Debug, Default)]
 pub(super) struct Signals {
     /// Mirrors `Crew::spin_handed`; on its own cache line, away from the
     /// pool lock that submitters and workers take for every job.
@@ -144,15 +150,27 @@ impl Crew {
 }
 
 impl Signals {
+    pub(super) fn new() -> Signals {
+        Signals {
+            hint: CachePadded::new(AtomicUsize::new(0)),
+            wake: Condvar::new(),
+        }
+    }
+
+    /// Whether a job has been handed to some spinner and not yet taken.
+    fn hinted(&self) -> bool {
+        // ORDERING: the hint only ends a spin early; the hand-over itself
+        // is read under the lock afterwards, so Relaxed would do too.
+        self.hint.load(Ordering::Acquire) != 0
+    }
+
     /// Spins with the lock released for up to `spin`, or until a job is
     /// handed to some spinner.
     pub(super) fn spin<S>(&self, guard: &mut MutexGuard<'_, S>, spin: Duration) {
         MutexGuard::unlocked(guard, || {
             let start = Instant::now();
             let backoff = Backoff::new();
-            // ORDERING: the hint only ends the spin early; the hand-over
-            // itself is read under the lock afterwards, so Relaxed would do too.
-            while self.hint.load(Ordering::Acquire) == 0 && start.elapsed() < spin {
+            while !self.hinted() && start.elapsed() < spin {
                 backoff.snooze();
             }
         });
@@ -182,5 +200,105 @@ impl Signals {
     /// Wakes every sleeper (shutdown).
     pub(super) fn wake_all(&self) {
         self.wake.notify_all();
+    }
+}
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    //! The hand-off between a submitter and one worker, under loom: the
+    //! `Crew` transitions and the hint are the real code; the pool lock,
+    //! the condvar and the spin loop are loom's stand-ins for `core.rs` and
+    //! `worker.rs` (a spin of two looks at the hint). A job queued with no
+    //! worker to take it leaves the worker asleep forever, which loom
+    //! reports as a deadlock.
+    use super::*;
+    use loom::sync::{Arc, Condvar as LoomCondvar, Mutex};
+
+    struct Model {
+        crew: Crew,
+        /// Jobs queued and not yet taken.
+        jobs: usize,
+    }
+
+    struct Pool {
+        state: Mutex<Model>,
+        signals: Signals,
+        sleepers: LoomCondvar,
+    }
+
+    /// The worker's loop: take a job, else spin, else sleep; leave after
+    /// `jobs` jobs.
+    fn worker(pool: &Pool, jobs: usize) {
+        let mut ran = 0;
+        let mut state = pool.state.lock().unwrap();
+        while ran < jobs {
+            if state.jobs > 0 {
+                state.jobs -= 1;
+                ran += 1;
+                continue;
+            }
+            state.crew.begin_spin();
+            drop(state);
+            for _ in 0..2 {
+                if pool.signals.hinted() {
+                    break;
+                }
+                loom::thread::yield_now();
+            }
+            state = pool.state.lock().unwrap();
+            if state.crew.end_spin(&pool.signals) {
+                continue;
+            }
+            state.crew.begin_sleep();
+            while !state.crew.take_token() {
+                state = pool.sleepers.wait(state).unwrap();
+            }
+        }
+        state.crew.threads -= 1;
+    }
+
+    /// The submitter's step for one job (`PoolCore::enqueue`).
+    fn submit(pool: &Arc<Pool>, jobs: usize) -> Option<loom::thread::JoinHandle<()>> {
+        let mut state = pool.state.lock().unwrap();
+        state.jobs += 1;
+        match state.crew.hand_job(&pool.signals, 1) {
+            Handed::Spinner | Handed::Nobody => None,
+            Handed::Sleeper => {
+                drop(state);
+                pool.sleepers.notify_one();
+                None
+            }
+            Handed::NewWorker => {
+                drop(state);
+                let pool = pool.clone();
+                Some(loom::thread::spawn(move || worker(&pool, jobs)))
+            }
+        }
+    }
+
+    #[test]
+    fn loom_tests_a_job_handed_to_a_spinning_or_idle_worker_is_never_lost() {
+        loom::model(|| {
+            let pool = Arc::new(Pool {
+                state: Mutex::new(Model {
+                    crew: Crew::default(),
+                    jobs: 0,
+                }),
+                signals: Signals::new(),
+                sleepers: LoomCondvar::new(),
+            });
+            let first = submit(&pool, 2).expect("the first job starts the worker");
+            // The second job finds the worker busy, spinning or asleep.
+            assert!(submit(&pool, 2).is_none());
+            first.join().unwrap();
+            let state = pool.state.lock().unwrap();
+            assert_eq!(state.jobs, 0);
+            assert_eq!(
+                (state.crew.threads, state.crew.idle, state.crew.spinning),
+                (0, 0, 0)
+            );
+            assert_eq!((state.crew.notified, state.crew.spin_handed), (0, 0));
+            assert!(!pool.signals.hinted());
+        });
     }
 }

@@ -278,7 +278,7 @@ where
 }
 
 /// The result of a job submitted to a
-/// [`ThreadPoolExecutor`](super::ThreadPoolExecutor) (`concurrent.futures.Future`).
+/// [`ThreadPoolExecutor`](crate::ThreadPoolExecutor) (`concurrent.futures.Future`).
 ///
 /// Await it on any executor (tulipa, tokio, a `block_on`), or block a plain
 /// thread on it with [`wait`](ExecFuture::wait) /
@@ -289,7 +289,7 @@ where
 /// result is dropped.
 ///
 /// On a loop with a virtual clock, await jobs through
-/// [`ThreadPoolExecutor::run`](super::ThreadPoolExecutor::run) or
+/// [`ThreadPoolExecutor::run`](crate::ThreadPoolExecutor::run) or
 /// [`run_in_executor_on`](crate::run_in_executor_on) instead: they also keep
 /// virtual time from jumping past a job that is still running.
 ///

@@ -223,7 +223,7 @@ impl ThreadPoolExecutor {
     /// [`SubmitError::ShutDown`]. Jobs already queued still run, unless
     /// `cancel_pending` is set: then they are cancelled (their closures are
     /// dropped, never run; their futures resolve to
-    /// [`ExecError::Cancelled`](super::ExecError::Cancelled)). Running jobs
+    /// [`ExecError::Cancelled`](crate::ExecError::Cancelled)). Running jobs
     /// always run to the end. With `wait` the call blocks until every worker
     /// has exited (it would hang on a job that never returns); without it,
     /// it returns at once. Calling it again is harmless.

@@ -12,7 +12,7 @@ use super::error::SubmitError;
 use super::job::ExecFuture;
 use super::queue::Slot;
 
-/// The future of [`ThreadPoolExecutor::submit_async`](super::ThreadPoolExecutor::submit_async):
+/// The future of [`ThreadPoolExecutor::submit_async`](crate::ThreadPoolExecutor::submit_async):
 /// resolves to the job's [`ExecFuture`] once the job is queued.
 ///
 /// # Cancel safety
