@@ -208,7 +208,8 @@ mod loom_tests {
     //! The hand-off between a submitter and one worker, under loom: the
     //! `Crew` transitions and the hint are the real code; the pool lock,
     //! the condvar and the spin loop are loom's stand-ins for `core.rs` and
-    //! `worker.rs` (a spin of two looks at the hint). A job queued with no
+    //! `worker.rs` (a spin of two looks at the hint). Loom explores the
+    //! second job reaching the worker busy, spinning and asleep. A job queued with no
     //! worker to take it leaves the worker asleep forever, which loom
     //! reports as a deadlock.
     use super::*;
@@ -239,11 +240,13 @@ mod loom_tests {
             }
             state.crew.begin_spin();
             drop(state);
+            // Two looks at the hint stand for the timed spin (a loom
+            // `yield_now` here would keep loom from ever letting the spin
+            // run out before the submitter moves).
             for _ in 0..2 {
                 if pool.signals.hinted() {
                     break;
                 }
-                loom::thread::yield_now();
             }
             state = pool.state.lock().unwrap();
             if state.crew.end_spin(&pool.signals) {
