@@ -117,6 +117,19 @@ where
 }
 
 impl<F, T> JobCell<F, T> {
+    /// `Claimed → Running`: the closure, to run or drop; `None` if the job
+    /// is not claimed.
+    fn start(&self) -> Option<F> {
+        let mut state = self.state.lock();
+        match std::mem::replace(&mut state.stage, Stage::Running) {
+            Stage::Claimed(f) => Some(f),
+            other => {
+                state.stage = other;
+                None
+            }
+        }
+    }
+
     /// Stores the outcome, wakes the waiter (after the lock is released).
     /// A detached job's result is dropped here, outside the lock.
     fn finish(&self, outcome: Result<T, ExecError>) {
@@ -159,32 +172,14 @@ where
     }
 
     fn run(&self) {
-        let f = {
-            let mut state = self.state.lock();
-            match std::mem::replace(&mut state.stage, Stage::Running) {
-                Stage::Claimed(f) => f,
-                other => {
-                    state.stage = other;
-                    return;
-                }
-            }
-        };
+        let Some(f) = self.start() else { return };
         let outcome = catch_unwind(AssertUnwindSafe(f))
             .map_err(|payload| ExecError::Panicked(PanicError::new(payload)));
         self.finish(outcome);
     }
 
     fn abandon(&self) {
-        let f = {
-            let mut state = self.state.lock();
-            match std::mem::replace(&mut state.stage, Stage::Running) {
-                Stage::Claimed(f) => f,
-                other => {
-                    state.stage = other;
-                    return;
-                }
-            }
-        };
+        let Some(f) = self.start() else { return };
         // The closure's captures are dropped before the waiter hears of it.
         drop(f);
         self.finish(Err(ExecError::Cancelled));
