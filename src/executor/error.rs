@@ -42,7 +42,9 @@ impl ExecError {
     ///
     /// let pool = ThreadPoolExecutor::new(1);
     /// let (release, gate) = mpsc::channel::<()>();
-    /// let busy = pool.submit(move || gate.recv().unwrap()).unwrap();
+    /// let (started_tx, started) = mpsc::channel::<()>();
+    /// let busy = pool.submit(move || { started_tx.send(()).unwrap(); gate.recv().unwrap() }).unwrap();
+    /// started.recv().unwrap(); // the worker is busy
     /// let queued = pool.submit(|| 1).unwrap();
     /// pool.shutdown(false, true); // cancel_pending: `queued` never runs
     /// release.send(()).unwrap();
