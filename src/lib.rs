@@ -51,6 +51,7 @@ pub mod time;
 #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub mod tls;
 pub mod trace;
+mod waiters;
 
 pub use combinators::{
     as_completed, gather, shield, timeout, timeout_at, try_gather, wait, wait_for, ReturnWhen,

@@ -4,8 +4,11 @@
 //! `executor.py` / `test_shutdown.py` cases are named where ported.)
 #![cfg(not(loom))]
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
+use std::task::{Context, Poll, Waker};
 use std::thread;
 use std::time::Duration;
 
@@ -394,6 +397,41 @@ fn cancelling_a_queued_job_makes_room_in_a_bounded_queue() {
     gate.open();
     blocker.wait().unwrap();
     assert_eq!(next.wait().unwrap(), 3);
+}
+
+/// Polls a `submit_async` future once, by hand.
+fn poll_once<F: FnOnce() -> u32 + Send + 'static>(
+    submit: &mut tulipa::executor::Submit<F>,
+) -> Poll<Result<tulipa::ExecFuture<u32>, tulipa::SubmitError<F>>> {
+    Pin::new(submit).poll(&mut Context::from_waker(Waker::noop()))
+}
+
+#[test]
+fn submitter_cancelled_in_the_middle_of_the_line_leaves_it_and_the_line_stays_fifo() {
+    let (pool, gate, blocker) =
+        busy_pool(ThreadPoolExecutor::builder().max_workers(1).max_queued(1));
+    let filler = pool.try_submit(|| 0).unwrap();
+    let (mut a, mut b, mut c) = (
+        pool.submit_async(|| 1),
+        pool.submit_async(|| 2),
+        pool.submit_async(|| 3),
+    );
+    assert!(poll_once(&mut a).is_pending());
+    assert!(poll_once(&mut b).is_pending());
+    assert!(poll_once(&mut c).is_pending());
+    drop(b); // leaves from the middle of the line
+    assert!(filler.cancel()); // one place: the first in line is woken
+    assert!(poll_once(&mut c).is_pending(), "c waits behind a");
+    let Poll::Ready(Ok(job_a)) = poll_once(&mut a) else {
+        panic!("a, first in line, takes the place")
+    };
+    assert!(job_a.cancel()); // the place again: c is next (b has left)
+    let Poll::Ready(Ok(job_c)) = poll_once(&mut c) else {
+        panic!("c takes the place b left")
+    };
+    gate.open();
+    blocker.wait().unwrap();
+    assert_eq!(job_c.wait().unwrap(), 3);
 }
 
 #[test]

@@ -11,7 +11,12 @@
 //!
 //! Whoever takes a job out of `Queued` (a worker's `claim`, or the future's
 //! `cancel`) is the one who decrements the pool's count of queued jobs, so
-//! the count is right whichever side wins the race.
+//! the count is right whichever side wins the race. The job knows nothing
+//! else of the pool: its future holds the job and a [`QueueSlot`] to give
+//! back when it cancels a queued job.
+//!
+//! A thread that [`wait`](ExecFuture::wait)s polls the job as a task would,
+//! parked behind a waker that unparks it (`blocking.rs`).
 
 use std::fmt;
 use std::future::Future;
@@ -21,11 +26,18 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use parking_lot::{Condvar, Mutex};
+use parking_lot::Mutex;
 
-use super::shared::Shared;
-use super::ExecError;
+use super::blocking::block_until;
+use super::error::ExecError;
 use crate::task::PanicError;
+
+/// What a job's future gives back when it cancels its job while the job is
+/// still queued: the job's place under the queue's bound.
+pub(crate) trait QueueSlot: Send + Sync {
+    /// A queued job was cancelled: one more job fits.
+    fn release(&self);
+}
 
 /// The queue's view of a job, whatever its closure and result types.
 pub(crate) trait Runnable: Send + Sync {
@@ -42,8 +54,6 @@ pub(crate) trait Runnable: Send + Sync {
 /// The future's view of a job, typed by its result only.
 trait JobHandle<T>: Send + Sync {
     fn poll_result(&self, cx: &mut Context<'_>) -> Poll<Result<T, ExecError>>;
-    /// Blocks until done or `deadline`; `None` on timeout.
-    fn wait_until(&self, deadline: Option<Instant>) -> Option<Result<T, ExecError>>;
     /// `Queued → Cancelled`. `Some(true)` if this call cancelled it (the
     /// caller must then release its queue slot), `Some(false)` if it was
     /// cancelled already, `None` if it has started or finished.
@@ -82,12 +92,11 @@ struct State<F, T> {
 
 struct JobCell<F, T> {
     state: Mutex<State<F, T>>,
-    /// For [`ExecFuture::wait`] from plain threads.
-    done: Condvar,
 }
 
-/// Makes a job: the entry for the pool's queue and the future for the caller.
-pub(crate) fn new_job<F, T>(f: F, pool: Arc<Shared>) -> (Arc<dyn Runnable>, ExecFuture<T>)
+/// Makes a job: the entry for the pool's queue and the future for the
+/// caller, which gives `slot` back if it cancels the queued job.
+pub(crate) fn new_job<F, T>(f: F, slot: Arc<dyn QueueSlot>) -> (Arc<dyn Runnable>, ExecFuture<T>)
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
@@ -99,16 +108,28 @@ where
             detached: false,
             until_done: None,
         }),
-        done: Condvar::new(),
     });
     let future = ExecFuture {
         job: cell.clone(),
-        pool,
+        slot,
     };
     (cell, future)
 }
 
 impl<F, T> JobCell<F, T> {
+    /// `Claimed → Running`: the closure, to run or drop; `None` if the job
+    /// is not claimed.
+    fn start(&self) -> Option<F> {
+        let mut state = self.state.lock();
+        match std::mem::replace(&mut state.stage, Stage::Running) {
+            Stage::Claimed(f) => Some(f),
+            other => {
+                state.stage = other;
+                None
+            }
+        }
+    }
+
     /// Stores the outcome, wakes the waiter (after the lock is released).
     /// A detached job's result is dropped here, outside the lock.
     fn finish(&self, outcome: Result<T, ExecError>) {
@@ -123,7 +144,6 @@ impl<F, T> JobCell<F, T> {
         state.stage = Stage::Done(outcome);
         let waker = state.waker.take();
         drop(state);
-        self.done.notify_all();
         if let Some(waker) = waker {
             waker.wake();
         }
@@ -152,32 +172,14 @@ where
     }
 
     fn run(&self) {
-        let f = {
-            let mut state = self.state.lock();
-            match std::mem::replace(&mut state.stage, Stage::Running) {
-                Stage::Claimed(f) => f,
-                other => {
-                    state.stage = other;
-                    return;
-                }
-            }
-        };
+        let Some(f) = self.start() else { return };
         let outcome = catch_unwind(AssertUnwindSafe(f))
             .map_err(|payload| ExecError::Panicked(PanicError::new(payload)));
         self.finish(outcome);
     }
 
     fn abandon(&self) {
-        let f = {
-            let mut state = self.state.lock();
-            match std::mem::replace(&mut state.stage, Stage::Running) {
-                Stage::Claimed(f) => f,
-                other => {
-                    state.stage = other;
-                    return;
-                }
-            }
-        };
+        let Some(f) = self.start() else { return };
         // The closure's captures are dropped before the waiter hears of it.
         drop(f);
         self.finish(Err(ExecError::Cancelled));
@@ -202,28 +204,6 @@ where
                     _ => state.waker = Some(cx.waker().clone()),
                 }
                 Poll::Pending
-            }
-        }
-    }
-
-    fn wait_until(&self, deadline: Option<Instant>) -> Option<Result<T, ExecError>> {
-        let mut state = self.state.lock();
-        loop {
-            match std::mem::replace(&mut state.stage, Stage::Taken) {
-                Stage::Done(outcome) => return Some(outcome),
-                Stage::Cancelled => return Some(Err(ExecError::Cancelled)),
-                Stage::Taken => panic!("ExecFuture waited on after it completed"),
-                pending => state.stage = pending,
-            }
-            match deadline {
-                None => self.done.wait(&mut state),
-                Some(deadline) => {
-                    if self.done.wait_until(&mut state, deadline).timed_out()
-                        && !matches!(state.stage, Stage::Done(_) | Stage::Cancelled)
-                    {
-                        return None;
-                    }
-                }
             }
         }
     }
@@ -293,7 +273,7 @@ where
 }
 
 /// The result of a job submitted to a
-/// [`ThreadPoolExecutor`](super::ThreadPoolExecutor) (`concurrent.futures.Future`).
+/// [`ThreadPoolExecutor`](crate::ThreadPoolExecutor) (`concurrent.futures.Future`).
 ///
 /// Await it on any executor (tulipa, tokio, a `block_on`), or block a plain
 /// thread on it with [`wait`](ExecFuture::wait) /
@@ -304,7 +284,7 @@ where
 /// result is dropped.
 ///
 /// On a loop with a virtual clock, await jobs through
-/// [`ThreadPoolExecutor::run`](super::ThreadPoolExecutor::run) or
+/// [`ThreadPoolExecutor::run`](crate::ThreadPoolExecutor::run) or
 /// [`run_in_executor_on`](crate::run_in_executor_on) instead: they also keep
 /// virtual time from jumping past a job that is still running.
 ///
@@ -320,7 +300,7 @@ where
 #[must_use = "dropping an ExecFuture cancels its job if it has not started"]
 pub struct ExecFuture<T> {
     job: Arc<dyn JobHandle<T>>,
-    pool: Arc<Shared>,
+    slot: Arc<dyn QueueSlot>,
 }
 
 impl<T> ExecFuture<T> {
@@ -355,7 +335,7 @@ impl<T> ExecFuture<T> {
     pub fn cancel(&self) -> bool {
         match self.job.cancel() {
             Some(true) => {
-                self.pool.release_cancelled_slot();
+                self.slot.release();
                 true
             }
             Some(false) => true,
@@ -365,12 +345,29 @@ impl<T> ExecFuture<T> {
 
     /// Whether the job has finished, panicked or been cancelled
     /// (`concurrent.futures.Future.done`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::mpsc;
+    ///
+    /// let pool = tulipa::ThreadPoolExecutor::new(1);
+    /// let (release, gate) = mpsc::channel::<()>();
+    /// let job = pool.submit(move || gate.recv().unwrap()).unwrap();
+    /// assert!(!job.is_done()); // blocked on the gate
+    /// let queued = pool.submit(|| ()).unwrap();
+    /// assert!(queued.cancel());
+    /// assert!(queued.is_done()); // a cancelled job is done
+    /// release.send(()).unwrap();
+    /// job.wait().unwrap();
+    /// ```
     #[doc(alias = "done")]
     pub fn is_done(&self) -> bool {
         self.job.is_done()
     }
 
-    /// Blocks the calling thread until the job is done and returns its result.
+    /// Blocks the calling thread until the job is done and returns its result
+    /// (`concurrent.futures.Future.result`).
     ///
     /// Never call this on a loop's thread for a job that needs that loop:
     /// the loop could not run meanwhile.
@@ -383,22 +380,49 @@ impl<T> ExecFuture<T> {
     /// # Panics
     ///
     /// If the future already gave its result by being polled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = tulipa::ThreadPoolExecutor::new(1);
+    /// let job = pool.submit(|| "done".to_owned()).unwrap();
+    /// assert_eq!(job.wait().unwrap(), "done");
+    /// ```
     #[doc(alias = "result")]
     pub fn wait(self) -> Result<T, ExecError> {
-        self.job
-            .wait_until(None)
+        block_until(None, |cx| self.job.poll_result(cx))
             .expect("an untimed wait returns only once the job is done")
     }
 
     /// Like [`wait`](ExecFuture::wait) for at most `timeout`; gives the future
-    /// back if the job is still queued or running.
+    /// back if the job is still queued or running. Any `timeout` is valid;
+    /// one too large for the clock waits without limit.
     ///
     /// # Errors
     ///
     /// `Err(self)` if `timeout` passed first (the job is not cancelled).
+    /// `Ok(Err(_))` as for [`wait`](ExecFuture::wait).
+    ///
+    /// # Panics
+    ///
+    /// If the future already gave its result by being polled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::mpsc;
+    /// use std::time::Duration;
+    ///
+    /// let pool = tulipa::ThreadPoolExecutor::new(1);
+    /// let (release, gate) = mpsc::channel::<()>();
+    /// let job = pool.submit(move || gate.recv().unwrap()).unwrap();
+    /// let job = job.wait_timeout(Duration::from_millis(1)).unwrap_err(); // still blocked
+    /// release.send(()).unwrap();
+    /// assert!(job.wait_timeout(Duration::MAX).unwrap().is_ok());
+    /// ```
     pub fn wait_timeout(self, timeout: Duration) -> Result<Result<T, ExecError>, ExecFuture<T>> {
         let deadline = Instant::now().checked_add(timeout);
-        match self.job.wait_until(deadline) {
+        match block_until(deadline, |cx| self.job.poll_result(cx)) {
             Some(outcome) => Ok(outcome),
             None => Err(self),
         }
@@ -419,7 +443,7 @@ impl<T> Future for ExecFuture<T> {
 impl<T> Drop for ExecFuture<T> {
     fn drop(&mut self) {
         if self.job.detach() {
-            self.pool.release_cancelled_slot();
+            self.slot.release();
         }
     }
 }

@@ -1,15 +1,17 @@
 //! [`ThreadPoolExecutor`]: the public handle of a bounded pool of lazily
-//! started worker threads sharing one FIFO queue of jobs (the state and the
-//! workers live in `shared.rs` and `worker.rs`).
+//! started worker threads sharing one FIFO queue of jobs, and its calls
+//! (the shared state is `core.rs`, the threads `worker.rs`); and
+//! [`Builder::build`], which makes one.
 
 use std::fmt;
 use std::sync::Arc;
 
-use super::builder::Config;
+use super::builder::{Builder, Config};
+use super::core::PoolCore;
+use super::error::SubmitError;
 use super::job::ExecFuture;
-use super::shared::{Admit, Shared};
 use super::submit::Submit;
-use super::{Builder, RunInExecutor, SubmitError};
+use super::worker::{join_workers, Worker};
 
 /// A pool of worker threads that runs blocking closures
 /// (`concurrent.futures.ThreadPoolExecutor`).
@@ -47,12 +49,28 @@ pub struct ThreadPoolExecutor {
 
 /// Shuts the pool down when the last handle goes.
 struct Owner {
-    shared: Arc<Shared>,
+    core: Arc<PoolCore>,
 }
 
 impl Drop for Owner {
     fn drop(&mut self) {
-        self.shared.shutdown(false, false);
+        let _no_join = self.core.shutdown(false, false);
+    }
+}
+
+impl Builder {
+    /// Builds the pool; no thread starts until the first job.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = tulipa::ThreadPoolExecutor::builder().max_workers(2).build();
+    /// assert_eq!(pool.num_threads(), 0);
+    /// assert_eq!(pool.submit(|| 3).unwrap().wait().unwrap(), 3);
+    /// assert_eq!(pool.num_threads(), 1);
+    /// ```
+    pub fn build(self) -> ThreadPoolExecutor {
+        ThreadPoolExecutor::from_config(self.config)
     }
 }
 
@@ -77,19 +95,26 @@ impl ThreadPoolExecutor {
 
     /// A [`Builder`] for a pool with a thread name prefix, an idle timeout,
     /// a stack size or a bound on queued jobs.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = tulipa::ThreadPoolExecutor::builder().max_workers(1).max_queued(8).build();
+    /// assert_eq!(pool.max_workers(), 1);
+    /// ```
     pub fn builder() -> Builder {
         Builder::new()
     }
 
-    pub(crate) fn from_config(config: Config) -> ThreadPoolExecutor {
-        let shared = Arc::new(Shared::new(config));
+    fn from_config(config: Config) -> ThreadPoolExecutor {
+        let core = Arc::new(PoolCore::new(config, Worker::start));
         ThreadPoolExecutor {
-            owner: Arc::new(Owner { shared }),
+            owner: Arc::new(Owner { core }),
         }
     }
 
-    pub(crate) fn shared(&self) -> &Arc<Shared> {
-        &self.owner.shared
+    fn core(&self) -> &Arc<PoolCore> {
+        &self.owner.core
     }
 
     /// Queues `f` and returns the future of its result
@@ -121,7 +146,7 @@ impl ThreadPoolExecutor {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        self.shared().submit_blocking(f)
+        self.core().submit_blocking(f)
     }
 
     /// Queues `f` only if that needs no waiting.
@@ -154,13 +179,7 @@ impl ThreadPoolExecutor {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let shared = self.shared();
-        let state = shared.state.lock();
-        match shared.admit(&state) {
-            Admit::Yes => Ok(shared.enqueue(state, f)),
-            Admit::Full => Err(SubmitError::Full(f)),
-            Admit::ShutDown => Err(SubmitError::ShutDown(f)),
-        }
+        self.core().try_submit(f)
     }
 
     /// Queues `f`, waiting without blocking the thread while a bounded queue
@@ -195,37 +214,7 @@ impl ThreadPoolExecutor {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        Submit::new(self.shared().clone(), f)
-    }
-
-    /// Runs `f` on the pool and resolves to its result: [`submit_async`]
-    /// and the job's future in one (asyncio's `loop.run_in_executor(pool, f)`).
-    ///
-    /// The job is queued at once if the queue has room (like asyncio,
-    /// before the future is first polled), else when the future is polled
-    /// and room appears. See [`run_in_executor_on`](crate::run_in_executor_on).
-    ///
-    /// [`submit_async`]: ThreadPoolExecutor::submit_async
-    ///
-    /// # Cancel safety
-    ///
-    /// Dropping the future cancels the job if it has not started; a running
-    /// job finishes and its result is dropped.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let pool = tulipa::ThreadPoolExecutor::new(2);
-    /// let n = tulipa::run(async { pool.run(|| (1..=10u32).sum::<u32>()).await.unwrap() });
-    /// assert_eq!(n.unwrap(), 55);
-    /// ```
-    #[doc(alias = "run_in_executor")]
-    pub fn run<F, T>(&self, f: F) -> RunInExecutor<T>
-    where
-        F: FnOnce() -> T + Send + 'static,
-        T: Send + 'static,
-    {
-        RunInExecutor::on_pool(self, f, crate::runtime::context::current().as_deref())
+        Submit::new(self.core().clone(), f)
     }
 
     /// Stops the pool (`concurrent.futures.Executor.shutdown`).
@@ -234,7 +223,7 @@ impl ThreadPoolExecutor {
     /// [`SubmitError::ShutDown`]. Jobs already queued still run, unless
     /// `cancel_pending` is set: then they are cancelled (their closures are
     /// dropped, never run; their futures resolve to
-    /// [`ExecError::Cancelled`](super::ExecError::Cancelled)). Running jobs
+    /// [`ExecError::Cancelled`](crate::ExecError::Cancelled)). Running jobs
     /// always run to the end. With `wait` the call blocks until every worker
     /// has exited (it would hang on a job that never returns); without it,
     /// it returns at once. Calling it again is harmless.
@@ -252,33 +241,97 @@ impl ThreadPoolExecutor {
     /// assert!(pool.is_shutdown());
     /// ```
     pub fn shutdown(&self, wait: bool, cancel_pending: bool) {
-        self.shared().shutdown(wait, cancel_pending);
+        let workers = self.core().shutdown(wait, cancel_pending);
+        if wait {
+            join_workers(self.core(), workers);
+        }
     }
 
     /// Whether [`shutdown`](ThreadPoolExecutor::shutdown) was called.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = tulipa::ThreadPoolExecutor::new(1);
+    /// assert!(!pool.is_shutdown());
+    /// pool.clone().shutdown(false, false); // any handle shuts the pool down
+    /// assert!(pool.is_shutdown());
+    /// ```
     pub fn is_shutdown(&self) -> bool {
-        self.shared().state.lock().shutdown
+        self.core().lock().queue.is_shut_down()
     }
 
     /// The most worker threads the pool will run at once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = tulipa::ThreadPoolExecutor::default();
+    /// let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    /// assert_eq!(pool.max_workers(), (cpus + 4).min(32)); // CPython's default
+    /// ```
     pub fn max_workers(&self) -> usize {
-        self.shared().config.max_workers
+        self.core().config.max_workers
     }
 
     /// The worker threads alive now (busy or idle).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = tulipa::ThreadPoolExecutor::new(4);
+    /// assert_eq!(pool.num_threads(), 0); // workers start with the first jobs
+    /// pool.submit(|| ()).unwrap().wait().unwrap();
+    /// assert_eq!(pool.num_threads(), 1);
+    /// pool.shutdown(true, false);
+    /// assert_eq!(pool.num_threads(), 0);
+    /// ```
     pub fn num_threads(&self) -> usize {
-        self.shared().state.lock().threads
+        self.core().lock().crew.threads
     }
 
     /// The worker threads asleep waiting for work now (not counting one
     /// that is still [spinning](Builder::spin_time) after its last job).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let pool = tulipa::ThreadPoolExecutor::new(2);
+    /// assert_eq!(pool.idle_threads(), 0);
+    /// pool.submit(|| ()).unwrap().wait().unwrap();
+    /// let give_up = Instant::now() + Duration::from_secs(10);
+    /// while pool.idle_threads() == 0 && Instant::now() < give_up {
+    ///     std::thread::sleep(Duration::from_millis(1)); // the worker spins, then sleeps
+    /// }
+    /// assert_eq!(pool.idle_threads(), 1);
+    /// ```
     pub fn idle_threads(&self) -> usize {
-        self.shared().state.lock().idle
+        self.core().lock().crew.idle
     }
 
     /// Jobs queued and not yet taken by a worker (cancelled ones not counted).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::mpsc;
+    ///
+    /// let pool = tulipa::ThreadPoolExecutor::new(1);
+    /// let (release, gate) = mpsc::channel::<()>();
+    /// let (started_tx, started) = mpsc::channel::<()>();
+    /// let busy = pool.submit(move || { started_tx.send(()).unwrap(); gate.recv().unwrap() }).unwrap();
+    /// started.recv().unwrap();
+    /// let waiting = pool.submit(|| 2).unwrap();
+    /// assert_eq!(pool.queued(), 1);
+    /// assert!(waiting.cancel());
+    /// assert_eq!(pool.queued(), 0); // a cancelled job is not counted
+    /// release.send(()).unwrap();
+    /// busy.wait().unwrap();
+    /// ```
     pub fn queued(&self) -> usize {
-        self.shared().state.lock().queued
+        self.core().lock().queue.queued()
     }
 }
 
@@ -291,15 +344,15 @@ impl Default for ThreadPoolExecutor {
 
 impl fmt::Debug for ThreadPoolExecutor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let shared = self.shared();
-        let state = shared.state.lock();
+        let core = self.core();
+        let state = core.lock();
         f.debug_struct("ThreadPoolExecutor")
-            .field("id", &shared.id)
-            .field("max_workers", &shared.config.max_workers)
-            .field("threads", &state.threads)
-            .field("idle", &state.idle)
-            .field("queued", &state.queued)
-            .field("shutdown", &state.shutdown)
+            .field("id", &core.id)
+            .field("max_workers", &core.config.max_workers)
+            .field("threads", &state.crew.threads)
+            .field("idle", &state.crew.idle)
+            .field("queued", &state.queue.queued())
+            .field("shutdown", &state.queue.is_shut_down())
             .finish()
     }
 }
@@ -309,13 +362,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn shared_and_handle_are_send_sync() {
+    fn core_and_handle_are_send_sync() {
         fn check<T: Send + Sync>() {}
-        check::<Shared>();
+        check::<PoolCore>();
         check::<ThreadPoolExecutor>();
         check::<ExecFuture<Vec<u8>>>();
         fn check_send<T: Send>() {}
-        check_send::<super::super::RunInExecutor<Vec<u8>>>();
         check_send::<Submit<fn() -> u8>>();
     }
 }

@@ -15,9 +15,10 @@ use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
 use super::builder::Builder;
+use super::error::{ExecError, SubmitError};
 use super::job::ExecFuture;
+use super::pool::ThreadPoolExecutor;
 use super::submit::Submit;
-use super::{ExecError, SubmitError, ThreadPoolExecutor};
 use crate::runtime::context;
 use crate::runtime::core::Core;
 use crate::runtime::{EventLoop, LoopHandle, PendingPost};

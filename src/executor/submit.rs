@@ -1,5 +1,5 @@
 //! [`Submit`]: queuing a job without blocking the thread while a bounded
-//! queue is full.
+//! queue is full. It waits in the queue's line of submitters (`queue.rs`).
 
 use std::fmt;
 use std::future::Future;
@@ -7,26 +7,43 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use super::core::PoolCore;
+use super::error::SubmitError;
 use super::job::ExecFuture;
-use super::shared::Shared;
-use super::SubmitError;
+use super::queue::Slot;
 
-/// The future of [`ThreadPoolExecutor::submit_async`](super::ThreadPoolExecutor::submit_async):
+/// The future of [`ThreadPoolExecutor::submit_async`](crate::ThreadPoolExecutor::submit_async):
 /// resolves to the job's [`ExecFuture`] once the job is queued.
+///
+/// # Cancel safety
+///
+/// Dropping it before it completes drops the closure unqueued, and passes a
+/// wake-up it may have received on to the next waiting submitter.
+///
+/// # Examples
+///
+/// ```
+/// let pool = tulipa::ThreadPoolExecutor::builder().max_workers(1).max_queued(1).build();
+/// let n = tulipa::run(async {
+///     let submit: tulipa::executor::Submit<_> = pool.submit_async(|| 7);
+///     submit.await.unwrap().await.unwrap()
+/// });
+/// assert_eq!(n.unwrap(), 7);
+/// ```
 #[must_use = "futures do nothing unless awaited; dropping it drops the closure unqueued"]
 pub struct Submit<F> {
-    pool: Arc<Shared>,
+    core: Arc<PoolCore>,
     f: Option<F>,
-    /// Our place among the pool's waiting submitters, once we have one.
-    waiter: Option<u64>,
+    /// Our place in the line of waiting submitters, once we have one.
+    slot: Slot,
 }
 
 impl<F> Submit<F> {
-    pub(crate) fn new(pool: Arc<Shared>, f: F) -> Submit<F> {
+    pub(super) fn new(core: Arc<PoolCore>, f: F) -> Submit<F> {
         Submit {
-            pool,
+            core,
             f: Some(f),
-            waiter: None,
+            slot: None,
         }
     }
 }
@@ -46,22 +63,14 @@ where
     /// If polled again after it returned `Ready`.
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
-        let f = this.f.take().expect("Submit polled after it completed");
-        match this.pool.submit_or_wait(&mut this.waiter, cx.waker(), f) {
-            Err(SubmitError::Full(f)) => {
-                this.f = Some(f);
-                Poll::Pending
-            }
-            done => Poll::Ready(done),
-        }
+        this.core
+            .poll_submit(&mut this.slot, &mut this.f, cx.waker())
     }
 }
 
 impl<F> Drop for Submit<F> {
     fn drop(&mut self) {
-        if let Some(id) = self.waiter {
-            self.pool.forget_waiter(id);
-        }
+        self.core.give_up(&mut self.slot);
     }
 }
 
@@ -69,7 +78,7 @@ impl<F> fmt::Debug for Submit<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Submit")
             .field("queued", &self.f.is_none())
-            .field("waiting", &self.waiter.is_some())
+            .field("waiting", &self.slot.is_some())
             .finish()
     }
 }

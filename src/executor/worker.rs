@@ -1,86 +1,61 @@
-//! The worker threads: each takes jobs off the queue until it is shut
-//! down or has been idle for the idle timeout.
-//!
-//! After a job, a worker finding the queue empty spins for a few tens of
-//! microseconds before it sleeps on the condvar: in a request/response
-//! pattern (a loop awaiting one job at a time) the next job usually comes
-//! within that window, and handing it to a spinning worker saves a futex
-//! wake-up on each side (W7 in BENCHMARKS.md).
+//! [`Worker`]: one worker thread and its loop. It takes jobs off the queue
+//! until the pool is shut down or it has been idle for the idle timeout;
+//! between jobs it spins, then sleeps, as `handoff.rs` describes.
 
-use std::sync::atomic::Ordering;
+use std::cell::Cell;
 use std::sync::Arc;
-use std::task::Waker;
-use std::thread;
+use std::thread::{self, JoinHandle};
 use std::time::Instant;
 
 use parking_lot::MutexGuard;
 
-use super::job::Runnable;
-use super::shared::{Shared, State};
+use super::core::{PoolCore, PoolState};
 
 thread_local! {
     /// The pool this thread works for (0: none), so that
     /// `shutdown(wait = true)` from a job does not wait for itself.
-    static WORKER_OF: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    static WORKER_OF: Cell<u64> = const { Cell::new(0) };
 }
 
-/// Whether the calling thread is a worker of the pool `id`.
-pub(super) fn is_worker_of(id: u64) -> bool {
-    WORKER_OF.with(|w| w.get()) == id
+/// One worker thread of a pool.
+pub(super) struct Worker {
+    core: Arc<PoolCore>,
+    id: u64,
 }
 
+/// Why a worker stopped waiting for work.
 #[derive(Debug, PartialEq, Eq)]
-enum Idle {
+enum Woke {
+    /// A job, or the shutdown: back to the queue.
     Work,
+    /// Idle for the idle timeout: the worker exits.
     TimedOut,
 }
 
-impl Shared {
-    pub(super) fn start_worker(self: &Arc<Self>, id: u64) {
-        let mut builder = thread::Builder::new().name(format!("{}-{id}", self.config.prefix));
-        if let Some(size) = self.config.stack_size {
+impl Worker {
+    /// Starts worker `id` (already counted in the crew's `threads`).
+    pub(super) fn start(core: &Arc<PoolCore>, id: u64) {
+        let mut builder = thread::Builder::new().name(format!("{}-{id}", core.config.prefix));
+        if let Some(size) = core.config.stack_size {
             builder = builder.stack_size(size);
         }
-        let shared = self.clone();
-        match builder.spawn(move || shared.work_loop(id)) {
-            Ok(handle) => self.state.lock().workers.push((id, handle)),
-            Err(_) => self.spawn_failed(),
-        }
-    }
-
-    /// The OS refused a thread. With other workers alive the job waits for
-    /// them; with none, the queued jobs could never run, so they are
-    /// cancelled rather than left hanging.
-    fn spawn_failed(&self) {
-        let mut state = self.state.lock();
-        state.threads -= 1;
-        let orphans = if state.threads == 0 {
-            self.claim_all(&mut state)
-        } else {
-            Vec::new()
+        let worker = Worker {
+            core: core.clone(),
+            id,
         };
-        drop(state);
-        self.exited.notify_all();
-        orphans.iter().for_each(|job| job.abandon());
-    }
-
-    /// Pops jobs until one can be claimed.
-    fn next_job(&self, state: &mut State) -> Option<(Arc<dyn Runnable>, Option<Waker>)> {
-        while let Some(job) = state.queue.pop_front() {
-            if job.claim() {
-                state.queued -= 1;
-                let waker = self.room_freed(state);
-                return Some((job, waker));
-            }
+        match builder.spawn(move || worker.run()) {
+            Ok(handle) => core.lock().workers.push((id, handle)),
+            Err(_) => spawn_failed(core),
         }
-        None
     }
 
-    fn work_loop(self: Arc<Self>, id: u64) {
-        WORKER_OF.with(|w| w.set(self.id));
-        let mut state = self.state.lock();
+    /// The work loop: a job if there is one, else spin, else sleep.
+    fn run(self) {
+        WORKER_OF.with(|w| w.set(self.core.id));
+        let core = &*self.core;
+        let mut state = core.lock();
         loop {
-            if let Some((job, waker)) = self.next_job(&mut state) {
+            if let Some((job, waker)) = state.queue.pop() {
                 MutexGuard::unlocked(&mut state, || {
                     if let Some(waker) = waker {
                         waker.wake();
@@ -92,79 +67,90 @@ impl Shared {
                 });
                 continue;
             }
-            if state.shutdown {
+            if state.queue.is_shut_down() {
                 break;
             }
             if self.spin_for_work(&mut state) {
                 continue;
             }
-            if self.wait_for_work(&mut state) == Idle::TimedOut {
+            if self.sleep_for_work(&mut state) == Woke::TimedOut {
                 // Nobody will join this thread: detach it.
-                state.workers.retain(|(w, _)| *w != id);
+                state.workers.retain(|(w, _)| *w != self.id);
                 break;
             }
         }
-        state.threads -= 1;
+        state.crew.threads -= 1;
         drop(state);
-        self.exited.notify_all();
+        core.exited.notify_all();
     }
 
-    /// Spins briefly (lock released) in case a job follows at once, as in a
-    /// request/response loop; true if one was handed over.
-    fn spin_for_work(&self, state: &mut MutexGuard<'_, State>) -> bool {
-        let spin = self.config.spin;
-        if spin.is_zero() {
+    /// Spins briefly (lock released) in case a job follows at once; true if
+    /// one was handed over.
+    fn spin_for_work(&self, state: &mut MutexGuard<'_, PoolState>) -> bool {
+        let core = &*self.core;
+        if core.config.spin.is_zero() {
             return false;
         }
-        state.spinning += 1;
-        MutexGuard::unlocked(state, || {
-            let start = Instant::now();
-            // ORDERING: the hint only ends the spin early; the hand-over
-            // itself is read under the lock below, so Relaxed would do too.
-            while self.spin_hint.load(Ordering::Acquire) == 0 && start.elapsed() < spin {
-                std::hint::spin_loop();
-            }
-        });
-        if state.spin_handed > 0 {
-            state.spin_handed -= 1;
-            // ORDERING: a hint only (see above); the lock orders the counts.
-            self.spin_hint.fetch_sub(1, Ordering::Release);
-            true
-        } else {
-            state.spinning -= 1;
-            false
-        }
+        state.crew.begin_spin();
+        core.signals.spin(state, core.config.spin);
+        state.crew.end_spin(&core.signals)
     }
 
-    /// Waits as an idle worker until handed a token, shut down, or timed out.
-    fn wait_for_work(&self, state: &mut MutexGuard<'_, State>) -> Idle {
-        state.idle += 1;
-        let deadline = self
+    /// Sleeps as an idle worker until handed a token, shut down, or timed out.
+    fn sleep_for_work(&self, state: &mut MutexGuard<'_, PoolState>) -> Woke {
+        let core = &*self.core;
+        let deadline = core
             .config
             .idle_timeout
             .and_then(|t| Instant::now().checked_add(t));
+        state.crew.begin_sleep();
         let mut timed_out = false;
         loop {
-            if state.notified > 0 {
-                // Whoever handed the token took us off the idle count.
-                state.notified -= 1;
-                return Idle::Work;
+            if state.crew.take_token() {
+                return Woke::Work;
             }
-            if state.shutdown {
-                state.idle -= 1;
-                return Idle::Work;
+            if state.queue.is_shut_down() {
+                state.crew.end_sleep();
+                return Woke::Work;
             }
             if timed_out {
-                state.idle -= 1;
-                return Idle::TimedOut;
+                state.crew.end_sleep();
+                return Woke::TimedOut;
             }
-            timed_out = match deadline {
-                Some(deadline) => self.work.wait_until(state, deadline).timed_out(),
-                None => {
-                    self.work.wait(state);
-                    false
-                }
-            };
+            timed_out = core.signals.sleep(state, deadline);
         }
+    }
+}
+
+/// The OS refused a thread. With other workers alive the job waits for
+/// them; with none, the queued jobs could never run, so they are cancelled
+/// rather than left hanging.
+fn spawn_failed(core: &PoolCore) {
+    let mut state = core.lock();
+    state.crew.threads -= 1;
+    let orphans = if state.crew.threads == 0 {
+        state.queue.claim_all()
+    } else {
+        Vec::new()
+    };
+    drop(state);
+    core.exited.notify_all();
+    orphans.iter().for_each(|job| job.abandon());
+}
+
+/// Joins `workers` (all but the calling thread, if it is one of them), then
+/// waits until every worker of the pool has left.
+pub(super) fn join_workers(core: &PoolCore, workers: Vec<(u64, JoinHandle<()>)>) {
+    let me = thread::current().id();
+    for (_, handle) in workers {
+        if handle.thread().id() != me {
+            let _ = handle.join();
+        }
+    }
+    // Another `shutdown(true)` may hold the handles: wait on the count too.
+    let own = usize::from(WORKER_OF.with(|w| w.get()) == core.id);
+    let mut state = core.lock();
+    while state.crew.threads > own {
+        core.exited.wait(&mut state);
     }
 }
