@@ -39,6 +39,7 @@ pub mod sync;
 pub mod task;
 pub mod time;
 pub mod trace;
+mod waiters;
 
 pub use combinators::{
     as_completed, gather, shield, timeout, timeout_at, try_gather, wait, wait_for, ReturnWhen,

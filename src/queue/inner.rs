@@ -20,7 +20,7 @@ use super::error::{
 };
 use super::loom_shim::{self, Mutex, MutexGuard};
 use super::store::Store;
-use super::waiters::{Seen, WaiterList};
+use crate::waiters::{Seen, WaiterList};
 
 pub(crate) struct State<S> {
     store: S,

@@ -1,5 +1,7 @@
 //! A FIFO of waiters (asyncio's `_getters` / `_putters` deques), with a
-//! per-waiter state so that cancellation never loses a wake-up.
+//! per-waiter state so that cancellation never loses a wake-up: the line of
+//! the queues' getters, putters and joiners, and of the executor's
+//! submitters waiting for room in a bounded job queue.
 //!
 //! Each waiter owns one slot of a slab; the slots that are *waiting* are
 //! linked in FIFO order. Waking the next waiter unlinks the head and marks
@@ -39,7 +41,8 @@ pub(crate) enum Seen {
     Notified,
 }
 
-/// The waiters of one kind (getters, putters or joiners) of one queue.
+/// The waiters of one kind (a queue's getters, putters or joiners; an
+/// executor's waiting submitters).
 pub(crate) struct WaiterList {
     slots: Vec<Slot>,
     free_head: u32,
@@ -104,7 +107,7 @@ impl WaiterList {
                 Seen::Waiting
             }
             SlotState::Notified => Seen::Notified,
-            SlotState::Free { .. } => unreachable!("a queue waiter looked at a freed slot"),
+            SlotState::Free { .. } => unreachable!("a waiter looked at a freed slot"),
         }
     }
 
@@ -142,10 +145,10 @@ impl WaiterList {
                 Seen::Waiting
             }
             SlotState::Notified => Seen::Notified,
-            SlotState::Free { .. } => unreachable!("a queue waiter was freed twice"),
+            SlotState::Free { .. } => unreachable!("a waiter was freed twice"),
         };
         // Dropping the old state drops the waker; the caller holds the lock,
-        // but dropping a waker never re-enters the queue.
+        // but dropping a waker never re-enters the line's owner.
         self.slots[index as usize].state = SlotState::Free {
             next_free: self.free_head,
         };
@@ -164,7 +167,7 @@ impl WaiterList {
             let index = u32::try_from(self.slots.len())
                 .ok()
                 .filter(|&i| i != NIL)
-                .expect("more than 2^32 - 1 waiters on one queue");
+                .expect("more than 2^32 - 1 waiters in one line");
             self.slots.push(slot);
             return index;
         }
