@@ -31,6 +31,7 @@
 pub mod combinators;
 pub mod executor;
 pub mod future;
+mod loom_shim;
 pub mod net;
 pub(crate) mod oneshot;
 pub mod queue;
