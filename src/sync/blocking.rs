@@ -129,7 +129,7 @@ fn refuse_on_loop_thread() -> Result<(), OnLoopThread> {
 
 /// Polls `future` on this thread, parked between polls (the loom shim's
 /// thread parking; a spurious unpark only costs a poll).
-fn block_on<F: Future>(future: F) -> F::Output {
+pub(super) fn block_on<F: Future>(future: F) -> F::Output {
     let mut future = pin!(future);
     loom_shim::block_on(|waker| future.as_mut().poll(&mut Context::from_waker(waker)))
 }

@@ -39,6 +39,8 @@ mod bounded_semaphore;
 mod condition;
 mod event;
 mod lock;
+#[cfg(all(test, loom))]
+mod loom_tests;
 mod owned;
 mod semaphore;
 
