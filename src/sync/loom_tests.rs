@@ -28,6 +28,22 @@ fn bump(count: &AtomicUsize) {
     count.store(seen + 1, Relaxed);
 }
 
+/// This thread and another each run `critical` once, which enters the
+/// primitive and [`bump`]s the counter; both must have bumped it.
+fn two_threads_take_turns<P>(primitive: Arc<P>, critical: fn(&P, &AtomicUsize))
+where
+    P: Send + Sync + 'static,
+{
+    let count = Arc::new(AtomicUsize::new(0));
+    let other = {
+        let (primitive, count) = (primitive.clone(), count.clone());
+        thread::spawn(move || critical(&primitive, &count))
+    };
+    critical(&primitive, &count);
+    other.join().unwrap();
+    assert_eq!(count.load(Relaxed), 2, "both were inside at once");
+}
+
 /// Polls `future` once, with a waker that does nothing, then drops it: a
 /// task's waiter that is cancelled while it waits.
 fn poll_once_then_cancel<F: Future>(future: F) -> Poll<F::Output> {
@@ -41,20 +57,10 @@ fn poll_once_then_cancel<F: Future>(future: F) -> Poll<F::Output> {
 fn loom_lock_handed_between_two_threads_excludes_and_wakes() {
     loom::model(|| {
         let lock = Arc::new(Lock::new());
-        let count = Arc::new(AtomicUsize::new(0));
-        let other = {
-            let (lock, count) = (lock.clone(), count.clone());
-            thread::spawn(move || {
-                let _guard = lock.lock_blocking().unwrap();
-                bump(&count);
-            })
-        };
-        {
+        two_threads_take_turns(lock.clone(), |lock, count| {
             let _guard = lock.lock_blocking().unwrap();
-            bump(&count);
-        }
-        other.join().unwrap();
-        assert_eq!(count.load(Relaxed), 2);
+            bump(count);
+        });
         assert!(!lock.is_locked());
     });
 }
@@ -86,20 +92,10 @@ fn loom_lock_cancelled_waiter_passes_the_lock_to_a_blocked_thread() {
 fn loom_semaphore_permit_handed_between_two_threads() {
     loom::model(|| {
         let sem = Arc::new(Semaphore::new(1));
-        let count = Arc::new(AtomicUsize::new(0));
-        let other = {
-            let (sem, count) = (sem.clone(), count.clone());
-            thread::spawn(move || {
-                let _permit = sem.acquire_blocking().unwrap();
-                bump(&count);
-            })
-        };
-        {
+        two_threads_take_turns(sem.clone(), |sem, count| {
             let _permit = sem.acquire_blocking().unwrap();
-            bump(&count);
-        }
-        other.join().unwrap();
-        assert_eq!(count.load(Relaxed), 2);
+            bump(count);
+        });
         assert_eq!(sem.available(), 1, "a permit was lost or doubled");
     });
 }
