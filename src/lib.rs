@@ -34,6 +34,7 @@ pub mod future;
 #[cfg(feature = "hyper")]
 #[cfg_attr(docsrs, doc(cfg(feature = "hyper")))]
 pub mod hyper_rt;
+mod loom_shim;
 pub mod net;
 pub(crate) mod oneshot;
 #[cfg(all(unix, feature = "process"))]

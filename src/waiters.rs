@@ -1,19 +1,37 @@
-//! A FIFO of waiters (asyncio's `_getters` / `_putters` deques), with a
-//! per-waiter state so that cancellation never loses a wake-up: the line of
-//! the queues' getters, putters and joiners, and of the executor's
-//! submitters waiting for room in a bounded job queue.
+//! The waiter line: a FIFO of waiters with a per-waiter state, so that
+//! cancellation never loses a wake-up (asyncio's `_getters` / `_putters`
+//! deques in `queues.py`, and the `_waiters` deques in `locks.py`). It is
+//! the line of the queues' getters, putters and joiners, of every primitive
+//! in [`crate::sync`], and of the executor's submitters waiting for room in
+//! a bounded job queue.
 //!
-//! Each waiter owns one slot of a slab; the slots that are *waiting* are
-//! linked in FIFO order. Waking the next waiter unlinks the head and marks
-//! its slot *notified* (asyncio pops the future at wake time too); the slot
-//! stays allocated until its owner comes back for it. So the owner can tell,
-//! when it is dropped, whether it took a wake-up it will never use, and pass
-//! it on (asyncio's `_wakeup_next` in the `except` branch of `get`/`put`).
+//! A [`WaiterList`] lives inside its owner's mutex. Each waiter owns one
+//! slot, named by its index, from its first `Pending` until it is done
+//! waiting or is dropped. Slots sit in a `Vec` and the *waiting* ones are
+//! chained into a doubly linked FIFO by index, so push, pop and removal
+//! from the middle (a cancelled waiter) are all O(1), freed slots are
+//! reused, and waiting allocates nothing once the `Vec` has grown to the
+//! peak number of waiters.
+//!
+//! Notifying the next waiter unlinks the head, marks its slot *notified*
+//! (asyncio pops the future at wake time too) and hands its `Waker` back,
+//! to be woken once the owner's mutex is released. The slot stays
+//! allocated until its owner comes back for it. So the owner can tell, when
+//! it is dropped, whether it took a wake-up it will never use, and pass it
+//! on (asyncio's `_wakeup_next` in the `except` branch of `get` / `put`, and
+//! `Lock._wake_up_first` in `acquire`).
+//!
+//! The owner comes back in one of two ways. A queue's waiter looks with
+//! [`WaiterList::poll_slot`], which keeps the slot, re-checks its condition
+//! and, if someone else took the item first, goes back to the front with
+//! [`WaiterList::repark_front`]. A sync waiter, to which the notification
+//! itself hands what it waited for (a lock, a permit), consumes it with
+//! [`WaiterList::poll_notified`], which frees the slot.
 //!
 //! Only the owner of a slot frees it, so a slot index can never be reused
 //! behind its owner's back: no generation counter is needed.
 
-use std::task::Waker;
+use std::task::{Poll, Waker};
 
 const NIL: u32 = u32::MAX;
 
@@ -37,12 +55,13 @@ struct Slot {
 pub(crate) enum Seen {
     /// Still in line.
     Waiting,
-    /// Woken: the waiter should re-check its condition.
+    /// Woken: the waiter should re-check its condition (or, leaving, pass
+    /// the wake-up on).
     Notified,
 }
 
-/// The waiters of one kind (a queue's getters, putters or joiners; an
-/// executor's waiting submitters).
+/// One line of waiters (a queue's getters, putters or joiners; a sync
+/// primitive's waiters; an executor's waiting submitters).
 pub(crate) struct WaiterList {
     slots: Vec<Slot>,
     free_head: u32,
@@ -50,9 +69,12 @@ pub(crate) struct WaiterList {
     tail: u32,
     /// Waiting (linked) slots.
     waiting: usize,
+    /// Notified slots whose owner has not come back yet ("in transit").
+    notified: usize,
 }
 
 impl WaiterList {
+    /// An empty line; allocates nothing.
     pub(crate) const fn new() -> WaiterList {
         WaiterList {
             slots: Vec::new(),
@@ -60,6 +82,7 @@ impl WaiterList {
             head: NIL,
             tail: NIL,
             waiting: 0,
+            notified: 0,
         }
     }
 
@@ -67,6 +90,12 @@ impl WaiterList {
     #[inline]
     pub(crate) fn waiting(&self) -> usize {
         self.waiting
+    }
+
+    /// Whether nobody waits and no notified waiter is still in transit.
+    #[inline]
+    pub(crate) fn is_idle(&self) -> bool {
+        self.waiting == 0 && self.notified == 0
     }
 
     /// Puts a new waiter at the back of the line and returns its slot.
@@ -92,11 +121,13 @@ impl WaiterList {
             head => self.slots[head as usize].prev = index,
         }
         self.head = index;
+        self.notified -= 1;
         self.waiting += 1;
     }
 
-    /// Looks at slot `index`; a waiting one takes `waker` if it differs from
-    /// the one it holds (the future moved to another task or executor).
+    /// Looks at slot `index`, keeping it; a waiting one takes `waker` if it
+    /// differs from the one it holds (the future moved to another task or
+    /// executor).
     #[inline]
     pub(crate) fn poll_slot(&mut self, index: u32, waker: &Waker) -> Seen {
         match &mut self.slots[index as usize].state {
@@ -111,6 +142,20 @@ impl WaiterList {
         }
     }
 
+    /// `Ready` once slot `index` was notified: the notification is consumed
+    /// and the slot freed (`index` is then dead). Otherwise as
+    /// [`poll_slot`](WaiterList::poll_slot), and `Pending`.
+    #[inline]
+    pub(crate) fn poll_notified(&mut self, index: u32, waker: &Waker) -> Poll<()> {
+        match self.poll_slot(index, waker) {
+            Seen::Waiting => Poll::Pending,
+            Seen::Notified => {
+                self.remove(index);
+                Poll::Ready(())
+            }
+        }
+    }
+
     /// Wakes the waiter at the front of the line, if any: unlinks it, marks
     /// it notified and returns its waker, to be woken once the lock is
     /// released (asyncio's `_wakeup_next`).
@@ -121,17 +166,31 @@ impl WaiterList {
         }
         let index = self.head;
         self.unlink(index);
+        self.notified += 1;
         match std::mem::replace(&mut self.slots[index as usize].state, SlotState::Notified) {
             SlotState::Waiting(waker) => Some(waker),
             _ => unreachable!("a linked waiter was not waiting"),
         }
     }
 
-    /// Wakes every waiter in line (shutdown, `join` completion).
-    pub(crate) fn notify_all(&mut self, out: &mut Vec<Waker>) {
-        while let Some(waker) = self.notify_one() {
-            out.push(waker);
+    /// Wakes up to `n` waiters in FIFO order, pushing their wakers onto
+    /// `out`; returns how many.
+    pub(crate) fn notify_many(&mut self, n: usize, out: &mut Vec<Waker>) -> usize {
+        let mut count = 0;
+        while count < n {
+            match self.notify_one() {
+                Some(waker) => out.push(waker),
+                None => break,
+            }
+            count += 1;
         }
+        count
+    }
+
+    /// Wakes every waiter in line, in FIFO order (shutdown, `join`
+    /// completion, `Event::set`, a barrier's round).
+    pub(crate) fn notify_all(&mut self, out: &mut Vec<Waker>) {
+        self.notify_many(usize::MAX, out);
     }
 
     /// Frees slot `index` (its owner is done with it or was dropped) and
@@ -144,7 +203,10 @@ impl WaiterList {
                 self.unlink(index);
                 Seen::Waiting
             }
-            SlotState::Notified => Seen::Notified,
+            SlotState::Notified => {
+                self.notified -= 1;
+                Seen::Notified
+            }
             SlotState::Free { .. } => unreachable!("a waiter was freed twice"),
         };
         // Dropping the old state drops the waker; the caller holds the lock,
@@ -207,22 +269,35 @@ impl WaiterList {
     }
 }
 
-#[cfg(all(test, not(loom)))]
+/// Wakes every waker; call it only once the owner's mutex is released.
+pub(crate) fn wake_all(wakers: Vec<Waker>) {
+    wakers.into_iter().for_each(Waker::wake);
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
     use std::task::Wake;
 
-    struct Tag(usize, Arc<AtomicUsize>);
+    /// Records its tag as the last one woken, and counts its wake-ups.
+    struct Tag(usize, Arc<AtomicUsize>, AtomicUsize);
+
     impl Wake for Tag {
         fn wake(self: Arc<Self>) {
             self.1.store(self.0, Ordering::SeqCst);
+            self.2.fetch_add(1, Ordering::SeqCst);
         }
     }
 
+    fn tagged(tag: usize, last: &Arc<AtomicUsize>) -> (Arc<Tag>, Waker) {
+        let tag = Arc::new(Tag(tag, last.clone(), AtomicUsize::new(0)));
+        (tag.clone(), Waker::from(tag))
+    }
+
     fn waker(tag: usize, last: &Arc<AtomicUsize>) -> Waker {
-        Waker::from(Arc::new(Tag(tag, last.clone())))
+        tagged(tag, last).1
     }
 
     #[test]
@@ -249,14 +324,78 @@ mod tests {
     }
 
     #[test]
-    fn repark_front_keeps_the_place() {
+    fn repark_front_keeps_the_place_and_ends_the_transit() {
         let last = Arc::new(AtomicUsize::new(0));
         let mut list = WaiterList::new();
         let a = list.push_back(waker(1, &last));
         let _b = list.push_back(waker(2, &last));
         let _ = list.notify_one();
+        assert_eq!((list.waiting(), list.notified), (1, 1));
         list.repark_front(a, waker(1, &last));
+        assert_eq!((list.waiting(), list.notified), (2, 0));
         list.notify_one().unwrap().wake();
         assert_eq!(last.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn a_notified_waiter_in_transit_keeps_the_line_busy_until_it_looks() {
+        let last = Arc::new(AtomicUsize::new(0));
+        let mut list = WaiterList::new();
+        let a = list.push_back(waker(1, &last));
+        let c = list.push_back(waker(3, &last));
+        assert!(list.notify_one().is_some());
+        assert_eq!(list.poll_notified(a, Waker::noop()), Poll::Ready(()));
+        assert_eq!(list.poll_notified(c, Waker::noop()), Poll::Pending);
+        assert!(list.notify_one().is_some());
+        assert!(list.notify_one().is_none());
+        assert_eq!(list.waiting(), 0);
+        assert!(!list.is_idle(), "c is in transit");
+        assert_eq!(list.remove(c), Seen::Notified, "c never looked");
+        assert!(list.is_idle());
+    }
+
+    #[test]
+    fn a_consumed_slot_is_freed_and_reused() {
+        let last = Arc::new(AtomicUsize::new(0));
+        let mut list = WaiterList::new();
+        for _ in 0..100 {
+            let k = list.push_back(waker(1, &last));
+            let _ = list.notify_one();
+            assert_eq!(list.poll_notified(k, Waker::noop()), Poll::Ready(()));
+        }
+        assert_eq!(list.slots.len(), 1);
+        assert!(list.is_idle());
+    }
+
+    #[test]
+    fn poll_slot_replaces_a_waker_for_another_task() {
+        let last = Arc::new(AtomicUsize::new(0));
+        let mut list = WaiterList::new();
+        let (first, w1) = tagged(1, &last);
+        let (second, w2) = tagged(2, &last);
+        let k = list.push_back(w1);
+        assert_eq!(list.poll_slot(k, &w2), Seen::Waiting);
+        list.notify_one().unwrap().wake();
+        assert_eq!(first.2.load(Ordering::SeqCst), 0);
+        assert_eq!(second.2.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn notify_many_stops_at_n_and_removing_the_tail_relinks() {
+        let last = Arc::new(AtomicUsize::new(0));
+        let mut list = WaiterList::new();
+        let keys: Vec<_> = (0..5).map(|i| list.push_back(waker(i, &last))).collect();
+        assert_eq!(list.remove(keys[4]), Seen::Waiting);
+        let mut wakers = Vec::new();
+        assert_eq!(list.notify_many(2, &mut wakers), 2);
+        assert_eq!(list.waiting(), 2);
+        let k = list.push_back(waker(9, &last));
+        assert_eq!(list.notify_many(10, &mut wakers), 3);
+        wake_all(wakers);
+        assert_eq!(last.load(Ordering::SeqCst), 9, "woken in FIFO order");
+        for key in [keys[0], keys[1], keys[2], keys[3], k] {
+            assert_eq!(list.poll_notified(key, Waker::noop()), Poll::Ready(()));
+        }
+        assert!(list.is_idle());
     }
 }

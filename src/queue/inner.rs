@@ -18,8 +18,8 @@ use super::error::{
     BlockingGetError, BlockingPutError, GetError, GetTimeoutError, PutError, PutTimeoutError,
     TaskDoneError, TryGetError, TryPutError,
 };
-use super::loom_shim::{self, Mutex, MutexGuard};
 use super::store::Store;
+use crate::loom_shim::{self, Mutex, MutexGuard};
 use crate::waiters::{Seen, WaiterList};
 
 pub(crate) struct State<S> {
@@ -389,10 +389,10 @@ fn wake_one(waker: Option<Waker>) {
 #[cfg(all(test, loom))]
 mod loom_tests {
     //! The thread-crossing path under loom: the queue's mutex and the
-    //! threads' park/unpark come from loom (see `loom_shim.rs`), so loom explores
-    //! every interleaving of a blocked thread and the thread that wakes it.
-    //! A lost wake-up leaves a thread parked forever, which loom reports as
-    //! a deadlock.
+    //! threads' park/unpark come from loom (see `crate::loom_shim`), so loom
+    //! explores every interleaving of a blocked thread and the thread that
+    //! wakes it. A lost wake-up leaves a thread parked forever, which loom
+    //! reports as a deadlock.
     use super::*;
     use std::collections::VecDeque;
     use std::sync::Arc;

@@ -13,11 +13,11 @@
 //! | `error.rs` | one error per kind of call (async, `try_`, blocking, blocking with a timeout) |
 //! | `inner.rs` | the algorithm: asyncio's `Queue` with its `_wakeup_next` rule, for tasks and blocked threads |
 //! | `store.rs` | the [`Order`] markers and their stores: a `VecDeque`, a `Vec`, a `BinaryHeap` |
-//! | `loom_shim.rs` | the mutex and thread parking, swapped for loom's under `cfg(loom)` |
 //!
 //! The waiter lines are the crate's `waiters.rs` (FIFO slots; a woken waiter
-//! that is cancelled passes its wake-up on), shared with the executor's
-//! bounded submit.
+//! that is cancelled passes its wake-up on), shared with the sync primitives
+//! and the executor's bounded submit; the mutex and the thread parking come
+//! from the crate's `loom_shim.rs`, swapped for loom's under `cfg(loom)`.
 //!
 //! The state sits behind one mutex and waiters are plain `Waker`s, so the
 //! queues are `Send + Sync` and work on any executor; a blocked thread
@@ -52,7 +52,6 @@ mod error;
 mod futures;
 mod generic;
 mod inner;
-mod loom_shim;
 mod store;
 
 pub use error::{

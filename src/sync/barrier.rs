@@ -6,9 +6,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
-use parking_lot::Mutex;
-
-use super::waiters::{wake_all, WaitKey, WaitList};
+use crate::loom_shim::{Mutex, MutexGuard};
+use crate::waiters::{wake_all, WaiterList};
 
 /// A barrier for `parties` tasks (asyncio's `Barrier`).
 ///
@@ -66,7 +65,7 @@ struct State {
     phase: Phase,
     /// Tasks inside `wait` past the entry check (CPython's `_count`).
     count: usize,
-    waiters: WaitList,
+    waiters: WaiterList,
 }
 
 impl State {
@@ -79,7 +78,15 @@ impl State {
         if matches!(self.phase, Phase::Resetting | Phase::Draining) {
             self.phase = Phase::Filling;
         }
-        self.waiters.notify_all()
+        self.notify_all()
+    }
+
+    /// Wakes every waiter; their wakers, to be woken once the lock is
+    /// released.
+    fn notify_all(&mut self) -> Vec<Waker> {
+        let mut wakers = Vec::new();
+        self.waiters.notify_all(&mut wakers);
+        wakers
     }
 }
 
@@ -103,7 +110,7 @@ impl Barrier {
             state: Mutex::new(State {
                 phase: Phase::Filling,
                 count: 0,
-                waiters: WaitList::new(),
+                waiters: WaiterList::new(),
             }),
         }
     }
@@ -159,7 +166,7 @@ impl Barrier {
             } else {
                 Phase::Filling
             };
-            state.waiters.notify_all()
+            state.notify_all()
         };
         wake_all(wakers);
     }
@@ -178,7 +185,7 @@ impl Barrier {
         let wakers = {
             let mut state = self.state.lock();
             state.phase = Phase::Broken;
-            state.waiters.notify_all()
+            state.notify_all()
         };
         wake_all(wakers);
     }
@@ -246,7 +253,7 @@ enum Stage {
 pub struct BarrierWait<'a> {
     barrier: &'a Barrier,
     stage: Stage,
-    key: Option<WaitKey>,
+    key: Option<u32>,
 }
 
 impl BarrierWait<'_> {
@@ -254,7 +261,7 @@ impl BarrierWait<'_> {
     /// state then has not changed: every change notifies all waiters).
     fn still_parked(&mut self, state: &mut State, waker: &Waker) -> bool {
         match self.key {
-            Some(key) if state.waiters.poll(key, waker).is_pending() => true,
+            Some(key) if state.waiters.poll_notified(key, waker).is_pending() => true,
             Some(_) => {
                 self.key = None;
                 false
@@ -268,14 +275,14 @@ impl BarrierWait<'_> {
         state: &mut State,
         waker: &Waker,
     ) -> Poll<Result<usize, BrokenBarrierError>> {
-        self.key = Some(state.waiters.push(waker.clone()));
+        self.key = Some(state.waiters.push_back(waker.clone()));
         Poll::Pending
     }
 
     /// Leaves the barrier with `result`, waking whoever that lets in.
     fn leave(
         &mut self,
-        mut state: parking_lot::MutexGuard<'_, State>,
+        mut state: MutexGuard<'_, State>,
         result: Result<usize, BrokenBarrierError>,
     ) -> Poll<Result<usize, BrokenBarrierError>> {
         self.stage = Stage::Done;
@@ -312,7 +319,7 @@ impl Future for BarrierWait<'_> {
                     }
                     // The last arrival releases the round.
                     state.phase = Phase::Draining;
-                    let wakers = state.waiters.notify_all();
+                    let wakers = state.notify_all();
                     let out = this.leave(state, Ok(index));
                     wake_all(wakers);
                     out
@@ -334,7 +341,7 @@ impl Drop for BarrierWait<'_> {
             let mut state = self.barrier.state.lock();
             if let Some(key) = self.key.take() {
                 // Barrier notifications go to everyone: nothing to pass on.
-                state.waiters.remove(key);
+                let _ = state.waiters.remove(key);
             }
             match self.stage {
                 Stage::Inside(_) => state.exit(),

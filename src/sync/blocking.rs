@@ -5,8 +5,9 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::pin;
-use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::Context;
+
+use crate::loom_shim;
 
 use super::{BoundedSemaphore, Lock, LockGuard, Permit, Semaphore};
 
@@ -117,43 +118,18 @@ impl BoundedSemaphore {
     }
 }
 
-/// The queues' rule: one thread-local read. Always allowed under loom,
-/// which models no loop.
+/// The queues' rule, shared through the loom shim: one thread-local read.
 fn refuse_on_loop_thread() -> Result<(), OnLoopThread> {
-    #[cfg(not(loom))]
-    let on_loop = crate::runtime::context::with_current(|core| core.is_some());
-    #[cfg(loom)]
-    let on_loop = false;
-    if on_loop {
+    if loom_shim::on_loop_thread() {
         Err(OnLoopThread(()))
     } else {
         Ok(())
     }
 }
 
-/// Unparks the waiting thread.
-struct Unpark(std::thread::Thread);
-
-impl Wake for Unpark {
-    fn wake(self: Arc<Self>) {
-        self.0.unpark();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.0.unpark();
-    }
-}
-
-/// Polls `future` on this thread, parking between polls (a spurious
-/// unpark only costs a poll).
-fn block_on<F: Future>(future: F) -> F::Output {
-    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
-    let mut cx = Context::from_waker(&waker);
+/// Polls `future` on this thread, parked between polls (the loom shim's
+/// thread parking; a spurious unpark only costs a poll).
+pub(super) fn block_on<F: Future>(future: F) -> F::Output {
     let mut future = pin!(future);
-    loop {
-        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
-            return out;
-        }
-        std::thread::park();
-    }
+    loom_shim::block_on(|waker| future.as_mut().poll(&mut Context::from_waker(waker)))
 }

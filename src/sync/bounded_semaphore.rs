@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use crate::loom_shim::const_fn_unless_loom;
+
 use super::semaphore::{Permit, Semaphore, SemaphoreAcquire, TryAcquireError};
 
 /// A [`Semaphore`] that refuses to be released above its initial value
@@ -28,12 +30,21 @@ pub struct BoundedSemaphore {
 }
 
 impl BoundedSemaphore {
-    /// A bounded semaphore with `permits` free permits, which is also its
-    /// bound.
-    pub const fn new(permits: usize) -> BoundedSemaphore {
-        BoundedSemaphore {
-            sem: Semaphore::new(permits),
-            bound: permits,
+    const_fn_unless_loom! {
+        /// A bounded semaphore with `permits` free permits, which is also its
+        /// bound.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// let sem = tulipa::sync::BoundedSemaphore::new(2);
+        /// assert_eq!((sem.available(), sem.bound()), (2, 2));
+        /// ```
+        pub fn new(permits: usize) -> BoundedSemaphore {
+            BoundedSemaphore {
+                sem: Semaphore::new(permits),
+                bound: permits,
+            }
         }
     }
 

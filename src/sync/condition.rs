@@ -7,10 +7,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use parking_lot::Mutex;
-
 use super::lock::{Lock, LockAcquire, LockGuard};
-use super::waiters::{wake_all, WaitKey, WaitList};
+use crate::loom_shim::Mutex;
+use crate::waiters::{wake_all, Seen, WaiterList};
 
 /// A condition variable for tasks (asyncio's `Condition`).
 ///
@@ -64,7 +63,7 @@ use super::waiters::{wake_all, WaitKey, WaitList};
 /// ```
 pub struct Condition {
     lock: Arc<Lock>,
-    waiters: Mutex<WaitList>,
+    waiters: Mutex<WaiterList>,
 }
 
 impl Condition {
@@ -90,7 +89,7 @@ impl Condition {
     pub fn with_lock(lock: Arc<Lock>) -> Condition {
         Condition {
             lock,
-            waiters: Mutex::new(WaitList::new()),
+            waiters: Mutex::new(WaiterList::new()),
         }
     }
 
@@ -261,7 +260,7 @@ enum Stage<'a> {
     /// unlocked, when the waiter has queued).
     Start(#[allow(dead_code)] LockGuard<'a>),
     /// Queued for a notify.
-    Waiting(WaitKey),
+    Waiting(u32),
     /// Notified; queued for the lock.
     Relocking(LockAcquire<'a>),
     Done,
@@ -282,13 +281,19 @@ impl<'a> Future for ConditionWait<'a> {
         loop {
             match &mut this.stage {
                 Stage::Start(_) => {
-                    let key = this.cond.waiters.lock().push(cx.waker().clone());
+                    let key = this.cond.waiters.lock().push_back(cx.waker().clone());
                     // Queued first, then unlocked: no notify can slip between.
                     this.stage = Stage::Waiting(key);
                     return Poll::Pending;
                 }
                 Stage::Waiting(key) => {
-                    if this.cond.waiters.lock().poll(*key, cx.waker()).is_pending() {
+                    if this
+                        .cond
+                        .waiters
+                        .lock()
+                        .poll_notified(*key, cx.waker())
+                        .is_pending()
+                    {
                         return Poll::Pending;
                     }
                     this.stage = Stage::Relocking(this.cond.lock.lock());
@@ -307,7 +312,7 @@ impl<'a> Future for ConditionWait<'a> {
 impl Drop for ConditionWait<'_> {
     fn drop(&mut self) {
         let pass_on = match std::mem::replace(&mut self.stage, Stage::Done) {
-            Stage::Waiting(key) => self.cond.waiters.lock().remove(key),
+            Stage::Waiting(key) => self.cond.waiters.lock().remove(key) == Seen::Notified,
             // The lock future's own drop passes the lock on.
             Stage::Relocking(acquire) => {
                 drop(acquire);

@@ -5,9 +5,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use parking_lot::Mutex;
-
-use super::waiters::{wake_all, WaitKey, WaitList};
+use crate::loom_shim::{const_fn_unless_loom, Mutex};
+use crate::waiters::{wake_all, WaiterList};
 
 /// A flag tasks can wait for (asyncio's `Event`).
 ///
@@ -46,17 +45,26 @@ pub struct Event {
 
 struct State {
     set: bool,
-    waiters: WaitList,
+    waiters: WaiterList,
 }
 
 impl Event {
-    /// A lowered flag.
-    pub const fn new() -> Event {
-        Event {
-            state: Mutex::new(State {
-                set: false,
-                waiters: WaitList::new(),
-            }),
+    const_fn_unless_loom! {
+        /// A lowered flag.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// let ev = tulipa::sync::Event::new();
+        /// assert!(!ev.is_set());
+        /// ```
+        pub fn new() -> Event {
+            Event {
+                state: Mutex::new(State {
+                    set: false,
+                    waiters: WaiterList::new(),
+                }),
+            }
         }
     }
 
@@ -76,7 +84,9 @@ impl Event {
                 return;
             }
             state.set = true;
-            state.waiters.notify_all()
+            let mut wakers = Vec::new();
+            state.waiters.notify_all(&mut wakers);
+            wakers
         };
         wake_all(wakers);
     }
@@ -152,7 +162,7 @@ impl fmt::Debug for Event {
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct EventWait<'a> {
     event: &'a Event,
-    key: Option<WaitKey>,
+    key: Option<u32>,
     done: bool,
 }
 
@@ -166,11 +176,11 @@ impl Future for EventWait<'_> {
         match this.key {
             None if state.set => {}
             None => {
-                this.key = Some(state.waiters.push(cx.waker().clone()));
+                this.key = Some(state.waiters.push_back(cx.waker().clone()));
                 return Poll::Pending;
             }
             Some(key) => {
-                if state.waiters.poll(key, cx.waker()).is_pending() {
+                if state.waiters.poll_notified(key, cx.waker()).is_pending() {
                     return Poll::Pending;
                 }
                 this.key = None;
@@ -185,7 +195,7 @@ impl Drop for EventWait<'_> {
     fn drop(&mut self) {
         if let Some(key) = self.key.take() {
             // A notification carries nothing to pass on.
-            self.event.state.lock().waiters.remove(key);
+            let _ = self.event.state.lock().waiters.remove(key);
         }
     }
 }

@@ -6,9 +6,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
-use parking_lot::Mutex;
-
-use super::waiters::{WaitKey, WaitList};
+use crate::loom_shim::{const_fn_unless_loom, Mutex};
+use crate::waiters::{Seen, WaiterList};
 
 /// A mutual-exclusion lock for tasks (asyncio's `Lock`).
 ///
@@ -65,17 +64,26 @@ pub struct Lock {
 struct State {
     /// Held, or being handed to a notified waiter. When `false` nobody waits.
     locked: bool,
-    waiters: WaitList,
+    waiters: WaiterList,
 }
 
 impl Lock {
-    /// An unlocked lock.
-    pub const fn new() -> Lock {
-        Lock {
-            state: Mutex::new(State {
-                locked: false,
-                waiters: WaitList::new(),
-            }),
+    const_fn_unless_loom! {
+        /// An unlocked lock.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// let lock = tulipa::sync::Lock::new();
+        /// assert!(!lock.is_locked());
+        /// ```
+        pub fn new() -> Lock {
+            Lock {
+                state: Mutex::new(State {
+                    locked: false,
+                    waiters: WaiterList::new(),
+                }),
+            }
         }
     }
 
@@ -197,7 +205,7 @@ impl fmt::Debug for Lock {
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct LockAcquire<'a> {
     lock: &'a Lock,
-    key: Option<WaitKey>,
+    key: Option<u32>,
     done: bool,
 }
 
@@ -211,11 +219,11 @@ impl<'a> Future for LockAcquire<'a> {
         match this.key {
             None if !state.locked => state.locked = true,
             None => {
-                this.key = Some(state.waiters.push(cx.waker().clone()));
+                this.key = Some(state.waiters.push_back(cx.waker().clone()));
                 return Poll::Pending;
             }
             Some(key) => {
-                if state.waiters.poll(key, cx.waker()).is_pending() {
+                if state.waiters.poll_notified(key, cx.waker()).is_pending() {
                     return Poll::Pending;
                 }
                 this.key = None;
@@ -231,7 +239,7 @@ impl Drop for LockAcquire<'_> {
         let Some(key) = self.key.take() else { return };
         let waker = {
             let mut state = self.lock.state.lock();
-            if state.waiters.remove(key) {
+            if state.waiters.remove(key) == Seen::Notified {
                 // Handed the lock but never took it: pass it on.
                 unlock_locked(&mut state)
             } else {

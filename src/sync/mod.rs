@@ -10,10 +10,12 @@
 //! Unlike asyncio's, they are not bound to one loop: each needs only a
 //! [`Waker`](std::task::Waker), so they are `Send + Sync` and also work
 //! inside tokio or smol, or between tasks on loops in different threads.
-//! Each keeps a small state and a FIFO of waiter slots (one shared private
-//! implementation) behind a `parking_lot::Mutex`, and wakes wakers only after
-//! releasing it. Cancellation is drop: every future documents what dropping
-//! it does under `# Cancel safety`.
+//! Each keeps a small state and a FIFO of waiter slots (the crate's waiter
+//! line, which the queues use too) behind a `parking_lot::Mutex` (loom's
+//! under `cfg(loom)`, where the crate's loom models check the hand-offs
+//! between threads), and wakes wakers only after releasing it. Cancellation
+//! is drop: every future documents what dropping it does under
+//! `# Cancel safety`.
 //!
 //! The futures borrow their primitive; share a primitive between spawned
 //! tasks with an `Rc` (one loop) or an `Arc` (several threads). Behind an
@@ -37,9 +39,10 @@ mod bounded_semaphore;
 mod condition;
 mod event;
 mod lock;
+#[cfg(all(test, loom))]
+mod loom_tests;
 mod owned;
 mod semaphore;
-mod waiters;
 
 pub use barrier::{Barrier, BarrierWait, BrokenBarrierError};
 pub use blocking::OnLoopThread;

@@ -6,9 +6,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
-use parking_lot::Mutex;
-
-use super::waiters::{wake_all, WaitKey, WaitList};
+use crate::loom_shim::{const_fn_unless_loom, Mutex};
+use crate::waiters::{wake_all, Seen, WaiterList};
 
 /// A counting semaphore for tasks (asyncio's `Semaphore`).
 ///
@@ -69,7 +68,7 @@ struct State {
     /// Live [`Permit`] guards, counting permits handed to a notified waiter
     /// that has not run yet. Only [`BoundedSemaphore`] reads it.
     guarded: usize,
-    waiters: WaitList,
+    waiters: WaiterList,
 }
 
 impl State {
@@ -119,21 +118,23 @@ impl State {
 }
 
 impl Semaphore {
-    /// A semaphore with `permits` free permits.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let sem = tulipa::sync::Semaphore::new(3);
-    /// assert_eq!(sem.available(), 3);
-    /// ```
-    pub const fn new(permits: usize) -> Semaphore {
-        Semaphore {
-            state: Mutex::new(State {
-                permits,
-                guarded: 0,
-                waiters: WaitList::new(),
-            }),
+    const_fn_unless_loom! {
+        /// A semaphore with `permits` free permits.
+        ///
+        /// # Examples
+        ///
+        /// ```
+        /// let sem = tulipa::sync::Semaphore::new(3);
+        /// assert_eq!(sem.available(), 3);
+        /// ```
+        pub fn new(permits: usize) -> Semaphore {
+            Semaphore {
+                state: Mutex::new(State {
+                    permits,
+                    guarded: 0,
+                    waiters: WaiterList::new(),
+                }),
+            }
         }
     }
 
@@ -296,7 +297,7 @@ impl fmt::Debug for Semaphore {
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct SemaphoreAcquire<'a> {
     sem: &'a Semaphore,
-    key: Option<WaitKey>,
+    key: Option<u32>,
     done: bool,
 }
 
@@ -313,12 +314,12 @@ impl<'a> Future for SemaphoreAcquire<'a> {
                 state.guarded += 1;
             }
             None => {
-                this.key = Some(state.waiters.push(cx.waker().clone()));
+                this.key = Some(state.waiters.push_back(cx.waker().clone()));
                 return Poll::Pending;
             }
             // A notified waiter was handed a permit, already counted.
             Some(key) => {
-                if state.waiters.poll(key, cx.waker()).is_pending() {
+                if state.waiters.poll_notified(key, cx.waker()).is_pending() {
                     return Poll::Pending;
                 }
                 this.key = None;
@@ -337,7 +338,7 @@ impl Drop for SemaphoreAcquire<'_> {
         let Some(key) = self.key.take() else { return };
         let wakers = {
             let mut state = self.sem.state.lock();
-            if state.waiters.remove(key) {
+            if state.waiters.remove(key) == Seen::Notified {
                 // Handed a permit but never took it: pass it on.
                 state.guarded -= 1;
                 state.give_back()

@@ -1,7 +1,12 @@
-//! The queue's loom shim: the lock and the thread parking it uses, swapped
-//! for loom's models under `cfg(loom)` so that the thread-crossing path can
-//! be checked exhaustively; and, built on them, what a blocked thread does
-//! (wait in line behind a waker that unparks it).
+//! The loom shim: the mutex and the thread parking that the queues and the
+//! sync primitives use where they cross threads, swapped for loom's models
+//! under `cfg(loom)` so that those paths can be checked exhaustively; and,
+//! built on them, what a blocked thread does (wait in line behind a waker
+//! that unparks it) and the check that refuses to block a loop's thread.
+//!
+//! loom's mutex cannot be built in a constant, so the primitives' `const`
+//! constructors are written through [`const_fn_unless_loom!`], which drops
+//! the `const` under `cfg(loom)` only.
 
 use std::sync::Arc;
 use std::task::{Poll, Wake, Waker};
@@ -38,8 +43,21 @@ mod loom_mutex {
     }
 }
 
-/// Wakes a thread blocked in `put_blocking` / `get_blocking`: a blocked
-/// thread waits in the same FIFO as tasks, behind an ordinary `Waker`.
+/// Defines the function it is given as a `const fn`, or under `cfg(loom)`
+/// as a plain `fn` (loom's mutex has no `const` constructor).
+macro_rules! const_fn_unless_loom {
+    ($(#[$attr:meta])* $vis:vis fn $($rest:tt)*) => {
+        #[cfg(not(loom))]
+        $(#[$attr])* $vis const fn $($rest)*
+        #[cfg(loom)]
+        $(#[$attr])* $vis fn $($rest)*
+    };
+}
+pub(crate) use const_fn_unless_loom;
+
+/// Wakes a thread blocked in a queue's or a primitive's blocking call: a
+/// blocked thread waits in the same FIFO as tasks, behind an ordinary
+/// `Waker`.
 struct ThreadWake(Thread);
 
 impl Wake for ThreadWake {
@@ -106,9 +124,9 @@ fn park_until(_: Instant) -> bool {
     unimplemented!("loom models no timeouts")
 }
 
-/// Whether a tulipa loop is running on this thread: a blocking queue call
-/// here would stall every task of the loop, including the one that would
-/// unblock it, so the call returns `OnLoopThread` instead (one thread-local
+/// Whether a tulipa loop is running on this thread: a blocking call here
+/// would stall every task of the loop, including the one that would unblock
+/// it, so the call returns an `OnLoopThread` error instead (one thread-local
 /// read). Always `false` under loom, which models no loop.
 pub(crate) fn on_loop_thread() -> bool {
     #[cfg(not(loom))]
