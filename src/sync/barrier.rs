@@ -184,6 +184,14 @@ impl Barrier {
     }
 
     /// How many tasks it takes to trip the barrier.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let barrier = tulipa::sync::Barrier::new(3);
+    /// assert_eq!(barrier.parties(), 3);
+    /// assert_eq!(barrier.n_waiting(), 0);
+    /// ```
     pub fn parties(&self) -> usize {
         self.parties
     }

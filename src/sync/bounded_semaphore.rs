@@ -30,6 +30,17 @@ pub struct BoundedSemaphore {
 impl BoundedSemaphore {
     /// A bounded semaphore with `permits` free permits, which is also its
     /// bound.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sem = tulipa::sync::BoundedSemaphore::new(2);
+    /// let a = sem.try_acquire().unwrap();
+    /// let _b = sem.try_acquire().unwrap();
+    /// assert!(sem.try_acquire().is_err()); // both permits taken
+    /// drop(a);
+    /// assert!(sem.try_acquire().is_ok());
+    /// ```
     pub const fn new(permits: usize) -> BoundedSemaphore {
         BoundedSemaphore {
             sem: Semaphore::new(permits),

@@ -51,6 +51,15 @@ struct State {
 
 impl Event {
     /// A lowered flag.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// static READY: tulipa::sync::Event = tulipa::sync::Event::new(); // const: usable in a static
+    /// assert!(!READY.is_set());
+    /// READY.set();
+    /// assert!(READY.is_set());
+    /// ```
     pub const fn new() -> Event {
         Event {
             state: Mutex::new(State {

@@ -70,6 +70,17 @@ struct State {
 
 impl Lock {
     /// An unlocked lock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// static LOCK: tulipa::sync::Lock = tulipa::sync::Lock::new(); // const: usable in a static
+    /// assert!(!LOCK.is_locked());
+    /// let guard = LOCK.try_lock().unwrap();
+    /// assert!(LOCK.is_locked());
+    /// drop(guard);
+    /// assert!(!LOCK.is_locked());
+    /// ```
     pub const fn new() -> Lock {
         Lock {
             state: Mutex::new(State {
@@ -261,6 +272,14 @@ pub struct LockGuard<'a> {
 
 impl<'a> LockGuard<'a> {
     /// The lock this guard holds.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lock = tulipa::sync::Lock::new();
+    /// let guard = lock.try_lock().unwrap();
+    /// assert!(std::ptr::eq(guard.lock(), &lock));
+    /// ```
     pub fn lock(&self) -> &'a Lock {
         self.lock
     }
