@@ -166,7 +166,9 @@ impl StreamWriter {
     /// waits. After [`close`](StreamWriter::close),
     /// [`abort`](StreamWriter::abort), [`write_eof`](StreamWriter::write_eof)
     /// or a socket error the data is dropped (the error shows up in
-    /// [`drain`](StreamWriter::drain)).
+    /// [`drain`](StreamWriter::drain)). Written while no loop runs on the
+    /// thread, what the socket does not take at once waits in the buffer
+    /// until the next `write`, `drain`, `write_eof` or `close` on a loop.
     ///
     /// # Examples
     ///
@@ -245,11 +247,15 @@ impl StreamWriter {
     /// # }).unwrap().unwrap();
     /// ```
     pub async fn drain(&self) -> io::Result<()> {
+        self.shared
+            .start_flusher(&mut self.shared.state.borrow_mut());
         poll_fn(|cx| self.shared.poll_drain(cx)).await
     }
 
     /// Flushes the buffer, then shuts the connection down (both directions);
-    /// returns at once. Calling it again does nothing.
+    /// returns at once. Calling it again does nothing. Called while no loop
+    /// runs on the thread (a writer dropped after its loop ended), it shuts
+    /// the connection down at once: what is still buffered is dropped.
     ///
     /// # Examples
     ///
@@ -378,6 +384,7 @@ impl StreamWriter {
     pub fn write_eof(&self) {
         let mut state = self.shared.state.borrow_mut();
         state.eof = true;
+        self.shared.start_flusher(&mut state);
         if !state.flushing {
             drop(state);
             let _ = self.shared.conn.shutdown(Shutdown::Write);
@@ -535,14 +542,23 @@ impl Shared {
         if state.pending() > state.high {
             state.paused = true;
         }
-        if !state.flushing {
-            if let Some(core) = context::current() {
-                state.flushing = true;
-                let shared = self.clone();
-                let flusher = poll_fn(move |cx| shared.poll_flush(cx));
-                let location = std::panic::Location::caller();
-                drop(crate::task::spawn_on(&core, flusher, None, location));
-            }
+        self.start_flusher(&mut state);
+    }
+
+    /// Starts the flusher task on the running loop if bytes wait and none
+    /// runs. Bytes buffered while no loop ran (a write outside any loop)
+    /// get their flusher from the next write, `drain`, `write_eof` or
+    /// `close` on a loop.
+    fn start_flusher(self: &Rc<Self>, state: &mut State) {
+        if state.flushing || state.pending() == 0 {
+            return;
+        }
+        if let Some(core) = context::current() {
+            state.flushing = true;
+            let shared = self.clone();
+            let flusher = poll_fn(move |cx| shared.poll_flush(cx));
+            let location = std::panic::Location::caller();
+            drop(crate::task::spawn_on(&core, flusher, None, location));
         }
     }
 
@@ -599,12 +615,13 @@ impl Shared {
         Poll::Pending
     }
 
-    fn close(&self) {
+    fn close(self: &Rc<Self>) {
         let mut state = self.state.borrow_mut();
         if state.closing {
             return;
         }
         state.closing = true;
+        self.start_flusher(&mut state);
         if !state.flushing {
             drop(state);
             self.finish_close();
