@@ -305,6 +305,18 @@ impl<T> fmt::Debug for LoopFuture<T> {
 }
 
 /// How a [`LoopFuture`] ended without a value.
+///
+/// # Examples
+///
+/// ```
+/// use tulipa::future::FutureError;
+///
+/// let fut = tulipa::LoopFuture::<()>::new();
+/// fut.cancel();
+/// let err = fut.result().unwrap().unwrap_err();
+/// assert!(matches!(err, FutureError::Cancelled));
+/// assert_eq!(err.to_string(), "future was cancelled");
+/// ```
 #[derive(Clone)]
 pub enum FutureError {
     /// It was cancelled.
@@ -335,6 +347,16 @@ impl std::error::Error for FutureError {}
 
 /// The future was already done (asyncio's `InvalidStateError`); carries back
 /// what could not be set.
+///
+/// # Examples
+///
+/// ```
+/// let fut = tulipa::LoopFuture::new();
+/// fut.set_result(1).unwrap();
+/// let err = fut.set_result(2).unwrap_err();
+/// assert_eq!(err.0, 2);
+/// assert_eq!(err.to_string(), "future is already done");
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct InvalidStateError<T>(pub T);
 

@@ -80,7 +80,23 @@ thread_local! {
 ///
 /// # Examples
 ///
-/// See the [module documentation](self).
+/// ```
+/// use tulipa::hyper_rt::HyperIo;
+///
+/// tulipa::run(async {
+///     let (a, b) = tulipa::net::UnixStream::pair()?;
+///     let mut io = HyperIo::new(a); // hyper reads and writes through this
+///     io.get_mut().write_all(b"raw").await?; // the stream inside
+///     let mut buf = [0; 3];
+///     b.read_exact(&mut buf).await?;
+///     assert_eq!(&buf, b"raw");
+///     Ok::<_, std::io::Error>(())
+/// })
+/// .unwrap()
+/// .unwrap();
+/// ```
+///
+/// A whole HTTP exchange: see the [module documentation](self).
 pub struct HyperIo<T> {
     inner: T,
 }

@@ -11,6 +11,10 @@ use super::conn::Conn;
 use super::{ReadError, StreamWriter};
 
 /// The default buffer limit of a [`StreamReader`], as asyncio's `2**16`.
+///
+/// ```
+/// assert_eq!(tulipa::net::DEFAULT_LIMIT, 1 << 16);
+/// ```
 pub const DEFAULT_LIMIT: usize = 64 * 1024;
 
 /// Smallest free space offered to one socket read.

@@ -15,6 +15,10 @@ use crate::runtime::context;
 
 /// Default high-water mark of the write buffer: 64 KiB, as asyncio's
 /// selector transports (`4 * 16 KiB`).
+///
+/// ```
+/// assert_eq!(tulipa::net::DEFAULT_HIGH_WATER, 64 * 1024);
+/// ```
 pub const DEFAULT_HIGH_WATER: usize = 64 * 1024;
 
 /// The write half of a connection, with a buffer (asyncio's `StreamWriter`).

@@ -355,6 +355,18 @@ impl Drop for BarrierWait<'_> {
 
 /// The barrier was broken (aborted) or reset while waiting (asyncio's
 /// `BrokenBarrierError`).
+///
+/// # Examples
+///
+/// ```
+/// tulipa::run(async {
+///     let barrier = tulipa::sync::Barrier::new(2);
+///     barrier.abort();
+///     let err = barrier.wait().await.unwrap_err();
+///     assert_eq!(err.to_string(), "barrier is broken");
+/// })
+/// .unwrap();
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct BrokenBarrierError(());
 

@@ -160,6 +160,14 @@ impl fmt::Debug for BoundedSemaphore {
 
 /// [`BoundedSemaphore::release`] would have exceeded the initial value
 /// (asyncio's `ValueError`).
+///
+/// # Examples
+///
+/// ```
+/// let sem = tulipa::sync::BoundedSemaphore::new(1);
+/// let err = sem.release().unwrap_err();
+/// assert_eq!(err.to_string(), "semaphore released too many times");
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct BoundedReleaseError(());
 

@@ -265,6 +265,16 @@ impl fmt::Debug for LockAcquire<'_> {
 
 /// Proof of holding a [`Lock`]; unlocks it (or hands it to the next waiter)
 /// on drop (asyncio's `release`).
+///
+/// # Examples
+///
+/// ```
+/// let lock = tulipa::sync::Lock::new();
+/// let guard = lock.try_lock().unwrap();
+/// assert!(lock.is_locked());
+/// drop(guard);
+/// assert!(!lock.is_locked());
+/// ```
 #[must_use = "dropping the guard unlocks the lock at once"]
 pub struct LockGuard<'a> {
     lock: &'a Lock,
@@ -298,6 +308,15 @@ impl fmt::Debug for LockGuard<'_> {
 }
 
 /// [`Lock::try_lock`] found the lock taken.
+///
+/// # Examples
+///
+/// ```
+/// let lock = tulipa::sync::Lock::new();
+/// let _held = lock.try_lock().unwrap();
+/// let err = lock.try_lock().unwrap_err();
+/// assert_eq!(err.to_string(), "lock is already locked");
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct TryLockError(());
 

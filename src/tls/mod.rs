@@ -89,6 +89,10 @@ use crate::net::{Conn, Server, StreamReader, StreamWriter, TcpStream};
 
 /// How long a TLS handshake may take before it fails with
 /// [`TlsError::HandshakeTimeout`]: 60 s, asyncio's `SSL_HANDSHAKE_TIMEOUT`.
+///
+/// ```
+/// assert_eq!(tulipa::tls::DEFAULT_HANDSHAKE_TIMEOUT, std::time::Duration::from_secs(60));
+/// ```
 pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The client side of TLS: a rustls `ClientConfig` (trusted roots, client
