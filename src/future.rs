@@ -28,6 +28,21 @@ struct Shared<T> {
 /// Clones share one slot: set it through one clone, await any number of
 /// others. Awaiting gives a clone of the result, so `T: Clone` for awaiting.
 ///
+/// # Cancel safety
+///
+/// Awaiting a `LoopFuture` takes nothing from the slot: dropping the future
+/// that awaits a clone (cancelling the task that awaits it) leaves the slot
+/// pending, and the other clones can still set and await it. Unlike asyncio,
+/// where cancelling a task that awaits a `Future` cancels that `Future`,
+/// call [`cancel`](LoopFuture::cancel) for that.
+///
+/// The slot is bound to its loop's thread (`!Send`):
+///
+/// ```compile_fail,E0277
+/// fn must_be_send<T: Send>(_: T) {}
+/// must_be_send(tulipa::LoopFuture::<u32>::new());
+/// ```
+///
 /// # Examples
 ///
 /// ```
@@ -65,6 +80,14 @@ impl<T> Default for LoopFuture<T> {
 
 impl<T> LoopFuture<T> {
     /// A pending future.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let fut = tulipa::LoopFuture::<u32>::new();
+    /// assert!(!fut.is_done());
+    /// assert!(fut.result().is_none());
+    /// ```
     pub fn new() -> LoopFuture<T> {
         LoopFuture {
             shared: Rc::new(RefCell::new(Shared {
@@ -80,6 +103,16 @@ impl<T> LoopFuture<T> {
     /// # Errors
     ///
     /// [`InvalidStateError`] (with the value back) if it is already done.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let fut = tulipa::LoopFuture::new();
+    /// fut.set_result("first").unwrap();
+    /// let err = fut.set_result("second").unwrap_err();
+    /// assert_eq!(err.0, "second"); // the value comes back
+    /// assert_eq!(fut.result().unwrap().unwrap(), "first");
+    /// ```
     pub fn set_result(&self, value: T) -> Result<(), InvalidStateError<T>> {
         if self.is_done() {
             return Err(InvalidStateError(value));
@@ -93,6 +126,19 @@ impl<T> LoopFuture<T> {
     /// # Errors
     ///
     /// [`InvalidStateError`] (with the error back) if it is already done.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulipa::future::FutureError;
+    ///
+    /// let fut = tulipa::LoopFuture::<u32>::new();
+    /// fut.set_error(std::io::Error::other("boom")).unwrap();
+    /// match tulipa::run(fut).unwrap() {
+    ///     Err(FutureError::Error(e)) => assert_eq!(e.to_string(), "boom"),
+    ///     other => panic!("{other:?}"),
+    /// }
+    /// ```
     pub fn set_error<E>(&self, error: E) -> Result<(), InvalidStateError<E>>
     where
         E: std::error::Error + 'static,
@@ -105,6 +151,18 @@ impl<T> LoopFuture<T> {
     }
 
     /// Cancels the future; returns `false` if it was already done.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulipa::future::FutureError;
+    ///
+    /// let fut = tulipa::LoopFuture::<u32>::new();
+    /// assert!(fut.cancel());
+    /// assert!(!fut.cancel()); // done already
+    /// assert!(fut.is_cancelled());
+    /// assert!(matches!(tulipa::run(fut).unwrap(), Err(FutureError::Cancelled)));
+    /// ```
     pub fn cancel(&self) -> bool {
         if self.is_done() {
             return false;
@@ -114,11 +172,28 @@ impl<T> LoopFuture<T> {
     }
 
     /// Whether it has a result, an error or was cancelled (asyncio's `done()`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let fut = tulipa::LoopFuture::new();
+    /// assert!(!fut.is_done());
+    /// fut.set_result(1).unwrap();
+    /// assert!(fut.is_done());
+    /// ```
     pub fn is_done(&self) -> bool {
         matches!(self.shared.borrow().state, State::Done(_))
     }
 
     /// Whether it was cancelled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let fut = tulipa::LoopFuture::new();
+    /// fut.set_result(1).unwrap();
+    /// assert!(fut.is_done() && !fut.is_cancelled());
+    /// ```
     pub fn is_cancelled(&self) -> bool {
         matches!(
             self.shared.borrow().state,
@@ -129,6 +204,29 @@ impl<T> LoopFuture<T> {
     /// Runs `callback` once the future is done: scheduled with `call_soon` on
     /// the running loop (asyncio's behaviour), or called at once when no loop
     /// runs on this thread.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::cell::Cell;
+    /// use std::rc::Rc;
+    ///
+    /// let calls = Rc::new(Cell::new(0));
+    /// tulipa::run({
+    ///     let calls = calls.clone();
+    ///     async move {
+    ///         let fut = tulipa::LoopFuture::new();
+    ///         let seen = calls.clone();
+    ///         fut.add_done_callback(move || seen.set(seen.get() + 1));
+    ///         fut.set_result(()).unwrap();
+    ///         assert_eq!(calls.get(), 0); // scheduled, not called yet
+    ///         tulipa::yield_now().await;
+    ///         assert_eq!(calls.get(), 1);
+    ///     }
+    /// })
+    /// .unwrap();
+    /// assert_eq!(calls.get(), 1);
+    /// ```
     pub fn add_done_callback<F: FnOnce() + 'static>(&self, callback: F) {
         if self.is_done() {
             schedule(Box::new(callback));
@@ -158,6 +256,16 @@ impl<T> LoopFuture<T> {
 
 impl<T: Clone> LoopFuture<T> {
     /// The outcome if done (asyncio's `result()` / `exception()`), else `None`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let fut = tulipa::LoopFuture::new();
+    /// assert!(fut.result().is_none());
+    /// fut.set_result(5).unwrap();
+    /// assert_eq!(fut.result().unwrap().unwrap(), 5);
+    /// assert_eq!(fut.result().unwrap().unwrap(), 5); // a clone each time
+    /// ```
     pub fn result(&self) -> Option<Result<T, FutureError>> {
         match &self.shared.borrow().state {
             State::Pending => None,
@@ -197,6 +305,18 @@ impl<T> fmt::Debug for LoopFuture<T> {
 }
 
 /// How a [`LoopFuture`] ended without a value.
+///
+/// # Examples
+///
+/// ```
+/// use tulipa::future::FutureError;
+///
+/// let fut = tulipa::LoopFuture::<()>::new();
+/// fut.cancel();
+/// let err = fut.result().unwrap().unwrap_err();
+/// assert!(matches!(err, FutureError::Cancelled));
+/// assert_eq!(err.to_string(), "future was cancelled");
+/// ```
 #[derive(Clone)]
 pub enum FutureError {
     /// It was cancelled.
@@ -227,6 +347,16 @@ impl std::error::Error for FutureError {}
 
 /// The future was already done (asyncio's `InvalidStateError`); carries back
 /// what could not be set.
+///
+/// # Examples
+///
+/// ```
+/// let fut = tulipa::LoopFuture::new();
+/// fut.set_result(1).unwrap();
+/// let err = fut.set_result(2).unwrap_err();
+/// assert_eq!(err.0, 2);
+/// assert_eq!(err.to_string(), "future is already done");
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct InvalidStateError<T>(pub T);
 

@@ -80,28 +80,97 @@ thread_local! {
 ///
 /// # Examples
 ///
-/// See the [module documentation](self).
+/// ```
+/// use tulipa::hyper_rt::HyperIo;
+///
+/// tulipa::run(async {
+///     let (a, b) = tulipa::net::UnixStream::pair()?;
+///     let mut io = HyperIo::new(a); // hyper reads and writes through this
+///     io.get_mut().write_all(b"raw").await?; // the stream inside
+///     let mut buf = [0; 3];
+///     b.read_exact(&mut buf).await?;
+///     assert_eq!(&buf, b"raw");
+///     Ok::<_, std::io::Error>(())
+/// })
+/// .unwrap()
+/// .unwrap();
+/// ```
+///
+/// A whole HTTP exchange: see the [module documentation](self).
 pub struct HyperIo<T> {
     inner: T,
 }
 
 impl<T> HyperIo<T> {
     /// Wraps `inner`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulipa::hyper_rt::HyperIo;
+    ///
+    /// tulipa::run(async {
+    ///     let (a, _b) = tulipa::net::UnixStream::pair()?;
+    ///     let io = HyperIo::new(a);
+    ///     assert!(io.get_ref().peer_addr()?.is_unnamed());
+    ///     Ok::<_, std::io::Error>(())
+    /// })
+    /// .unwrap()
+    /// .unwrap();
+    /// ```
     pub fn new(inner: T) -> HyperIo<T> {
         HyperIo { inner }
     }
 
     /// The stream inside.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// tulipa::run(async {
+    ///     let listener = tulipa::net::TcpListener::bind("127.0.0.1:0").await?;
+    ///     let stream = tulipa::net::TcpStream::connect(listener.local_addr()?).await?;
+    ///     let io = tulipa::hyper_rt::HyperIo::new(stream);
+    ///     assert_eq!(io.get_ref().peer_addr()?, listener.local_addr()?);
+    ///     Ok::<_, std::io::Error>(())
+    /// })
+    /// .unwrap()
+    /// .unwrap();
+    /// ```
     pub fn get_ref(&self) -> &T {
         &self.inner
     }
 
     /// The stream inside, mutably.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut io = tulipa::hyper_rt::HyperIo::new(Vec::<u8>::new());
+    /// io.get_mut().push(1);
+    /// assert_eq!(io.get_ref(), &[1]);
+    /// ```
     pub fn get_mut(&mut self) -> &mut T {
         &mut self.inner
     }
 
     /// Unwraps the stream.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// tulipa::run(async {
+    ///     let (a, b) = tulipa::net::UnixStream::pair()?;
+    ///     let a = tulipa::hyper_rt::HyperIo::new(a).into_inner();
+    ///     a.write_all(b"back").await?;
+    ///     let mut buf = [0; 4];
+    ///     b.read_exact(&mut buf).await?;
+    ///     assert_eq!(&buf, b"back");
+    ///     Ok::<_, std::io::Error>(())
+    /// })
+    /// .unwrap()
+    /// .unwrap();
+    /// ```
     pub fn into_inner(self) -> T {
         self.inner
     }

@@ -532,3 +532,52 @@ fn peer_reset_mid_stream_reaches_the_reader_as_an_error_and_drain_fails() {
         );
     });
 }
+
+/// The writer half of a socket pair made on `lp`, and the peer socket.
+fn writer_on(lp: &tulipa::EventLoop) -> (StreamWriter, UnixStream) {
+    lp.run_until_complete(async {
+        let (a, b) = UnixStream::pair().unwrap();
+        let (reader, writer) = a.into_split();
+        std::mem::forget(reader);
+        (writer, b)
+    })
+    .unwrap()
+}
+
+#[test]
+fn drain_after_a_write_outside_any_loop_flushes_instead_of_hanging() {
+    let lp = tulipa::EventLoop::new().unwrap();
+    let (writer, peer) = writer_on(&lp);
+    writer.write(&vec![1; 4 << 20]); // no loop runs: no flusher can start
+    assert!(writer.write_buffer_size() > 0);
+    let (drained, len) = lp
+        .run_until_complete(async move {
+            let (mut reader, _w) = peer.into_split();
+            let reading = tulipa::spawn(async move { reader.read_to_end().await });
+            // Watchdog: a lost flush fails the test instead of hanging it.
+            let drained = tulipa::wait_for(writer.drain(), Duration::from_secs(30)).await;
+            drop(writer);
+            (drained, reading.await.unwrap().unwrap().len())
+        })
+        .unwrap();
+    assert!(matches!(drained, Ok(Ok(()))), "{drained:?}");
+    assert_eq!(len, 4 << 20);
+}
+
+#[test]
+fn close_on_a_loop_flushes_what_was_written_outside_any_loop() {
+    let lp = tulipa::EventLoop::new().unwrap();
+    let (writer, peer) = writer_on(&lp);
+    writer.write(&vec![2; 4 << 20]);
+    let len = lp
+        .run_until_complete(async move {
+            let (mut reader, _w) = peer.into_split();
+            let reading = tulipa::spawn(async move { reader.read_to_end().await });
+            writer.close();
+            let closed = tulipa::wait_for(writer.wait_closed(), Duration::from_secs(30)).await;
+            assert!(matches!(closed, Ok(Ok(()))), "{closed:?}");
+            reading.await.unwrap().unwrap().len()
+        })
+        .unwrap();
+    assert_eq!(len, 4 << 20);
+}

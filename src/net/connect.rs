@@ -125,7 +125,24 @@ impl ConnectOptions {
     ///
     /// # Examples
     ///
-    /// See [`ConnectOptions`].
+    /// ```
+    /// use tulipa::net::{ConnectOptions, TcpListener};
+    ///
+    /// tulipa::run(async {
+    ///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+    ///     let addr = listener.local_addr()?;
+    ///     // Two addresses, the first refusing: the second is tried next.
+    ///     let closed = TcpListener::bind("127.0.0.1:0").await?.local_addr()?; // dropped at once
+    ///     let stream = ConnectOptions::new().connect(vec![closed, addr]).await?;
+    ///     assert_eq!(stream.peer_addr()?, addr);
+    ///     let none: Vec<std::net::SocketAddr> = Vec::new();
+    ///     let err = ConnectOptions::new().connect(none).await.unwrap_err();
+    ///     assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    ///     Ok::<_, std::io::Error>(())
+    /// })
+    /// .unwrap()
+    /// .unwrap();
+    /// ```
     pub async fn connect<A: ToSocketAddrs>(&self, addr: A) -> io::Result<TcpStream> {
         let mut addrs = resolve(&addr).await?;
         if addrs.is_empty() {
@@ -239,6 +256,27 @@ pub async fn open_connection<A: ToSocketAddrs>(
 /// # Cancel safety
 ///
 /// A Unix-domain connect completes at once: nothing waits inside.
+///
+/// # Examples
+///
+/// ```
+/// let dir = std::env::temp_dir().join(format!("tulipa-doc-ouc-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir).unwrap();
+/// let path = dir.join("s.sock");
+/// tulipa::run(async {
+///     let _server = tulipa::net::start_unix_server(
+///         |_reader, writer| async move { writer.write(b"unix hello\n") },
+///         &path,
+///     )
+///     .await?;
+///     let (mut reader, _writer) = tulipa::net::open_unix_connection(&path).await?;
+///     assert_eq!(reader.readline().await.unwrap(), b"unix hello\n");
+///     Ok::<_, std::io::Error>(())
+/// })
+/// .unwrap()
+/// .unwrap();
+/// std::fs::remove_dir_all(&dir).unwrap();
+/// ```
 #[cfg(unix)]
 pub async fn open_unix_connection<P: AsRef<Path>>(
     path: P,

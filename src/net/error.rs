@@ -55,16 +55,44 @@ pub enum ReadError {
 
 impl ReadError {
     /// Whether the stream ended early.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulipa::net::ReadError;
+    /// let e = ReadError::IncompleteRead { partial: b"ab".to_vec(), expected: Some(4) };
+    /// assert!(e.is_incomplete() && !e.is_limit_overrun());
+    /// assert_eq!(e.to_string(), "stream ended after 2 of 4 bytes");
+    /// ```
     pub fn is_incomplete(&self) -> bool {
         matches!(self, ReadError::IncompleteRead { .. })
     }
 
     /// Whether the limit was overrun.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulipa::net::ReadError;
+    /// let e = ReadError::LimitOverrun { consumed: 10 };
+    /// assert!(e.is_limit_overrun() && !e.is_incomplete());
+    /// let io: std::io::Error = e.into();
+    /// assert_eq!(io.kind(), std::io::ErrorKind::InvalidData);
+    /// ```
     pub fn is_limit_overrun(&self) -> bool {
         matches!(self, ReadError::LimitOverrun { .. })
     }
 
     /// The bytes read before the end of the stream, for `IncompleteRead`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulipa::net::ReadError;
+    /// let e = ReadError::IncompleteRead { partial: b"ab".to_vec(), expected: None };
+    /// assert_eq!(e.into_partial(), Some(b"ab".to_vec()));
+    /// assert_eq!(ReadError::LimitOverrun { consumed: 1 }.into_partial(), None);
+    /// ```
     pub fn into_partial(self) -> Option<Vec<u8>> {
         match self {
             ReadError::IncompleteRead { partial, .. } => Some(partial),

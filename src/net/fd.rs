@@ -60,17 +60,65 @@ impl EventLoop {
     /// # Errors
     ///
     /// As [`add_reader`](EventLoop::add_reader).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::os::fd::AsRawFd;
+    /// use std::os::unix::net::UnixStream;
+    ///
+    /// let lp = tulipa::EventLoop::new().unwrap();
+    /// let (tx, _rx) = UnixStream::pair().unwrap();
+    /// let fd = tx.as_raw_fd();
+    /// let calls = std::rc::Rc::new(std::cell::Cell::new(0));
+    /// let seen = calls.clone();
+    /// lp.add_writer(fd, move || {
+    ///     seen.set(seen.get() + 1); // an empty socket is writable at once
+    ///     tulipa::get_running_loop().unwrap().stop();
+    /// })
+    /// .unwrap();
+    /// lp.run_forever().unwrap();
+    /// assert_eq!(calls.get(), 1);
+    /// assert!(lp.remove_writer(fd));
+    /// ```
     pub fn add_writer<F: FnMut() + 'static>(&self, fd: RawFd, callback: F) -> io::Result<()> {
         self.add_fd(fd, Direction::Write, Box::new(callback))
     }
 
     /// Stops watching `fd` for reading; `true` if it had a reader (asyncio's
     /// `loop.remove_reader`). Works on an fd that was closed meanwhile.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::os::fd::AsRawFd;
+    ///
+    /// let lp = tulipa::EventLoop::new().unwrap();
+    /// let (_tx, rx) = std::os::unix::net::UnixStream::pair().unwrap();
+    /// let fd = rx.as_raw_fd();
+    /// assert!(!lp.remove_reader(fd)); // nothing to remove yet
+    /// lp.add_reader(fd, || {}).unwrap();
+    /// assert_eq!(lp.io_sources(), 1);
+    /// assert!(lp.remove_reader(fd));
+    /// assert_eq!(lp.io_sources(), 0);
+    /// ```
     pub fn remove_reader(&self, fd: RawFd) -> bool {
         self.core.reactor.remove_fd(fd, Direction::Read)
     }
 
     /// Stops watching `fd` for writing; `true` if it had a writer.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::os::fd::AsRawFd;
+    ///
+    /// let lp = tulipa::EventLoop::new().unwrap();
+    /// let (tx, _rx) = std::os::unix::net::UnixStream::pair().unwrap();
+    /// lp.add_writer(tx.as_raw_fd(), || {}).unwrap();
+    /// assert!(lp.remove_writer(tx.as_raw_fd()));
+    /// assert!(!lp.remove_writer(tx.as_raw_fd())); // removed already
+    /// ```
     pub fn remove_writer(&self, fd: RawFd) -> bool {
         self.core.reactor.remove_fd(fd, Direction::Write)
     }

@@ -142,7 +142,19 @@ impl ListenOptions {
     ///
     /// # Examples
     ///
-    /// See [`ListenOptions`].
+    /// ```
+    /// use tulipa::net::ListenOptions;
+    ///
+    /// tulipa::run(async {
+    ///     let listener = ListenOptions::new().backlog(16).bind("127.0.0.1:0").await?;
+    ///     let client = tulipa::net::TcpStream::connect(listener.local_addr()?).await?;
+    ///     let (_conn, peer) = listener.accept().await?;
+    ///     assert_eq!(peer, client.local_addr()?);
+    ///     Ok::<_, std::io::Error>(())
+    /// })
+    /// .unwrap()
+    /// .unwrap();
+    /// ```
     pub async fn bind<A: ToSocketAddrs>(&self, addr: A) -> io::Result<TcpListener> {
         let addrs = resolve(&addr).await?;
         let listener = self.bind_addrs(&addrs)?;

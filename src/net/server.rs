@@ -55,7 +55,29 @@ const ACCEPT_RETRY_DELAY: Duration = Duration::from_secs(1);
 ///
 /// # Examples
 ///
-/// See [`open_connection`](super::open_connection).
+/// ```
+/// use tulipa::net::{open_connection, start_server};
+///
+/// tulipa::run(async {
+///     let server = start_server(
+///         |mut reader, writer| async move {
+///             let n: usize = reader.readline().await.unwrap().len();
+///             writer.write(format!("{n}\n").as_bytes());
+///         },
+///         "127.0.0.1:0",
+///     )
+///     .await?;
+///     for line in [&b"a\n"[..], b"four\n"] {
+///         let (mut reader, writer) = open_connection(server.local_addr()?).await?;
+///         writer.write(line);
+///         let answer = reader.readline().await.unwrap();
+///         assert_eq!(answer, format!("{}\n", line.len()).as_bytes());
+///     }
+///     Ok::<_, std::io::Error>(())
+/// })
+/// .unwrap()
+/// .unwrap();
+/// ```
 #[track_caller]
 pub fn start_server<H, F, A>(handler: H, addr: A) -> impl Future<Output = io::Result<Server>>
 where
@@ -112,6 +134,27 @@ where
 /// # Cancel safety
 ///
 /// Nothing waits inside: it completes at its first poll.
+///
+/// # Examples
+///
+/// ```
+/// use tulipa::net::{open_unix_connection, start_unix_server};
+///
+/// let dir = std::env::temp_dir().join(format!("tulipa-doc-sus-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir).unwrap();
+/// let path = dir.join("s.sock");
+/// tulipa::run(async {
+///     let server = start_unix_server(|_r, w| async move { w.write(b"unix\n") }, &path).await?;
+///     let (mut reader, _w) = open_unix_connection(&path).await?;
+///     assert_eq!(reader.readline().await.unwrap(), b"unix\n");
+///     // A Unix-domain server has no socket address.
+///     assert_eq!(server.local_addr().unwrap_err().kind(), std::io::ErrorKind::Unsupported);
+///     Ok::<_, std::io::Error>(())
+/// })
+/// .unwrap()
+/// .unwrap();
+/// std::fs::remove_dir_all(&dir).unwrap();
+/// ```
 #[cfg(unix)]
 #[track_caller]
 pub fn start_unix_server<H, F, P>(handler: H, path: P) -> impl Future<Output = io::Result<Server>>
@@ -192,6 +235,36 @@ impl Listener {
 /// It counts a connection as open until its handler task has ended and its
 /// [`StreamWriter`] is closed (or dropped), as asyncio counts transports.
 /// Dropping the `Server` closes it, as [`close`](Server::close) does.
+///
+/// The server is bound to its loop's thread (`!Send`):
+///
+/// ```compile_fail,E0277
+/// fn must_be_send<T: Send>(_: T) {}
+/// tulipa::run(async {
+///     let server = tulipa::net::start_server(|_r, _w| async {}, "127.0.0.1:0").await.unwrap();
+///     must_be_send(server);
+/// });
+/// ```
+///
+/// # Examples
+///
+/// ```
+/// use tulipa::net::{open_connection, start_server};
+///
+/// tulipa::run(async {
+///     let server = start_server(|_r, w| async move { w.write(b"bye\n") }, "127.0.0.1:0").await?;
+///     assert!(server.is_serving());
+///     let (mut reader, _w) = open_connection(server.local_addr()?).await?;
+///     assert_eq!(reader.readline().await.unwrap(), b"bye\n");
+///     server.close();
+///     server.wait_closed().await;
+///     assert!(!server.is_serving());
+///     assert_eq!(server.connections(), 0);
+///     Ok::<_, std::io::Error>(())
+/// })
+/// .unwrap()
+/// .unwrap();
+/// ```
 pub struct Server {
     inner: Rc<Inner>,
 }
@@ -253,6 +326,19 @@ impl Server {
     /// # Errors
     ///
     /// `Unsupported` for a Unix-domain server.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// tulipa::run(async {
+    ///     let server = tulipa::net::start_server(|_r, _w| async {}, "127.0.0.1:0").await?;
+    ///     let addr = server.local_addr()?;
+    ///     assert!(addr.ip().is_loopback() && addr.port() != 0);
+    ///     Ok::<_, std::io::Error>(())
+    /// })
+    /// .unwrap()
+    /// .unwrap();
+    /// ```
     #[doc(alias = "sockets")]
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.inner
@@ -262,6 +348,25 @@ impl Server {
 
     /// Stops listening: the listening socket is closed at once; connections
     /// already accepted go on. Closing twice does nothing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulipa::net::{start_server, TcpStream};
+    ///
+    /// tulipa::run(async {
+    ///     let server = start_server(|_r, _w| async {}, "127.0.0.1:0").await?;
+    ///     let addr = server.local_addr()?;
+    ///     server.close();
+    ///     server.close(); // a second close does nothing
+    ///     assert!(!server.is_serving());
+    ///     let refused = TcpStream::connect(addr).await.unwrap_err();
+    ///     assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
+    ///     Ok::<_, std::io::Error>(())
+    /// })
+    /// .unwrap()
+    /// .unwrap();
+    /// ```
     pub fn close(&self) {
         let listener = self.inner.listener.borrow_mut().take();
         drop(listener);
@@ -334,12 +439,51 @@ impl Server {
 
     /// Whether the server accepts connections: not closed, and its accept
     /// task still running (it is gone once its loop closed).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// tulipa::run(async {
+    ///     let server = tulipa::net::start_server(|_r, _w| async {}, "127.0.0.1:0").await?;
+    ///     assert!(server.is_serving());
+    ///     server.close();
+    ///     assert!(!server.is_serving());
+    ///     Ok::<_, std::io::Error>(())
+    /// })
+    /// .unwrap()
+    /// .unwrap();
+    /// ```
     pub fn is_serving(&self) -> bool {
         self.inner.serving()
     }
 
     /// How many connections are open: accepted, and with a handler task
     /// still running or a writer not yet closed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulipa::net::{open_connection, start_server};
+    ///
+    /// tulipa::run(async {
+    ///     // The handler echoes one line and returns, closing its writer.
+    ///     let server = start_server(
+    ///         |mut r, w| async move { w.write(&r.readline().await.unwrap()) },
+    ///         "127.0.0.1:0",
+    ///     )
+    ///     .await?;
+    ///     assert_eq!(server.connections(), 0);
+    ///     let (mut reader, writer) = open_connection(server.local_addr()?).await?;
+    ///     writer.write(b"one\n");
+    ///     assert_eq!(reader.readline().await.unwrap(), b"one\n");
+    ///     server.close();
+    ///     server.wait_closed().await; // the handler ended and its writer closed
+    ///     assert_eq!(server.connections(), 0);
+    ///     Ok::<_, std::io::Error>(())
+    /// })
+    /// .unwrap()
+    /// .unwrap();
+    /// ```
     pub fn connections(&self) -> usize {
         self.inner.clients.borrow().len()
     }
@@ -353,6 +497,21 @@ impl Server {
     /// # Cancel safety
     ///
     /// Cancel-safe: nothing is lost.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// tulipa::run(async {
+    ///     let server = tulipa::net::start_server(|_r, _w| async {}, "127.0.0.1:0").await?;
+    ///     server.close();
+    ///     server.wait_closed().await; // no connections: returns at once
+    ///     server.wait_closed().await; // and again
+    ///     assert!(!server.is_serving());
+    ///     Ok::<_, std::io::Error>(())
+    /// })
+    /// .unwrap()
+    /// .unwrap();
+    /// ```
     pub async fn wait_closed(&self) {
         poll_fn(|cx| {
             self.inner
@@ -367,6 +526,23 @@ impl Server {
     /// # Cancel safety
     ///
     /// Cancel-safe: dropping the future leaves the server running.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::rc::Rc;
+    ///
+    /// tulipa::run(async {
+    ///     let server = Rc::new(tulipa::net::start_server(|_r, _w| async {}, "127.0.0.1:0").await?);
+    ///     let closer = server.clone();
+    ///     tulipa::spawn(async move { closer.close() });
+    ///     server.serve_forever().await; // until the other task closes it
+    ///     assert!(!server.is_serving());
+    ///     Ok::<_, std::io::Error>(())
+    /// })
+    /// .unwrap()
+    /// .unwrap();
+    /// ```
     pub async fn serve_forever(&self) {
         poll_fn(|cx| self.inner.poll_until(cx, |i| !i.serving())).await
     }

@@ -11,6 +11,10 @@ use super::conn::Conn;
 use super::{ReadError, StreamWriter};
 
 /// The default buffer limit of a [`StreamReader`], as asyncio's `2**16`.
+///
+/// ```
+/// assert_eq!(tulipa::net::DEFAULT_LIMIT, 1 << 16);
+/// ```
 pub const DEFAULT_LIMIT: usize = 64 * 1024;
 
 /// Smallest free space offered to one socket read.
@@ -19,8 +23,22 @@ const MIN_READ: usize = 16 * 1024;
 /// The read half of a connection, with a buffer (asyncio's `StreamReader`).
 ///
 /// It reads from the socket only when asked, so a reader that falls behind
-/// leaves the data in the kernel, whose full buffer then stops the peer:
-/// memory stays bounded by the [limit](StreamReader::limit) plus one read.
+/// leaves the data in the kernel, whose full buffer then stops the peer.
+/// The buffer holds what the calls ask for: `readline` and `readuntil` look
+/// at most about twice the [limit](StreamReader::limit) ahead (plus one
+/// read of 16 KiB), `readexactly(n)` gathers `n` bytes and `read_to_end`
+/// the whole stream.
+///
+/// The reader is bound to its loop's thread (`!Send`):
+///
+/// ```compile_fail,E0277
+/// fn must_be_send<T: Send>(_: T) {}
+/// tulipa::run(async {
+///     let (a, _b) = tulipa::net::UnixStream::pair().unwrap();
+///     let (reader, _writer) = a.into_split();
+///     must_be_send(reader);
+/// });
+/// ```
 ///
 /// # Examples
 ///
@@ -71,6 +89,21 @@ impl StreamReader {
     /// # Cancel safety
     ///
     /// Cancel-safe: bytes read from the socket stay in the buffer.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tulipa::run(async {
+    /// # let (a, b) = tulipa::net::UnixStream::pair()?;
+    /// # let (mut reader, _w) = b.into_split();
+    /// a.write_all(b"hello").await?;
+    /// drop(a);
+    /// assert_eq!(reader.read(3).await?, b"hel");
+    /// assert_eq!(reader.read(100).await?, b"lo"); // what is buffered
+    /// assert_eq!(reader.read(100).await?, b""); // the end of the stream
+    /// # Ok::<_, std::io::Error>(())
+    /// # }).unwrap().unwrap();
+    /// ```
     pub async fn read(&mut self, n: usize) -> io::Result<Vec<u8>> {
         if n == 0 {
             return Ok(Vec::new());
@@ -91,6 +124,21 @@ impl StreamReader {
     /// # Cancel safety
     ///
     /// Cancel-safe: what was read stays in the buffer.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tulipa::run(async {
+    /// # let (a, b) = tulipa::net::UnixStream::pair()?;
+    /// # let (mut reader, _w) = b.into_split();
+    /// a.write_all(b"all ").await?;
+    /// a.write_all(b"of it").await?;
+    /// drop(a);
+    /// assert_eq!(reader.read_to_end().await?, b"all of it");
+    /// assert!(reader.at_eof());
+    /// # Ok::<_, std::io::Error>(())
+    /// # }).unwrap().unwrap();
+    /// ```
     #[doc(alias = "read(-1)")]
     pub async fn read_to_end(&mut self) -> io::Result<Vec<u8>> {
         while !self.eof {
@@ -109,6 +157,26 @@ impl StreamReader {
     /// # Cancel safety
     ///
     /// Cancel-safe: the bytes read so far stay in the buffer.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulipa::net::ReadError;
+    /// # tulipa::run(async {
+    /// # let (a, b) = tulipa::net::UnixStream::pair()?;
+    /// # let (mut reader, _w) = b.into_split();
+    /// a.write_all(b"12345").await?;
+    /// drop(a);
+    /// assert_eq!(reader.readexactly(2).await?, b"12");
+    /// match reader.readexactly(4).await {
+    ///     Err(ReadError::IncompleteRead { partial, expected }) => {
+    ///         assert_eq!((partial, expected), (b"345".to_vec(), Some(4)));
+    ///     }
+    ///     other => panic!("{other:?}"),
+    /// }
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
+    /// # }).unwrap().unwrap();
+    /// ```
     pub async fn readexactly(&mut self, n: usize) -> Result<Vec<u8>, ReadError> {
         loop {
             if self.buf.len() >= n {
@@ -136,6 +204,24 @@ impl StreamReader {
     /// # Cancel safety
     ///
     /// Cancel-safe: the bytes read so far stay in the buffer.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulipa::net::ReadError;
+    /// # tulipa::run(async {
+    /// # let (a, b) = tulipa::net::UnixStream::pair()?;
+    /// # let (mut reader, _w) = b.into_split();
+    /// a.write_all(b"key=value;0123456789;").await?;
+    /// assert_eq!(reader.readuntil(b"=").await?, b"key=");
+    /// assert_eq!(reader.readuntil(b";").await?, b"value;");
+    /// reader.set_limit(4);
+    /// let err = reader.readuntil(b";").await.unwrap_err();
+    /// assert!(matches!(err, ReadError::LimitOverrun { consumed: 10 }));
+    /// assert_eq!(reader.buffered(), 11); // the data stays buffered
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
+    /// # }).unwrap().unwrap();
+    /// ```
     pub async fn readuntil(&mut self, separator: &[u8]) -> Result<Vec<u8>, ReadError> {
         if separator.is_empty() {
             let e = io::Error::new(io::ErrorKind::InvalidInput, "empty separator");
@@ -184,6 +270,21 @@ impl StreamReader {
     /// # Cancel safety
     ///
     /// Cancel-safe: the bytes read so far stay in the buffer.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tulipa::run(async {
+    /// # let (a, b) = tulipa::net::UnixStream::pair()?;
+    /// # let (mut reader, _w) = b.into_split();
+    /// a.write_all(b"first\nlast").await?;
+    /// drop(a);
+    /// assert_eq!(reader.readline().await?, b"first\n");
+    /// assert_eq!(reader.readline().await?, b"last"); // no newline at the end
+    /// assert_eq!(reader.readline().await?, b""); // the end of the stream
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
+    /// # }).unwrap().unwrap();
+    /// ```
     pub async fn readline(&mut self) -> Result<Vec<u8>, ReadError> {
         match self.readuntil(b"\n").await {
             Ok(line) => Ok(line),
@@ -201,22 +302,80 @@ impl StreamReader {
     }
 
     /// Whether the stream ended and the buffer is empty.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tulipa::run(async {
+    /// # let (a, b) = tulipa::net::UnixStream::pair()?;
+    /// # let (mut reader, _w) = b.into_split();
+    /// a.write_all(b"x").await?;
+    /// drop(a);
+    /// assert!(!reader.at_eof());
+    /// assert_eq!(reader.read_to_end().await?, b"x");
+    /// assert!(reader.at_eof());
+    /// # Ok::<_, std::io::Error>(())
+    /// # }).unwrap().unwrap();
+    /// ```
     pub fn at_eof(&self) -> bool {
         self.eof && self.buf.is_empty()
     }
 
     /// The buffer limit for [`readuntil`](StreamReader::readuntil) and
     /// [`readline`](StreamReader::readline).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tulipa::run(async {
+    /// # let (a, _b) = tulipa::net::UnixStream::pair()?;
+    /// let (reader, _writer) = a.into_split();
+    /// assert_eq!(reader.limit(), tulipa::net::DEFAULT_LIMIT);
+    /// # Ok::<_, std::io::Error>(())
+    /// # }).unwrap().unwrap();
+    /// ```
     pub fn limit(&self) -> usize {
         self.limit
     }
 
     /// Sets the buffer limit (asyncio's `limit=` argument).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulipa::net::ReadError;
+    /// # tulipa::run(async {
+    /// # let (a, b) = tulipa::net::UnixStream::pair()?;
+    /// # let (mut reader, _w) = b.into_split();
+    /// reader.set_limit(3);
+    /// assert_eq!(reader.limit(), 3);
+    /// a.write_all(b"too long\nok\n").await?;
+    /// // readline drops a line past the limit, then goes on.
+    /// assert!(matches!(reader.readline().await, Err(ReadError::LimitOverrun { .. })));
+    /// assert_eq!(reader.readline().await?, b"ok\n");
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
+    /// # }).unwrap().unwrap();
+    /// ```
     pub fn set_limit(&mut self, limit: usize) {
         self.limit = limit;
     }
 
     /// Bytes read from the socket and not yet returned.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tulipa::run(async {
+    /// # let (a, b) = tulipa::net::UnixStream::pair()?;
+    /// # let (mut reader, _w) = b.into_split();
+    /// assert_eq!(reader.buffered(), 0);
+    /// a.write_all(b"ab\ncd").await?;
+    /// drop(a);
+    /// assert_eq!(reader.readline().await?, b"ab\n");
+    /// assert_eq!(reader.buffered(), 2); // "cd" came with the same read
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
+    /// # }).unwrap().unwrap();
+    /// ```
     pub fn buffered(&self) -> usize {
         self.buf.len()
     }

@@ -15,6 +15,10 @@ use crate::runtime::context;
 
 /// Default high-water mark of the write buffer: 64 KiB, as asyncio's
 /// selector transports (`4 * 16 KiB`).
+///
+/// ```
+/// assert_eq!(tulipa::net::DEFAULT_HIGH_WATER, 64 * 1024);
+/// ```
 pub const DEFAULT_HIGH_WATER: usize = 64 * 1024;
 
 /// The write half of a connection, with a buffer (asyncio's `StreamWriter`).
@@ -29,6 +33,17 @@ pub const DEFAULT_HIGH_WATER: usize = 64 * 1024;
 ///
 /// Dropping the writer closes the connection (after flushing), as
 /// [`close`](StreamWriter::close) does.
+///
+/// The writer is bound to its loop's thread (`!Send`):
+///
+/// ```compile_fail,E0277
+/// fn must_be_send<T: Send>(_: T) {}
+/// tulipa::run(async {
+///     let (a, _b) = tulipa::net::UnixStream::pair().unwrap();
+///     let (_reader, writer) = a.into_split();
+///     must_be_send(writer);
+/// });
+/// ```
 ///
 /// # Examples
 ///
@@ -152,8 +167,28 @@ impl StreamWriter {
     }
 
     /// Sends `data`, buffering what the socket does not take at once; never
-    /// waits. After [`close`](StreamWriter::close) or a socket error the data
-    /// is dropped (the error shows up in [`drain`](StreamWriter::drain)).
+    /// waits. After [`close`](StreamWriter::close),
+    /// [`abort`](StreamWriter::abort), [`write_eof`](StreamWriter::write_eof)
+    /// or a socket error the data is dropped (the error shows up in
+    /// [`drain`](StreamWriter::drain)). Written while no loop runs on the
+    /// thread, what the socket does not take at once waits in the buffer
+    /// until the next `write`, `drain`, `write_eof` or `close` on a loop.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tulipa::run(async {
+    /// # let (a, b) = tulipa::net::UnixStream::pair()?;
+    /// # let (_r, writer) = a.into_split();
+    /// # let (mut reader, _w) = b.into_split();
+    /// writer.write(b"sent ");
+    /// writer.write(b"at once");
+    /// writer.close();
+    /// writer.write(b" and dropped"); // after close: dropped
+    /// assert_eq!(reader.read_to_end().await?, b"sent at once");
+    /// # Ok::<_, std::io::Error>(())
+    /// # }).unwrap().unwrap();
+    /// ```
     pub fn write(&self, data: &[u8]) {
         let mut wake = Vec::new();
         self.shared.write(data, &mut wake);
@@ -161,6 +196,20 @@ impl StreamWriter {
     }
 
     /// Writes each buffer in turn (asyncio's `writelines`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tulipa::run(async {
+    /// # let (a, b) = tulipa::net::UnixStream::pair()?;
+    /// # let (_r, writer) = a.into_split();
+    /// # let (mut reader, _w) = b.into_split();
+    /// writer.writelines(["one\n", "two\n"]);
+    /// drop(writer);
+    /// assert_eq!(reader.read_to_end().await?, b"one\ntwo\n");
+    /// # Ok::<_, std::io::Error>(())
+    /// # }).unwrap().unwrap();
+    /// ```
     pub fn writelines<I, B>(&self, lines: I)
     where
         I: IntoIterator<Item = B>,
@@ -177,17 +226,59 @@ impl StreamWriter {
     /// # Errors
     ///
     /// The socket error that stopped the writer (e.g. `ConnectionReset`,
-    /// `BrokenPipe`), or `ConnectionReset` if the writer was closed.
+    /// `BrokenPipe`), or `ConnectionReset` once the writer's close has
+    /// completed (while a close still flushes, `drain` waits as before).
     ///
     /// # Cancel safety
     ///
     /// Cancel-safe: nothing is lost; the buffer keeps flushing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tulipa::run(async {
+    /// # let (a, b) = tulipa::net::UnixStream::pair()?;
+    /// # let (_r, writer) = a.into_split();
+    /// # let (mut reader, _w) = b.into_split();
+    /// let reading = tulipa::spawn(async move { reader.read_to_end().await });
+    /// writer.write(&vec![7; 4 << 20]); // more than the socket takes at once
+    /// assert!(writer.write_buffer_size() > tulipa::net::DEFAULT_HIGH_WATER);
+    /// writer.drain().await?; // until the reader took enough
+    /// assert!(writer.write_buffer_size() <= tulipa::net::DEFAULT_HIGH_WATER / 4);
+    /// drop(writer);
+    /// assert_eq!(reading.await.unwrap()?.len(), 4 << 20);
+    /// # Ok::<_, std::io::Error>(())
+    /// # }).unwrap().unwrap();
+    /// ```
     pub async fn drain(&self) -> io::Result<()> {
+        self.shared
+            .start_flusher(&mut self.shared.state.borrow_mut());
         poll_fn(|cx| self.shared.poll_drain(cx)).await
     }
 
     /// Flushes the buffer, then shuts the connection down (both directions);
-    /// returns at once. Calling it again does nothing.
+    /// returns at once. Calling it again does nothing. Called while no loop
+    /// runs on the thread (a writer dropped after its loop ended), it shuts
+    /// the connection down at once: what is still buffered is dropped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tulipa::run(async {
+    /// # let (a, b) = tulipa::net::UnixStream::pair()?;
+    /// # let (_r, writer) = a.into_split();
+    /// # let (mut reader, _w) = b.into_split();
+    /// writer.write(b"last words");
+    /// writer.close();
+    /// writer.close(); // does nothing
+    /// assert!(writer.is_closing());
+    /// writer.wait_closed().await?;
+    /// assert_eq!(reader.read_to_end().await?, b"last words");
+    /// let err = writer.drain().await.unwrap_err();
+    /// assert_eq!(err.kind(), std::io::ErrorKind::ConnectionReset);
+    /// # Ok::<_, std::io::Error>(())
+    /// # }).unwrap().unwrap();
+    /// ```
     pub fn close(&self) {
         self.shared.close();
     }
@@ -218,6 +309,19 @@ impl StreamWriter {
     }
 
     /// Whether [`close`](StreamWriter::close) was called (asyncio's `is_closing`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tulipa::run(async {
+    /// # let (a, _b) = tulipa::net::UnixStream::pair()?;
+    /// # let (_r, writer) = a.into_split();
+    /// assert!(!writer.is_closing());
+    /// writer.close();
+    /// assert!(writer.is_closing());
+    /// # Ok::<_, std::io::Error>(())
+    /// # }).unwrap().unwrap();
+    /// ```
     pub fn is_closing(&self) -> bool {
         self.shared.state.borrow().closing
     }
@@ -231,6 +335,23 @@ impl StreamWriter {
     /// # Cancel safety
     ///
     /// Cancel-safe: the close goes on.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tulipa::run(async {
+    /// # let (a, b) = tulipa::net::UnixStream::pair()?;
+    /// # let (_r, writer) = a.into_split();
+    /// # let (mut reader, _w) = b.into_split();
+    /// let reading = tulipa::spawn(async move { reader.read_to_end().await });
+    /// writer.write(&vec![1; 1 << 20]);
+    /// writer.close();
+    /// writer.wait_closed().await?; // flushed and shut down
+    /// assert_eq!(writer.write_buffer_size(), 0);
+    /// assert_eq!(reading.await.unwrap()?.len(), 1 << 20);
+    /// # Ok::<_, std::io::Error>(())
+    /// # }).unwrap().unwrap();
+    /// ```
     pub async fn wait_closed(&self) -> io::Result<()> {
         poll_fn(|cx| {
             let mut state = self.shared.state.borrow_mut();
@@ -247,9 +368,27 @@ impl StreamWriter {
 
     /// Shuts the write direction once the buffer is flushed: the peer reads
     /// the end of the stream, and can still answer.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tulipa::run(async {
+    /// # let (a, b) = tulipa::net::UnixStream::pair()?;
+    /// # let (mut my_reader, writer) = a.into_split();
+    /// # let (mut reader, peer_writer) = b.into_split();
+    /// writer.write(b"question");
+    /// writer.write_eof();
+    /// assert_eq!(reader.read_to_end().await?, b"question");
+    /// peer_writer.write(b"answer"); // the other direction still works
+    /// drop(peer_writer);
+    /// assert_eq!(my_reader.read_to_end().await?, b"answer");
+    /// # Ok::<_, std::io::Error>(())
+    /// # }).unwrap().unwrap();
+    /// ```
     pub fn write_eof(&self) {
         let mut state = self.shared.state.borrow_mut();
         state.eof = true;
+        self.shared.start_flusher(&mut state);
         if !state.flushing {
             drop(state);
             let _ = self.shared.conn.shutdown(Shutdown::Write);
@@ -262,6 +401,32 @@ impl StreamWriter {
     /// # Panics
     ///
     /// If `low > high`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tulipa::run(async {
+    /// # let (a, b) = tulipa::net::UnixStream::pair()?;
+    /// # let (_r, writer) = a.into_split();
+    /// # let (mut reader, _w) = b.into_split();
+    /// writer.set_write_buffer_limits(1 << 20, Some(0));
+    /// let reading = tulipa::spawn(async move { reader.read_to_end().await });
+    /// writer.write(&vec![0; 4 << 20]);
+    /// writer.drain().await?; // low-water mark 0: until all was handed to the socket
+    /// assert_eq!(writer.write_buffer_size(), 0);
+    /// drop(writer);
+    /// assert_eq!(reading.await.unwrap()?.len(), 4 << 20);
+    /// # Ok::<_, std::io::Error>(())
+    /// # }).unwrap().unwrap();
+    /// ```
+    ///
+    /// ```should_panic
+    /// # tulipa::run(async {
+    /// # let (a, _b) = tulipa::net::UnixStream::pair().unwrap();
+    /// # let (_r, writer) = a.into_split();
+    /// writer.set_write_buffer_limits(10, Some(11)); // low above high: panics
+    /// # }).unwrap();
+    /// ```
     pub fn set_write_buffer_limits(&self, high: usize, low: Option<usize>) {
         let low = low.unwrap_or(high / 4);
         assert!(
@@ -275,6 +440,20 @@ impl StreamWriter {
 
     /// Bytes buffered and not yet handed to the socket (asyncio's
     /// `transport.get_write_buffer_size`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tulipa::run(async {
+    /// # let (a, _b) = tulipa::net::UnixStream::pair()?;
+    /// # let (_r, writer) = a.into_split();
+    /// writer.write(b"small");
+    /// assert_eq!(writer.write_buffer_size(), 0); // the socket took it all
+    /// writer.write(&vec![0; 4 << 20]);
+    /// assert!(writer.write_buffer_size() > 0); // nobody reads: the rest waits
+    /// # Ok::<_, std::io::Error>(())
+    /// # }).unwrap().unwrap();
+    /// ```
     #[doc(alias = "get_write_buffer_size")]
     pub fn write_buffer_size(&self) -> usize {
         self.shared.state.borrow().pending()
@@ -286,6 +465,24 @@ impl StreamWriter {
     /// # Errors
     ///
     /// The OS error; `Unsupported` on a Unix-domain connection.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulipa::net::{open_connection, TcpListener};
+    ///
+    /// tulipa::run(async {
+    ///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+    ///     let (_reader, writer) = open_connection(listener.local_addr()?).await?;
+    ///     assert_eq!(writer.peer_addr()?, listener.local_addr()?);
+    ///     let (a, _b) = tulipa::net::UnixStream::pair()?;
+    ///     let (_r, unix_writer) = a.into_split();
+    ///     assert_eq!(unix_writer.peer_addr().unwrap_err().kind(), std::io::ErrorKind::Unsupported);
+    ///     Ok::<_, std::io::Error>(())
+    /// })
+    /// .unwrap()
+    /// .unwrap();
+    /// ```
     #[doc(alias = "get_extra_info")]
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         match &*self.shared.conn {
@@ -351,14 +548,23 @@ impl Shared {
         if state.pending() > state.high {
             state.paused = true;
         }
-        if !state.flushing {
-            if let Some(core) = context::current() {
-                state.flushing = true;
-                let shared = self.clone();
-                let flusher = poll_fn(move |cx| shared.poll_flush(cx));
-                let location = std::panic::Location::caller();
-                drop(crate::task::spawn_on(&core, flusher, None, location));
-            }
+        self.start_flusher(&mut state);
+    }
+
+    /// Starts the flusher task on the running loop if bytes wait and none
+    /// runs. Bytes buffered while no loop ran (a write outside any loop)
+    /// get their flusher from the next write, `drain`, `write_eof` or
+    /// `close` on a loop.
+    fn start_flusher(self: &Rc<Self>, state: &mut State) {
+        if state.flushing || state.pending() == 0 {
+            return;
+        }
+        if let Some(core) = context::current() {
+            state.flushing = true;
+            let shared = self.clone();
+            let flusher = poll_fn(move |cx| shared.poll_flush(cx));
+            let location = std::panic::Location::caller();
+            drop(crate::task::spawn_on(&core, flusher, None, location));
         }
     }
 
@@ -421,12 +627,13 @@ impl Shared {
         Poll::Pending
     }
 
-    fn close(&self) {
+    fn close(self: &Rc<Self>) {
         let mut state = self.state.borrow_mut();
         if state.closing {
             return;
         }
         state.closing = true;
+        self.start_flusher(&mut state);
         if !state.flushing {
             drop(state);
             self.finish_close();

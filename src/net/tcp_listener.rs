@@ -17,6 +17,16 @@ use crate::runtime::reactor::Direction;
 ///
 /// Dropping it closes the socket; connections it already accepted live on.
 ///
+/// The listener is bound to its loop's thread (`!Send`):
+///
+/// ```compile_fail,E0277
+/// fn must_be_send<T: Send>(_: T) {}
+/// tulipa::run(async {
+///     let listener = tulipa::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+///     must_be_send(listener);
+/// });
+/// ```
+///
 /// # Examples
 ///
 /// ```
@@ -56,6 +66,21 @@ impl TcpListener {
     /// # Cancel safety
     ///
     /// Only a name lookup waits; dropping the future leaves nothing bound.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// tulipa::run(async {
+    ///     let listener = tulipa::net::TcpListener::bind("127.0.0.1:0").await?;
+    ///     assert_ne!(listener.local_addr()?.port(), 0);
+    ///     // The same port again: SO_REUSEADDR does not allow two listeners.
+    ///     let again = tulipa::net::TcpListener::bind(listener.local_addr()?).await;
+    ///     assert_eq!(again.unwrap_err().kind(), std::io::ErrorKind::AddrInUse);
+    ///     Ok::<_, std::io::Error>(())
+    /// })
+    /// .unwrap()
+    /// .unwrap();
+    /// ```
     pub async fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<TcpListener> {
         ListenOptions::new().bind(addr).await
     }
@@ -72,6 +97,23 @@ impl TcpListener {
     /// # Panics
     ///
     /// Outside a running tulipa loop.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulipa::net::{TcpListener, TcpStream};
+    ///
+    /// tulipa::run(async {
+    ///     let std_listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    ///     let listener = TcpListener::from_std(std_listener)?;
+    ///     let client = TcpStream::connect(listener.local_addr()?).await?;
+    ///     let (_conn, peer) = listener.accept().await?;
+    ///     assert_eq!(peer, client.local_addr()?);
+    ///     Ok::<_, std::io::Error>(())
+    /// })
+    /// .unwrap()
+    /// .unwrap();
+    /// ```
     #[track_caller]
     pub fn from_std(listener: std::net::TcpListener) -> io::Result<TcpListener> {
         listener.set_nonblocking(true)?;
@@ -94,12 +136,51 @@ impl TcpListener {
     ///
     /// Cancel-safe: a connection that arrives after the drop stays in the
     /// backlog for the next `accept`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulipa::net::{TcpListener, TcpStream};
+    ///
+    /// tulipa::run(async {
+    ///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+    ///     let client = TcpStream::connect(listener.local_addr()?).await?;
+    ///     let (conn, peer) = listener.accept().await?;
+    ///     assert_eq!(peer, client.local_addr()?);
+    ///     assert_eq!(conn.peer_addr()?, peer);
+    ///     Ok::<_, std::io::Error>(())
+    /// })
+    /// .unwrap()
+    /// .unwrap();
+    /// ```
     #[doc(alias = "sock_accept")]
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
         poll_fn(|cx| self.poll_accept(cx)).await
     }
 
     /// Polls for a connection (the building block of [`accept`](TcpListener::accept)).
+    ///
+    /// # Errors
+    ///
+    /// As [`accept`](TcpListener::accept); also an `Other` error if no tulipa
+    /// loop runs on this thread when the socket would wait.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::future::poll_fn;
+    /// use tulipa::net::{TcpListener, TcpStream};
+    ///
+    /// tulipa::run(async {
+    ///     let listener = TcpListener::bind("127.0.0.1:0").await?;
+    ///     let client = TcpStream::connect(listener.local_addr()?).await?;
+    ///     let (_conn, peer) = poll_fn(|cx| listener.poll_accept(cx)).await?;
+    ///     assert_eq!(peer, client.local_addr()?);
+    ///     Ok::<_, std::io::Error>(())
+    /// })
+    /// .unwrap()
+    /// .unwrap();
+    /// ```
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
         let (stream, addr) =
             std::task::ready!(self.io.poll_io(Direction::Read, cx, |l| l.accept()))?;
@@ -114,6 +195,20 @@ impl TcpListener {
     /// # Errors
     ///
     /// The OS error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// tulipa::run(async {
+    ///     let listener = tulipa::net::TcpListener::bind("127.0.0.1:0").await?;
+    ///     let addr = listener.local_addr()?;
+    ///     assert_eq!(addr.ip(), std::net::Ipv4Addr::LOCALHOST);
+    ///     assert_ne!(addr.port(), 0);
+    ///     Ok::<_, std::io::Error>(())
+    /// })
+    /// .unwrap()
+    /// .unwrap();
+    /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.io.get().local_addr()
     }

@@ -16,6 +16,16 @@ use crate::runtime::reactor::Direction;
 /// A UDP socket registered with the running loop (asyncio's
 /// `loop.sock_sendto` / `sock_recvfrom` on a datagram socket).
 ///
+/// The socket is bound to its loop's thread (`!Send`):
+///
+/// ```compile_fail,E0277
+/// fn must_be_send<T: Send>(_: T) {}
+/// tulipa::run(async {
+///     let socket = tulipa::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+///     must_be_send(socket);
+/// });
+/// ```
+///
 /// # Examples
 ///
 /// ```
@@ -53,6 +63,21 @@ impl UdpSocket {
     /// # Cancel safety
     ///
     /// Only a name lookup waits; dropping the future leaves nothing bound.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// tulipa::run(async {
+    ///     let socket = tulipa::net::UdpSocket::bind("127.0.0.1:0").await?;
+    ///     assert_ne!(socket.local_addr()?.port(), 0);
+    ///     let none: &[std::net::SocketAddr] = &[];
+    ///     let err = tulipa::net::UdpSocket::bind(none).await.unwrap_err();
+    ///     assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    ///     Ok::<_, std::io::Error>(())
+    /// })
+    /// .unwrap()
+    /// .unwrap();
+    /// ```
     pub async fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<UdpSocket> {
         let mut last = None;
         for addr in resolve(&addr).await? {
@@ -109,6 +134,20 @@ impl UdpSocket {
     /// # Cancel safety
     ///
     /// Cancel-safe: if the future is dropped, nothing was sent.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use tulipa::net::UdpSocket;
+    /// # tulipa::run(async {
+    /// let a = UdpSocket::bind("127.0.0.1:0").await?;
+    /// let b = UdpSocket::bind("127.0.0.1:0").await?;
+    /// assert_eq!(a.send_to(b"datagram", b.local_addr()?).await?, 8);
+    /// let mut buf = [0; 8];
+    /// assert_eq!(b.recv_from(&mut buf).await?.0, 8);
+    /// # Ok::<_, std::io::Error>(())
+    /// # }).unwrap().unwrap();
+    /// ```
     #[doc(alias = "sock_sendto")]
     pub async fn send_to(&self, buf: &[u8], target: SocketAddr) -> io::Result<usize> {
         poll_fn(|cx| self.poll_send_to(cx, buf, target)).await
@@ -124,12 +163,48 @@ impl UdpSocket {
     /// # Cancel safety
     ///
     /// Cancel-safe: if the future is dropped, no datagram was taken.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use tulipa::net::UdpSocket;
+    /// # tulipa::run(async {
+    /// let a = UdpSocket::bind("127.0.0.1:0").await?;
+    /// let b = UdpSocket::bind("127.0.0.1:0").await?;
+    /// a.send_to(b"too long", b.local_addr()?).await?;
+    /// let mut buf = [0; 3];
+    /// let (n, from) = b.recv_from(&mut buf).await?;
+    /// assert_eq!((&buf[..n], from), (&b"too"[..], a.local_addr()?)); // truncated
+    /// # Ok::<_, std::io::Error>(())
+    /// # }).unwrap().unwrap();
+    /// ```
     #[doc(alias = "sock_recvfrom")]
     pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         poll_fn(|cx| self.poll_recv_from(cx, buf)).await
     }
 
     /// Polls for a send (the building block of [`send_to`](UdpSocket::send_to)).
+    ///
+    /// # Errors
+    ///
+    /// As [`send_to`](UdpSocket::send_to); also an `Other` error if no tulipa
+    /// loop runs on this thread when the socket would wait.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::future::poll_fn;
+    /// # use tulipa::net::UdpSocket;
+    /// # tulipa::run(async {
+    /// let a = UdpSocket::bind("127.0.0.1:0").await?;
+    /// let b = UdpSocket::bind("127.0.0.1:0").await?;
+    /// let to = b.local_addr()?;
+    /// assert_eq!(poll_fn(|cx| a.poll_send_to(cx, b"x", to)).await?, 1);
+    /// let mut buf = [0; 1];
+    /// assert_eq!(b.recv_from(&mut buf).await?, (1, a.local_addr()?));
+    /// # Ok::<_, std::io::Error>(())
+    /// # }).unwrap().unwrap();
+    /// ```
     pub fn poll_send_to(
         &self,
         cx: &mut Context<'_>,
@@ -141,6 +216,27 @@ impl UdpSocket {
     }
 
     /// Polls for a datagram (the building block of [`recv_from`](UdpSocket::recv_from)).
+    ///
+    /// # Errors
+    ///
+    /// As [`recv_from`](UdpSocket::recv_from); also an `Other` error if no
+    /// tulipa loop runs on this thread when the socket would wait.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::future::poll_fn;
+    /// # use tulipa::net::UdpSocket;
+    /// # tulipa::run(async {
+    /// let a = UdpSocket::bind("127.0.0.1:0").await?;
+    /// let b = UdpSocket::bind("127.0.0.1:0").await?;
+    /// a.send_to(b"y", b.local_addr()?).await?;
+    /// let mut buf = [0; 1];
+    /// let (n, from) = poll_fn(|cx| b.poll_recv_from(cx, &mut buf)).await?;
+    /// assert_eq!((n, from), (1, a.local_addr()?));
+    /// # Ok::<_, std::io::Error>(())
+    /// # }).unwrap().unwrap();
+    /// ```
     pub fn poll_recv_from(
         &self,
         cx: &mut Context<'_>,
@@ -154,6 +250,18 @@ impl UdpSocket {
     /// # Errors
     ///
     /// The OS error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// tulipa::run(async {
+    ///     let socket = tulipa::net::UdpSocket::bind("127.0.0.1:0").await?;
+    ///     assert!(socket.local_addr()?.ip().is_loopback());
+    ///     Ok::<_, std::io::Error>(())
+    /// })
+    /// .unwrap()
+    /// .unwrap();
+    /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.io.get().local_addr()
     }

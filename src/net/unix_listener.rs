@@ -19,6 +19,16 @@ use crate::runtime::reactor::Direction;
 /// Dropping it closes the socket but leaves the file at its path, as the OS
 /// does; remove it yourself.
 ///
+/// The listener is bound to its loop's thread (`!Send`):
+///
+/// ```compile_fail,E0277
+/// fn must_be_send<T: Send>(_: T) {}
+/// tulipa::run(async {
+///     let listener = tulipa::net::UnixListener::bind("/tmp/tulipa-never-bound.sock").unwrap();
+///     must_be_send(listener);
+/// });
+/// ```
+///
 /// # Examples
 ///
 /// ```
@@ -55,6 +65,28 @@ impl UnixListener {
     /// # Panics
     ///
     /// Outside a running tulipa loop.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulipa::net::UnixListener;
+    ///
+    /// let dir = std::env::temp_dir().join(format!("tulipa-doc-ubind-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir).unwrap();
+    /// let path = dir.join("s.sock");
+    /// tulipa::run(async {
+    ///     let listener = UnixListener::bind(&path)?;
+    ///     assert!(path.exists());
+    ///     let again = UnixListener::bind(&path).unwrap_err();
+    ///     assert_eq!(again.kind(), std::io::ErrorKind::AddrInUse);
+    ///     drop(listener);
+    ///     assert!(path.exists()); // the file stays after the close
+    ///     Ok::<_, std::io::Error>(())
+    /// })
+    /// .unwrap()
+    /// .unwrap();
+    /// std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
     #[track_caller]
     pub fn bind<P: AsRef<Path>>(path: P) -> io::Result<UnixListener> {
         let listener = mio::net::UnixListener::bind(path)?;
@@ -110,11 +142,59 @@ impl UnixListener {
     ///
     /// Cancel-safe: a connection that arrives after the drop stays in the
     /// backlog for the next `accept`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulipa::net::{UnixListener, UnixStream};
+    ///
+    /// let dir = std::env::temp_dir().join(format!("tulipa-doc-uaccept-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir).unwrap();
+    /// let path = dir.join("s.sock");
+    /// tulipa::run(async {
+    ///     let listener = UnixListener::bind(&path)?;
+    ///     let client = UnixStream::connect(&path).await?;
+    ///     let (server, _peer) = listener.accept().await?;
+    ///     server.write_all(b"welcome").await?;
+    ///     let mut buf = [0; 7];
+    ///     client.read_exact(&mut buf).await?;
+    ///     assert_eq!(&buf, b"welcome");
+    ///     Ok::<_, std::io::Error>(())
+    /// })
+    /// .unwrap()
+    /// .unwrap();
+    /// std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
     pub async fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
         poll_fn(|cx| self.poll_accept(cx)).await
     }
 
     /// Polls for a connection.
+    ///
+    /// # Errors
+    ///
+    /// As [`accept`](UnixListener::accept); also an `Other` error if no tulipa
+    /// loop runs on this thread when the socket would wait.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulipa::net::{UnixListener, UnixStream};
+    ///
+    /// let dir = std::env::temp_dir().join(format!("tulipa-doc-upoll-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir).unwrap();
+    /// let path = dir.join("s.sock");
+    /// tulipa::run(async {
+    ///     let listener = UnixListener::bind(&path)?;
+    ///     let _client = UnixStream::connect(&path).await?;
+    ///     let accepted = std::future::poll_fn(|cx| listener.poll_accept(cx)).await;
+    ///     assert!(accepted.is_ok());
+    ///     Ok::<_, std::io::Error>(())
+    /// })
+    /// .unwrap()
+    /// .unwrap();
+    /// std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(UnixStream, SocketAddr)>> {
         let (stream, addr) =
             std::task::ready!(self.io.poll_io(Direction::Read, cx, |l| l.accept()))?;
@@ -129,6 +209,22 @@ impl UnixListener {
     /// # Errors
     ///
     /// The OS error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let dir = std::env::temp_dir().join(format!("tulipa-doc-uaddr-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir).unwrap();
+    /// let path = dir.join("s.sock");
+    /// tulipa::run(async {
+    ///     let listener = tulipa::net::UnixListener::bind(&path)?;
+    ///     assert_eq!(listener.local_addr()?.as_pathname(), Some(path.as_path()));
+    ///     Ok::<_, std::io::Error>(())
+    /// })
+    /// .unwrap()
+    /// .unwrap();
+    /// std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.io.get().local_addr()
     }

@@ -18,6 +18,16 @@ use super::io_source::IoSource;
 /// Same surface as [`TcpStream`](super::TcpStream), for filesystem-path
 /// addresses.
 ///
+/// The stream is bound to its loop's thread (`!Send`):
+///
+/// ```compile_fail,E0277
+/// fn must_be_send<T: Send>(_: T) {}
+/// tulipa::run(async {
+///     let (a, _b) = tulipa::net::UnixStream::pair().unwrap();
+///     must_be_send(a);
+/// });
+/// ```
+///
 /// # Examples
 ///
 /// ```
@@ -53,6 +63,28 @@ impl UnixStream {
     /// # Cancel safety
     ///
     /// A Unix-domain connect completes at once: nothing waits inside.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulipa::net::{UnixListener, UnixStream};
+    ///
+    /// let dir = std::env::temp_dir().join(format!("tulipa-doc-uconnect-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir).unwrap();
+    /// let path = dir.join("s.sock");
+    /// tulipa::run(async {
+    ///     let err = UnixStream::connect(&path).await.unwrap_err();
+    ///     assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
+    ///     let listener = UnixListener::bind(&path)?;
+    ///     let client = UnixStream::connect(&path).await?;
+    ///     assert_eq!(client.peer_addr()?.as_pathname(), Some(path.as_path()));
+    ///     drop(listener);
+    ///     Ok::<_, std::io::Error>(())
+    /// })
+    /// .unwrap()
+    /// .unwrap();
+    /// std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
     pub async fn connect<P: AsRef<Path>>(path: P) -> io::Result<UnixStream> {
         let stream = mio::net::UnixStream::connect(path)?;
         let stream = UnixStream::from_mio(stream)?;
@@ -71,6 +103,21 @@ impl UnixStream {
     /// # Panics
     ///
     /// Outside a running tulipa loop.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// tulipa::run(async {
+    ///     let (a, b) = tulipa::net::UnixStream::pair()?;
+    ///     b.write_all(b"pong").await?;
+    ///     let mut buf = [0; 4];
+    ///     a.read_exact(&mut buf).await?;
+    ///     assert_eq!(&buf, b"pong");
+    ///     Ok::<_, std::io::Error>(())
+    /// })
+    /// .unwrap()
+    /// .unwrap();
+    /// ```
     #[track_caller]
     pub fn pair() -> io::Result<(UnixStream, UnixStream)> {
         let (a, b) = mio::net::UnixStream::pair()?;
@@ -131,6 +178,21 @@ impl UnixStream {
     /// # Cancel safety
     ///
     /// Cancel-safe: if the future is dropped, no data was read.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tulipa::run(async {
+    /// let (a, b) = tulipa::net::UnixStream::pair()?;
+    /// a.write_all(b"hi").await?;
+    /// drop(a);
+    /// let mut buf = [0; 8];
+    /// let n = b.read(&mut buf).await?;
+    /// assert_eq!(&buf[..n], b"hi");
+    /// assert_eq!(b.read(&mut buf).await?, 0); // the end of the stream
+    /// # Ok::<_, std::io::Error>(())
+    /// # }).unwrap().unwrap();
+    /// ```
     pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
         poll_fn(|cx| self.poll_read(cx, buf)).await
     }
@@ -144,6 +206,20 @@ impl UnixStream {
     /// # Cancel safety
     ///
     /// Not cancel-safe: bytes read before the drop are lost.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tulipa::run(async {
+    /// let (a, b) = tulipa::net::UnixStream::pair()?;
+    /// a.write_all(b"abc").await?;
+    /// drop(a);
+    /// let mut buf = [0; 4];
+    /// let err = b.read_exact(&mut buf).await.unwrap_err();
+    /// assert_eq!(err.kind(), std::io::ErrorKind::UnexpectedEof);
+    /// # Ok::<_, std::io::Error>(())
+    /// # }).unwrap().unwrap();
+    /// ```
     pub async fn read_exact(&self, buf: &mut [u8]) -> io::Result<()> {
         self.io.read_exact(buf).await
     }
@@ -157,6 +233,19 @@ impl UnixStream {
     /// # Cancel safety
     ///
     /// Cancel-safe: if the future is dropped, nothing was written.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tulipa::run(async {
+    /// let (a, b) = tulipa::net::UnixStream::pair()?;
+    /// let n = a.write(b"some").await?;
+    /// let mut buf = [0; 4];
+    /// b.read_exact(&mut buf[..n]).await?;
+    /// assert_eq!(&buf[..n], &b"some"[..n]);
+    /// # Ok::<_, std::io::Error>(())
+    /// # }).unwrap().unwrap();
+    /// ```
     pub async fn write(&self, buf: &[u8]) -> io::Result<usize> {
         poll_fn(|cx| self.poll_write(cx, buf)).await
     }
@@ -170,16 +259,65 @@ impl UnixStream {
     /// # Cancel safety
     ///
     /// Not cancel-safe: an unknown prefix of `buf` may have been written.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tulipa::run(async {
+    /// let (a, b) = tulipa::net::UnixStream::pair()?;
+    /// a.write_all(b"every byte").await?;
+    /// let mut buf = [0; 10];
+    /// b.read_exact(&mut buf).await?;
+    /// assert_eq!(&buf, b"every byte");
+    /// # Ok::<_, std::io::Error>(())
+    /// # }).unwrap().unwrap();
+    /// ```
     pub async fn write_all(&self, buf: &[u8]) -> io::Result<()> {
         self.io.write_all(buf).await
     }
 
     /// Polls for a read into `buf`.
+    ///
+    /// # Errors
+    ///
+    /// As [`read`](UnixStream::read); also an `Other` error if no tulipa loop
+    /// runs on this thread when the socket would wait.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tulipa::run(async {
+    /// let (a, b) = tulipa::net::UnixStream::pair()?;
+    /// a.write_all(b"x").await?;
+    /// let mut buf = [0; 1];
+    /// let n = std::future::poll_fn(|cx| b.poll_read(cx, &mut buf)).await?;
+    /// assert_eq!(&buf[..n], b"x");
+    /// # Ok::<_, std::io::Error>(())
+    /// # }).unwrap().unwrap();
+    /// ```
     pub fn poll_read(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         self.io.poll_read(cx, buf)
     }
 
     /// Polls for a write of `buf`.
+    ///
+    /// # Errors
+    ///
+    /// As [`write`](UnixStream::write); also an `Other` error if no tulipa loop
+    /// runs on this thread when the socket would wait.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tulipa::run(async {
+    /// let (a, b) = tulipa::net::UnixStream::pair()?;
+    /// assert_eq!(std::future::poll_fn(|cx| a.poll_write(cx, b"y")).await?, 1);
+    /// let mut buf = [0; 1];
+    /// b.read_exact(&mut buf).await?;
+    /// assert_eq!(&buf, b"y");
+    /// # Ok::<_, std::io::Error>(())
+    /// # }).unwrap().unwrap();
+    /// ```
     pub fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         self.io.poll_write(cx, buf)
     }
@@ -189,6 +327,19 @@ impl UnixStream {
     /// # Errors
     ///
     /// `WouldBlock` if the socket's buffer is full, or the socket's error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tulipa::run(async {
+    /// let (a, b) = tulipa::net::UnixStream::pair()?;
+    /// assert_eq!(a.try_write(b"now")?, 3);
+    /// let mut buf = [0; 3];
+    /// b.read_exact(&mut buf).await?;
+    /// assert_eq!(&buf, b"now");
+    /// # Ok::<_, std::io::Error>(())
+    /// # }).unwrap().unwrap();
+    /// ```
     pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
         self.io.try_write(buf)
     }
@@ -198,6 +349,18 @@ impl UnixStream {
     /// # Errors
     ///
     /// The OS error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tulipa::run(async {
+    /// let (a, b) = tulipa::net::UnixStream::pair()?;
+    /// a.shutdown(std::net::Shutdown::Write)?;
+    /// let mut buf = [0; 1];
+    /// assert_eq!(b.read(&mut buf).await?, 0);
+    /// # Ok::<_, std::io::Error>(())
+    /// # }).unwrap().unwrap();
+    /// ```
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         self.io.get().shutdown(how)
     }
@@ -207,6 +370,16 @@ impl UnixStream {
     /// # Errors
     ///
     /// The OS error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tulipa::run(async {
+    /// let (a, _b) = tulipa::net::UnixStream::pair()?;
+    /// assert!(a.peer_addr()?.is_unnamed()); // a socketpair has no path
+    /// # Ok::<_, std::io::Error>(())
+    /// # }).unwrap().unwrap();
+    /// ```
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.io.get().peer_addr()
     }
@@ -216,12 +389,38 @@ impl UnixStream {
     /// # Errors
     ///
     /// The OS error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tulipa::run(async {
+    /// let (a, _b) = tulipa::net::UnixStream::pair()?;
+    /// assert_eq!(a.local_addr()?.as_pathname(), None);
+    /// # Ok::<_, std::io::Error>(())
+    /// # }).unwrap().unwrap();
+    /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.io.get().local_addr()
     }
 
     /// Splits the stream into a buffered [`StreamReader`](super::StreamReader)
     /// and [`StreamWriter`](super::StreamWriter).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tulipa::run(async {
+    /// let (a, b) = tulipa::net::UnixStream::pair()?;
+    /// let (mut reader, writer) = a.into_split();
+    /// writer.write(b"echo\n");
+    /// writer.drain().await?;
+    /// let mut buf = [0; 5];
+    /// b.read_exact(&mut buf).await?;
+    /// b.write_all(&buf).await?;
+    /// assert_eq!(reader.readline().await.unwrap(), b"echo\n");
+    /// # Ok::<_, std::io::Error>(())
+    /// # }).unwrap().unwrap();
+    /// ```
     pub fn into_split(self) -> (super::StreamReader, super::StreamWriter) {
         super::stream_reader::split(super::conn::Conn::Unix(self))
     }

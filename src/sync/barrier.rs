@@ -191,6 +191,14 @@ impl Barrier {
     }
 
     /// How many tasks it takes to trip the barrier.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let barrier = tulipa::sync::Barrier::new(3);
+    /// assert_eq!(barrier.parties(), 3);
+    /// assert_eq!(barrier.n_waiting(), 0);
+    /// ```
     pub fn parties(&self) -> usize {
         self.parties
     }
@@ -354,6 +362,18 @@ impl Drop for BarrierWait<'_> {
 
 /// The barrier was broken (aborted) or reset while waiting (asyncio's
 /// `BrokenBarrierError`).
+///
+/// # Examples
+///
+/// ```
+/// tulipa::run(async {
+///     let barrier = tulipa::sync::Barrier::new(2);
+///     barrier.abort();
+///     let err = barrier.wait().await.unwrap_err();
+///     assert_eq!(err.to_string(), "barrier is broken");
+/// })
+/// .unwrap();
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct BrokenBarrierError(());
 

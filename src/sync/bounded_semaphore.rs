@@ -38,7 +38,11 @@ impl BoundedSemaphore {
         ///
         /// ```
         /// let sem = tulipa::sync::BoundedSemaphore::new(2);
-        /// assert_eq!((sem.available(), sem.bound()), (2, 2));
+        /// let a = sem.try_acquire().unwrap();
+        /// let _b = sem.try_acquire().unwrap();
+        /// assert!(sem.try_acquire().is_err()); // both permits taken
+        /// drop(a);
+        /// assert!(sem.try_acquire().is_ok());
         /// ```
         pub fn new(permits: usize) -> BoundedSemaphore {
             BoundedSemaphore {
@@ -160,6 +164,14 @@ impl fmt::Debug for BoundedSemaphore {
 
 /// [`BoundedSemaphore::release`] would have exceeded the initial value
 /// (asyncio's `ValueError`).
+///
+/// # Examples
+///
+/// ```
+/// let sem = tulipa::sync::BoundedSemaphore::new(1);
+/// let err = sem.release().unwrap_err();
+/// assert_eq!(err.to_string(), "semaphore released too many times");
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct BoundedReleaseError(());
 

@@ -68,6 +68,15 @@ pub struct Condition {
 
 impl Condition {
     /// A condition with a lock of its own.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cond = tulipa::sync::Condition::new();
+    /// assert!(!cond.is_locked());
+    /// let _guard = cond.as_lock().try_lock().unwrap();
+    /// assert!(cond.is_locked());
+    /// ```
     pub fn new() -> Condition {
         Condition::with_lock(Arc::new(Lock::new()))
     }
@@ -94,6 +103,16 @@ impl Condition {
     }
 
     /// The underlying lock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cond = tulipa::sync::Condition::new();
+    /// let guard = cond.as_lock().try_lock().unwrap();
+    /// assert!(cond.as_lock().is_locked());
+    /// drop(guard);
+    /// assert!(!cond.is_locked());
+    /// ```
     pub fn as_lock(&self) -> &Lock {
         &self.lock
     }
@@ -120,6 +139,20 @@ impl Condition {
     }
 
     /// Whether the underlying lock is held (asyncio's `locked()`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// tulipa::run(async {
+    ///     let cond = tulipa::sync::Condition::new();
+    ///     assert!(!cond.is_locked());
+    ///     let guard = cond.lock().await;
+    ///     assert!(cond.is_locked());
+    ///     drop(guard);
+    ///     assert!(!cond.is_locked());
+    /// })
+    /// .unwrap();
+    /// ```
     #[doc(alias = "locked")]
     pub fn is_locked(&self) -> bool {
         self.lock.is_locked()

@@ -55,8 +55,10 @@ impl Event {
         /// # Examples
         ///
         /// ```
-        /// let ev = tulipa::sync::Event::new();
-        /// assert!(!ev.is_set());
+        /// static READY: tulipa::sync::Event = tulipa::sync::Event::new(); // const: usable in a static
+        /// assert!(!READY.is_set());
+        /// READY.set();
+        /// assert!(READY.is_set());
         /// ```
         pub fn new() -> Event {
             Event {

@@ -74,8 +74,12 @@ impl Lock {
         /// # Examples
         ///
         /// ```
-        /// let lock = tulipa::sync::Lock::new();
-        /// assert!(!lock.is_locked());
+        /// static LOCK: tulipa::sync::Lock = tulipa::sync::Lock::new(); // const: usable in a static
+        /// assert!(!LOCK.is_locked());
+        /// let guard = LOCK.try_lock().unwrap();
+        /// assert!(LOCK.is_locked());
+        /// drop(guard);
+        /// assert!(!LOCK.is_locked());
         /// ```
         pub fn new() -> Lock {
             Lock {
@@ -262,6 +266,16 @@ impl fmt::Debug for LockAcquire<'_> {
 
 /// Proof of holding a [`Lock`]; unlocks it (or hands it to the next waiter)
 /// on drop (asyncio's `release`).
+///
+/// # Examples
+///
+/// ```
+/// let lock = tulipa::sync::Lock::new();
+/// let guard = lock.try_lock().unwrap();
+/// assert!(lock.is_locked());
+/// drop(guard);
+/// assert!(!lock.is_locked());
+/// ```
 #[must_use = "dropping the guard unlocks the lock at once"]
 pub struct LockGuard<'a> {
     lock: &'a Lock,
@@ -269,6 +283,14 @@ pub struct LockGuard<'a> {
 
 impl<'a> LockGuard<'a> {
     /// The lock this guard holds.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lock = tulipa::sync::Lock::new();
+    /// let guard = lock.try_lock().unwrap();
+    /// assert!(std::ptr::eq(guard.lock(), &lock));
+    /// ```
     pub fn lock(&self) -> &'a Lock {
         self.lock
     }
@@ -287,6 +309,15 @@ impl fmt::Debug for LockGuard<'_> {
 }
 
 /// [`Lock::try_lock`] found the lock taken.
+///
+/// # Examples
+///
+/// ```
+/// let lock = tulipa::sync::Lock::new();
+/// let _held = lock.try_lock().unwrap();
+/// let err = lock.try_lock().unwrap_err();
+/// assert_eq!(err.to_string(), "lock is already locked");
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct TryLockError(());
 

@@ -359,6 +359,16 @@ impl fmt::Debug for SemaphoreAcquire<'_> {
 }
 
 /// One unit of a [`Semaphore`]; given back on drop.
+///
+/// # Examples
+///
+/// ```
+/// let sem = tulipa::sync::Semaphore::new(1);
+/// let permit = sem.try_acquire().unwrap();
+/// assert_eq!(sem.available(), 0);
+/// drop(permit);
+/// assert_eq!(sem.available(), 1);
+/// ```
 #[must_use = "dropping the permit releases it at once"]
 pub struct Permit<'a> {
     sem: &'a Semaphore,
@@ -397,6 +407,14 @@ impl fmt::Debug for Permit<'_> {
 }
 
 /// [`Semaphore::try_acquire`] found no free permit.
+///
+/// # Examples
+///
+/// ```
+/// let sem = tulipa::sync::Semaphore::new(0);
+/// let err = sem.try_acquire().unwrap_err();
+/// assert_eq!(err.to_string(), "no permits available");
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct TryAcquireError(());
 

@@ -55,6 +55,16 @@ pub enum TlsError {
 
 impl TlsError {
     /// The `TlsError` inside an [`io::Error`] made from one, if any.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulipa::tls::TlsError;
+    ///
+    /// let io: std::io::Error = TlsError::ClosedDuringHandshake.into();
+    /// assert!(matches!(TlsError::of(&io), Some(TlsError::ClosedDuringHandshake)));
+    /// assert!(TlsError::of(&std::io::Error::other("plain")).is_none());
+    /// ```
     pub fn of(e: &io::Error) -> Option<&TlsError> {
         e.get_ref()
             .and_then(|inner| inner.downcast_ref::<TlsError>())

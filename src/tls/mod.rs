@@ -89,6 +89,10 @@ use crate::net::{Conn, Server, StreamReader, StreamWriter, TcpStream};
 
 /// How long a TLS handshake may take before it fails with
 /// [`TlsError::HandshakeTimeout`]: 60 s, asyncio's `SSL_HANDSHAKE_TIMEOUT`.
+///
+/// ```
+/// assert_eq!(tulipa::tls::DEFAULT_HANDSHAKE_TIMEOUT, std::time::Duration::from_secs(60));
+/// ```
 pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The client side of TLS: a rustls `ClientConfig` (trusted roots, client
@@ -117,6 +121,19 @@ pub struct TlsConnector {
 
 impl TlsConnector {
     /// A connector for `config`, with the default handshake timeout.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use tulipa::tls::{rustls, TlsConnector};
+    ///
+    /// let config = rustls::ClientConfig::builder()
+    ///     .with_root_certificates(rustls::RootCertStore::empty())
+    ///     .with_no_client_auth();
+    /// let connector = TlsConnector::new(Arc::new(config));
+    /// assert_eq!(connector.handshake_timeout(), tulipa::tls::DEFAULT_HANDSHAKE_TIMEOUT);
+    /// ```
     pub fn new(config: Arc<ClientConfig>) -> TlsConnector {
         TlsConnector {
             inner: config.into(),
@@ -126,12 +143,40 @@ impl TlsConnector {
 
     /// Sets the handshake timeout (asyncio's `ssl_handshake_timeout`); any
     /// duration is valid, `Duration::MAX` meaning none.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use tulipa::tls::{rustls, TlsConnector};
+    ///
+    /// let config = rustls::ClientConfig::builder()
+    ///     .with_root_certificates(rustls::RootCertStore::empty())
+    ///     .with_no_client_auth();
+    /// let connector = TlsConnector::new(Arc::new(config)).with_handshake_timeout(Duration::MAX);
+    /// assert_eq!(connector.handshake_timeout(), Duration::MAX); // no timeout
+    /// ```
     pub fn with_handshake_timeout(mut self, timeout: Duration) -> TlsConnector {
         self.timeout = timeout;
         self
     }
 
     /// The handshake timeout.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use tulipa::tls::{rustls, TlsConnector};
+    ///
+    /// let config = rustls::ClientConfig::builder()
+    ///     .with_root_certificates(rustls::RootCertStore::empty())
+    ///     .with_no_client_auth();
+    /// let connector = TlsConnector::new(Arc::new(config)).with_handshake_timeout(Duration::ZERO);
+    /// assert_eq!(connector.handshake_timeout(), Duration::ZERO);
+    /// ```
     pub fn handshake_timeout(&self) -> Duration {
         self.timeout
     }
@@ -236,6 +281,29 @@ pub struct TlsAcceptor {
 
 impl TlsAcceptor {
     /// An acceptor for `config`, with the default handshake timeout.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use tulipa::tls::{self, rustls, TlsAcceptor, TlsConnector};
+    /// # let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    /// # let der = cert.cert.der().clone();
+    /// # let key = rustls::pki_types::PrivateKeyDer::try_from(cert.signing_key.serialize_der()).unwrap();
+    /// # let mut server_config = rustls::ServerConfig::builder()
+    /// #     .with_no_client_auth()
+    /// #     .with_single_cert(vec![der.clone()], key)
+    /// #     .unwrap();
+    /// # server_config.alpn_protocols = vec![b"h2".to_vec()];
+    /// # let mut roots = rustls::RootCertStore::empty();
+    /// # roots.add(der.clone()).unwrap();
+    /// # let mut client_config = rustls::ClientConfig::builder()
+    /// #     .with_root_certificates(roots)
+    /// #     .with_no_client_auth();
+    /// # client_config.alpn_protocols = vec![b"h2".to_vec()];
+    /// let acceptor = TlsAcceptor::new(Arc::new(server_config));
+    /// assert_eq!(acceptor.handshake_timeout(), tulipa::tls::DEFAULT_HANDSHAKE_TIMEOUT);
+    /// ```
     pub fn new(config: Arc<ServerConfig>) -> TlsAcceptor {
         TlsAcceptor {
             inner: config.into(),
@@ -245,12 +313,62 @@ impl TlsAcceptor {
 
     /// Sets the handshake timeout (asyncio's `ssl_handshake_timeout`); any
     /// duration is valid, `Duration::MAX` meaning none.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use tulipa::tls::{self, rustls, TlsAcceptor, TlsConnector};
+    /// # let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    /// # let der = cert.cert.der().clone();
+    /// # let key = rustls::pki_types::PrivateKeyDer::try_from(cert.signing_key.serialize_der()).unwrap();
+    /// # let mut server_config = rustls::ServerConfig::builder()
+    /// #     .with_no_client_auth()
+    /// #     .with_single_cert(vec![der.clone()], key)
+    /// #     .unwrap();
+    /// # server_config.alpn_protocols = vec![b"h2".to_vec()];
+    /// # let mut roots = rustls::RootCertStore::empty();
+    /// # roots.add(der.clone()).unwrap();
+    /// # let mut client_config = rustls::ClientConfig::builder()
+    /// #     .with_root_certificates(roots)
+    /// #     .with_no_client_auth();
+    /// # client_config.alpn_protocols = vec![b"h2".to_vec()];
+    /// use std::time::Duration;
+    /// let acceptor = TlsAcceptor::new(Arc::new(server_config))
+    ///     .with_handshake_timeout(Duration::from_secs(10));
+    /// assert_eq!(acceptor.handshake_timeout(), Duration::from_secs(10));
+    /// ```
     pub fn with_handshake_timeout(mut self, timeout: Duration) -> TlsAcceptor {
         self.timeout = timeout;
         self
     }
 
     /// The handshake timeout.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use tulipa::tls::{self, rustls, TlsAcceptor, TlsConnector};
+    /// # let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    /// # let der = cert.cert.der().clone();
+    /// # let key = rustls::pki_types::PrivateKeyDer::try_from(cert.signing_key.serialize_der()).unwrap();
+    /// # let mut server_config = rustls::ServerConfig::builder()
+    /// #     .with_no_client_auth()
+    /// #     .with_single_cert(vec![der.clone()], key)
+    /// #     .unwrap();
+    /// # server_config.alpn_protocols = vec![b"h2".to_vec()];
+    /// # let mut roots = rustls::RootCertStore::empty();
+    /// # roots.add(der.clone()).unwrap();
+    /// # let mut client_config = rustls::ClientConfig::builder()
+    /// #     .with_root_certificates(roots)
+    /// #     .with_no_client_auth();
+    /// # client_config.alpn_protocols = vec![b"h2".to_vec()];
+    /// let acceptor = TlsAcceptor::new(Arc::new(server_config));
+    /// let again = acceptor.clone().with_handshake_timeout(std::time::Duration::MAX);
+    /// assert_eq!(acceptor.handshake_timeout(), tulipa::tls::DEFAULT_HANDSHAKE_TIMEOUT);
+    /// assert_eq!(again.handshake_timeout(), std::time::Duration::MAX);
+    /// ```
     pub fn handshake_timeout(&self) -> Duration {
         self.timeout
     }
@@ -268,7 +386,40 @@ impl TlsAcceptor {
     ///
     /// # Examples
     ///
-    /// See [`start_server`], which calls it for every connection.
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use tulipa::tls::{self, rustls, TlsAcceptor, TlsConnector};
+    /// # let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    /// # let der = cert.cert.der().clone();
+    /// # let key = rustls::pki_types::PrivateKeyDer::try_from(cert.signing_key.serialize_der()).unwrap();
+    /// # let mut server_config = rustls::ServerConfig::builder()
+    /// #     .with_no_client_auth()
+    /// #     .with_single_cert(vec![der.clone()], key)
+    /// #     .unwrap();
+    /// # server_config.alpn_protocols = vec![b"h2".to_vec()];
+    /// # let mut roots = rustls::RootCertStore::empty();
+    /// # roots.add(der.clone()).unwrap();
+    /// # let mut client_config = rustls::ClientConfig::builder()
+    /// #     .with_root_certificates(roots)
+    /// #     .with_no_client_auth();
+    /// # client_config.alpn_protocols = vec![b"h2".to_vec()];
+    /// # let acceptor = TlsAcceptor::new(Arc::new(server_config));
+    /// # let connector = TlsConnector::new(Arc::new(client_config));
+    /// # tulipa::run(async move {
+    /// # let listener = tulipa::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// # let addr = listener.local_addr()?;
+    /// # let accepting = tulipa::spawn(async move {
+    /// #     let (socket, _) = listener.accept().await.unwrap();
+    /// #     acceptor.accept(socket).await
+    /// # });
+    /// # let socket = tulipa::net::TcpStream::connect(addr).await?;
+    /// let client = connector.connect("localhost", socket).await?;
+    /// let server = accepting.await.unwrap()?;
+    /// assert_eq!(server.server_name(), Some("localhost"));
+    /// assert!(client.peer_certificates().is_some());
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
+    /// # }).unwrap().unwrap();
+    /// ```
     pub async fn accept(&self, stream: TcpStream) -> Result<TlsStream, TlsError> {
         self.handshake(Transport::new(Rc::new(Conn::Tcp(stream)), Vec::new()))
             .await
@@ -325,7 +476,41 @@ async fn with_timeout<T>(
 ///
 /// # Examples
 ///
-/// See the [module documentation](self).
+/// ```
+/// # use std::sync::Arc;
+/// # use tulipa::tls::{self, rustls, TlsAcceptor, TlsConnector};
+/// # let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+/// # let der = cert.cert.der().clone();
+/// # let key = rustls::pki_types::PrivateKeyDer::try_from(cert.signing_key.serialize_der()).unwrap();
+/// # let mut server_config = rustls::ServerConfig::builder()
+/// #     .with_no_client_auth()
+/// #     .with_single_cert(vec![der.clone()], key)
+/// #     .unwrap();
+/// # server_config.alpn_protocols = vec![b"h2".to_vec()];
+/// # let mut roots = rustls::RootCertStore::empty();
+/// # roots.add(der.clone()).unwrap();
+/// # let mut client_config = rustls::ClientConfig::builder()
+/// #     .with_root_certificates(roots)
+/// #     .with_no_client_auth();
+/// # client_config.alpn_protocols = vec![b"h2".to_vec()];
+/// # let acceptor = TlsAcceptor::new(Arc::new(server_config));
+/// # let connector = TlsConnector::new(Arc::new(client_config));
+/// # tulipa::run(async move {
+/// let server = tls::start_server(
+///     |_reader, writer| async move { writer.write(b"over tls\n") },
+///     "127.0.0.1:0",
+///     acceptor,
+/// )
+/// .await?;
+/// let (mut reader, writer) = tls::open_connection(server.local_addr()?, &connector, "localhost").await?;
+/// assert_eq!(reader.readline().await?, b"over tls\n");
+/// assert_eq!(writer.tls_version(), Some(rustls::ProtocolVersion::TLSv1_3));
+/// // A name the certificate does not cover fails the handshake.
+/// let err = tls::open_connection(server.local_addr()?, &connector, "example.org").await.unwrap_err();
+/// assert!(matches!(err, tls::TlsError::NameMismatch(_)), "{err}");
+/// # Ok::<_, Box<dyn std::error::Error>>(())
+/// # }).unwrap().unwrap();
+/// ```
 pub async fn open_connection<A: ToSocketAddrs>(
     addr: A,
     connector: &TlsConnector,
@@ -357,11 +542,51 @@ pub async fn open_connection<A: ToSocketAddrs>(
 ///
 /// # Cancel safety
 ///
-/// Nothing waits inside but the bind: it completes at its first poll.
+/// Only a name lookup waits (a literal address binds at the first poll);
+/// dropping the future leaves nothing bound.
 ///
 /// # Examples
 ///
-/// See the [module documentation](self).
+/// ```
+/// # use std::sync::Arc;
+/// # use tulipa::tls::{self, rustls, TlsAcceptor, TlsConnector};
+/// # let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+/// # let der = cert.cert.der().clone();
+/// # let key = rustls::pki_types::PrivateKeyDer::try_from(cert.signing_key.serialize_der()).unwrap();
+/// # let mut server_config = rustls::ServerConfig::builder()
+/// #     .with_no_client_auth()
+/// #     .with_single_cert(vec![der.clone()], key)
+/// #     .unwrap();
+/// # server_config.alpn_protocols = vec![b"h2".to_vec()];
+/// # let mut roots = rustls::RootCertStore::empty();
+/// # roots.add(der.clone()).unwrap();
+/// # let mut client_config = rustls::ClientConfig::builder()
+/// #     .with_root_certificates(roots)
+/// #     .with_no_client_auth();
+/// # client_config.alpn_protocols = vec![b"h2".to_vec()];
+/// # let acceptor = TlsAcceptor::new(Arc::new(server_config));
+/// # let connector = TlsConnector::new(Arc::new(client_config));
+/// # tulipa::run(async move {
+/// let server = tls::start_server(
+///     |mut reader, writer| async move {
+///         let line = reader.readline().await.unwrap();
+///         writer.write(&line);
+///     },
+///     "127.0.0.1:0",
+///     acceptor,
+/// )
+/// .await?;
+/// // A plain client fails its handshake; the server goes on.
+/// let (_r, plain) = tulipa::net::open_connection(server.local_addr()?).await?;
+/// plain.write(b"not tls\n");
+/// drop(plain);
+/// let (mut reader, writer) = tls::open_connection(server.local_addr()?, &connector, "localhost").await?;
+/// writer.write(b"still serving\n");
+/// assert_eq!(reader.readline().await?, b"still serving\n");
+/// assert!(server.is_serving());
+/// # Ok::<_, Box<dyn std::error::Error>>(())
+/// # }).unwrap().unwrap();
+/// ```
 pub async fn start_server<H, F, A>(handler: H, addr: A, acceptor: TlsAcceptor) -> io::Result<Server>
 where
     H: FnMut(StreamReader, StreamWriter) -> F + 'static,
@@ -502,6 +727,50 @@ impl StreamWriter {
     /// # Cancel safety
     ///
     /// Dropping the future closes the connection.
+    ///
+    /// # Examples
+    ///
+    /// See [`start_tls`](StreamWriter::start_tls), whose server side calls it.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use tulipa::tls::{self, rustls, TlsAcceptor, TlsConnector};
+    /// # let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    /// # let der = cert.cert.der().clone();
+    /// # let key = rustls::pki_types::PrivateKeyDer::try_from(cert.signing_key.serialize_der()).unwrap();
+    /// # let mut server_config = rustls::ServerConfig::builder()
+    /// #     .with_no_client_auth()
+    /// #     .with_single_cert(vec![der.clone()], key)
+    /// #     .unwrap();
+    /// # server_config.alpn_protocols = vec![b"h2".to_vec()];
+    /// # let mut roots = rustls::RootCertStore::empty();
+    /// # roots.add(der.clone()).unwrap();
+    /// # let mut client_config = rustls::ClientConfig::builder()
+    /// #     .with_root_certificates(roots)
+    /// #     .with_no_client_auth();
+    /// # client_config.alpn_protocols = vec![b"h2".to_vec()];
+    /// # let acceptor = TlsAcceptor::new(Arc::new(server_config));
+    /// # let connector = TlsConnector::new(Arc::new(client_config));
+    /// # tulipa::run(async move {
+    /// let plain = tulipa::net::start_server(
+    ///     move |reader, writer| {
+    ///         let acceptor = acceptor.clone();
+    ///         async move {
+    ///             let (mut reader, writer) = writer.start_tls_server(reader, &acceptor).await.unwrap();
+    ///             assert!(writer.tls_version().is_some());
+    ///             writer.write(&reader.readline().await.unwrap());
+    ///         }
+    ///     },
+    ///     "127.0.0.1:0",
+    /// )
+    /// .await?;
+    /// let (reader, writer) = tulipa::net::open_connection(plain.local_addr()?).await?;
+    /// let (mut reader, writer) = writer.start_tls(reader, &connector, "localhost").await?;
+    /// writer.write(b"upgraded\n");
+    /// assert_eq!(reader.readline().await?, b"upgraded\n");
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
+    /// # }).unwrap().unwrap();
+    /// ```
     pub async fn start_tls_server(
         self,
         reader: StreamReader,
@@ -517,6 +786,45 @@ impl StreamWriter {
     /// The certificate chain the TLS peer presented, its own first (asyncio's
     /// `get_extra_info("peercert")`); `None` on a plain connection or if the
     /// peer sent none.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use tulipa::tls::{self, rustls, TlsAcceptor, TlsConnector};
+    /// # let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    /// # let der = cert.cert.der().clone();
+    /// # let key = rustls::pki_types::PrivateKeyDer::try_from(cert.signing_key.serialize_der()).unwrap();
+    /// # let mut server_config = rustls::ServerConfig::builder()
+    /// #     .with_no_client_auth()
+    /// #     .with_single_cert(vec![der.clone()], key)
+    /// #     .unwrap();
+    /// # server_config.alpn_protocols = vec![b"h2".to_vec()];
+    /// # let mut roots = rustls::RootCertStore::empty();
+    /// # roots.add(der.clone()).unwrap();
+    /// # let mut client_config = rustls::ClientConfig::builder()
+    /// #     .with_root_certificates(roots)
+    /// #     .with_no_client_auth();
+    /// # client_config.alpn_protocols = vec![b"h2".to_vec()];
+    /// # let acceptor = TlsAcceptor::new(Arc::new(server_config));
+    /// # let connector = TlsConnector::new(Arc::new(client_config));
+    /// # tulipa::run(async move {
+    /// # let listener = tulipa::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// # let addr = listener.local_addr()?;
+    /// # let accepting = tulipa::spawn(async move {
+    /// #     let (socket, _) = listener.accept().await.unwrap();
+    /// #     acceptor.accept(socket).await
+    /// # });
+    /// # let socket = tulipa::net::TcpStream::connect(addr).await?;
+    /// let client = connector.connect("localhost", socket).await?;
+    /// let server = accepting.await.unwrap()?;
+    /// let (_reader, writer) = client.into_split();
+    /// assert_eq!(writer.peer_certificates().unwrap()[0], der);
+    /// let (_r, plain) = tulipa::net::UnixStream::pair()?.0.into_split();
+    /// assert!(plain.peer_certificates().is_none());
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
+    /// # }).unwrap().unwrap();
+    /// ```
     #[doc(alias = "getpeercert")]
     pub fn peer_certificates(&self) -> Option<Vec<CertificateDer<'static>>> {
         let tls = TlsConn::of(self.conn())?;
@@ -526,6 +834,43 @@ impl StreamWriter {
     /// The protocol agreed through ALPN (asyncio's
     /// `ssl_object.selected_alpn_protocol()`); `None` on a plain connection
     /// or if none was agreed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use tulipa::tls::{self, rustls, TlsAcceptor, TlsConnector};
+    /// # let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    /// # let der = cert.cert.der().clone();
+    /// # let key = rustls::pki_types::PrivateKeyDer::try_from(cert.signing_key.serialize_der()).unwrap();
+    /// # let mut server_config = rustls::ServerConfig::builder()
+    /// #     .with_no_client_auth()
+    /// #     .with_single_cert(vec![der.clone()], key)
+    /// #     .unwrap();
+    /// # server_config.alpn_protocols = vec![b"h2".to_vec()];
+    /// # let mut roots = rustls::RootCertStore::empty();
+    /// # roots.add(der.clone()).unwrap();
+    /// # let mut client_config = rustls::ClientConfig::builder()
+    /// #     .with_root_certificates(roots)
+    /// #     .with_no_client_auth();
+    /// # client_config.alpn_protocols = vec![b"h2".to_vec()];
+    /// # let acceptor = TlsAcceptor::new(Arc::new(server_config));
+    /// # let connector = TlsConnector::new(Arc::new(client_config));
+    /// # tulipa::run(async move {
+    /// # let listener = tulipa::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// # let addr = listener.local_addr()?;
+    /// # let accepting = tulipa::spawn(async move {
+    /// #     let (socket, _) = listener.accept().await.unwrap();
+    /// #     acceptor.accept(socket).await
+    /// # });
+    /// # let socket = tulipa::net::TcpStream::connect(addr).await?;
+    /// let client = connector.connect("localhost", socket).await?;
+    /// let server = accepting.await.unwrap()?;
+    /// let (_reader, writer) = client.into_split();
+    /// assert_eq!(writer.alpn_protocol(), Some(b"h2".to_vec()));
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
+    /// # }).unwrap().unwrap();
+    /// ```
     #[doc(alias = "selected_alpn_protocol")]
     pub fn alpn_protocol(&self) -> Option<Vec<u8>> {
         let tls = TlsConn::of(self.conn())?;
@@ -533,6 +878,43 @@ impl StreamWriter {
     }
 
     /// The TLS version in use; `None` on a plain connection.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use tulipa::tls::{self, rustls, TlsAcceptor, TlsConnector};
+    /// # let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    /// # let der = cert.cert.der().clone();
+    /// # let key = rustls::pki_types::PrivateKeyDer::try_from(cert.signing_key.serialize_der()).unwrap();
+    /// # let mut server_config = rustls::ServerConfig::builder()
+    /// #     .with_no_client_auth()
+    /// #     .with_single_cert(vec![der.clone()], key)
+    /// #     .unwrap();
+    /// # server_config.alpn_protocols = vec![b"h2".to_vec()];
+    /// # let mut roots = rustls::RootCertStore::empty();
+    /// # roots.add(der.clone()).unwrap();
+    /// # let mut client_config = rustls::ClientConfig::builder()
+    /// #     .with_root_certificates(roots)
+    /// #     .with_no_client_auth();
+    /// # client_config.alpn_protocols = vec![b"h2".to_vec()];
+    /// # let acceptor = TlsAcceptor::new(Arc::new(server_config));
+    /// # let connector = TlsConnector::new(Arc::new(client_config));
+    /// # tulipa::run(async move {
+    /// # let listener = tulipa::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// # let addr = listener.local_addr()?;
+    /// # let accepting = tulipa::spawn(async move {
+    /// #     let (socket, _) = listener.accept().await.unwrap();
+    /// #     acceptor.accept(socket).await
+    /// # });
+    /// # let socket = tulipa::net::TcpStream::connect(addr).await?;
+    /// let client = connector.connect("localhost", socket).await?;
+    /// let server = accepting.await.unwrap()?;
+    /// let (_reader, writer) = server.into_split();
+    /// assert_eq!(writer.tls_version(), Some(rustls::ProtocolVersion::TLSv1_3));
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
+    /// # }).unwrap().unwrap();
+    /// ```
     pub fn tls_version(&self) -> Option<ProtocolVersion> {
         TlsConn::of(self.conn())?.stream().protocol_version()
     }

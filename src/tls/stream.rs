@@ -213,6 +213,43 @@ impl TlsStream {
 
     /// The certificate chain the peer presented, its own certificate first;
     /// `None` if it sent none (a client without a certificate).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use tulipa::tls::{self, rustls, TlsAcceptor, TlsConnector};
+    /// # let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    /// # let der = cert.cert.der().clone();
+    /// # let key = rustls::pki_types::PrivateKeyDer::try_from(cert.signing_key.serialize_der()).unwrap();
+    /// # let mut server_config = rustls::ServerConfig::builder()
+    /// #     .with_no_client_auth()
+    /// #     .with_single_cert(vec![der.clone()], key)
+    /// #     .unwrap();
+    /// # server_config.alpn_protocols = vec![b"h2".to_vec()];
+    /// # let mut roots = rustls::RootCertStore::empty();
+    /// # roots.add(der.clone()).unwrap();
+    /// # let mut client_config = rustls::ClientConfig::builder()
+    /// #     .with_root_certificates(roots)
+    /// #     .with_no_client_auth();
+    /// # client_config.alpn_protocols = vec![b"h2".to_vec()];
+    /// # let acceptor = TlsAcceptor::new(Arc::new(server_config));
+    /// # let connector = TlsConnector::new(Arc::new(client_config));
+    /// # tulipa::run(async move {
+    /// # let listener = tulipa::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// # let addr = listener.local_addr()?;
+    /// # let accepting = tulipa::spawn(async move {
+    /// #     let (socket, _) = listener.accept().await.unwrap();
+    /// #     acceptor.accept(socket).await
+    /// # });
+    /// # let socket = tulipa::net::TcpStream::connect(addr).await?;
+    /// let client = connector.connect("localhost", socket).await?;
+    /// let server = accepting.await.unwrap()?;
+    /// assert_eq!(client.peer_certificates().unwrap(), &[der]);
+    /// assert!(server.peer_certificates().is_none()); // the client sent none
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
+    /// # }).unwrap().unwrap();
+    /// ```
     #[doc(alias = "getpeercert")]
     pub fn peer_certificates(&self) -> Option<&[CertificateDer<'static>]> {
         self.state().peer_certificates()
@@ -220,17 +257,127 @@ impl TlsStream {
 
     /// The application protocol agreed through ALPN (asyncio's
     /// `selected_alpn_protocol`), if any.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use tulipa::tls::{self, rustls, TlsAcceptor, TlsConnector};
+    /// # let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    /// # let der = cert.cert.der().clone();
+    /// # let key = rustls::pki_types::PrivateKeyDer::try_from(cert.signing_key.serialize_der()).unwrap();
+    /// # let mut server_config = rustls::ServerConfig::builder()
+    /// #     .with_no_client_auth()
+    /// #     .with_single_cert(vec![der.clone()], key)
+    /// #     .unwrap();
+    /// # server_config.alpn_protocols = vec![b"h2".to_vec()];
+    /// # let mut roots = rustls::RootCertStore::empty();
+    /// # roots.add(der.clone()).unwrap();
+    /// # let mut client_config = rustls::ClientConfig::builder()
+    /// #     .with_root_certificates(roots)
+    /// #     .with_no_client_auth();
+    /// # client_config.alpn_protocols = vec![b"h2".to_vec()];
+    /// # let acceptor = TlsAcceptor::new(Arc::new(server_config));
+    /// # let connector = TlsConnector::new(Arc::new(client_config));
+    /// # tulipa::run(async move {
+    /// # let listener = tulipa::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// # let addr = listener.local_addr()?;
+    /// # let accepting = tulipa::spawn(async move {
+    /// #     let (socket, _) = listener.accept().await.unwrap();
+    /// #     acceptor.accept(socket).await
+    /// # });
+    /// # let socket = tulipa::net::TcpStream::connect(addr).await?;
+    /// let client = connector.connect("localhost", socket).await?;
+    /// let server = accepting.await.unwrap()?;
+    /// assert_eq!(client.alpn_protocol(), Some(&b"h2"[..]));
+    /// assert_eq!(server.alpn_protocol(), Some(&b"h2"[..]));
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
+    /// # }).unwrap().unwrap();
+    /// ```
     #[doc(alias = "selected_alpn_protocol")]
     pub fn alpn_protocol(&self) -> Option<&[u8]> {
         self.state().alpn_protocol()
     }
 
     /// The TLS version in use (asyncio's `ssl_object.version()`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use tulipa::tls::{self, rustls, TlsAcceptor, TlsConnector};
+    /// # let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    /// # let der = cert.cert.der().clone();
+    /// # let key = rustls::pki_types::PrivateKeyDer::try_from(cert.signing_key.serialize_der()).unwrap();
+    /// # let mut server_config = rustls::ServerConfig::builder()
+    /// #     .with_no_client_auth()
+    /// #     .with_single_cert(vec![der.clone()], key)
+    /// #     .unwrap();
+    /// # server_config.alpn_protocols = vec![b"h2".to_vec()];
+    /// # let mut roots = rustls::RootCertStore::empty();
+    /// # roots.add(der.clone()).unwrap();
+    /// # let mut client_config = rustls::ClientConfig::builder()
+    /// #     .with_root_certificates(roots)
+    /// #     .with_no_client_auth();
+    /// # client_config.alpn_protocols = vec![b"h2".to_vec()];
+    /// # let acceptor = TlsAcceptor::new(Arc::new(server_config));
+    /// # let connector = TlsConnector::new(Arc::new(client_config));
+    /// # tulipa::run(async move {
+    /// # let listener = tulipa::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// # let addr = listener.local_addr()?;
+    /// # let accepting = tulipa::spawn(async move {
+    /// #     let (socket, _) = listener.accept().await.unwrap();
+    /// #     acceptor.accept(socket).await
+    /// # });
+    /// # let socket = tulipa::net::TcpStream::connect(addr).await?;
+    /// let client = connector.connect("localhost", socket).await?;
+    /// let server = accepting.await.unwrap()?;
+    /// assert_eq!(client.protocol_version(), Some(rustls::ProtocolVersion::TLSv1_3));
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
+    /// # }).unwrap().unwrap();
+    /// ```
     pub fn protocol_version(&self) -> Option<ProtocolVersion> {
         self.state().protocol_version()
     }
 
     /// The name the client asked for (SNI), on the server side.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use tulipa::tls::{self, rustls, TlsAcceptor, TlsConnector};
+    /// # let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    /// # let der = cert.cert.der().clone();
+    /// # let key = rustls::pki_types::PrivateKeyDer::try_from(cert.signing_key.serialize_der()).unwrap();
+    /// # let mut server_config = rustls::ServerConfig::builder()
+    /// #     .with_no_client_auth()
+    /// #     .with_single_cert(vec![der.clone()], key)
+    /// #     .unwrap();
+    /// # server_config.alpn_protocols = vec![b"h2".to_vec()];
+    /// # let mut roots = rustls::RootCertStore::empty();
+    /// # roots.add(der.clone()).unwrap();
+    /// # let mut client_config = rustls::ClientConfig::builder()
+    /// #     .with_root_certificates(roots)
+    /// #     .with_no_client_auth();
+    /// # client_config.alpn_protocols = vec![b"h2".to_vec()];
+    /// # let acceptor = TlsAcceptor::new(Arc::new(server_config));
+    /// # let connector = TlsConnector::new(Arc::new(client_config));
+    /// # tulipa::run(async move {
+    /// # let listener = tulipa::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// # let addr = listener.local_addr()?;
+    /// # let accepting = tulipa::spawn(async move {
+    /// #     let (socket, _) = listener.accept().await.unwrap();
+    /// #     acceptor.accept(socket).await
+    /// # });
+    /// # let socket = tulipa::net::TcpStream::connect(addr).await?;
+    /// let client = connector.connect("localhost", socket).await?;
+    /// let server = accepting.await.unwrap()?;
+    /// assert_eq!(server.server_name(), Some("localhost"));
+    /// assert_eq!(client.server_name(), None); // the client side
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
+    /// # }).unwrap().unwrap();
+    /// ```
     pub fn server_name(&self) -> Option<&str> {
         match &self.inner {
             futures_rustls::TlsStream::Server(s) => s.get_ref().1.server_name(),
@@ -243,6 +390,42 @@ impl TlsStream {
     /// # Errors
     ///
     /// The OS error; `Unsupported` over a Unix-domain socket.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use tulipa::tls::{self, rustls, TlsAcceptor, TlsConnector};
+    /// # let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    /// # let der = cert.cert.der().clone();
+    /// # let key = rustls::pki_types::PrivateKeyDer::try_from(cert.signing_key.serialize_der()).unwrap();
+    /// # let mut server_config = rustls::ServerConfig::builder()
+    /// #     .with_no_client_auth()
+    /// #     .with_single_cert(vec![der.clone()], key)
+    /// #     .unwrap();
+    /// # server_config.alpn_protocols = vec![b"h2".to_vec()];
+    /// # let mut roots = rustls::RootCertStore::empty();
+    /// # roots.add(der.clone()).unwrap();
+    /// # let mut client_config = rustls::ClientConfig::builder()
+    /// #     .with_root_certificates(roots)
+    /// #     .with_no_client_auth();
+    /// # client_config.alpn_protocols = vec![b"h2".to_vec()];
+    /// # let acceptor = TlsAcceptor::new(Arc::new(server_config));
+    /// # let connector = TlsConnector::new(Arc::new(client_config));
+    /// # tulipa::run(async move {
+    /// # let listener = tulipa::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// # let addr = listener.local_addr()?;
+    /// # let accepting = tulipa::spawn(async move {
+    /// #     let (socket, _) = listener.accept().await.unwrap();
+    /// #     acceptor.accept(socket).await
+    /// # });
+    /// # let socket = tulipa::net::TcpStream::connect(addr).await?;
+    /// let client = connector.connect("localhost", socket).await?;
+    /// let server = accepting.await.unwrap()?;
+    /// assert_eq!(client.peer_addr()?, addr);
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
+    /// # }).unwrap().unwrap();
+    /// ```
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.inner.get_ref().0.peer_addr()
     }
@@ -251,6 +434,47 @@ impl TlsStream {
     /// [`close`](StreamWriter::close) sends `close_notify` before closing
     /// the socket; the TLS details stay readable on the writer
     /// ([`StreamWriter::peer_certificates`] and friends).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use tulipa::tls::{self, rustls, TlsAcceptor, TlsConnector};
+    /// # let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    /// # let der = cert.cert.der().clone();
+    /// # let key = rustls::pki_types::PrivateKeyDer::try_from(cert.signing_key.serialize_der()).unwrap();
+    /// # let mut server_config = rustls::ServerConfig::builder()
+    /// #     .with_no_client_auth()
+    /// #     .with_single_cert(vec![der.clone()], key)
+    /// #     .unwrap();
+    /// # server_config.alpn_protocols = vec![b"h2".to_vec()];
+    /// # let mut roots = rustls::RootCertStore::empty();
+    /// # roots.add(der.clone()).unwrap();
+    /// # let mut client_config = rustls::ClientConfig::builder()
+    /// #     .with_root_certificates(roots)
+    /// #     .with_no_client_auth();
+    /// # client_config.alpn_protocols = vec![b"h2".to_vec()];
+    /// # let acceptor = TlsAcceptor::new(Arc::new(server_config));
+    /// # let connector = TlsConnector::new(Arc::new(client_config));
+    /// # tulipa::run(async move {
+    /// # let listener = tulipa::net::TcpListener::bind("127.0.0.1:0").await?;
+    /// # let addr = listener.local_addr()?;
+    /// # let accepting = tulipa::spawn(async move {
+    /// #     let (socket, _) = listener.accept().await.unwrap();
+    /// #     acceptor.accept(socket).await
+    /// # });
+    /// # let socket = tulipa::net::TcpStream::connect(addr).await?;
+    /// let client = connector.connect("localhost", socket).await?;
+    /// let server = accepting.await.unwrap()?;
+    /// let (mut reader, writer) = client.into_split();
+    /// let (mut server_reader, server_writer) = server.into_split();
+    /// writer.write(b"hello\n");
+    /// assert_eq!(server_reader.readline().await?, b"hello\n");
+    /// server_writer.close(); // sends close_notify
+    /// assert_eq!(reader.read_to_end().await?, b"");
+    /// # Ok::<_, Box<dyn std::error::Error>>(())
+    /// # }).unwrap().unwrap();
+    /// ```
     pub fn into_split(self) -> (StreamReader, StreamWriter) {
         let conn = TlsConn {
             shared: Rc::new(TlsShared {

@@ -24,6 +24,33 @@
 //! Timestamps are real time, plus the virtual clock's jumps on a loop with a
 //! virtual clock, so a one-hour `sleep` shows as an hour-long gap while the
 //! slices keep their real widths.
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! let dir = std::env::temp_dir().join(format!("tulipa-doc-trace-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir).unwrap();
+//! let (json, svg) = (dir.join("timeline.json"), dir.join("timeline.svg"));
+//! let lp = tulipa::EventLoop::builder()
+//!     .virtual_time()
+//!     .trace(&json)
+//!     .trace_svg(&svg)
+//!     .build()
+//!     .unwrap();
+//! lp.run_until_complete(async {
+//!     let ticker = tulipa::spawn_named("ticker", async {
+//!         tulipa::sleep(Duration::from_secs(3600)).await; // an hour-long gap
+//!     });
+//!     ticker.await.unwrap();
+//! })
+//! .unwrap();
+//! lp.close().unwrap(); // writes the files
+//! let trace = std::fs::read_to_string(&json).unwrap();
+//! assert!(trace.contains("\"run_once\"") && trace.contains("\"ticker\""));
+//! assert!(trace.contains("\"ph\":\"X\"")); // complete events, with a duration
+//! assert!(std::fs::read_to_string(&svg).unwrap().starts_with("<svg"));
+//! std::fs::remove_dir_all(&dir).unwrap();
+//! ```
 
 mod svg;
 
