@@ -29,6 +29,7 @@
 pub mod combinators;
 pub mod executor;
 pub mod future;
+pub mod group;
 pub mod net;
 pub(crate) mod oneshot;
 pub mod queue;
@@ -47,6 +48,7 @@ pub use executor::{
     ThreadPoolExecutor,
 };
 pub use future::LoopFuture;
+pub use group::{group, run_group, GroupTask, LoopGroup};
 pub use queue::{
     GetError, LifoQueue, PriorityQueue, PutError, Queue, TaskDoneError, TryGetError, TryPutError,
 };
