@@ -202,7 +202,9 @@ impl<E: Send + 'static> Scope<E> {
             let state = self.state.borrow();
             if state.closed || state.aborting {
                 // Dropped at once: the handle reports a cancel.
-                return Ok(GroupTask::new(TaskShared::new(None), index, hold_clock));
+                let refused = TaskShared::new(None);
+                drop(Completer::new(refused.clone()));
+                return Ok(GroupTask::new(refused, index, hold_clock));
             }
         }
         let remote = self.group.spawn_shared(index, build, None)?;
