@@ -81,6 +81,51 @@ impl GroupHandle {
         F: Future<Output = ()> + 'static,
         A: ToSocketAddrs,
     {
+        self.serve_tcp(mode, addr, move |stream: TcpStream| {
+            let (reader, writer) = stream.into_split();
+            handler(reader, writer)
+        })
+    }
+
+    /// Like [`start_server`](GroupHandle::start_server), handing each
+    /// connection's handler the plain [`TcpStream`] (no buffering).
+    ///
+    /// # Errors
+    ///
+    /// As [`start_server`](GroupHandle::start_server).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io::{Read, Write};
+    /// use tulipa::group::ServeMode;
+    ///
+    /// let group = tulipa::LoopGroup::new(2).unwrap();
+    /// let server = group
+    ///     .serve_tcp(ServeMode::PerLoop, "127.0.0.1:0", |stream| async move {
+    ///         let mut buf = [0; 16];
+    ///         let n = stream.read(&mut buf).await.unwrap();
+    ///         stream.write_all(&buf[..n]).await.unwrap();
+    ///     })
+    ///     .unwrap();
+    /// let mut client = std::net::TcpStream::connect(server.local_addr()).unwrap();
+    /// client.write_all(b"raw").unwrap();
+    /// let mut back = [0; 3];
+    /// client.read_exact(&mut back).unwrap();
+    /// assert_eq!(&back, b"raw");
+    /// # drop(group);
+    /// ```
+    pub fn serve_tcp<H, F, A>(
+        &self,
+        mode: ServeMode,
+        addr: A,
+        handler: H,
+    ) -> io::Result<GroupServer>
+    where
+        H: Fn(TcpStream) -> F + Send + Sync + 'static,
+        F: Future<Output = ()> + 'static,
+        A: ToSocketAddrs,
+    {
         let listener = std::net::TcpListener::bind(addr)?;
         listener.set_nonblocking(true)?;
         let local_addr = listener.local_addr()?;
@@ -104,7 +149,7 @@ impl GroupHandle {
         handler: Arc<H>,
     ) -> io::Result<Arc<dyn Cancel>>
     where
-        H: Fn(StreamReader, StreamWriter) -> F + Send + Sync + 'static,
+        H: Fn(TcpStream) -> F + Send + Sync + 'static,
         F: Future<Output = ()> + 'static,
     {
         let group = self.clone();
@@ -124,7 +169,7 @@ impl GroupHandle {
         handler: Arc<H>,
     ) -> io::Result<Vec<Arc<dyn Cancel>>>
     where
-        H: Fn(StreamReader, StreamWriter) -> F + Send + Sync + 'static,
+        H: Fn(TcpStream) -> F + Send + Sync + 'static,
         F: Future<Output = ()> + 'static,
     {
         // SO_REUSEPORT: with a listener builder that can set it, each loop
@@ -174,7 +219,7 @@ async fn accept_and_hand_out<H, F>(
     handler: &Arc<H>,
 ) -> io::Result<()>
 where
-    H: Fn(StreamReader, StreamWriter) -> F + Send + Sync + 'static,
+    H: Fn(TcpStream) -> F + Send + Sync + 'static,
     F: Future<Output = ()> + 'static,
 {
     let lp = crate::get_running_loop().expect("the acceptor runs on loop 0");
@@ -264,7 +309,7 @@ impl Drop for Unwatch<'_> {
 /// On the target loop: registers the connection and starts its handler.
 fn serve<H, F>(stream: std::net::TcpStream, guard: LoadGuard, handler: &Arc<H>)
 where
-    H: Fn(StreamReader, StreamWriter) -> F + 'static,
+    H: Fn(TcpStream) -> F + 'static,
     F: Future<Output = ()> + 'static,
 {
     match TcpStream::from_std(stream) {
@@ -275,11 +320,10 @@ where
 
 fn serve_stream<H, F>(stream: TcpStream, guard: LoadGuard, handler: &Arc<H>)
 where
-    H: Fn(StreamReader, StreamWriter) -> F + 'static,
+    H: Fn(TcpStream) -> F + 'static,
     F: Future<Output = ()> + 'static,
 {
-    let (reader, writer) = stream.into_split();
-    let conn = handler(reader, writer);
+    let conn = handler(stream);
     drop(crate::spawn(async move {
         let _open = guard;
         conn.await;
