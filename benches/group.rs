@@ -14,6 +14,8 @@
 //!   64 in flight, against `LocalPoolHandle::spawn_pinned` awaited from a
 //!   current-thread runtime.
 //!
+//! Run it:
+//!
 //!     cargo bench --bench group                           # N = 1, 2; 5 samples
 //!     TULIPA_GROUP_LOOPS="1 2 4 8" cargo bench --bench group
 //!     TULIPA_BENCH_SAMPLES=9 TULIPA_BENCH_ONLY=W11 cargo bench --bench group
@@ -65,6 +67,9 @@ fn main() {
     }
 }
 
+/// A named run returning its rate.
+type Contender = (String, Box<dyn Fn() -> f64>);
+
 fn median(v: &mut [f64]) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
     v[v.len() / 2]
@@ -72,7 +77,7 @@ fn median(v: &mut [f64]) -> f64 {
 
 /// Runs every contender `samples` times, interleaved, and returns the
 /// median of each (higher is better).
-fn interleave(samples: usize, contenders: &[(String, Box<dyn Fn() -> f64>)]) -> Vec<f64> {
+fn interleave(samples: usize, contenders: &[Contender]) -> Vec<f64> {
     let mut rates: Vec<Vec<f64>> = vec![Vec::new(); contenders.len()];
     for _ in 0..samples {
         for (i, (_, run)) in contenders.iter().enumerate() {
@@ -111,7 +116,7 @@ fn w11(loops: &[usize], samples: usize, spins: u32) {
     let items: u64 = env_or("TULIPA_W11_ITEMS", ITEMS);
     println!("W11 cross-loop pipeline: {items} u64 through one queue of {CAPACITY}, ~1 us of work per item (items/s)");
     for &n in loops {
-        let contenders: Vec<(String, Box<dyn Fn() -> f64>)> = vec![
+        let contenders: Vec<Contender> = vec![
             (
                 format!("tulipa group: 1 producer + {n} consumer loops"),
                 Box::new(move || w11_tulipa(n, items, spins)),
@@ -215,7 +220,7 @@ fn w12(loops: &[usize], samples: usize) {
     println!("W12 tcp-echo on N loops: {CONNECTIONS} connections x {trips} round trips of {MESSAGE} bytes, clients on one more thread (round trips/s)");
     let mut one_loop = None;
     for &n in loops {
-        let contenders: Vec<(String, Box<dyn Fn() -> f64>)> = vec![
+        let contenders: Vec<Contender> = vec![
             (
                 format!("tulipa group of {n}, acceptor"),
                 Box::new(move || w12_group(n, ServeMode::Acceptor, trips)),
@@ -319,13 +324,13 @@ fn w12_one_loop(trips: usize) -> f64 {
         });
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         tx.send(listener.local_addr().unwrap()).unwrap();
-        let _ = lp.spawn(async move {
+        drop(lp.spawn(async move {
             let listener = tulipa::net::TcpListener::from_std(listener).unwrap();
             loop {
                 let (stream, _) = listener.accept().await.unwrap();
                 drop(tulipa::spawn(echo(stream)));
             }
-        });
+        }));
         lp.run_forever().unwrap();
     });
     let rate = w12_clients(rx.recv().unwrap(), trips);
@@ -374,7 +379,7 @@ fn w12_tokio(workers: usize, trips: usize) -> f64 {
 fn spawn_round_trips(samples: usize) {
     let spawns: usize = env_or("TULIPA_SPAWNS", SPAWNS);
     println!("cross-loop spawn: {spawns} spawns awaited from another loop/thread (round trips/s)");
-    let contenders: Vec<(String, Box<dyn Fn() -> f64>)> = vec![
+    let contenders: Vec<Contender> = vec![
         (
             "tulipa spawn_on, one at a time".to_owned(),
             Box::new(move || spawn_tulipa(spawns, 1)),

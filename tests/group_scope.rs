@@ -55,7 +55,7 @@ fn first_failure_cancels_siblings_on_every_loop_before_the_scope_returns() {
         let seen = flags.clone();
         let out = tulipa::run_group(4, async move {
             let group = tulipa::group().unwrap();
-            let guards: Vec<_> = seen.iter().map(|f| f.clone()).collect();
+            let guards: Vec<_> = seen.to_vec();
             let result = group
                 .scope(|scope| async move {
                     let siblings: Vec<_> = (0..3)
@@ -182,7 +182,7 @@ fn cancelling_a_childs_handle_is_not_a_failure() {
         group
             .scope(|scope| async move {
                 let child = scope
-                    .spawn_on(1, || std::future::pending::<Result<(), String>>())
+                    .spawn_on(1, std::future::pending::<Result<(), String>>)
                     .unwrap();
                 tulipa::sleep(Duration::from_millis(2)).await;
                 assert!(child.cancel());
