@@ -185,7 +185,7 @@ where
 ///
 /// Awaiting it gives the task's output, [`TaskError::Cancelled`] if it was
 /// cancelled (or its loop closed first), [`TaskError::Panicked`] if it
-/// panicked. It is `Send` and composes with [`gather`](crate::gather),
+/// panicked. It is `Send` and composes with [`gather`](crate::gather()),
 /// [`wait_for`](crate::wait_for), [`as_completed`](crate::as_completed) and a
 /// [`TaskGroup`](crate::TaskGroup) child on any loop; for
 /// [`wait`](crate::wait), which takes local tasks, wrap each handle with
