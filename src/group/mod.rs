@@ -300,7 +300,9 @@ impl Builder {
             }
             return Err(LoopGroupError::Io(e));
         }
-        let loads: Loads = (0..n).map(|_| CachePadded::new(Load::default())).collect();
+        let loads: Loads = (0..n)
+            .map(|_| Arc::new(CachePadded::new(Load::default())))
+            .collect();
         let shared = Arc::new(Shared {
             handles: handles.into(),
             loads,

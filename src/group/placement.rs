@@ -22,7 +22,8 @@ pub(crate) struct Load {
     pub(crate) gone: AtomicBool,
 }
 
-pub(crate) type Loads = Arc<[CachePadded<Load>]>;
+/// Per loop, its own allocation: a guard holds only its loop's counters.
+pub(crate) type Loads = Arc<[Arc<CachePadded<Load>>]>;
 
 /// Which counter a placement compares.
 #[derive(Debug, Clone, Copy)]
@@ -43,7 +44,7 @@ impl Load {
 
 /// The live loop with the smallest count, ties broken uniformly at random;
 /// `None` if every loop is gone.
-pub(crate) fn least_loaded(loads: &[CachePadded<Load>], by: By) -> Option<usize> {
+pub(crate) fn least_loaded(loads: &[Arc<CachePadded<Load>>], by: By) -> Option<usize> {
     let mut best = None;
     let mut best_count = usize::MAX;
     let mut ties = 0u64;
@@ -73,8 +74,7 @@ pub(crate) fn least_loaded(loads: &[CachePadded<Load>], by: By) -> Option<usize>
 /// A counter held while the work it counts lives.
 #[derive(Debug)]
 pub(crate) struct LoadGuard {
-    loads: Loads,
-    index: usize,
+    load: Arc<CachePadded<Load>>,
     by: By,
 }
 
@@ -93,8 +93,7 @@ impl LoadGuard {
             }
         }
         LoadGuard {
-            loads: loads.clone(),
-            index,
+            load: load.clone(),
             by,
         }
     }
@@ -102,7 +101,7 @@ impl LoadGuard {
 
 impl Drop for LoadGuard {
     fn drop(&mut self) {
-        let load = &self.loads[self.index];
+        let load = &self.load;
         // ORDERING: as in `new`.
         match self.by {
             By::Tasks => load.tasks.fetch_sub(1, Ordering::Relaxed),
@@ -138,13 +137,13 @@ pub(crate) fn random() -> u64 {
 mod tests {
     use super::*;
 
-    fn loads(counts: &[usize]) -> Vec<CachePadded<Load>> {
+    fn loads(counts: &[usize]) -> Vec<Arc<CachePadded<Load>>> {
         counts
             .iter()
             .map(|&c| {
                 let load = Load::default();
                 load.tasks.store(c, Ordering::Relaxed);
-                CachePadded::new(load)
+                Arc::new(CachePadded::new(load))
             })
             .collect()
     }

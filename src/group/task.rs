@@ -3,11 +3,12 @@
 //!
 //! The handoff between the two threads is one small shared state: the
 //! output slot, the awaiting side's waker, and the running side's waker plus
-//! a cancel flag. The running side (a tulipa task on its own loop) registers
-//! its waker once, at its first poll, under the lock, and reads the flag
-//! there; later polls read only the flag. A cancel sets the flag and takes
-//! the registered waker in one critical section, so either the task's first
-//! poll sees the flag or the cancel sees the waker and wakes it.
+//! a cancel flag. The running side (a tulipa task on its own loop) reads the
+//! flag at every poll, and registers its waker once, under the lock, the
+//! first time its future is pending, reading the flag again there (a task
+//! that ends at its first poll never takes the lock). A cancel sets the flag
+//! and takes the registered waker in one critical section, so either the
+//! registration sees the flag or the cancel sees the waker and wakes it.
 
 use std::fmt;
 use std::future::{poll_fn, Future};
@@ -84,17 +85,19 @@ impl<T> TaskShared<T> {
         })
     }
 
-    /// The running side: registers `waker` on the first call (`*registered`
-    /// false) and tells whether a cancel was requested.
-    pub(crate) fn cancel_requested(&self, waker: &Waker, registered: &mut bool) -> bool {
-        if !*registered {
-            *registered = true;
-            let mut state = self.state.lock();
-            state.runner = Some(waker.clone());
-            // ORDERING: under the lock; see `Cancel::cancel`.
-            return self.cancel.load(Ordering::Acquire);
-        }
+    /// The running side, at every poll: whether a cancel was requested.
+    pub(crate) fn cancel_requested(&self) -> bool {
         // ORDERING: Acquire pairs with the Release store in `cancel`.
+        self.cancel.load(Ordering::Acquire)
+    }
+
+    /// The running side, the first time it returns `Pending`: leaves its
+    /// waker for a cancel to wake, and tells whether a cancel came first.
+    /// A task that ends at its first poll never takes this lock.
+    pub(crate) fn register_runner(&self, waker: &Waker) -> bool {
+        let mut state = self.state.lock();
+        state.runner = Some(waker.clone());
+        // ORDERING: under the lock; see `Cancel::cancel`.
         self.cancel.load(Ordering::Acquire)
     }
 
@@ -162,15 +165,21 @@ where
         let mut future = pin!(async move { build().await });
         let mut registered = false;
         poll_fn(|cx| {
-            if completer
-                .shared()
-                .cancel_requested(cx.waker(), &mut registered)
-            {
+            let shared = completer.shared();
+            if shared.cancel_requested() {
                 return Poll::Ready(Err(TaskError::Cancelled));
             }
             match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx))) {
                 Ok(Poll::Ready(value)) => Poll::Ready(Ok(value)),
-                Ok(Poll::Pending) => Poll::Pending,
+                Ok(Poll::Pending) => {
+                    if !registered {
+                        registered = true;
+                        if shared.register_runner(cx.waker()) {
+                            return Poll::Ready(Err(TaskError::Cancelled));
+                        }
+                    }
+                    Poll::Pending
+                }
                 Err(payload) => Poll::Ready(Err(TaskError::Panicked(PanicError::new(payload)))),
             }
         })
@@ -379,6 +388,8 @@ impl<T> Future for GroupTask<T> {
                 let output = state.output.take();
                 drop(state);
                 self.hold = None;
+                // Ended: dropping the handle has nothing left to cancel.
+                self.polled = false;
                 return Poll::Ready(output.expect("a GroupTask was polled after it completed"));
             }
             match &state.joiner {
@@ -453,11 +464,15 @@ mod loom_tests {
                 loom::thread::spawn(move || shared.cancel())
             };
             let waker = Waker::from(Arc::new(NotifyWake(notify.clone())));
-            let mut registered = false;
             let completer = Completer::new(shared.clone());
-            while !completer.shared().cancel_requested(&waker, &mut registered) {
-                // Parked until a wake-up: the cancel must deliver one.
-                notify.wait();
+            let runner = completer.shared();
+            // First poll: not cancelled yet, the future is pending, so the
+            // runner registers; then it waits for a wake-up per later poll.
+            if !runner.cancel_requested() && !runner.register_runner(&waker) {
+                while !runner.cancel_requested() {
+                    // Parked until a wake-up: the cancel must deliver one.
+                    notify.wait();
+                }
             }
             completer.complete(Err(TaskError::Cancelled));
             assert!(canceller.join().unwrap());
