@@ -5,7 +5,8 @@
 //! - W11 cross-loop pipeline: one producer loop puts `ITEMS` u64 into one
 //!   bounded `Queue` (maxsize 1024); N consumer loops get them, each item
 //!   costing ~1 us of work, and sum. Peer: tokio multi-thread with N workers
-//!   (and with N + 1, tulipa's thread count) and an `async-channel` of 1024.
+//!   (and with N + 1, tulipa's thread count) and an `async-channel` of 1024;
+//!   also tulipa with the producer sharing loop 0 with a consumer (N loops).
 //! - W12 tcp-echo on N loops: W10's shape (32 connections x round trips of
 //!   64 bytes, the clients on one more loop/thread) with the server on a
 //!   group of N loops (acceptor mode and per-loop mode), on one tulipa loop,
@@ -119,7 +120,11 @@ fn w11(loops: &[usize], samples: usize, spins: u32) {
         let contenders: Vec<Contender> = vec![
             (
                 format!("tulipa group: 1 producer + {n} consumer loops"),
-                Box::new(move || w11_tulipa(n, items, spins)),
+                Box::new(move || w11_tulipa(n, false, items, spins)),
+            ),
+            (
+                format!("tulipa group of {n}: producer shares loop 0"),
+                Box::new(move || w11_tulipa(n, true, items, spins)),
             ),
             (
                 format!("tokio multi-thread, {n} workers"),
@@ -135,19 +140,24 @@ fn w11(loops: &[usize], samples: usize, spins: u32) {
             println!("  N={n} {who:<46} {:>12.0}", medians[i]);
         }
         println!(
-            "  N={n} ratio tulipa / tokio {n} workers: {:.2}; / tokio {} workers: {:.2}",
-            medians[0] / medians[1],
+            "  N={n} ratio tulipa (own producer loop) / tokio {n} workers: {:.2}; / tokio {} workers: {:.2}; \
+             tulipa (shared producer loop) / tokio {n} workers: {:.2}",
+            medians[0] / medians[2],
             n + 1,
-            medians[0] / medians[2]
+            medians[0] / medians[3],
+            medians[1] / medians[2]
         );
     }
 }
 
-fn w11_tulipa(consumers: usize, items: u64, spins: u32) -> f64 {
-    let group = LoopGroup::new(consumers + 1).unwrap();
+/// `shared`: the producer runs on loop 0 next to a consumer (N loops in
+/// all, as tokio's N workers); otherwise on a loop of its own (N + 1).
+fn w11_tulipa(consumers: usize, shared: bool, items: u64, spins: u32) -> f64 {
+    let first = usize::from(!shared);
+    let group = LoopGroup::new(consumers + first).unwrap();
     let queue = Queue::new(CAPACITY);
     let start = Instant::now();
-    let sums: Vec<_> = (1..=consumers)
+    let sums: Vec<_> = (first..consumers + first)
         .map(|i| {
             let queue = queue.clone();
             group

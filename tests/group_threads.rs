@@ -228,3 +228,40 @@ fn a_stray_stop_does_not_end_a_group_loop() {
         assert!(group.close().is_clean());
     });
 }
+
+#[test]
+fn each_loop_writes_its_own_trace_file() {
+    let dir = std::env::temp_dir().join(format!("tulipa-group-trace-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let group = LoopGroup::builder()
+        .loops(2)
+        .trace(dir.join("trace.json"))
+        .build()
+        .unwrap();
+    group
+        .spawn_on(1, || async { tulipa::yield_now().await })
+        .unwrap()
+        .wait()
+        .unwrap();
+    assert!(group.close().is_clean());
+    for i in 0..2 {
+        let path = dir.join(format!("trace-loop{i}.json"));
+        let json =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert!(json.contains("\"traceEvents\""));
+    }
+    // Loop 1 received the spawn from another thread, and its trace shows it.
+    let loop1 = std::fs::read_to_string(dir.join("trace-loop1.json")).unwrap();
+    assert!(loop1.contains("posts from other threads"), "{loop1}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn run_group_inside_a_running_loop_is_a_typed_error_and_zero_loops_too() {
+    let out = tulipa::run(async { tulipa::run_group(2, async {}).map(|_| ()) }).unwrap();
+    assert!(matches!(out, Err(tulipa::group::LoopGroupError::Run(_))));
+    assert!(matches!(
+        LoopGroup::new(0),
+        Err(tulipa::group::LoopGroupError::NoLoops)
+    ));
+}
