@@ -435,3 +435,13 @@ fn virtual_time_group_sleeps_jump_and_awaiting_another_loop_holds_the_clock() {
         assert!(group.close().is_clean());
     });
 }
+
+#[test]
+fn the_thread_crossing_types_are_send_and_sync() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<LoopGroup>();
+    send_sync::<tulipa::group::GroupHandle>();
+    send_sync::<tulipa::GroupTask<String>>();
+    send_sync::<tulipa::group::GroupServer>();
+    send_sync::<tulipa::group::CloseReport>();
+}
