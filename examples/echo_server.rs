@@ -2,8 +2,10 @@
 //!
 //!     cargo run --example echo_server                  # built-in client, three lines, exits
 //!     cargo run --example echo_server -- --port 8888   # serves forever (try `nc 127.0.0.1 8888`)
+//!     cargo run --example echo_server -- --loops 4     # the server on a group of 4 loops
 use std::error::Error;
 
+use tulipa::group::ServeMode;
 use tulipa::net::{open_connection, start_server, StreamReader, StreamWriter};
 
 async fn handle(mut reader: StreamReader, writer: StreamWriter) {
@@ -11,7 +13,10 @@ async fn handle(mut reader: StreamReader, writer: StreamWriter) {
         .peer_addr()
         .map(|a| a.to_string())
         .unwrap_or_default();
-    println!("Connection from {peer}");
+    match tulipa::group().and_then(|g| g.current_loop()) {
+        Some(i) => println!("Connection from {peer} on loop {i}"),
+        None => println!("Connection from {peer}"),
+    }
     while let Ok(line) = reader.readline().await {
         if line.is_empty() {
             break; // the client closed its side
@@ -50,13 +55,54 @@ async fn serve(port: u16) -> Result<(), Box<dyn Error>> {
     Ok(())
 }
 
+/// `--loops N`: the server on a group of N loops, connections handed to the
+/// least-busy loop; without a port, N clients say one line each.
+async fn serve_on_group(port: Option<u16>) -> Result<(), Box<dyn Error>> {
+    let group = tulipa::group().expect("runs on loop 0 of a group");
+    let server = group.start_server(
+        ServeMode::Acceptor,
+        ("127.0.0.1", port.unwrap_or(0)),
+        handle,
+    )?;
+    println!(
+        "Serving on {} with {} loops",
+        server.local_addr(),
+        group.len()
+    );
+    if port.is_some() {
+        std::future::pending::<()>().await;
+    }
+    for i in 0..group.len() {
+        let (mut reader, writer) = open_connection(server.local_addr()).await?;
+        writer.write(format!("client {i}\n").as_bytes());
+        writer.drain().await?;
+        print!(
+            "Reply: {}",
+            String::from_utf8_lossy(&reader.readline().await?)
+        );
+        writer.close();
+        writer.wait_closed().await?;
+    }
+    // Let every handler print "Connection closed" before the group closes.
+    while (0..group.len()).any(|i| group.connections(i) > 0) {
+        tulipa::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    Ok(())
+}
+
 fn main() -> Result<(), Box<dyn Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let port = match args.as_slice() {
-        [] => None,
-        [flag, n] if flag == "--port" => Some(n.parse::<u16>()?),
-        _ => return Err("usage: echo_server [--port N]".into()),
-    };
+    let (mut port, mut loops) = (None, None);
+    for pair in args.chunks(2) {
+        match pair {
+            [flag, n] if flag == "--port" => port = Some(n.parse::<u16>()?),
+            [flag, n] if flag == "--loops" => loops = Some(n.parse::<usize>()?),
+            _ => return Err("usage: echo_server [--port N] [--loops N]".into()),
+        }
+    }
+    if let Some(loops) = loops {
+        return tulipa::run_group(loops, serve_on_group(port))?;
+    }
     tulipa::run(async move {
         match port {
             Some(port) => serve(port).await,

@@ -114,6 +114,7 @@
 pub mod combinators;
 pub mod executor;
 pub mod future;
+pub mod group;
 #[cfg(feature = "hyper")]
 #[cfg_attr(docsrs, doc(cfg(feature = "hyper")))]
 pub mod hyper_rt;
@@ -146,6 +147,7 @@ pub use executor::{
     ThreadPoolExecutor,
 };
 pub use future::LoopFuture;
+pub use group::{group, run_group, GroupTask, LoopGroup};
 pub use queue::{
     BlockingGetError, BlockingPutError, GetError, GetTimeoutError, LifoQueue, PriorityQueue,
     PutError, PutTimeoutError, Queue, TaskDoneError, TryGetError, TryPutError,
