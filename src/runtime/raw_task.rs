@@ -198,6 +198,32 @@ fn finished_bits<T>(output: &Result<T, TaskError>) -> u32 {
     }
 }
 
+/// Drops a `Running` stage's future where it lies and leaves `Consumed`,
+/// turning a panic in its `Drop` into a [`PanicError`].
+///
+/// The future is pinned: it must be dropped in place, never moved out first
+/// (`mem::replace` would move it to the stack, and an async block holding a
+/// reference to one of its own locals would then drop through a dangling
+/// pointer).
+///
+/// # Safety
+///
+/// `stage` is a live, initialized stage with no other reference to it.
+unsafe fn consume_in_place<F: Future>(stage: *mut Stage<F>) -> Option<PanicError> {
+    let panic = catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: the caller guarantees the stage is live and unaliased; it
+        // is dropped exactly once here and overwritten below without a drop.
+        unsafe { std::ptr::drop_in_place(stage) }
+    }))
+    .err()
+    .map(PanicError::new);
+    // SAFETY: the old value has been dropped (or its `Drop` panicked, after
+    // which it must not be dropped again), so the slot is overwritten
+    // without dropping what was there.
+    unsafe { std::ptr::write(stage, Stage::Consumed) };
+    panic
+}
+
 /// Drops `value`, turning a panic in its `Drop` into a [`PanicError`].
 fn drop_quietly<V>(value: V) -> Option<PanicError> {
     catch_unwind(AssertUnwindSafe(move || drop(value)))
@@ -224,7 +250,8 @@ unsafe fn poll_future<F: Future>(ptr: NonNull<Header>, cx: &mut Context<'_>) -> 
     };
     // SAFETY: the borrow of the future above has ended.
     let stage = unsafe { TaskCell::<F>::stage(ptr) };
-    let future_panic = drop_quietly(std::mem::replace(stage, Stage::Consumed));
+    // SAFETY: `stage` is the only reference to the live stage.
+    let future_panic = unsafe { consume_in_place::<F>(stage) };
     let output = match (future_panic, output) {
         (Some(panic), Ok(_)) => Err(TaskError::Panicked(panic)),
         (_, output) => output,
@@ -251,12 +278,13 @@ unsafe fn poll_future<F: Future>(ptr: NonNull<Header>, cx: &mut Context<'_>) -> 
 unsafe fn cancel_future<F: Future>(ptr: NonNull<Header>) -> u32 {
     // SAFETY: forwarded from the caller.
     let stage = unsafe { TaskCell::<F>::stage(ptr) };
-    let output = match drop_quietly(std::mem::replace(stage, Stage::Consumed)) {
+    // SAFETY: `stage` is the only reference to the live stage.
+    let output = match unsafe { consume_in_place::<F>(stage) } {
         Some(panic) => Err(TaskError::Panicked(panic)),
         None => Err(TaskError::Cancelled),
     };
     let bits = finished_bits(&output);
-    // SAFETY: the old stage was moved out above; no reference remains.
+    // SAFETY: the old stage was dropped in place above; no reference remains.
     let stage = unsafe { TaskCell::<F>::stage(ptr) };
     *stage = Stage::Finished(output);
     bits
