@@ -168,13 +168,15 @@ fn median(v: &mut [f64]) -> f64 {
     v[v.len() / 2]
 }
 
-/// Runs `f` on a fresh `LocalExecutor`, driven by async-io's `block_on`
-/// (so its `Timer`s fire), as a smol program does.
+/// Runs `f` on a fresh `LocalExecutor` driven by `futures`' `block_on`;
+/// async-io's `Timer`s are then driven by async-io's own thread. (Driving
+/// the reactor on this thread with `async_io::block_on` costs a reactor
+/// notification per timer armed: see benches/combinators.rs.)
 fn smol_run<F: Future>(
     f: impl FnOnce(Rc<async_executor::LocalExecutor<'static>>) -> F,
 ) -> F::Output {
     let ex = Rc::new(async_executor::LocalExecutor::new());
-    async_io::block_on(ex.run(f(ex.clone())))
+    futures::executor::block_on(ex.run(f(ex.clone())))
 }
 
 fn tokio_rt() -> tokio::runtime::Runtime {
@@ -524,7 +526,7 @@ fn w8x_smol() -> (Duration, u64) {
                 .detach();
         }
     });
-    async_io::block_on(ex.run(done_rx.recv())).unwrap();
+    futures::executor::block_on(ex.run(done_rx.recv())).unwrap();
     let elapsed = start.elapsed();
     poster.join().unwrap();
     assert_eq!(count.load(Ordering::Relaxed), W8X_SPAWNS);
