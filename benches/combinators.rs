@@ -3,7 +3,8 @@
 //! runtime and async-executor's `LocalExecutor` ("smol", with async-io's
 //! `Timer`) in the same process, interleaved samples, medians and ratios.
 //!
-//!     cargo bench --bench combinators
+//!     cargo bench --bench combinators          # 7 samples per contender
+//!     TULIPA_BENCH_SAMPLES=11 cargo bench --bench combinators
 //!     cargo bench --bench combinators -- W9     # only the rows whose title contains "W9"
 #![cfg(not(loom))]
 
@@ -16,7 +17,6 @@ use async_executor::LocalExecutor;
 use futures::future::{select, Either};
 use tulipa::{EventLoop, ReturnWhen};
 
-const SAMPLES: usize = 7;
 const W1_TASKS: u64 = 100_000;
 const W5_OPS: u64 = 1_000_000;
 const W9_ROUNDS: u64 = 100_000;
@@ -262,12 +262,20 @@ fn w9_smol(ex: &LocalExecutor<'_>, own_reactor: bool) {
     assert_eq!(sum, W9_ROUNDS);
 }
 
+/// Samples per contender: `TULIPA_BENCH_SAMPLES`, 7 by default.
+fn samples() -> usize {
+    std::env::var("TULIPA_BENCH_SAMPLES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(7)
+}
+
 fn median(mut xs: Vec<f64>) -> f64 {
     xs.sort_by(f64::total_cmp);
     xs[xs.len() / 2]
 }
 
-/// Runs every contender once per round (interleaved), `SAMPLES` rounds
+/// Runs every contender once per round (interleaved), `samples()` rounds
 /// after one warm-up, and prints medians in ns per op plus the ratio of
 /// tulipa (the first contender) to the best peer.
 fn workload(title: &str, ops: u64, contenders: &mut [(&str, &mut dyn FnMut())]) {
@@ -278,7 +286,7 @@ fn workload(title: &str, ops: u64, contenders: &mut [(&str, &mut dyn FnMut())]) 
         }
     }
     let mut times: Vec<Vec<f64>> = vec![Vec::new(); contenders.len()];
-    for round in 0..=SAMPLES {
+    for round in 0..=samples() {
         for (i, (_, run)) in contenders.iter_mut().enumerate() {
             let start = Instant::now();
             run();
@@ -316,7 +324,10 @@ fn main() {
     let lp = EventLoop::new().unwrap();
     let rt = tokio_rt();
     let ex = LocalExecutor::new();
-    println!("medians of {SAMPLES} interleaved samples, ns per op (lower is better)");
+    println!(
+        "medians of {} interleaved samples, ns per op (lower is better)",
+        samples()
+    );
     workload(
         "W1 spawn 100k + gather, ns/task",
         W1_TASKS,

@@ -3,7 +3,8 @@
 //! `max_blocking_threads(4)`) and the `blocking` crate (`BLOCKING_MAX_THREADS=4`),
 //! smol's thread pool, interleaved in one process.
 //!
-//!     cargo bench --bench executor
+//!     cargo bench --bench executor             # 7 samples per contender
+//!     TULIPA_BENCH_SAMPLES=11 cargo bench --bench executor
 //!
 //! "tulipa gather" runs W7b only: the same burst collected with
 //! `tulipa::gather` instead of awaiting each job in turn.
@@ -11,7 +12,6 @@
 
 use std::time::{Duration, Instant};
 
-const SAMPLES: usize = 7;
 const W7_TRIPS: u64 = 20_000;
 const W7B_JOBS: u64 = 100_000;
 
@@ -149,6 +149,14 @@ fn blocking_peer() -> Peer {
     }
 }
 
+/// Samples per contender: `TULIPA_BENCH_SAMPLES`, 7 by default.
+fn samples() -> usize {
+    std::env::var("TULIPA_BENCH_SAMPLES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(7)
+}
+
 fn median(samples: &[f64]) -> f64 {
     let mut sorted = samples.to_vec();
     sorted.sort_by(f64::total_cmp);
@@ -165,7 +173,8 @@ fn main() {
         tokio_peer(),
         blocking_peer(),
     ];
-    for _ in 0..SAMPLES {
+    let samples = samples();
+    for _ in 0..samples {
         for peer in &mut peers {
             if let Some(w7) = &mut peer.w7 {
                 let w7 = w7();
@@ -178,7 +187,7 @@ fn main() {
         }
     }
     let report = |title: &str, unit: &str, pick: &dyn Fn(&Peer) -> &Vec<f64>| {
-        println!("{title} ({SAMPLES} interleaved samples, median)");
+        println!("{title} ({samples} interleaved samples, median)");
         let ours = median(pick(&peers[0]));
         let mut best: Option<(&str, f64)> = None;
         for peer in peers.iter().filter(|p| !pick(p).is_empty()) {
