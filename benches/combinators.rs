@@ -1,8 +1,11 @@
 //! W1 (spawn + gather), W5 (wait_for / timeout churn) and W9 (first
 //! completed) of BENCHMARKS.md: tulipa against tokio's current-thread
-//! runtime in the same process, interleaved samples, medians and ratios.
+//! runtime and async-executor's `LocalExecutor` ("smol", with async-io's
+//! `Timer`) in the same process, interleaved samples, medians and ratios.
 //!
-//!     cargo bench --bench combinators
+//!     cargo bench --bench combinators          # 7 samples per contender
+//!     TULIPA_BENCH_SAMPLES=11 cargo bench --bench combinators
+//!     cargo bench --bench combinators -- W9     # only the rows whose title contains "W9"
 #![cfg(not(loom))]
 
 use std::future::Future;
@@ -10,9 +13,10 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use async_executor::LocalExecutor;
+use futures::future::{select, Either};
 use tulipa::{EventLoop, ReturnWhen};
 
-const SAMPLES: usize = 7;
 const W1_TASKS: u64 = 100_000;
 const W5_OPS: u64 = 1_000_000;
 const W9_ROUNDS: u64 = 100_000;
@@ -183,12 +187,95 @@ fn w9_tokio(rt: &tokio::runtime::Runtime) {
     assert_eq!(sum, W9_ROUNDS);
 }
 
+// ------------------------------------------------------------- smol peers
+
+/// Runs `f` on the executor. The peer is driven by `futures`' `block_on`,
+/// and its `Timer`s by async-io's own driver thread; with `own_reactor`
+/// (`smol::block_on`, i.e. async-io's `block_on`) this thread drives the
+/// reactor itself, which costs a reactor notification per timer armed and
+/// is about ten times slower on W5x and W9 here, so it is a reference row.
+fn smol_on<F: Future>(ex: &LocalExecutor<'_>, own_reactor: bool, f: F) -> F::Output {
+    if own_reactor {
+        async_io::block_on(ex.run(f))
+    } else {
+        futures::executor::block_on(ex.run(f))
+    }
+}
+
+fn w1_smol_join_all(ex: &LocalExecutor<'_>) {
+    let sum: u64 = smol_on(ex, false, async {
+        let tasks: Vec<_> = (0..W1_TASKS).map(|i| ex.spawn(async move { i })).collect();
+        futures::future::join_all(tasks).await.into_iter().sum()
+    });
+    assert_eq!(sum, W1_TASKS * (W1_TASKS - 1) / 2);
+}
+
+/// smol has no `timeout`: its idiom races the future against a `Timer`
+/// (created with the future, registered only if polled, as tokio's).
+async fn smol_timeout<F: Future + Unpin>(d: Duration, f: F) -> Result<F::Output, ()> {
+    match select(f, async_io::Timer::after(d)).await {
+        Either::Left((out, _timer)) => Ok(out),
+        Either::Right(_) => Err(()),
+    }
+}
+
+fn w5_smol(ex: &LocalExecutor<'_>, own_reactor: bool, pending_once: bool) {
+    let sum = smol_on(ex, own_reactor, async {
+        let mut sum = 0;
+        for _ in 0..W5_OPS {
+            sum += if pending_once {
+                smol_timeout(Duration::from_secs(10), YieldOnce(false)).await
+            } else {
+                smol_timeout(Duration::from_secs(10), std::future::ready(1)).await
+            }
+            .unwrap();
+        }
+        sum
+    });
+    assert_eq!(sum, W5_OPS);
+}
+
+fn w9_smol(ex: &LocalExecutor<'_>, own_reactor: bool) {
+    let sum = smol_on(ex, own_reactor, async {
+        let mut sum = 0;
+        for _ in 0..W9_ROUNDS {
+            let fast = ex.spawn(async { 1u64 });
+            let slow = ex.spawn(async {
+                async_io::Timer::after(Duration::from_secs(3600)).await;
+                2u64
+            });
+            // Dropping a smol task cancels it.
+            match select(fast, slow).await {
+                Either::Left((r, slow)) => {
+                    drop(slow);
+                    sum += r;
+                }
+                Either::Right((r, fast)) => {
+                    drop(fast);
+                    sum += r;
+                }
+            }
+        }
+        YieldOnce(false).await; // let the last cancel land
+        sum
+    });
+    assert_eq!(sum, W9_ROUNDS);
+}
+
+/// Samples per contender: `TULIPA_BENCH_SAMPLES`, 7 by default.
+fn samples() -> usize {
+    std::env::var("TULIPA_BENCH_SAMPLES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(7)
+}
+
 fn median(mut xs: Vec<f64>) -> f64 {
     xs.sort_by(f64::total_cmp);
     xs[xs.len() / 2]
 }
 
-/// Runs every contender once per round (interleaved), `SAMPLES` rounds
+/// Runs every contender once per round (interleaved), `samples()` rounds
 /// after one warm-up, and prints medians in ns per op plus the ratio of
 /// tulipa (the first contender) to the best peer.
 fn workload(title: &str, ops: u64, contenders: &mut [(&str, &mut dyn FnMut())]) {
@@ -199,7 +286,7 @@ fn workload(title: &str, ops: u64, contenders: &mut [(&str, &mut dyn FnMut())]) 
         }
     }
     let mut times: Vec<Vec<f64>> = vec![Vec::new(); contenders.len()];
-    for round in 0..=SAMPLES {
+    for round in 0..=samples() {
         for (i, (_, run)) in contenders.iter_mut().enumerate() {
             let start = Instant::now();
             run();
@@ -211,20 +298,23 @@ fn workload(title: &str, ops: u64, contenders: &mut [(&str, &mut dyn FnMut())]) 
     }
     let medians: Vec<f64> = times.into_iter().map(median).collect();
     // Contenders named in parentheses are references, not peers.
-    let best_peer = contenders
+    let (best_name, best_peer) = contenders
         .iter()
         .zip(&medians)
         .skip(1)
         .filter(|((name, _), _)| !name.starts_with('('))
-        .map(|(_, m)| *m)
-        .fold(f64::INFINITY, f64::min);
+        .map(|((name, _), m)| (*name, *m))
+        .fold(
+            ("none", f64::INFINITY),
+            |best, c| if c.1 < best.1 { c } else { best },
+        );
     let row: Vec<String> = contenders
         .iter()
         .zip(&medians)
         .map(|((name, _), m)| format!("{name} {m:.1}"))
         .collect();
     println!(
-        "{title}: {} | tulipa/best-peer {:.2}",
+        "{title}: {} | tulipa/best-peer {:.2} ({best_name})",
         row.join(" | "),
         medians[0] / best_peer
     );
@@ -233,7 +323,11 @@ fn workload(title: &str, ops: u64, contenders: &mut [(&str, &mut dyn FnMut())]) 
 fn main() {
     let lp = EventLoop::new().unwrap();
     let rt = tokio_rt();
-    println!("medians of {SAMPLES} interleaved samples, ns per op (lower is better)");
+    let ex = LocalExecutor::new();
+    println!(
+        "medians of {} interleaved samples, ns per op (lower is better)",
+        samples()
+    );
     workload(
         "W1 spawn 100k + gather, ns/task",
         W1_TASKS,
@@ -242,6 +336,7 @@ fn main() {
             ("(tulipa await-each)", &mut || w1_tulipa_sequential(&lp)),
             ("tokio join_all", &mut || w1_tokio_join_all(&rt)),
             ("tokio JoinSet", &mut || w1_tokio_joinset(&rt)),
+            ("smol join_all", &mut || w1_smol_join_all(&ex)),
         ],
     );
     workload(
@@ -250,6 +345,7 @@ fn main() {
         &mut [
             ("tulipa wait_for", &mut || w5_tulipa(&lp, false)),
             ("tokio timeout", &mut || w5_tokio(&rt, false)),
+            ("smol Timer race", &mut || w5_smol(&ex, false, false)),
         ],
     );
     workload(
@@ -258,6 +354,8 @@ fn main() {
         &mut [
             ("tulipa wait_for", &mut || w5_tulipa(&lp, true)),
             ("tokio timeout", &mut || w5_tokio(&rt, true)),
+            ("smol Timer race", &mut || w5_smol(&ex, false, true)),
+            ("(smol::block_on)", &mut || w5_smol(&ex, true, true)),
         ],
     );
     workload(
@@ -266,6 +364,8 @@ fn main() {
         &mut [
             ("tulipa wait", &mut || w9_tulipa(&lp)),
             ("tokio select!+abort", &mut || w9_tokio(&rt)),
+            ("smol select+drop", &mut || w9_smol(&ex, false)),
+            ("(smol::block_on)", &mut || w9_smol(&ex, true)),
         ],
     );
 }
