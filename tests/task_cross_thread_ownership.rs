@@ -270,7 +270,10 @@ fn panicking_drop_on_cancel_and_on_close_drops_future_once() {
     assert_eq!(cancelled.load(Ordering::Relaxed), 1);
     // Close drops the other one; its panic does not escape close.
     let closing = catch_unwind(AssertUnwindSafe(|| lp.close()));
-    assert!(closing.is_ok(), "a panicking Drop does not unwind out of close");
+    assert!(
+        closing.is_ok(),
+        "a panicking Drop does not unwind out of close"
+    );
     assert_eq!(closed.load(Ordering::Relaxed), 1);
     drop(left);
     drop(lp);
