@@ -27,15 +27,18 @@ struct ThreadGuard {
     drops: Rc<Cell<u32>>,
 }
 
+/// Where the guard was dropped, and how many times.
+type DropRecord = (Rc<Cell<Option<ThreadId>>>, Rc<Cell<u32>>);
+
 impl ThreadGuard {
-    fn new() -> (ThreadGuard, Rc<Cell<Option<ThreadId>>>, Rc<Cell<u32>>) {
+    fn new() -> (ThreadGuard, DropRecord) {
         let dropped_on = Rc::new(Cell::new(None));
         let drops = Rc::new(Cell::new(0));
         let guard = ThreadGuard {
             dropped_on: dropped_on.clone(),
             drops: drops.clone(),
         };
-        (guard, dropped_on, drops)
+        (guard, (dropped_on, drops))
     }
 }
 
@@ -76,7 +79,7 @@ async fn park_and_send(tx: mpsc::Sender<Waker>) {
 #[test]
 fn remote_waker_is_last_reference_after_close_future_dropped_on_loop_thread() {
     let lp = EventLoop::new().unwrap();
-    let (guard, dropped_on, drops) = ThreadGuard::new();
+    let (guard, (dropped_on, drops)) = ThreadGuard::new();
     let (tx, rx) = mpsc::channel();
     let task = lp.spawn(async move {
         let _guard = guard;
@@ -106,7 +109,7 @@ fn remote_waker_is_last_reference_after_close_future_dropped_on_loop_thread() {
 #[test]
 fn remote_waker_is_last_reference_output_dropped_on_loop_thread_by_handle() {
     let lp = EventLoop::new().unwrap();
-    let (guard, dropped_on, drops) = ThreadGuard::new();
+    let (guard, (dropped_on, drops)) = ThreadGuard::new();
     let (tx, rx) = mpsc::channel();
     let task = lp.spawn(async move {
         poll_fn(|cx| {
@@ -136,7 +139,7 @@ fn remote_waker_is_last_reference_output_dropped_on_loop_thread_by_handle() {
 #[test]
 fn remote_waker_is_last_reference_detached_output_dropped_on_loop_thread() {
     let lp = EventLoop::new().unwrap();
-    let (guard, dropped_on, drops) = ThreadGuard::new();
+    let (guard, (dropped_on, drops)) = ThreadGuard::new();
     let (tx, rx) = mpsc::channel();
     let task = lp.spawn(async move {
         yield_turns(1).await;
@@ -160,7 +163,7 @@ fn remote_waker_is_last_reference_detached_output_dropped_on_loop_thread() {
 #[test]
 fn wakes_queued_in_inbox_at_close_are_released() {
     let lp = EventLoop::new().unwrap();
-    let (guard, dropped_on, drops) = ThreadGuard::new();
+    let (guard, (dropped_on, drops)) = ThreadGuard::new();
     let (tx, rx) = mpsc::channel();
     let task = lp.spawn(async move {
         let _guard = guard;
