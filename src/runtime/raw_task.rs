@@ -27,7 +27,8 @@
 //! finishes, when its handle drops, or when the loop closes), so the last
 //! reference, wherever it is released, frees plain memory only.
 //!
-//! This is the crate's only module with `unsafe` code.
+//! With `net::sys` (the socket calls), this is one of the crate's two
+//! modules with `unsafe` code.
 
 use std::cell::{Cell, OnceCell, RefCell, UnsafeCell};
 use std::future::Future;
@@ -241,7 +242,8 @@ unsafe fn poll_future<F: Future>(ptr: NonNull<Header>, cx: &mut Context<'_>) -> 
         return Poll::Ready(0);
     };
     // SAFETY: the future lives in the heap block, which never moves, and it
-    // is only ever dropped in place (by `set_stage` below or by `dealloc`).
+    // is only ever dropped in place (by `consume_in_place`, below or in
+    // `cancel_future`, or by `dealloc`), never moved out.
     let future = unsafe { Pin::new_unchecked(future) };
     let output = match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
         Ok(Poll::Pending) => return Poll::Pending,
@@ -274,7 +276,8 @@ unsafe fn poll_future<F: Future>(ptr: NonNull<Header>, cx: &mut Context<'_>) -> 
 
 /// # Safety
 ///
-/// As [`TaskCell::stage`].
+/// As [`TaskCell::stage`]; off the loop's thread only for a block no other
+/// thread can reach whose future and output are `Send` ([`RemoteSpawn`]).
 unsafe fn cancel_future<F: Future>(ptr: NonNull<Header>) -> u32 {
     // SAFETY: forwarded from the caller.
     let stage = unsafe { TaskCell::<F>::stage(ptr) };
@@ -744,7 +747,7 @@ impl<T> JoinRef<T> {
         let mut out = None;
         let f = self.task.header().vtable.take_output;
         // SAFETY: a `JoinRef<T>` is only made by `LocalTasks::spawn::<F>`
-        // with `T = F::Output`, so `f` reads the stage as the right type;
+        // and `LocalTasks::spawn_cancelled::<F>` with `T = F::Output`, so `f` reads the stage as the right type;
         // loop thread (`!Send`).
         unsafe {
             f(
