@@ -1385,6 +1385,53 @@ mod loom_tests {
         });
     }
 
+    /// `!Send` output: records the (loom) thread it is dropped on.
+    struct DroppedOn(Rc<Cell<Option<loom::thread::ThreadId>>>);
+
+    impl Drop for DroppedOn {
+        fn drop(&mut self) {
+            self.0.set(Some(loom::thread::current().id()));
+        }
+    }
+
+    #[test]
+    fn handle_dropped_racing_last_waker_drop_keeps_output_on_loop_thread() {
+        loom::model(|| {
+            let (reactor, wakeup) = Reactor::new().unwrap();
+            let remote = Arc::new(Remote::new(wakeup));
+            let tasks = LocalTasks::new(remote.clone());
+            let dropped_on = Rc::new(Cell::new(None));
+            let mut output = Some(DroppedOn(dropped_on.clone()));
+            let slot = Rc::new(RefCell::new(None));
+            let parked = slot.clone();
+            let future = std::future::poll_fn(move |cx| {
+                *parked.borrow_mut() = Some(cx.waker().clone());
+                Poll::Ready(output.take().unwrap())
+            });
+            let join = tasks.spawn(future, None, Location::caller());
+            let scheduled = tasks.schedule(join.task()).unwrap();
+            assert!(tasks.run(scheduled).is_some());
+            let waker: Waker = slot.borrow_mut().take().unwrap();
+            let waking = loom::thread::spawn(move || {
+                waker.wake_by_ref();
+                drop(waker);
+            });
+            // The handle goes as a value, racing the waker's last drop.
+            drop(join);
+            waking.join().unwrap();
+            assert_eq!(dropped_on.get(), Some(loom::thread::current().id()));
+            let mut msgs = Vec::new();
+            remote.inbox.drain(&mut msgs);
+            for msg in msgs {
+                let Msg::Wake(wake) = msg else { panic!() };
+                assert!(tasks.accept(wake).is_none());
+            }
+            drop(tasks);
+            drop(reactor);
+            assert_eq!(Arc::strong_count(&remote), 1, "the block was freed");
+        });
+    }
+
     #[test]
     fn last_handle_and_waker_dropped_on_two_threads() {
         loom::model(|| {
