@@ -27,7 +27,8 @@
 //! finishes, when its handle drops, or when the loop closes), so the last
 //! reference, wherever it is released, frees plain memory only.
 //!
-//! This is the crate's only module with `unsafe` code.
+//! With `net::sys` (the socket calls), this is one of the crate's two
+//! modules with `unsafe` code.
 
 use std::cell::{Cell, OnceCell, RefCell, UnsafeCell};
 use std::future::Future;
@@ -241,7 +242,8 @@ unsafe fn poll_future<F: Future>(ptr: NonNull<Header>, cx: &mut Context<'_>) -> 
         return Poll::Ready(0);
     };
     // SAFETY: the future lives in the heap block, which never moves, and it
-    // is only ever dropped in place (by `set_stage` below or by `dealloc`).
+    // is only ever dropped in place (by `consume_in_place`, below or in
+    // `cancel_future`, or by `dealloc`), never moved out.
     let future = unsafe { Pin::new_unchecked(future) };
     let output = match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
         Ok(Poll::Pending) => return Poll::Pending,
@@ -274,7 +276,8 @@ unsafe fn poll_future<F: Future>(ptr: NonNull<Header>, cx: &mut Context<'_>) -> 
 
 /// # Safety
 ///
-/// As [`TaskCell::stage`].
+/// As [`TaskCell::stage`]; off the loop's thread only for a block no other
+/// thread can reach whose future and output are `Send` ([`RemoteSpawn`]).
 unsafe fn cancel_future<F: Future>(ptr: NonNull<Header>) -> u32 {
     // SAFETY: forwarded from the caller.
     let stage = unsafe { TaskCell::<F>::stage(ptr) };
@@ -335,10 +338,12 @@ unsafe fn take_output<F: Future>(ptr: NonNull<Header>, out: *mut ()) {
 /// `allocate::<F>` that nothing else can reach any more.
 unsafe fn dealloc<F: Future>(ptr: NonNull<Header>) {
     // SAFETY: the block was made by `Box::new` in `allocate::<F>` and the
-    // last reference is gone. Its stage is `Consumed` (the future and the
-    // output were dropped on the loop thread before the loop gave up its
-    // reference, see the module docs), so dropping the box drops only
-    // `Send` parts, whichever thread this is.
+    // last reference is gone. Its stage is `Consumed`: the loop drops the
+    // future before giving up its reference, and the output is dropped on
+    // the loop thread by `finish` (no handle) or by the `JoinRef`'s
+    // `detach` (run by its `Drop` too, so no path skips it). The header's
+    // `!Send` parts (done callbacks) were taken by `finish`. So dropping
+    // the box drops only `Send` parts, whichever thread this is.
     drop(unsafe { Box::from_raw(ptr.cast::<TaskCell<F>>().as_ptr()) });
 }
 
@@ -742,7 +747,7 @@ impl<T> JoinRef<T> {
         let mut out = None;
         let f = self.task.header().vtable.take_output;
         // SAFETY: a `JoinRef<T>` is only made by `LocalTasks::spawn::<F>`
-        // with `T = F::Output`, so `f` reads the stage as the right type;
+        // and `LocalTasks::spawn_cancelled::<F>` with `T = F::Output`, so `f` reads the stage as the right type;
         // loop thread (`!Send`).
         unsafe {
             f(
@@ -756,13 +761,35 @@ impl<T> JoinRef<T> {
     /// The handle is going away: marks the task detached and drops its
     /// output if nobody took it. Returns the task for the caller's last word.
     pub(crate) fn into_detached(self) -> TaskRef {
+        self.detach();
+        let this = ManuallyDrop::new(self);
+        // SAFETY: `this` is never used or dropped again, so its `TaskRef`
+        // (and the reference it counts) is moved out exactly once.
+        unsafe { std::ptr::read(&this.task) }
+    }
+
+    /// Clears `HANDLE` and drops what only the handle wanted, on this (the
+    /// loop's) thread; does nothing the second time.
+    fn detach(&self) {
+        if self.task.state() & HANDLE == 0 {
+            return;
+        }
         self.task.clear(HANDLE);
         if self.task.is_done() {
             self.task.drop_output();
         } else {
             drop(self.task.header().join_waker.take());
         }
-        self.task
+    }
+}
+
+impl<T> Drop for JoinRef<T> {
+    /// However the handle goes (also unwinding before it became a `Task`),
+    /// the output never stays in the block for whoever releases the last
+    /// reference: that may be a waker on another thread, and the output
+    /// may be `!Send` (`dealloc` relies on this).
+    fn drop(&mut self) {
+        self.detach();
     }
 }
 
@@ -1174,6 +1201,52 @@ pub(crate) fn pin_index<T>(slice: Pin<&mut [T]>, index: usize) -> Pin<&mut T> {
     unsafe { slice.map_unchecked_mut(|s| &mut s[index]) }
 }
 
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use std::cell::Cell;
+    use std::rc::Rc;
+    use std::thread::{self, ThreadId};
+
+    use super::*;
+    use crate::runtime::reactor::Reactor;
+
+    /// `!Send`: records the thread it is dropped on.
+    struct DroppedOn(Rc<Cell<Option<ThreadId>>>);
+
+    impl Drop for DroppedOn {
+        fn drop(&mut self) {
+            self.0.set(Some(thread::current().id()));
+        }
+    }
+
+    /// A `JoinRef` dropped as a value (an unwinding spawn path, before it
+    /// becomes a `Task`) rather than through `into_detached`: the output
+    /// must still be dropped on the loop's thread, not by whichever thread
+    /// releases the last reference (here a waker on another thread).
+    #[test]
+    fn join_ref_dropped_without_detaching_drops_output_on_loop_thread() {
+        let (_reactor, wakeup) = Reactor::new().unwrap();
+        let remote = Arc::new(Remote::new(wakeup));
+        let tasks = LocalTasks::new(remote.clone());
+        let dropped_on = Rc::new(Cell::new(None));
+        let mut output = Some(DroppedOn(dropped_on.clone()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let future = std::future::poll_fn(move |cx| {
+            tx.send(cx.waker().clone()).unwrap();
+            Poll::Ready(output.take().unwrap())
+        });
+        let join = tasks.spawn(future, None, Location::caller());
+        let scheduled = tasks.schedule(join.task()).unwrap();
+        drop(join);
+        drop(tasks.run(scheduled).expect("finished at its first poll"));
+        let waker = rx.recv().unwrap();
+        thread::spawn(move || drop(waker)).join().unwrap();
+        assert_eq!(dropped_on.get(), Some(thread::current().id()));
+        drop(tasks);
+        assert_eq!(Arc::strong_count(&remote), 1, "the block was freed");
+    }
+}
+
 #[cfg(all(test, loom))]
 mod loom_tests {
     //! The cross-thread handoffs of a task, modelled with loom: a wake from
@@ -1309,6 +1382,53 @@ mod loom_tests {
             drain(&f, true);
             assert!(f.join.take_output().unwrap().unwrap_err().is_cancelled());
             all_freed(f);
+        });
+    }
+
+    /// `!Send` output: records the (loom) thread it is dropped on.
+    struct DroppedOn(Rc<Cell<Option<loom::thread::ThreadId>>>);
+
+    impl Drop for DroppedOn {
+        fn drop(&mut self) {
+            self.0.set(Some(loom::thread::current().id()));
+        }
+    }
+
+    #[test]
+    fn handle_dropped_racing_last_waker_drop_keeps_output_on_loop_thread() {
+        loom::model(|| {
+            let (reactor, wakeup) = Reactor::new().unwrap();
+            let remote = Arc::new(Remote::new(wakeup));
+            let tasks = LocalTasks::new(remote.clone());
+            let dropped_on = Rc::new(Cell::new(None));
+            let mut output = Some(DroppedOn(dropped_on.clone()));
+            let slot = Rc::new(RefCell::new(None));
+            let parked = slot.clone();
+            let future = std::future::poll_fn(move |cx| {
+                *parked.borrow_mut() = Some(cx.waker().clone());
+                Poll::Ready(output.take().unwrap())
+            });
+            let join = tasks.spawn(future, None, Location::caller());
+            let scheduled = tasks.schedule(join.task()).unwrap();
+            assert!(tasks.run(scheduled).is_some());
+            let waker: Waker = slot.borrow_mut().take().unwrap();
+            let waking = loom::thread::spawn(move || {
+                waker.wake_by_ref();
+                drop(waker);
+            });
+            // The handle goes as a value, racing the waker's last drop.
+            drop(join);
+            waking.join().unwrap();
+            assert_eq!(dropped_on.get(), Some(loom::thread::current().id()));
+            let mut msgs = Vec::new();
+            remote.inbox.drain(&mut msgs);
+            for msg in msgs {
+                let Msg::Wake(wake) = msg else { panic!() };
+                assert!(tasks.accept(wake).is_none());
+            }
+            drop(tasks);
+            drop(reactor);
+            assert_eq!(Arc::strong_count(&remote), 1, "the block was freed");
         });
     }
 
