@@ -109,7 +109,6 @@
 //! A multi-threaded work-stealing scheduler; Windows support (the loop uses
 //! mio, but only Unix is tested); replacing tokio's ecosystem of drivers.
 #![cfg_attr(docsrs, feature(doc_cfg))]
-#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod combinators;
 pub mod executor;
