@@ -114,6 +114,30 @@ fn per_loop_listeners_serve_every_connection() {
     });
 }
 
+/// Per-loop mode binds one `SO_REUSEPORT` socket per loop: another
+/// `SO_REUSEPORT` socket may join the port (Linux allows that only when
+/// every socket already on it set the option). The acceptor's single
+/// socket does not set it, so the same bind is refused there.
+#[test]
+fn per_loop_listeners_are_reuse_port_sockets_and_the_acceptor_is_not() {
+    within(PATIENCE, || {
+        let group = LoopGroup::new(LOOPS).unwrap();
+        let join = |addr: SocketAddr| {
+            tulipa::net::ListenOptions::new()
+                .reuse_port(true)
+                .bind_std(addr)
+        };
+        let (per_loop, _) = counting_server(&group, ServeMode::PerLoop);
+        let joined = join(per_loop.local_addr()).expect("the port is a SO_REUSEPORT group");
+        drop(joined);
+        let (acceptor, _) = counting_server(&group, ServeMode::Acceptor);
+        let refused = join(acceptor.local_addr()).unwrap_err();
+        assert_eq!(refused.kind(), std::io::ErrorKind::AddrInUse);
+        drop((per_loop, acceptor));
+        assert!(group.close().is_clean());
+    });
+}
+
 #[test]
 fn closing_the_server_stops_accepting_and_open_connections_go_on() {
     within(PATIENCE, || {

@@ -14,7 +14,7 @@ use std::task::{Context, Poll, Waker};
 use super::placement::{self, By, LoadGuard, Loads};
 use super::task::Cancel;
 use super::GroupHandle;
-use crate::net::{StreamReader, StreamWriter, TcpListener, TcpStream};
+use crate::net::{ListenOptions, StreamReader, StreamWriter, TcpListener, TcpStream};
 use crate::runtime::EventLoop;
 
 /// How a [`GroupServer`] spreads connections over the loops.
@@ -26,10 +26,11 @@ pub enum ServeMode {
     /// is raised when the connection is handed over, so a burst spreads
     /// evenly instead of piling onto a loop whose count is stale.
     Acceptor,
-    /// Every loop accepts on its own listener. Until the listeners can set
-    /// `SO_REUSEPORT`, the loops share one listening socket (each loop
-    /// watches its own descriptor of it), so the kernel, not the group,
-    /// decides which loop takes a connection.
+    /// Every loop accepts on its own listening socket, all bound to the
+    /// same address with `SO_REUSEPORT`: the kernel spreads connections
+    /// over them by a hash of the connection, not by load. (A connection
+    /// still queued on one loop's socket when the server closes is lost
+    /// with it, as with any `SO_REUSEPORT` group.)
     PerLoop,
 }
 
@@ -126,13 +127,24 @@ impl GroupHandle {
         F: Future<Output = ()> + 'static,
         A: ToSocketAddrs,
     {
-        let listener = std::net::TcpListener::bind(addr)?;
-        listener.set_nonblocking(true)?;
+        let addr = addr.to_socket_addrs()?.next().ok_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidInput, "no address to listen on")
+        })?;
+        // Non-blocking, with the default backlog of 1024.
+        let options = ListenOptions::new().reuse_port(mode == ServeMode::PerLoop);
+        let listener = options.bind_std(addr)?;
         let local_addr = listener.local_addr()?;
         let handler = Arc::new(handler);
         let accepting = match mode {
             ServeMode::Acceptor => vec![self.acceptor(listener, handler)?],
-            ServeMode::PerLoop => self.per_loop(listener, handler)?,
+            ServeMode::PerLoop => {
+                // One socket per loop on the same (now fixed) port.
+                let mut listeners = vec![listener];
+                for _ in 1..self.len() {
+                    listeners.push(options.bind_std(local_addr)?);
+                }
+                self.per_loop(listeners, handler)?
+            }
         };
         Ok(GroupServer {
             local_addr,
@@ -162,23 +174,18 @@ impl GroupHandle {
         Ok(task.canceller())
     }
 
-    /// Every loop accepts on its own descriptor of the listening socket.
+    /// Every loop accepts on its own `SO_REUSEPORT` socket, one per loop.
     fn per_loop<H, F>(
         &self,
-        listener: std::net::TcpListener,
+        listeners: Vec<std::net::TcpListener>,
         handler: Arc<H>,
     ) -> io::Result<Vec<Arc<dyn Cancel>>>
     where
         H: Fn(TcpStream) -> F + Send + Sync + 'static,
         F: Future<Output = ()> + 'static,
     {
-        // SO_REUSEPORT: with a listener builder that can set it, each loop
-        // binds its own socket to `local_addr` here instead of sharing one
-        // (`TcpListener::builder().reuse_port(true).bind(addr)` on the loop),
-        // and the kernel spreads connections by hash.
         let mut accepting = Vec::with_capacity(self.len());
-        for index in 0..self.len() {
-            let own = listener.try_clone()?;
+        for (index, own) in listeners.into_iter().enumerate() {
             let handler = handler.clone();
             let loads: Loads = self.shared.loads.clone();
             let task = self.spawn_on(index, move || async move {
