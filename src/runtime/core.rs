@@ -10,6 +10,7 @@ use std::future::Future;
 use std::panic::Location;
 
 use super::clock::Clock;
+use super::context::Enter;
 use super::handle::{CallCell, CallOnce};
 use super::raw_task::{Finished, JoinRef, LocalTasks, Scheduled, TaskRef};
 use super::reactor::{Polled, Reactor, Woken};
@@ -17,7 +18,8 @@ use super::remote::{Msg, Remote};
 use super::stats::{bump, Counters, LoopStats};
 use super::timers::{Action, TimerKey, Timers};
 use super::ExceptionContext;
-use crate::task::TaskInfo;
+use crate::panic::panic_message;
+use crate::task::id::TaskInfo;
 use crate::trace::Tracer;
 
 /// Lane of the loop thread in a trace.
@@ -52,20 +54,20 @@ pub(crate) type Handler = Rc<dyn Fn(&ExceptionContext)>;
 
 /// Loop state shared by the `EventLoop`, its handles and the thread-local slot.
 pub(crate) struct Core {
-    pub(crate) id: u64,
-    pub(crate) clock: Clock,
+    id: u64,
+    clock: Clock,
     ready: RefCell<VecDeque<Ready>>,
     /// The live tasks; also this loop's identity for their wakers.
-    pub(crate) tasks: LocalTasks,
-    pub(crate) timers: RefCell<Timers>,
-    pub(crate) reactor: Reactor,
+    tasks: LocalTasks,
+    timers: RefCell<Timers>,
+    reactor: Reactor,
     /// Reused buffer for what the selector found ready.
     io_woken: RefCell<Vec<Woken>>,
-    pub(crate) remote: Arc<Remote>,
+    remote: Arc<Remote>,
     /// Reused buffer for draining the inbox.
     drained: RefCell<Vec<Msg>>,
-    pub(crate) stopping: Cell<bool>,
-    pub(crate) closed: Cell<bool>,
+    stopping: Cell<bool>,
+    closed: Cell<bool>,
     main_scheduled: Cell<bool>,
     handler: RefCell<Option<Handler>>,
     eager_tasks: bool,
@@ -78,12 +80,12 @@ pub(crate) struct Core {
     refused: RefCell<Vec<Box<dyn std::any::Any>>>,
     /// Inside `detaching`: a dropped awaited handle detaches its task.
     detaching: Cell<bool>,
-    pub(crate) counters: Counters,
+    counters: Counters,
     /// Debug mode: warn about callbacks slower than this.
-    pub(crate) slow_callback: Cell<Option<Duration>>,
-    pub(crate) tracer: Option<Tracer>,
+    slow_callback: Cell<Option<Duration>>,
+    tracer: Option<Tracer>,
     /// The pool of `run_in_executor`, made on first use; shut down by `close`.
-    pub(crate) default_executor: RefCell<Option<crate::executor::ThreadPoolExecutor>>,
+    default_executor: RefCell<Option<crate::executor::ThreadPoolExecutor>>,
 }
 
 impl Core {
@@ -114,6 +116,102 @@ impl Core {
             tracer: config.tracer,
             default_executor: RefCell::new(None),
         })
+    }
+
+    /// The loop's number, unique in the process (timers and I/O sources
+    /// remember which loop they were armed on).
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// The loop's selector and its registered sources.
+    pub(crate) fn reactor(&self) -> &Reactor {
+        &self.reactor
+    }
+
+    /// The loop's inbox, the door from other threads.
+    pub(crate) fn remote(&self) -> &Arc<Remote> {
+        &self.remote
+    }
+
+    /// The trace recorder, on a traced loop.
+    pub(crate) fn tracer(&self) -> Option<&Tracer> {
+        self.tracer.as_ref()
+    }
+
+    /// Whether the loop runs on the virtual clock.
+    pub(crate) fn is_virtual_time(&self) -> bool {
+        self.clock.is_virtual()
+    }
+
+    /// Whether `close` was called.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.get()
+    }
+
+    /// Whether `stop` was asked for and the current run has not ended yet.
+    pub(super) fn is_stopping(&self) -> bool {
+        self.stopping.get()
+    }
+
+    /// Asks the loop to stop after the current iteration, or sets whether
+    /// a run ending now has consumed the stop.
+    pub(super) fn set_stopping(&self, stopping: bool) {
+        self.stopping.set(stopping);
+    }
+
+    /// The live tasks and the loop's scheduling of them.
+    pub(super) fn tasks(&self) -> &LocalTasks {
+        &self.tasks
+    }
+
+    /// The per-loop counters behind `stats()`.
+    pub(super) fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    /// Debug mode's slow-callback threshold; `None` when debug mode is off.
+    pub(super) fn slow_callback(&self) -> Option<Duration> {
+        self.slow_callback.get()
+    }
+
+    pub(super) fn set_slow_callback(&self, threshold: Option<Duration>) {
+        self.slow_callback.set(threshold);
+    }
+
+    /// The pool of `run_in_executor`, made by `make` on first use; `None`
+    /// once the loop is closed.
+    pub(crate) fn default_executor(
+        &self,
+        make: impl FnOnce() -> crate::executor::ThreadPoolExecutor,
+    ) -> Option<crate::executor::ThreadPoolExecutor> {
+        if self.closed.get() {
+            return None;
+        }
+        Some(
+            self.default_executor
+                .borrow_mut()
+                .get_or_insert_with(make)
+                .clone(),
+        )
+    }
+
+    /// Replaces the pool of `run_in_executor`; returns the previous one.
+    pub(crate) fn replace_default_executor(
+        &self,
+        pool: Option<crate::executor::ThreadPoolExecutor>,
+    ) -> Option<crate::executor::ThreadPoolExecutor> {
+        self.default_executor.replace(pool)
+    }
+
+    /// Whether the timer `key` is still armed (not fired, not cancelled).
+    pub(crate) fn timer_is_armed(&self, key: TimerKey) -> bool {
+        self.timers.borrow().is_armed(key)
+    }
+
+    /// Replaces the waker of the armed timer `key`.
+    pub(crate) fn set_timer_waker(&self, key: TimerKey, waker: &std::task::Waker) {
+        self.timers.borrow_mut().set_waker(key, waker);
     }
 
     pub(crate) fn stats(&self) -> LoopStats {
@@ -299,8 +397,37 @@ impl Core {
         }
     }
 
+    /// Closes the loop (see `EventLoop::close`); closing twice does nothing.
+    pub(super) fn close(self: &Rc<Core>) {
+        if self.closed.replace(true) {
+            return;
+        }
+        // Drop user futures with this loop as the running one, so their Drop
+        // code may still look at it (spawns made there are cancelled at once).
+        let enter = Enter::new(self).ok();
+        for msg in self.remote.inbox.close() {
+            self.discard(msg);
+        }
+        self.close_tasks(self.slow_callback.get().is_some());
+        self.clear_queues();
+        drop(enter);
+        // asyncio's close: `executor.shutdown(wait=False)`. The loop's jobs
+        // that had not started were cancelled with their tasks just above.
+        if let Some(pool) = self.default_executor.take() {
+            pool.shutdown(false, false);
+        }
+        if let Some(tracer) = &self.tracer {
+            if let Err(e) = tracer.flush() {
+                emit(
+                    log::Level::Error,
+                    format_args!("cannot write the trace: {e}"),
+                );
+            }
+        }
+    }
+
     /// Drops every live task's future, one at a time (loop close).
-    pub(crate) fn close_tasks(&self, debug: bool) {
+    fn close_tasks(&self, debug: bool) {
         while let Some((info, finished)) = self.tasks.close_next() {
             if debug {
                 // asyncio: "Task was destroyed but it is pending!"
@@ -337,7 +464,7 @@ impl Core {
         if let Err(payload) = std::panic::catch_unwind(run) {
             self.report(&ExceptionContext {
                 message: "dropping a discarded callback panicked".to_owned(),
-                panic: Some(crate::task::panic_message(&*payload)),
+                panic: Some(panic_message(&*payload)),
                 task: None,
             });
         }
@@ -668,7 +795,7 @@ impl Core {
 
     /// Empties the ready queue and the timers (loop close); the entries are
     /// dropped after the borrows end, since dropping them runs user code.
-    pub(crate) fn clear_queues(&self) {
+    fn clear_queues(&self) {
         let ready = std::mem::take(&mut *self.ready.borrow_mut());
         let timers = self.timers.borrow_mut().clear();
         self.reactor.clear();

@@ -16,7 +16,7 @@ use super::handle::{CallCell, CallOnce};
 use super::remote::{Msg, Remote};
 use super::timers::Action;
 use super::{Builder, ExceptionContext, Handle, LoopHandle, LoopStats, RunError, TimerHandle};
-use crate::task::{self as tasks, Task, TaskInfo};
+use crate::task::id::TaskInfo;
 
 /// A selector event loop on one thread (asyncio's `BaseEventLoop`).
 ///
@@ -90,7 +90,7 @@ impl EventLoop {
         let core = &self.core;
         let mut future = pin!(future);
         let waker = Waker::from(Arc::new(MainWake {
-            remote: core.remote.clone(),
+            remote: core.remote().clone(),
         }));
         let output = std::cell::Cell::new(None);
         let done = std::cell::Cell::new(false);
@@ -107,11 +107,11 @@ impl EventLoop {
         // a `stop()` made before running still lets one iteration happen.
         loop {
             core.run_once(&mut poll_main);
-            if done.get() || core.stopping.get() {
+            if done.get() || core.is_stopping() {
                 break;
             }
         }
-        core.stopping.set(false);
+        core.set_stopping(false);
         output.take().ok_or(RunError::Stopped)
     }
 
@@ -126,11 +126,11 @@ impl EventLoop {
         let mut nothing = || {};
         loop {
             self.core.run_once(&mut nothing);
-            if self.core.stopping.get() {
+            if self.core.is_stopping() {
                 break;
             }
         }
-        self.core.stopping.set(false);
+        self.core.set_stopping(false);
         Ok(())
     }
 
@@ -166,7 +166,7 @@ impl EventLoop {
     /// spawning tasks; `close` drops whatever is left.
     fn cancel_all_tasks(&self) {
         for _ in 0..100 {
-            let live = self.core.tasks.live();
+            let live = self.core.tasks().live();
             if live.is_empty() {
                 return;
             }
@@ -180,11 +180,11 @@ impl EventLoop {
     }
 
     fn enter(&self) -> Result<Running<'_>, RunError> {
-        if self.core.closed.get() {
+        if self.core.is_closed() {
             return Err(RunError::Closed);
         }
         let enter = Enter::new(&self.core)?;
-        self.core.counters.started_running();
+        self.core.counters().started_running();
         Ok(Running {
             _enter: enter,
             core: &self.core,
@@ -199,7 +199,7 @@ impl EventLoop {
 
     /// Whether debug mode is on (see [`Builder::debug`]).
     pub fn is_debug(&self) -> bool {
-        self.core.slow_callback.get().is_some()
+        self.core.slow_callback().is_some()
     }
 
     /// Turns debug mode on or off while the loop exists (asyncio's `set_debug`),
@@ -207,17 +207,16 @@ impl EventLoop {
     pub fn set_debug(&self, on: bool) {
         let threshold = self
             .core
-            .slow_callback
-            .get()
+            .slow_callback()
             .unwrap_or(Duration::from_millis(100));
-        self.core.slow_callback.set(on.then_some(threshold));
+        self.core.set_slow_callback(on.then_some(threshold));
     }
 
     /// Sets debug mode's slow-callback threshold (asyncio's
     /// `loop.slow_callback_duration`); has no effect unless debug mode is on.
     pub fn set_slow_callback_duration(&self, threshold: Duration) {
-        if self.core.slow_callback.get().is_some() {
-            self.core.slow_callback.set(Some(threshold));
+        if self.core.slow_callback().is_some() {
+            self.core.set_slow_callback(Some(threshold));
         }
     }
 
@@ -226,7 +225,7 @@ impl EventLoop {
     /// Called while the loop is not running, it makes the next
     /// `run_forever` run one iteration and return (asyncio's behaviour).
     pub fn stop(&self) {
-        self.core.stopping.set(true);
+        self.core.set_stopping(true);
     }
 
     /// Closes the loop: every task still alive is dropped (its future with
@@ -242,31 +241,7 @@ impl EventLoop {
         if self.is_running() {
             return Err(RunError::AlreadyRunning);
         }
-        if self.core.closed.replace(true) {
-            return Ok(());
-        }
-        // Drop user futures with this loop as the running one, so their Drop
-        // code may still look at it (spawns made there are cancelled at once).
-        let enter = Enter::new(&self.core).ok();
-        for msg in self.core.remote.inbox.close() {
-            self.core.discard(msg);
-        }
-        self.core.close_tasks(self.is_debug());
-        self.core.clear_queues();
-        drop(enter);
-        // asyncio's close: `executor.shutdown(wait=False)`. The loop's jobs
-        // that had not started were cancelled with their tasks just above.
-        if let Some(pool) = self.core.default_executor.take() {
-            pool.shutdown(false, false);
-        }
-        if let Some(tracer) = &self.core.tracer {
-            if let Err(e) = tracer.flush() {
-                core::emit(
-                    log::Level::Error,
-                    format_args!("cannot write the trace: {e}"),
-                );
-            }
-        }
+        self.core.close();
         Ok(())
     }
 
@@ -277,7 +252,7 @@ impl EventLoop {
 
     /// Whether [`close`](EventLoop::close) was called.
     pub fn is_closed(&self) -> bool {
-        self.core.closed.get()
+        self.core.is_closed()
     }
 
     /// The loop's current time (asyncio's `loop.time()`): the monotonic clock,
@@ -310,7 +285,7 @@ impl EventLoop {
     /// ```
     pub fn call_soon<F: FnOnce() + 'static>(&self, callback: F) -> Handle {
         let cell: Rc<dyn CallOnce> = Rc::new(CallCell::new(callback));
-        if self.core.closed.get() {
+        if self.core.is_closed() {
             cell.cancel();
         } else {
             self.core.push_ready(core::Ready::Call(cell.clone()));
@@ -347,7 +322,7 @@ impl EventLoop {
     pub fn call_at<F: FnOnce() + 'static>(&self, when: Instant, callback: F) -> TimerHandle {
         let cell: Rc<dyn CallOnce> = Rc::new(CallCell::new(callback));
         let key = self.core.insert_timer(when, Action::Call(cell.clone()));
-        if self.core.closed.get() {
+        if self.core.is_closed() {
             cell.cancel();
             self.core.cancel_timer(key);
         }
@@ -359,56 +334,10 @@ impl EventLoop {
         }
     }
 
-    /// Spawns `future` as a task on this loop; it first runs in the next
-    /// iteration. The future may be `!Send`.
-    ///
-    /// On a closed loop the task is cancelled at once.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let lp = tulipa::EventLoop::new().unwrap();
-    /// let task = lp.spawn(async { "done" });
-    /// assert_eq!(lp.run_until_complete(task).unwrap().unwrap(), "done");
-    /// ```
-    #[track_caller]
-    pub fn spawn<F>(&self, future: F) -> Task<F::Output>
-    where
-        F: Future + 'static,
-        F::Output: 'static,
-    {
-        let eager = self.core.eager_tasks();
-        tasks::spawn_with(
-            &self.core,
-            future,
-            None,
-            std::panic::Location::caller(),
-            eager,
-        )
-    }
-
-    /// Like [`spawn`](EventLoop::spawn), with a name for introspection,
-    /// reports and traces (asyncio's `create_task(coro, name=...)`).
-    #[track_caller]
-    pub fn spawn_named<F>(&self, name: impl Into<String>, future: F) -> Task<F::Output>
-    where
-        F: Future + 'static,
-        F::Output: 'static,
-    {
-        let eager = self.core.eager_tasks();
-        tasks::spawn_with(
-            &self.core,
-            future,
-            Some(name.into()),
-            std::panic::Location::caller(),
-            eager,
-        )
-    }
-
     /// A `Send + Sync` handle for reaching this loop from other threads.
     pub fn handle(&self) -> LoopHandle {
         LoopHandle {
-            remote: self.core.remote.clone(),
+            remote: self.core.remote().clone(),
         }
     }
 
@@ -442,7 +371,7 @@ impl Wake for MainWake {
 
     fn wake_by_ref(self: &Arc<Self>) {
         let local = context::with_current(|core| match core {
-            Some(core) if Arc::ptr_eq(&core.remote, &self.remote) => {
+            Some(core) if Arc::ptr_eq(core.remote(), &self.remote) => {
                 core.schedule_main();
                 true
             }
@@ -463,7 +392,7 @@ struct Running<'a> {
 
 impl Drop for Running<'_> {
     fn drop(&mut self) {
-        self.core.counters.stopped_running();
+        self.core.counters().stopped_running();
     }
 }
 
@@ -480,7 +409,7 @@ impl fmt::Debug for EventLoop {
         f.debug_struct("EventLoop")
             .field("running", &self.is_running())
             .field("closed", &self.is_closed())
-            .field("virtual_time", &self.core.clock.is_virtual())
+            .field("virtual_time", &self.core.is_virtual_time())
             .finish()
     }
 }

@@ -48,7 +48,9 @@ use std::sync::atomic::{fence, AtomicUsize};
 
 use super::context;
 use super::remote::{Msg, Remote};
-use crate::task::{PanicError, TaskError, TaskId, TaskInfo};
+use crate::panic::PanicError;
+use crate::task::error::TaskError;
+use crate::task::id::{TaskId, TaskInfo};
 
 /// In the ready queue: exactly one [`Scheduled`] exists for the task.
 const SCHEDULED: u32 = 1 << 0;
@@ -449,10 +451,10 @@ fn wake_on_loop_thread(ptr: NonNull<Header>) -> bool {
     // to read from any thread; the caller's reference keeps the block alive.
     let owner = unsafe { &(*ptr.as_ptr()).owner };
     context::with_current(|core| match core {
-        Some(core) if core.tasks.owns(owner) => {
+        Some(core) if core.tasks().owns(owner) => {
             // The running loop is on this thread and owns the task: its
             // loop-thread fields may be touched here.
-            if let Some(scheduled) = core.tasks.schedule_ptr(ptr) {
+            if let Some(scheduled) = core.tasks().schedule_ptr(ptr) {
                 core.push_task(scheduled);
             }
             true
