@@ -19,6 +19,7 @@ use super::stats::{bump, Counters, LoopStats};
 use super::timers::{Action, TimerKey, Timers};
 use super::ExceptionContext;
 use crate::panic::panic_message;
+use crate::task::error::TaskError;
 use crate::task::id::TaskInfo;
 use crate::trace::Tracer;
 
@@ -39,8 +40,6 @@ pub(crate) struct Config {
 pub(crate) enum Ready {
     /// Poll a task.
     Task(Scheduled),
-    /// Poll the future given to `run_until_complete`.
-    Main,
     /// Run a callback (`call_soon`, a due `call_later`, a posted callback).
     Call(Rc<dyn CallOnce>),
     /// Run a callback posted from another thread.
@@ -68,7 +67,6 @@ pub(crate) struct Core {
     drained: RefCell<Vec<Msg>>,
     stopping: Cell<bool>,
     closed: Cell<bool>,
-    main_scheduled: Cell<bool>,
     handler: RefCell<Option<Handler>>,
     eager_tasks: bool,
     /// Tasks cancelled because their awaited handle was dropped, collected
@@ -104,7 +102,6 @@ impl Core {
             drained: RefCell::new(Vec::new()),
             stopping: Cell::new(false),
             closed: Cell::new(false),
-            main_scheduled: Cell::new(false),
             handler: RefCell::new(None),
             eager_tasks: config.eager_tasks,
             cancelled: RefCell::new(None),
@@ -230,13 +227,6 @@ impl Core {
     /// Appends a task to the ready queue.
     pub(crate) fn push_task(&self, task: Scheduled) {
         self.push_ready(Ready::Task(task));
-    }
-
-    /// Schedules the future of `run_until_complete`.
-    pub(crate) fn schedule_main(&self) {
-        if !self.main_scheduled.replace(true) {
-            self.push_ready(Ready::Main);
-        }
     }
 
     /// Schedules a callback with `call_soon`.
@@ -497,10 +487,30 @@ impl Core {
         self.timers.borrow_mut().cancel(key)
     }
 
+    /// Runs the loop until `future`, the main task, completes or the loop
+    /// stops (`run_until_complete`); `None` if it stopped first, in which
+    /// case the future has been dropped.
+    pub(super) fn run_main<F: Future>(
+        &self,
+        future: F,
+        location: &'static Location<'static>,
+    ) -> Option<Result<F::Output, TaskError>> {
+        self.tasks.run_main(future, location, |scheduled, is_done| {
+            self.push_task(scheduled);
+            // As asyncio's `run_forever`: an iteration first, then the
+            // checks, so a `stop()` made before running still lets one
+            // iteration happen.
+            loop {
+                self.run_once();
+                if is_done() || self.stopping.get() {
+                    break;
+                }
+            }
+        })
+    }
+
     /// One iteration, as asyncio's `BaseEventLoop._run_once`.
-    ///
-    /// `main` polls the future of `run_until_complete` when it is ready.
-    pub(crate) fn run_once(&self, main: &mut dyn FnMut()) {
+    pub(crate) fn run_once(&self) {
         bump(&self.counters.iterations, 1);
         let traced_from = self.tracer.as_ref().map(Tracer::now);
         // 1. Sweep cancelled timers off the heap (`_timer_cancelled_count`).
@@ -525,9 +535,9 @@ impl Core {
                 break;
             };
             if timed {
-                self.run_entry_timed(entry, main);
+                self.run_entry_timed(entry);
             } else {
-                self.run_entry(entry, main);
+                self.run_entry(entry);
             }
         }
         if let (Some(tracer), Some(from)) = (&self.tracer, traced_from) {
@@ -698,24 +708,18 @@ impl Core {
                         self.push_task(scheduled);
                     }
                 }
-                Msg::WakeMain => self.schedule_main(),
                 Msg::Stop => self.stopping.set(true),
             }
         }
     }
 
-    fn run_entry(&self, entry: Ready, main: &mut dyn FnMut()) {
+    fn run_entry(&self, entry: Ready) {
         match entry {
             Ready::Task(task) => {
                 bump(&self.counters.task_polls, 1);
                 if let Some(finished) = self.tasks.run(task) {
                     self.on_finished(finished);
                 }
-            }
-            Ready::Main => {
-                self.main_scheduled.set(false);
-                bump(&self.counters.task_polls, 1);
-                main();
             }
             Ready::Call(call) => {
                 if !call.is_cancelled() {
@@ -736,19 +740,18 @@ impl Core {
     }
 
     /// `run_entry` with a clock read around it, for debug mode and tracing.
-    fn run_entry_timed(&self, entry: Ready, main: &mut dyn FnMut()) {
+    fn run_entry_timed(&self, entry: Ready) {
         let task = match &entry {
             Ready::Task(scheduled) => Some(scheduled.task()),
             _ => None,
         };
         if task.as_ref().is_some_and(TaskRef::is_done) {
             // A finished task still in the queue: nothing runs.
-            self.run_entry(entry, main);
+            self.run_entry(entry);
             return;
         }
         let label = match (&entry, &task) {
             (_, Some(task)) => task.label(),
-            (Ready::Main, _) => "main".to_owned(),
             (Ready::Task(_), None) => unreachable!("a task entry has a task"),
             (Ready::Call(_), _) => "callback".to_owned(),
             (Ready::Posted(_), _) => "threadsafe callback".to_owned(),
@@ -756,7 +759,7 @@ impl Core {
             (Ready::Fd(_), _) => "fd callback".to_owned(),
         };
         let started = Instant::now();
-        self.run_entry(entry, main);
+        self.run_entry(entry);
         let took = started.elapsed();
         self.counters.saw_callback_duration(took);
         if let Some(tracer) = &self.tracer {

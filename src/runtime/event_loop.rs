@@ -4,18 +4,16 @@
 use std::fmt;
 use std::future::Future;
 use std::io;
-use std::pin::pin;
+use std::panic::Location;
 use std::rc::Rc;
-use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
 use super::context::{self, Enter};
 use super::core::{self, Core};
 use super::handle::{CallCell, CallOnce};
-use super::remote::{Msg, Remote};
 use super::timers::Action;
 use super::{Builder, ExceptionContext, Handle, LoopHandle, LoopStats, RunError, TimerHandle};
+use crate::task::error::TaskError;
 use crate::task::id::TaskInfo;
 
 /// A selector event loop on one thread (asyncio's `BaseEventLoop`).
@@ -69,10 +67,14 @@ impl EventLoop {
 
     /// Runs the loop until `future` completes and returns its output.
     ///
-    /// The future is polled on this thread as the loop's "main" future; it
-    /// need not be `'static` or `Send`. Tasks it spawns keep running on the
-    /// loop; they are not cancelled when it returns (use [`EventLoop::run`] or
-    /// [`tulipa::run`](crate::run) for that).
+    /// The future runs on this thread as the loop's main task (asyncio wraps
+    /// it in a task too): a task named "main" that
+    /// [`current_task`](crate::current_task) returns inside it, scheduled
+    /// like any other, but not listed by [`all_tasks`](EventLoop::all_tasks).
+    /// It need not be `'static` or `Send`; it is dropped before this returns.
+    /// Tasks it spawns keep running on the loop; they are not cancelled when
+    /// it returns (use [`EventLoop::run`] or [`tulipa::run`](crate::run) for
+    /// that).
     ///
     /// # Errors
     ///
@@ -80,39 +82,25 @@ impl EventLoop {
     ///   is already running (e.g. a re-entrant call from inside a callback);
     /// - [`RunError::Closed`] if the loop was closed;
     /// - [`RunError::Stopped`] if [`stop`](EventLoop::stop) ended the loop
-    ///   before the future completed; the future is dropped.
+    ///   before the future completed; the future is dropped;
+    /// - [`RunError::Cancelled`] if the main task was cancelled
+    ///   (`current_task().cancel()` inside it).
     ///
     /// # Panics
     ///
-    /// A panic of `future` itself propagates to the caller (tasks' panics do not).
+    /// A panic of `future` itself propagates to the caller (tasks' panics do
+    /// not), at the end of the loop iteration in which it panicked.
+    #[track_caller]
     pub fn run_until_complete<F: Future>(&self, future: F) -> Result<F::Output, RunError> {
         let _enter = self.enter()?;
-        let core = &self.core;
-        let mut future = pin!(future);
-        let waker = Waker::from(Arc::new(MainWake {
-            remote: core.remote().clone(),
-        }));
-        let output = std::cell::Cell::new(None);
-        let done = std::cell::Cell::new(false);
-        let mut poll_main = || {
-            if !done.get() {
-                if let Poll::Ready(v) = future.as_mut().poll(&mut Context::from_waker(&waker)) {
-                    output.set(Some(v));
-                    done.set(true);
-                }
-            }
-        };
-        core.schedule_main();
-        // As asyncio's `run_forever`: an iteration first, then the checks, so
-        // a `stop()` made before running still lets one iteration happen.
-        loop {
-            core.run_once(&mut poll_main);
-            if done.get() || core.is_stopping() {
-                break;
-            }
+        let output = self.core.run_main(future, Location::caller());
+        self.core.set_stopping(false);
+        match output {
+            None => Err(RunError::Stopped),
+            Some(Ok(value)) => Ok(value),
+            Some(Err(TaskError::Cancelled)) => Err(RunError::Cancelled),
+            Some(Err(TaskError::Panicked(panic))) => std::panic::resume_unwind(panic.into_panic()),
         }
-        core.set_stopping(false);
-        output.take().ok_or(RunError::Stopped)
     }
 
     /// Runs the loop until [`stop`](EventLoop::stop) is called.
@@ -123,9 +111,8 @@ impl EventLoop {
     /// [`run_until_complete`](EventLoop::run_until_complete).
     pub fn run_forever(&self) -> Result<(), RunError> {
         let _enter = self.enter()?;
-        let mut nothing = || {};
         loop {
-            self.core.run_once(&mut nothing);
+            self.core.run_once();
             if self.core.is_stopping() {
                 break;
             }
@@ -144,7 +131,7 @@ impl EventLoop {
     /// [`RunError::AlreadyRunning`] or [`RunError::Closed`].
     pub fn run_once(&self) -> Result<(), RunError> {
         let _enter = self.enter()?;
-        self.core.run_once(&mut || {});
+        self.core.run_once();
         Ok(())
     }
 
@@ -154,6 +141,7 @@ impl EventLoop {
     /// # Errors
     ///
     /// As [`run_until_complete`](EventLoop::run_until_complete).
+    #[track_caller]
     pub fn run<F: Future>(self, future: F) -> Result<F::Output, RunError> {
         let output = self.run_until_complete(future);
         self.cancel_all_tasks();
@@ -358,32 +346,6 @@ impl EventLoop {
     }
 }
 
-/// The waker of `run_until_complete`'s future: schedules it directly on the
-/// loop thread, through the inbox from anywhere else.
-struct MainWake {
-    remote: Arc<Remote>,
-}
-
-impl Wake for MainWake {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        let local = context::with_current(|core| match core {
-            Some(core) if Arc::ptr_eq(core.remote(), &self.remote) => {
-                core.schedule_main();
-                true
-            }
-            _ => false,
-        });
-        if !local {
-            // A closed loop refuses the post; it will not run again anyway.
-            let _ = self.remote.post(Msg::WakeMain);
-        }
-    }
-}
-
 /// The loop is running on this thread until this drops.
 struct Running<'a> {
     _enter: Enter,
@@ -443,6 +405,7 @@ pub fn get_running_loop() -> Option<EventLoop> {
 /// });
 /// assert_eq!(out.unwrap(), 42);
 /// ```
+#[track_caller]
 pub fn run<F: Future>(future: F) -> Result<F::Output, RunError> {
     let lp = EventLoop::new().map_err(RunError::Io)?;
     #[cfg(all(unix, feature = "signal"))]

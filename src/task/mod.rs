@@ -374,16 +374,18 @@ impl fmt::Debug for CurrentTask {
 }
 
 /// The task being polled right now, if this code runs inside one (asyncio's
-/// `current_task`). `None` in callbacks and in the future given to
-/// `run_until_complete`.
+/// `current_task`). The future given to `run_until_complete` (or
+/// [`run`](crate::run)) runs as the loop's main task, named "main", so it
+/// has one too; `None` in callbacks.
 ///
 /// # Examples
 ///
 /// ```
 /// tulipa::run(async {
-///     assert!(tulipa::current_task().is_none());
+///     let main = tulipa::current_task().unwrap();
+///     assert_eq!(main.name.as_deref(), Some("main"));
 ///     let id = tulipa::spawn(async { tulipa::current_task().unwrap().id }).await.unwrap();
-///     assert_eq!(id.get(), 1);
+///     assert!(id > main.id);
 /// })
 /// .unwrap();
 /// ```
