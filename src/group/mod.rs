@@ -34,9 +34,8 @@
 //! single clock for the group: a shared clock would need every loop to
 //! agree that all are idle before any may jump.
 //!
-//! **Not provided.** CPU pinning (it needs `sched_setaffinity`, which the
-//! standard library does not offer). Traces are written per loop, one file
-//! each (see [`Builder::trace`]).
+//! **Pinning.** [`Builder::pin_to_cores`] restricts each loop thread to one
+//! CPU (Linux's `sched_setaffinity`); [`thread_cores`] reads the mask back.
 //!
 //! # Examples
 //!
@@ -117,6 +116,18 @@ pub struct Builder {
     close_timeout: Duration,
     on_thread_start: Option<Hook>,
     on_thread_stop: Option<Hook>,
+    pinning: Pinning,
+}
+
+/// Which CPU each loop thread is restricted to.
+#[derive(Debug, Clone)]
+enum Pinning {
+    /// The OS schedules the threads (the default).
+    Off,
+    /// Loop `i` on the `i`-th CPU the process may use, wrapping around.
+    Available,
+    /// Loop `i` on `cores[i % cores.len()]`.
+    Cores(Vec<usize>),
 }
 
 impl Default for Builder {
@@ -130,6 +141,7 @@ impl Default for Builder {
             close_timeout: Duration::from_secs(5),
             on_thread_start: None,
             on_thread_stop: None,
+            pinning: Pinning::Off,
         }
     }
 }
@@ -183,6 +195,51 @@ impl Builder {
         self
     }
 
+    /// Pins loop `i` to the `i`-th CPU the calling thread may run on
+    /// (wrapping around when there are more loops than CPUs), with
+    /// `sched_setaffinity(2)`. With [`run`](Builder::run), loop 0 is the
+    /// calling thread, which stays pinned afterwards. Linux only.
+    ///
+    /// [`build`](Builder::build) reports a failure as
+    /// [`LoopGroupError::Pin`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[cfg(target_os = "linux")] {
+    /// let cores = tulipa::group::thread_cores().unwrap();
+    /// let group = tulipa::LoopGroup::builder().loops(1).pin_to_cores().build().unwrap();
+    /// let seen = group.spawn_on(0, || async { tulipa::group::thread_cores().unwrap() });
+    /// assert_eq!(seen.unwrap().wait().unwrap(), [cores[0]]);
+    /// # }
+    /// ```
+    pub fn pin_to_cores(mut self) -> Builder {
+        self.pinning = Pinning::Available;
+        self
+    }
+
+    /// Pins loop `i` to CPU `cores[i % cores.len()]` (as
+    /// [`pin_to_cores`](Builder::pin_to_cores), with the CPUs chosen).
+    ///
+    /// [`build`](Builder::build) reports an empty list, or a CPU the
+    /// calling thread may not run on, as [`LoopGroupError::Pin`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[cfg(target_os = "linux")] {
+    /// let err = tulipa::LoopGroup::builder().loops(1).pin_loops_to([100_000]).build();
+    /// assert!(matches!(
+    ///     err.unwrap_err(),
+    ///     tulipa::group::LoopGroupError::Pin(tulipa::group::PinError::NoSuchCore { core: 100_000, .. })
+    /// ));
+    /// # }
+    /// ```
+    pub fn pin_loops_to(mut self, cores: impl IntoIterator<Item = usize>) -> Builder {
+        self.pinning = Pinning::Cores(cores.into_iter().collect());
+        self
+    }
+
     /// Runs `hook(index)` on each loop thread before its loop starts. A
     /// panic in it ends that loop's thread: the loop is reported as dead and
     /// receives no work.
@@ -202,8 +259,9 @@ impl Builder {
     /// # Errors
     ///
     /// [`LoopGroupError::NoLoops`] for zero loops; [`LoopGroupError::Io`] if
-    /// a loop's selector or a thread cannot be created (the loops already
-    /// started are closed again).
+    /// a loop's selector or a thread cannot be created;
+    /// [`LoopGroupError::Pin`] if pinning was asked for and a loop thread
+    /// cannot be pinned (the loops already started are closed again).
     pub fn build(self) -> Result<LoopGroup, LoopGroupError> {
         self.start(false).map(|(group, _)| group)
     }
@@ -260,6 +318,7 @@ impl Builder {
         if n == 0 {
             return Err(LoopGroupError::NoLoops);
         }
+        let pins = self.resolve_pins(n)?;
         let mut handles = Vec::with_capacity(n);
         let mut starts = Vec::with_capacity(n);
         let mut threads = Vec::with_capacity(n);
@@ -267,7 +326,9 @@ impl Builder {
         let mut failure = None;
         for index in 0..n {
             if index == 0 && caller_is_loop_0 {
-                match self.loop_builder(0).build() {
+                let built = pin_this_thread(0, pins[0])
+                    .and_then(|()| self.loop_builder(0).build().map_err(LoopGroupError::Io));
+                match built {
                     Ok(lp) => {
                         handles.push(lp.handle());
                         caller_loop = Some(lp);
@@ -277,7 +338,7 @@ impl Builder {
                 threads.push(None);
                 continue;
             }
-            match self.spawn_thread(index) {
+            match self.spawn_thread(index, pins[index]) {
                 Ok((handle, go, thread)) => {
                     handles.push(handle);
                     starts.push(go);
@@ -298,7 +359,7 @@ impl Builder {
             for thread in threads.into_iter().flatten() {
                 let _ = thread.join();
             }
-            return Err(LoopGroupError::Io(e));
+            return Err(e);
         }
         let loads: Loads = (0..n)
             .map(|_| Arc::new(CachePadded::new(Load::default())))
@@ -332,14 +393,19 @@ impl Builder {
     fn spawn_thread(
         &self,
         index: usize,
-    ) -> io::Result<(LoopHandle, mpsc::Sender<Start>, JoinHandle<()>)> {
-        let (ready_tx, ready_rx) = mpsc::channel::<io::Result<LoopHandle>>();
+        pin: Option<usize>,
+    ) -> Result<(LoopHandle, mpsc::Sender<Start>, JoinHandle<()>), LoopGroupError> {
+        let (ready_tx, ready_rx) = mpsc::channel::<Result<LoopHandle, LoopGroupError>>();
         let (go_tx, go_rx) = mpsc::channel::<Start>();
         let builder = self.loop_builder(index);
         let thread = std::thread::Builder::new()
             .name(format!("{}-{index}", self.thread_name))
             .spawn(move || {
-                let lp = match builder.build() {
+                if let Err(e) = pin_this_thread(index, pin) {
+                    let _ = ready_tx.send(Err(e));
+                    return;
+                }
+                let lp = match builder.build().map_err(LoopGroupError::Io) {
                     Ok(lp) => lp,
                     Err(e) => {
                         let _ = ready_tx.send(Err(e));
@@ -350,7 +416,8 @@ impl Builder {
                 if let Ok(start) = go_rx.recv() {
                     loop_thread(index, lp, start);
                 }
-            })?;
+            })
+            .map_err(LoopGroupError::Io)?;
         match ready_rx.recv() {
             Ok(Ok(handle)) => Ok((handle, go_tx, thread)),
             Ok(Err(e)) => {
@@ -359,10 +426,97 @@ impl Builder {
             }
             Err(_) => {
                 let _ = thread.join();
-                Err(io::Error::other("a loop thread ended while starting"))
+                Err(LoopGroupError::Io(io::Error::other(
+                    "a loop thread ended while starting",
+                )))
             }
         }
     }
+}
+
+impl Builder {
+    /// The CPU of each loop, checked against the CPUs the calling thread
+    /// may run on.
+    fn resolve_pins(&self, n: usize) -> Result<Vec<Option<usize>>, LoopGroupError> {
+        let wanted = match &self.pinning {
+            Pinning::Off => return Ok(vec![None; n]),
+            Pinning::Cores(cores) if cores.is_empty() => {
+                return Err(LoopGroupError::Pin(PinError::NoCores))
+            }
+            Pinning::Cores(cores) => Some(cores),
+            Pinning::Available => None,
+        };
+        let available = thread_cores().map_err(|error| {
+            LoopGroupError::Pin(match error.kind() {
+                io::ErrorKind::Unsupported => PinError::Unsupported,
+                _ => PinError::Os {
+                    index: 0,
+                    core: None,
+                    error,
+                },
+            })
+        })?;
+        if available.is_empty() {
+            return Err(LoopGroupError::Pin(PinError::NoCores));
+        }
+        (0..n)
+            .map(|index| {
+                let core = match wanted {
+                    Some(cores) => cores[index % cores.len()],
+                    None => available[index % available.len()],
+                };
+                if available.contains(&core) {
+                    Ok(Some(core))
+                } else {
+                    Err(LoopGroupError::Pin(PinError::NoSuchCore {
+                        index,
+                        core,
+                        available: available.clone(),
+                    }))
+                }
+            })
+            .collect()
+    }
+}
+
+/// Pins the calling thread, which is to run loop `index`, to `core`.
+fn pin_this_thread(index: usize, core: Option<usize>) -> Result<(), LoopGroupError> {
+    let Some(core) = core else { return Ok(()) };
+    #[cfg(target_os = "linux")]
+    let pinned = crate::net::sys::pin_thread(core);
+    #[cfg(not(target_os = "linux"))]
+    let pinned: io::Result<()> = Err(io::ErrorKind::Unsupported.into());
+    pinned.map_err(|error| {
+        LoopGroupError::Pin(PinError::Os {
+            index,
+            core: Some(core),
+            error,
+        })
+    })
+}
+
+/// The CPUs the calling thread may run on, ascending (Linux's
+/// `sched_getaffinity(2)`): on a loop of a group built with
+/// [`Builder::pin_to_cores`], exactly the loop's core.
+///
+/// # Errors
+///
+/// The OS error; [`io::ErrorKind::Unsupported`] off Linux.
+///
+/// # Examples
+///
+/// ```
+/// # #[cfg(target_os = "linux")] {
+/// let cores = tulipa::group::thread_cores().unwrap();
+/// assert!(!cores.is_empty());
+/// assert!(cores.windows(2).all(|w| w[0] < w[1]));
+/// # }
+/// ```
+pub fn thread_cores() -> io::Result<Vec<usize>> {
+    #[cfg(target_os = "linux")]
+    return crate::net::sys::thread_cores();
+    #[cfg(not(target_os = "linux"))]
+    return Err(io::ErrorKind::Unsupported.into());
 }
 
 impl fmt::Debug for Builder {
@@ -372,6 +526,7 @@ impl fmt::Debug for Builder {
             .field("thread_name", &self.thread_name)
             .field("virtual_time", &self.virtual_time)
             .field("close_timeout", &self.close_timeout)
+            .field("pinning", &self.pinning)
             .finish_non_exhaustive()
     }
 }
@@ -891,6 +1046,76 @@ pub enum LoopGroupError {
     Io(io::Error),
     /// Loop 0 could not run the main future ([`run_group`]).
     Run(RunError),
+    /// A loop thread could not be pinned to its CPU
+    /// ([`Builder::pin_to_cores`], [`Builder::pin_loops_to`]).
+    Pin(PinError),
+}
+
+/// Why the loops of a group could not be pinned to their CPUs.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum PinError {
+    /// Loop `index` was to run on `core`, which is not one of the CPUs the
+    /// calling thread may run on (it does not exist, is offline, or is
+    /// outside the process's affinity mask).
+    NoSuchCore {
+        /// The loop's index.
+        index: usize,
+        /// The CPU asked for.
+        core: usize,
+        /// The CPUs that may be used.
+        available: Vec<usize>,
+    },
+    /// The list of CPUs was empty.
+    NoCores,
+    /// The OS refused: `sched_setaffinity(2)` on loop `index`'s thread to
+    /// `core`, or reading the affinity mask (`core` is `None`).
+    Os {
+        /// The loop's index.
+        index: usize,
+        /// The CPU asked for.
+        core: Option<usize>,
+        /// The OS error.
+        error: io::Error,
+    },
+    /// Thread affinity is not available on this platform (only Linux).
+    Unsupported,
+}
+
+impl fmt::Display for PinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PinError::NoSuchCore {
+                index,
+                core,
+                available,
+            } => write!(
+                f,
+                "cannot pin loop {index} to CPU {core}: the CPUs available are {available:?}"
+            ),
+            PinError::NoCores => f.write_str("no CPU to pin the loops to"),
+            PinError::Os {
+                index,
+                core: Some(core),
+                error,
+            } => write!(f, "cannot pin loop {index} to CPU {core}: {error}"),
+            PinError::Os {
+                core: None, error, ..
+            } => write!(f, "cannot read the thread's CPU affinity: {error}"),
+            PinError::Unsupported => {
+                f.write_str("pinning threads to CPUs is not supported on this platform")
+            }
+        }
+    }
+}
+
+impl std::error::Error for PinError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            PinError::Os { error, .. } => Some(error),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Display for LoopGroupError {
@@ -899,6 +1124,7 @@ impl fmt::Display for LoopGroupError {
             LoopGroupError::NoLoops => f.write_str("a loop group needs at least one loop"),
             LoopGroupError::Io(e) => write!(f, "cannot start the loop group: {e}"),
             LoopGroupError::Run(e) => write!(f, "loop 0 of the group: {e}"),
+            LoopGroupError::Pin(e) => e.fmt(f),
         }
     }
 }
@@ -908,6 +1134,7 @@ impl std::error::Error for LoopGroupError {
         match self {
             LoopGroupError::Io(e) => Some(e),
             LoopGroupError::Run(e) => Some(e),
+            LoopGroupError::Pin(e) => Some(e),
             LoopGroupError::NoLoops => None,
         }
     }
