@@ -24,15 +24,21 @@
 //! loop thread that died; a panic in a task or callback stays on its loop,
 //! as on any loop.
 //!
-//! **Virtual time.** [`Builder::virtual_time`] gives every loop its own
-//! virtual clock. A clock jumps only when its loop has nothing else to do
-//! and nothing to expect from outside; an awaited [`GroupTask`] counts as
-//! something to expect (it holds the awaiting loop with
-//! [`LoopHandle::hold`]), so a loop waiting for another loop's answer lets
-//! its clock follow real time instead of jumping past the answer. Loops
-//! that wait only on their own timers jump independently. There is no
-//! single clock for the group: a shared clock would need every loop to
-//! agree that all are idle before any may jump.
+//! **Virtual time.** [`Builder::virtual_time`] gives the group one virtual
+//! clock, shared by every loop. It jumps, to the earliest timer of any
+//! loop, only when every loop is idle (nothing ready) and nothing is on its
+//! way between them (every idle loop's inbox is empty); the loops whose
+//! timer is then due wake together. So a test over several loops with
+//! sleeps and timeouts runs at once and sees the same order on every run.
+//! A loop waiting for I/O or an executor job waits in real time meanwhile,
+//! and a post from a plain thread arrives whenever that thread sends it:
+//! for a deterministic test, start the work from a loop of the group
+//! ([`Builder::run`], [`run_group`]).
+//!
+//! **Trace.** [`Builder::trace`] (or `TULIPA_TRACE`) writes one timeline
+//! for the whole group: a lane per loop, and an arrow for each piece of
+//! work placed from one loop on another and for its result coming back
+//! (see [`crate::trace`]).
 //!
 //! **Pinning.** [`Builder::pin_to_cores`] restricts each loop thread to one
 //! CPU (Linux's `sched_setaffinity`); [`thread_cores`] reads the mask back.
@@ -66,7 +72,7 @@ use std::fmt;
 use std::future::Future;
 use std::io;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
@@ -83,7 +89,9 @@ pub use task::GroupTask;
 
 use self::placement::{By, Load, LoadGuard, Loads};
 use self::task::{run_remote, Completer, TaskShared};
+use crate::runtime::clock::{ClockMember, GroupClock};
 use crate::runtime::{EventLoop, LoopHandle, RunError};
+use crate::trace::GroupTrace;
 
 /// A hook run on a loop thread, given the loop's index.
 type Hook = Arc<dyn Fn(usize) + Send + Sync>;
@@ -165,8 +173,26 @@ impl Builder {
         self
     }
 
-    /// Gives every loop a virtual clock (see the [module docs](self) for
-    /// what that means across loops).
+    /// Gives the group one virtual clock, shared by every loop: it jumps to
+    /// the next timer of any loop when every loop is idle and no post is on
+    /// its way between them (see the [module docs](self)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let order = tulipa::LoopGroup::builder().loops(2).virtual_time().run(async {
+    ///     let group = tulipa::group().unwrap();
+    ///     let start = tulipa::now();
+    ///     let late = group.spawn_on(1, || async { tulipa::sleep(Duration::from_secs(60)).await; 1 });
+    ///     tulipa::sleep(Duration::from_secs(30)).await;
+    ///     let first = 0;
+    ///     let second = late.unwrap().await.unwrap();
+    ///     (first, second, tulipa::now() - start)
+    /// });
+    /// assert_eq!(order.unwrap(), (0, 1, Duration::from_secs(60))); // at once, exactly
+    /// ```
     pub fn virtual_time(mut self) -> Builder {
         self.virtual_time = true;
         self
@@ -178,10 +204,28 @@ impl Builder {
         self
     }
 
-    /// Records a timeline of every loop: loop `i` writes `<stem>-loop<i>.json`
-    /// next to `path` when it closes. Without this call, the `TULIPA_TRACE`
-    /// environment variable names the base path the same way (so loops never
-    /// overwrite each other's file).
+    /// Records one timeline of every loop in the Chrome trace-event JSON
+    /// file at `path`: a lane per loop, and an arrow for each spawn from one
+    /// loop (or thread) onto another and for its result (see
+    /// [`crate::trace`]). Each loop writes the file as it closes, with
+    /// everything recorded so far, so the last to close leaves it whole.
+    /// Without this call, the `TULIPA_TRACE` environment variable names the
+    /// file.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let path = std::env::temp_dir().join(format!("tulipa-doc-group-{}.json", std::process::id()));
+    /// tulipa::LoopGroup::builder().loops(2).trace(&path).run(async {
+    ///     let group = tulipa::group().unwrap();
+    ///     group.spawn_on(1, || async { 7 }).unwrap().await.unwrap()
+    /// })
+    /// .unwrap();
+    /// let trace = std::fs::read_to_string(&path).unwrap();
+    /// assert!(trace.contains("\"loop 0\"") && trace.contains("\"loop 1\""));
+    /// assert!(trace.contains("\"ph\":\"s\"") && trace.contains("\"ph\":\"f\"")); // the arrows
+    /// std::fs::remove_file(&path).unwrap();
+    /// ```
     pub fn trace(mut self, path: impl Into<PathBuf>) -> Builder {
         self.trace = Some(path.into());
         self
@@ -287,22 +331,13 @@ impl Builder {
         output.map_err(LoopGroupError::Run)
     }
 
-    fn loop_builder(&self, index: usize) -> crate::Builder {
+    fn loop_builder(&self, index: usize, parts: &Parts) -> crate::Builder {
         let mut b = EventLoop::builder();
-        if self.virtual_time {
-            b = b.virtual_time();
-        }
         if let Some(on) = self.debug {
             b = b.debug(on);
         }
-        let trace = self
-            .trace
-            .clone()
-            .or_else(|| std::env::var_os("TULIPA_TRACE").map(PathBuf::from));
-        if let Some(base) = trace {
-            b = b.trace(per_loop_path(&base, index));
-        }
-        b
+        let clock = parts.clock.clone().map(|clock| ClockMember { clock, index });
+        b.group_member(clock, parts.trace.clone().map(|t| (t, index)))
     }
 
     /// Starts the threads; with `caller_is_loop_0`, loop 0 is built here and
@@ -319,6 +354,17 @@ impl Builder {
             return Err(LoopGroupError::NoLoops);
         }
         let pins = self.resolve_pins(n)?;
+        let trace = self
+            .trace
+            .clone()
+            .or_else(|| std::env::var_os("TULIPA_TRACE").map(PathBuf::from))
+            .map(|path| GroupTrace::new(path, n));
+        let parts = Parts {
+            clock: self
+                .virtual_time
+                .then(|| GroupClock::new(n, trace.as_ref().map(|t| t.sink().clone()))),
+            trace,
+        };
         let mut handles = Vec::with_capacity(n);
         let mut starts = Vec::with_capacity(n);
         let mut threads = Vec::with_capacity(n);
@@ -327,7 +373,10 @@ impl Builder {
         for index in 0..n {
             if index == 0 && caller_is_loop_0 {
                 let built = pin_this_thread(0, pins[0])
-                    .and_then(|()| self.loop_builder(0).build().map_err(LoopGroupError::Io));
+                    .and_then(|()| {
+                        let builder = self.loop_builder(0, &parts);
+                        builder.build().map_err(LoopGroupError::Io)
+                    });
                 match built {
                     Ok(lp) => {
                         handles.push(lp.handle());
@@ -338,7 +387,7 @@ impl Builder {
                 threads.push(None);
                 continue;
             }
-            match self.spawn_thread(index, pins[index]) {
+            match self.spawn_thread(index, pins[index], &parts) {
                 Ok((handle, go, thread)) => {
                     handles.push(handle);
                     starts.push(go);
@@ -364,10 +413,16 @@ impl Builder {
         let loads: Loads = (0..n)
             .map(|_| Arc::new(CachePadded::new(Load::default())))
             .collect();
-        let shared = Arc::new(Shared {
+        if let Some(clock) = &parts.clock {
+            for (index, handle) in handles.iter().enumerate() {
+                clock.attach(index, handle.remote.clone());
+            }
+        }
+        let shared = Arc::new(GroupLoops {
             handles: handles.into(),
             loads,
-            virtual_time: self.virtual_time,
+            clock: parts.clock,
+            trace: parts.trace,
             closing: AtomicBool::new(false),
             exits: Mutex::new((0..n).map(|_| None).collect()),
             exited: Condvar::new(),
@@ -394,10 +449,11 @@ impl Builder {
         &self,
         index: usize,
         pin: Option<usize>,
+        parts: &Parts,
     ) -> Result<(LoopHandle, mpsc::Sender<Start>, JoinHandle<()>), LoopGroupError> {
         let (ready_tx, ready_rx) = mpsc::channel::<Result<LoopHandle, LoopGroupError>>();
         let (go_tx, go_rx) = mpsc::channel::<Start>();
-        let builder = self.loop_builder(index);
+        let builder = self.loop_builder(index, parts);
         let thread = std::thread::Builder::new()
             .name(format!("{}-{index}", self.thread_name))
             .spawn(move || {
@@ -531,20 +587,15 @@ impl fmt::Debug for Builder {
     }
 }
 
-/// `trace.json` → `trace-loop3.json` for loop 3.
-fn per_loop_path(base: &Path, index: usize) -> PathBuf {
-    let stem = base
-        .file_stem()
-        .map_or_else(|| "trace".into(), |s| s.to_string_lossy().into_owned());
-    let ext = base
-        .extension()
-        .map_or_else(|| "json".into(), |e| e.to_string_lossy().into_owned());
-    base.with_file_name(format!("{stem}-loop{index}.{ext}"))
+/// What the loops of one group share from the start: the clock and the trace.
+struct Parts {
+    clock: Option<Arc<GroupClock>>,
+    trace: Option<GroupTrace>,
 }
 
 /// What a loop thread needs once the group exists.
 struct Start {
-    shared: Arc<Shared>,
+    shared: Arc<GroupLoops>,
     on_start: Option<Hook>,
     on_stop: Option<Hook>,
 }
@@ -586,20 +637,26 @@ fn loop_thread(index: usize, lp: EventLoop, start: Start) {
     shared.record_exit(index, died);
 }
 
-struct Shared {
+/// The loops of a group, and what they share: placement loads, the shared
+/// virtual clock and trace, the close flag and each thread's exit.
+struct GroupLoops {
     handles: Box<[LoopHandle]>,
     loads: Loads,
-    virtual_time: bool,
+    clock: Option<Arc<GroupClock>>,
+    trace: Option<GroupTrace>,
     closing: AtomicBool,
     /// `Some(None)`: the loop's thread ended normally; `Some(Some(msg))`: it died.
     exits: Mutex<Vec<Option<Option<String>>>>,
     exited: Condvar,
 }
 
-impl Shared {
+impl GroupLoops {
     fn record_exit(&self, index: usize, died: Option<String>) {
         // ORDERING: a placement hint (see `placement::least_loaded`).
         self.loads[index].gone.store(true, Ordering::Relaxed);
+        if let Some(clock) = &self.clock {
+            clock.leave(index);
+        }
         if let Some(message) = &died {
             report_death(index, message);
         }
@@ -695,7 +752,7 @@ pub fn run_group<F: Future>(loops: usize, main: F) -> Result<F::Output, LoopGrou
 /// ```
 #[derive(Clone)]
 pub struct GroupHandle {
-    shared: Arc<Shared>,
+    shared: Arc<GroupLoops>,
 }
 
 impl GroupHandle {
@@ -835,10 +892,24 @@ impl GroupHandle {
         let shared = TaskShared::new(upstream);
         let completer = Completer::new(shared.clone());
         let load = LoadGuard::new(&self.shared.loads, index, By::Tasks);
+        // Traced: an arrow from here to the loop for the spawn, and one
+        // back from there for the result.
+        let flows = self.shared.trace.as_ref().map(|trace| {
+            let (spawn, result) = (trace.next_flow(), trace.next_flow());
+            trace.sink().flow(self.trace_lane(trace), "spawn", spawn, true);
+            (trace.clone(), spawn, result)
+        });
+        let result_flow = flows.as_ref().map(|(t, _, result)| (t.clone(), *result));
         let start = move || {
+            if let Some((trace, spawn, _)) = &flows {
+                trace.sink().flow(index, "spawn", *spawn, false);
+            }
             drop(crate::spawn(async move {
                 let _load = load;
                 run_remote(build, completer).await;
+                if let Some((trace, _, result)) = &flows {
+                    trace.sink().flow(index, "result", *result, true);
+                }
             }));
         };
         if self.current_loop() == Some(index) && crate::get_running_loop().is_some() {
@@ -848,7 +919,13 @@ impl GroupHandle {
                 .call_soon_threadsafe(start)
                 .map_err(|_| SpawnError::LoopClosed { index })?;
         }
-        Ok(GroupTask::new(shared, index, self.shared.virtual_time))
+        Ok(GroupTask::new(shared, index, result_flow))
+    }
+
+    /// The trace lane of the calling thread: its loop's, or a thread lane.
+    fn trace_lane(&self, trace: &GroupTrace) -> usize {
+        self.current_loop()
+            .unwrap_or_else(|| trace.sink().lane_of_current_thread())
     }
 }
 
@@ -1186,14 +1263,3 @@ impl fmt::Display for SpawnError {
 
 impl std::error::Error for SpawnError {}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn per_loop_trace_paths_differ() {
-        let base = Path::new("/tmp/x/trace.json");
-        assert_eq!(per_loop_path(base, 3), Path::new("/tmp/x/trace-loop3.json"));
-        assert_eq!(per_loop_path(Path::new("t"), 0), Path::new("t-loop0.json"));
-    }
-}

@@ -197,14 +197,13 @@ impl<E: Send + 'static> Scope<E> {
         Fut: Future<Output = Result<T, E>> + 'static,
         T: Send + 'static,
     {
-        let hold_clock = self.group.shared.virtual_time;
         {
             let state = self.state.borrow();
             if state.closed || state.aborting {
                 // Dropped at once: the handle reports a cancel.
                 let refused = TaskShared::new(None);
                 drop(Completer::new(refused.clone()));
-                return Ok(GroupTask::new(refused, index, hold_clock));
+                return Ok(GroupTask::new(refused, index, None));
             }
         }
         let remote = self.group.spawn_shared(index, build, None)?;
@@ -230,7 +229,7 @@ impl<E: Send + 'static> Scope<E> {
             }
             scope.ended(slot);
         }));
-        Ok(GroupTask::new(user, index, hold_clock))
+        Ok(GroupTask::new(user, index, None))
     }
 
     /// Live children.

@@ -79,7 +79,7 @@ impl GroupHandle {
                     completer.complete(Ok(crate::get_running_loop().map(|lp| lp.stats())));
                 };
                 self.shared.handles[i].call_soon_threadsafe(ask).ok()?;
-                Some(GroupTask::new(shared, i, false))
+                Some(GroupTask::new(shared, i, None))
             })
             .collect();
         let loops = asked

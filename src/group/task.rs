@@ -20,7 +20,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use super::sync::{AtomicBool, Condvar, Mutex};
-use crate::runtime::PendingPost;
+use crate::trace::GroupTrace;
 use crate::task::{PanicError, TaskError};
 
 /// What both ends of a cross-loop task share.
@@ -230,20 +230,21 @@ pub struct GroupTask<T> {
     shared: Arc<TaskShared<T>>,
     index: usize,
     polled: bool,
-    /// Set on a group with a virtual clock: the awaiting loop's clock waits
-    /// for the result instead of jumping past it.
-    hold_clock: bool,
-    hold: Option<PendingPost>,
+    /// On a traced group: the arrow for the result, ended where it arrives.
+    result_flow: Option<(GroupTrace, u64)>,
 }
 
 impl<T: Send + 'static> GroupTask<T> {
-    pub(crate) fn new(shared: Arc<TaskShared<T>>, index: usize, hold_clock: bool) -> GroupTask<T> {
+    pub(crate) fn new(
+        shared: Arc<TaskShared<T>>,
+        index: usize,
+        result_flow: Option<(GroupTrace, u64)>,
+    ) -> GroupTask<T> {
         GroupTask {
             shared,
             index,
             polled: false,
-            hold_clock,
-            hold: None,
+            result_flow,
         }
     }
 
@@ -370,6 +371,7 @@ impl<T> GroupTask<T> {
             }
         };
         self.polled = false;
+        self.trace_arrival();
         Ok(output.expect("the output of a GroupTask was already taken"))
     }
 }
@@ -387,7 +389,7 @@ impl<T> Future for GroupTask<T> {
             if state.done {
                 let output = state.output.take();
                 drop(state);
-                self.hold = None;
+                self.trace_arrival();
                 // Ended: dropping the handle has nothing left to cancel.
                 self.polled = false;
                 return Poll::Ready(output.expect("a GroupTask was polled after it completed"));
@@ -397,10 +399,19 @@ impl<T> Future for GroupTask<T> {
                 _ => state.joiner = Some(cx.waker().clone()),
             }
         }
-        if self.hold_clock && self.hold.is_none() {
-            self.hold = crate::get_running_loop().map(|lp| lp.handle().hold());
-        }
         Poll::Pending
+    }
+}
+
+impl<T> GroupTask<T> {
+    /// Ends the result's arrow on the lane of the thread that received it.
+    fn trace_arrival(&mut self) {
+        if let Some((trace, id)) = self.result_flow.take() {
+            let lane = super::group()
+                .and_then(|g| g.current_loop())
+                .unwrap_or_else(|| trace.sink().lane_of_current_thread());
+            trace.sink().flow(lane, "result", id, false);
+        }
     }
 }
 
@@ -485,7 +496,7 @@ mod loom_tests {
             let shared = TaskShared::<u32>::new(None);
             let completer = Completer::new(shared.clone());
             let runner = loom::thread::spawn(move || completer.complete(Ok(7)));
-            let task = GroupTask::new(shared, 0, false);
+            let task = GroupTask::new(shared, 0, None);
             assert_eq!(task.wait().unwrap(), 7);
             runner.join().unwrap();
         });
