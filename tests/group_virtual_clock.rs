@@ -40,7 +40,11 @@ fn cross_loop_wait_for_times_out_at_exactly_its_deadline_and_cancels_the_remote_
             })
             .unwrap();
         assert!(timed_out, "an hour-long task cannot beat a minute");
-        assert_eq!(waited, secs(60), "the timeout fires at exactly its deadline");
+        assert_eq!(
+            waited,
+            secs(60),
+            "the timeout fires at exactly its deadline"
+        );
         assert!(dropped.is_set(), "the timeout cancelled the task on loop 1");
         assert!(real.elapsed() < secs(20), "virtual: no real minute passed");
     });
@@ -136,7 +140,11 @@ fn the_same_program_over_several_loops_wakes_in_the_same_order_on_every_run() {
                 t.sort();
                 t
             };
-            assert_eq!(times(&again), times(&first), "each sleep wakes at its own time");
+            assert_eq!(
+                times(&again),
+                times(&first),
+                "each sleep wakes at its own time"
+            );
             for w in again.windows(2) {
                 assert!(w[0].1 <= w[1].1, "woke out of deadline order: {again:?}");
             }
@@ -183,7 +191,11 @@ fn posts_in_flight_between_loops_hold_the_clock_until_they_land() {
                 took
             })
             .unwrap();
-        assert_eq!(ping_pong_took, Duration::ZERO, "the clock jumped with a post in flight");
+        assert_eq!(
+            ping_pong_took,
+            Duration::ZERO,
+            "the clock jumped with a post in flight"
+        );
         assert_eq!(*log.lock().unwrap(), ["ping-pong done", "timer"]);
     });
 }
@@ -250,9 +262,7 @@ fn a_sleep_of_duration_max_on_another_loop_loses_to_a_timeout_at_its_exact_deadl
             .run(async {
                 let group = tulipa::group().unwrap();
                 let start = tulipa::now();
-                let forever = group
-                    .spawn_on(1, || tulipa::sleep(Duration::MAX))
-                    .unwrap();
+                let forever = group.spawn_on(1, || tulipa::sleep(Duration::MAX)).unwrap();
                 let out = tulipa::wait_for(forever, secs(10)).await;
                 (tulipa::now() - start, out.is_err())
             })

@@ -336,7 +336,10 @@ impl Builder {
         if let Some(on) = self.debug {
             b = b.debug(on);
         }
-        let clock = parts.clock.clone().map(|clock| ClockMember { clock, index });
+        let clock = parts
+            .clock
+            .clone()
+            .map(|clock| ClockMember { clock, index });
         b.group_member(clock, parts.trace.clone().map(|t| (t, index)))
     }
 
@@ -372,11 +375,10 @@ impl Builder {
         let mut failure = None;
         for index in 0..n {
             if index == 0 && caller_is_loop_0 {
-                let built = pin_this_thread(0, pins[0])
-                    .and_then(|()| {
-                        let builder = self.loop_builder(0, &parts);
-                        builder.build().map_err(LoopGroupError::Io)
-                    });
+                let built = pin_this_thread(0, pins[0]).and_then(|()| {
+                    let builder = self.loop_builder(0, &parts);
+                    builder.build().map_err(LoopGroupError::Io)
+                });
                 match built {
                     Ok(lp) => {
                         handles.push(lp.handle());
@@ -896,7 +898,9 @@ impl GroupHandle {
         // back from there for the result.
         let flows = self.shared.trace.as_ref().map(|trace| {
             let (spawn, result) = (trace.next_flow(), trace.next_flow());
-            trace.sink().flow(self.trace_lane(trace), "spawn", spawn, true);
+            trace
+                .sink()
+                .flow(self.trace_lane(trace), "spawn", spawn, true);
             (trace.clone(), spawn, result)
         });
         let result_flow = flows.as_ref().map(|(t, _, result)| (t.clone(), *result));
@@ -1262,4 +1266,3 @@ impl fmt::Display for SpawnError {
 }
 
 impl std::error::Error for SpawnError {}
-

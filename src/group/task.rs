@@ -20,8 +20,8 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use super::sync::{AtomicBool, Condvar, Mutex};
-use crate::trace::GroupTrace;
 use crate::task::{PanicError, TaskError};
+use crate::trace::GroupTrace;
 
 /// What both ends of a cross-loop task share.
 pub(crate) struct TaskShared<T> {
