@@ -296,6 +296,46 @@ impl<T> GroupTask<T> {
         self.shared.is_done()
     }
 
+    /// Registers `cx`'s waker for the task's end without taking its output
+    /// and without counting as an await: a handle watched this way and then
+    /// dropped detaches the task, as `Task::poll_done` does for `wait`.
+    #[allow(dead_code, reason = "for `wait` once it takes any task handle")]
+    pub(crate) fn poll_done(&self, cx: &mut Context<'_>) -> Poll<()> {
+        let mut state = self.shared.state.lock();
+        if state.done {
+            return Poll::Ready(());
+        }
+        match &state.joiner {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            _ => state.joiner = Some(cx.waker().clone()),
+        }
+        Poll::Pending
+    }
+
+    /// Whether the task ended by panicking (what `wait`'s `FirstException`
+    /// looks for); `false` while it runs and after its output was taken.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let group = tulipa::LoopGroup::new(1).unwrap();
+    /// let ok = group.spawn(|| async { 1 }).unwrap();
+    /// let boom = group.spawn(|| async { panic!("boom") }).unwrap();
+    /// while !(ok.is_done() && boom.is_done()) {
+    ///     std::thread::yield_now();
+    /// }
+    /// assert!(!ok.is_panicked());
+    /// assert!(boom.is_panicked());
+    /// assert!(boom.wait().unwrap_err().is_panicked());
+    /// # drop(group);
+    /// ```
+    pub fn is_panicked(&self) -> bool {
+        matches!(
+            self.shared.state.lock().output,
+            Some(Err(TaskError::Panicked(_)))
+        )
+    }
+
     /// Blocks the calling thread until the task ends.
     ///
     /// Never call it on a loop thread: that loop stops while it waits (and
@@ -445,6 +485,61 @@ impl<T> fmt::Debug for GroupTask<T> {
             .field("loop", &self.index)
             .field("done", &self.is_done())
             .finish()
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+    use std::task::Wake;
+
+    struct CountWakes(AtomicUsize);
+
+    impl Wake for CountWakes {
+        fn wake(self: Arc<Self>) {
+            // ORDERING: a test counter, read after the waking thread joined.
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    #[test]
+    fn poll_done_is_woken_by_the_end_takes_no_output_and_does_not_cancel_on_drop() {
+        let shared = TaskShared::<u32>::new(None);
+        let completer = Completer::new(shared.clone());
+        let task = GroupTask::new(shared.clone(), 0, None);
+        let wakes = Arc::new(CountWakes(AtomicUsize::new(0)));
+        let waker = Waker::from(wakes.clone());
+        let mut cx = Context::from_waker(&waker);
+        assert!(task.poll_done(&mut cx).is_pending());
+        assert!(!task.is_panicked());
+        std::thread::spawn(move || completer.complete(Ok(9)))
+            .join()
+            .unwrap();
+        // ORDERING: the completing thread was joined.
+        assert_eq!(wakes.0.load(Ordering::Relaxed), 1);
+        assert!(task.poll_done(&mut cx).is_ready());
+        assert_eq!(task.wait().unwrap(), 9, "the output is still there");
+
+        // Watched, then dropped while pending: the task is not cancelled.
+        let shared = TaskShared::<u32>::new(None);
+        let task = GroupTask::new(shared.clone(), 0, None);
+        assert!(task.poll_done(&mut cx).is_pending());
+        drop(task);
+        assert!(!shared.cancel_requested());
+    }
+
+    #[test]
+    fn is_panicked_sees_a_panic_only() {
+        let shared = TaskShared::<u32>::new(None);
+        let task = GroupTask::new(shared.clone(), 0, None);
+        let payload: Box<dyn std::any::Any + Send> = Box::new("boom");
+        Completer::new(shared).complete(Err(TaskError::Panicked(PanicError::new(payload))));
+        assert!(task.is_panicked());
+        let cancelled = TaskShared::<u32>::new(None);
+        let task = GroupTask::new(cancelled.clone(), 0, None);
+        drop(Completer::new(cancelled));
+        assert!(task.is_done() && !task.is_panicked());
     }
 }
 
