@@ -59,12 +59,12 @@
 //! assert_eq!(sum, 55);
 //! ```
 
+mod lock_and_flag;
 mod placement;
 mod scope;
 #[cfg(unix)]
 mod server;
 mod stats;
-mod sync;
 mod task;
 
 use std::cell::RefCell;
@@ -81,7 +81,7 @@ use std::time::{Duration, Instant};
 use crossbeam_utils::CachePadded;
 use parking_lot::{Condvar, Mutex};
 
-pub use scope::{Scope, ScopeError};
+pub use scope::Scope;
 #[cfg(unix)]
 pub use server::{GroupServer, ServeMode};
 pub use stats::{GroupStats, LoopReport};

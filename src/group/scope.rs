@@ -10,7 +10,7 @@ use std::task::{Poll, Waker};
 
 use super::task::{Cancel, Completer, TaskShared};
 use super::{placement, GroupHandle, GroupTask, SpawnError};
-use crate::combinators::ChildError;
+use crate::combinators::{ChildError, GroupError};
 use crate::task::TaskError;
 
 /// The children of a cross-loop scope, opened with [`GroupHandle::scope`].
@@ -20,7 +20,8 @@ use crate::task::TaskError;
 /// place work. The first failure (a child returning `Err`, a child
 /// panicking, or the body returning `Err`) cancels every other child on
 /// every loop and drops the body; the scope returns only when every child
-/// has ended on its own loop, with a [`ScopeError`] listing the failures in
+/// has ended on its own loop, with a [`GroupError`] listing the failures (the error of a
+/// [`TaskGroup`](crate::TaskGroup), whose rules these are) in
 /// the order they happened. A child cancelled from outside is not a failure.
 ///
 /// A child's [`GroupTask`] gives `Ok(value)` if it succeeded; a failed child
@@ -35,7 +36,7 @@ use crate::task::TaskError;
 /// ```
 pub struct Scope<E> {
     group: GroupHandle,
-    state: Rc<RefCell<State<E>>>,
+    state: Rc<RefCell<ScopeChildren<E>>>,
 }
 
 impl<E> Clone for Scope<E> {
@@ -47,7 +48,9 @@ impl<E> Clone for Scope<E> {
     }
 }
 
-struct State<E> {
+/// The scope's book of its children: their cancel handles, the failures so
+/// far, and the awaiting task to wake.
+struct ScopeChildren<E> {
     /// Cancel handles of the live children, by slot.
     children: Vec<Option<Arc<dyn Cancel>>>,
     free: Vec<usize>,
@@ -65,7 +68,7 @@ impl GroupHandle {
     ///
     /// # Errors
     ///
-    /// [`ScopeError`] with every failure, if the body or a child failed.
+    /// [`GroupError`] with every failure, if the body or a child failed.
     ///
     /// # Panics
     ///
@@ -96,7 +99,7 @@ impl GroupHandle {
     /// let err = out.unwrap_err();
     /// assert_eq!(err.errors().len(), 1);
     /// ```
-    pub fn scope<E, B, Fut, R>(&self, body: B) -> impl Future<Output = Result<R, ScopeError<E>>>
+    pub fn scope<E, B, Fut, R>(&self, body: B) -> impl Future<Output = Result<R, GroupError<E>>>
     where
         E: Send + 'static,
         B: FnOnce(Scope<E>) -> Fut,
@@ -104,7 +107,7 @@ impl GroupHandle {
     {
         let scope = Scope {
             group: self.clone(),
-            state: Rc::new(RefCell::new(State {
+            state: Rc::new(RefCell::new(ScopeChildren {
                 children: Vec::new(),
                 free: Vec::new(),
                 live: 0,
@@ -151,7 +154,7 @@ impl GroupHandle {
             let errors = std::mem::take(&mut state.errors);
             match value {
                 Some(value) if errors.is_empty() => Ok(value),
-                _ => Err(ScopeError { errors }),
+                _ => Err(GroupError::new(errors)),
             }
         }
     }
@@ -314,39 +317,3 @@ impl<E> fmt::Debug for Scope<E> {
             .finish()
     }
 }
-
-/// Why a cross-loop [`Scope`] failed: every failure, in order.
-pub struct ScopeError<E> {
-    errors: Vec<ChildError<E>>,
-}
-
-impl<E> ScopeError<E> {
-    /// The failures, in the order they happened.
-    pub fn errors(&self) -> &[ChildError<E>] {
-        &self.errors
-    }
-
-    /// The failures, by value.
-    pub fn into_errors(self) -> Vec<ChildError<E>> {
-        self.errors
-    }
-}
-
-impl<E: fmt::Debug> fmt::Debug for ScopeError<E> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ScopeError")
-            .field("errors", &self.errors)
-            .finish()
-    }
-}
-
-impl<E> fmt::Display for ScopeError<E> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.errors.len() {
-            1 => f.write_str("1 task of the scope failed"),
-            n => write!(f, "{n} tasks of the scope failed"),
-        }
-    }
-}
-
-impl<E: fmt::Debug + fmt::Display> std::error::Error for ScopeError<E> {}

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use super::sync::{AtomicBool, Condvar, Mutex};
+use super::lock_and_flag::{AtomicBool, Condvar, Mutex};
 use crate::task::{PanicError, TaskError};
 use crate::trace::GroupTrace;
 
@@ -27,13 +27,14 @@ use crate::trace::GroupTrace;
 pub(crate) struct TaskShared<T> {
     /// A cancel was requested; read by the running side at each poll.
     cancel: AtomicBool,
-    state: Mutex<State<T>>,
+    state: Mutex<Handoff<T>>,
     ended: Condvar,
     /// Where a cancel goes on from here (a scope child's own handle).
     upstream: Option<Arc<dyn Cancel>>,
 }
 
-struct State<T> {
+/// What crosses between the two threads: the output and both sides' wakers.
+struct Handoff<T> {
     output: Option<Result<T, TaskError>>,
     done: bool,
     /// The awaiting side.
@@ -74,7 +75,7 @@ impl<T> TaskShared<T> {
     pub(crate) fn new(upstream: Option<Arc<dyn Cancel>>) -> Arc<TaskShared<T>> {
         Arc::new(TaskShared {
             cancel: AtomicBool::new(false),
-            state: Mutex::new(State {
+            state: Mutex::new(Handoff {
                 output: None,
                 done: false,
                 joiner: None,
