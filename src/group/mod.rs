@@ -157,17 +157,43 @@ impl Default for Builder {
 impl Builder {
     /// A builder with the defaults: one loop per available core, threads
     /// named `tulipa-loop-<index>`, real time, a 5-second close timeout.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let b = tulipa::group::Builder::new().loops(2);
+    /// let group = b.build().unwrap();
+    /// assert_eq!(group.len(), 2);
+    /// assert!(group.close().is_clean());
+    /// ```
     pub fn new() -> Builder {
         Builder::default()
     }
 
     /// How many loops (default: `std::thread::available_parallelism()`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let group = tulipa::LoopGroup::builder().loops(3).build().unwrap();
+    /// assert_eq!(group.handles().len(), 3);
+    /// # drop(group);
+    /// ```
     pub fn loops(mut self, n: usize) -> Builder {
         self.loops = Some(n);
         self
     }
 
     /// The prefix of the loop threads' names; loop `i` is `<prefix>-<i>`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let group = tulipa::LoopGroup::builder().loops(1).thread_name("io").build().unwrap();
+    /// let name = group.spawn_on(0, || async { std::thread::current().name().unwrap().to_owned() });
+    /// assert_eq!(name.unwrap().wait().unwrap(), "io-0");
+    /// # drop(group);
+    /// ```
     pub fn thread_name(mut self, prefix: impl Into<String>) -> Builder {
         self.thread_name = prefix.into();
         self
@@ -199,6 +225,15 @@ impl Builder {
     }
 
     /// Debug mode on every loop (see [`crate::Builder::debug`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let group = tulipa::LoopGroup::builder().loops(1).debug(true).build().unwrap();
+    /// let debug = group.spawn_on(0, || async { tulipa::get_running_loop().unwrap().is_debug() });
+    /// assert!(debug.unwrap().wait().unwrap());
+    /// # drop(group);
+    /// ```
     pub fn debug(mut self, on: bool) -> Builder {
         self.debug = Some(on);
         self
@@ -234,6 +269,27 @@ impl Builder {
     /// How long [`LoopGroup::close`] waits for the loop threads to end
     /// (default 5 s; any duration is accepted) before it detaches the ones
     /// still running and reports them.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let group = tulipa::LoopGroup::builder()
+    ///     .loops(1)
+    ///     .close_timeout(Duration::from_millis(100))
+    ///     .build()
+    ///     .unwrap();
+    /// let (tx, rx) = std::sync::mpsc::channel();
+    /// // Blocks its loop's thread until told to end.
+    /// let (end_tx, end_rx) = std::sync::mpsc::channel::<()>();
+    /// drop(group.spawn_on(0, move || async move { tx.send(()).unwrap(); let _ = end_rx.recv(); }));
+    /// rx.recv().unwrap();
+    /// let started = Instant::now();
+    /// assert_eq!(group.close().stuck, [0]); // given up on after the timeout
+    /// assert!(started.elapsed() < Duration::from_secs(5));
+    /// drop(end_tx);
+    /// ```
     pub fn close_timeout(mut self, timeout: Duration) -> Builder {
         self.close_timeout = timeout;
         self
@@ -287,12 +343,51 @@ impl Builder {
     /// Runs `hook(index)` on each loop thread before its loop starts. A
     /// panic in it ends that loop's thread: the loop is reported as dead and
     /// receives no work.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    ///
+    /// let started = Arc::new(AtomicUsize::new(0));
+    /// let seen = started.clone();
+    /// let group = tulipa::LoopGroup::builder()
+    ///     .loops(3)
+    ///     .on_thread_start(move |_| { seen.fetch_add(1, Ordering::SeqCst); })
+    ///     .build()
+    ///     .unwrap();
+    /// // Each hook ran before its loop took any work.
+    /// for i in 0..3 {
+    ///     group.spawn_on(i, || async {}).unwrap().wait().unwrap();
+    /// }
+    /// assert_eq!(started.load(Ordering::SeqCst), 3);
+    /// # drop(group);
+    /// ```
     pub fn on_thread_start<H: Fn(usize) + Send + Sync + 'static>(mut self, hook: H) -> Builder {
         self.on_thread_start = Some(Arc::new(hook));
         self
     }
 
     /// Runs `hook(index)` on each loop thread after its loop closed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    ///
+    /// let stopped = Arc::new(Mutex::new(Vec::new()));
+    /// let seen = stopped.clone();
+    /// let group = tulipa::LoopGroup::builder()
+    ///     .loops(2)
+    ///     .on_thread_stop(move |i| seen.lock().unwrap().push(i))
+    ///     .build()
+    ///     .unwrap();
+    /// assert!(group.close().is_clean());
+    /// let mut stopped = stopped.lock().unwrap().clone();
+    /// stopped.sort();
+    /// assert_eq!(stopped, [0, 1]);
+    /// ```
     pub fn on_thread_stop<H: Fn(usize) + Send + Sync + 'static>(mut self, hook: H) -> Builder {
         self.on_thread_stop = Some(Arc::new(hook));
         self
@@ -306,6 +401,15 @@ impl Builder {
     /// a loop's selector or a thread cannot be created;
     /// [`LoopGroupError::Pin`] if pinning was asked for and a loop thread
     /// cannot be pinned (the loops already started are closed again).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let group = tulipa::LoopGroup::builder().loops(2).build().unwrap();
+    /// assert_eq!(group.spawn(|| async { 1 + 1 }).unwrap().wait().unwrap(), 2);
+    /// assert!(tulipa::LoopGroup::builder().loops(0).build().is_err()); // no loops
+    /// # drop(group);
+    /// ```
     pub fn build(self) -> Result<LoopGroup, LoopGroupError> {
         self.start(false).map(|(group, _)| group)
     }
@@ -319,6 +423,16 @@ impl Builder {
     /// As [`build`](Builder::build), and [`LoopGroupError::Run`] if loop 0
     /// cannot run `main` (a loop already runs on this thread, or `main`
     /// stopped it).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let on = tulipa::LoopGroup::builder()
+    ///     .loops(2)
+    ///     .run(async { tulipa::group().unwrap().current_loop() })
+    ///     .unwrap();
+    /// assert_eq!(on, Some(0)); // `main` runs on loop 0
+    /// ```
     pub fn run<F: Future>(self, main: F) -> Result<F::Output, LoopGroupError> {
         let (group, lp) = self.start(true)?;
         let lp = lp.expect("loop 0 runs on this thread");
@@ -759,11 +873,27 @@ pub struct GroupHandle {
 
 impl GroupHandle {
     /// The number of loops.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let group = tulipa::LoopGroup::new(3).unwrap();
+    /// assert_eq!(group.len(), 3);
+    /// # drop(group);
+    /// ```
     pub fn len(&self) -> usize {
         self.shared.handles.len()
     }
 
     /// Always `false`: a group has at least one loop.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let group = tulipa::LoopGroup::new(1).unwrap();
+    /// assert!(!group.is_empty());
+    /// # drop(group);
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.shared.handles.is_empty()
     }
@@ -786,6 +916,17 @@ impl GroupHandle {
 
     /// The index of the loop running on the calling thread, if it is one of
     /// this group's.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let group = tulipa::LoopGroup::new(2).unwrap();
+    /// assert_eq!(group.current_loop(), None); // this thread is no loop
+    /// let handle = (*group).clone();
+    /// let on = group.spawn_on(1, move || async move { handle.current_loop() });
+    /// assert_eq!(on.unwrap().wait().unwrap(), Some(1));
+    /// # drop(group);
+    /// ```
     pub fn current_loop(&self) -> Option<usize> {
         CURRENT
             .try_with(|c| match &*c.borrow() {
@@ -798,6 +939,21 @@ impl GroupHandle {
 
     /// Live tasks placed on loop `index` through the group (what
     /// [`spawn`](GroupHandle::spawn) compares); 0 for an unknown index.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let group = tulipa::LoopGroup::new(2).unwrap();
+    /// let task = group.spawn_on(1, || std::future::pending::<()>()).unwrap();
+    /// assert_eq!((group.load(0), group.load(1)), (0, 1));
+    /// assert!(task.cancel());
+    /// let _ = task.wait();
+    /// while group.load(1) != 0 {
+    ///     std::thread::yield_now(); // the count drops as the task unwinds on loop 1
+    /// }
+    /// assert_eq!(group.load(7), 0); // no such loop
+    /// # drop(group);
+    /// ```
     pub fn load(&self, index: usize) -> usize {
         self.shared.loads.get(index).map_or(0, |l| {
             // ORDERING: a snapshot for display and placement.
@@ -971,11 +1127,28 @@ impl LoopGroup {
     /// # Errors
     ///
     /// As [`Builder::build`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let group = tulipa::LoopGroup::new(2).unwrap();
+    /// assert_eq!(group.len(), 2);
+    /// assert!(tulipa::LoopGroup::new(0).is_err());
+    /// # drop(group);
+    /// ```
     pub fn new(n: usize) -> Result<LoopGroup, LoopGroupError> {
         Builder::new().loops(n).build()
     }
 
     /// A [`Builder`] for a group with non-default settings.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let group = tulipa::LoopGroup::builder().loops(1).thread_name("one").build().unwrap();
+    /// assert_eq!(group.len(), 1);
+    /// # drop(group);
+    /// ```
     pub fn builder() -> Builder {
         Builder::new()
     }
@@ -1112,6 +1285,14 @@ pub struct CloseReport {
 
 impl CloseReport {
     /// Whether every loop ended normally in time.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let group = tulipa::LoopGroup::new(2).unwrap();
+    /// let report = group.close();
+    /// assert!(report.is_clean());
+    /// ```
     pub fn is_clean(&self) -> bool {
         self.stuck.is_empty() && self.died.is_empty()
     }
@@ -1243,11 +1424,30 @@ pub enum SpawnError {
 
 impl SpawnError {
     /// Whether the index was past the last loop.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let group = tulipa::LoopGroup::new(1).unwrap();
+    /// let err = group.spawn_on(5, || async {}).unwrap_err();
+    /// assert!(err.is_no_such_loop() && !err.is_closed());
+    /// # drop(group);
+    /// ```
     pub fn is_no_such_loop(&self) -> bool {
         matches!(self, SpawnError::NoSuchLoop { .. })
     }
 
     /// Whether the loop (or every loop) had ended.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let group = tulipa::LoopGroup::new(1).unwrap();
+    /// let handle = (*group).clone();
+    /// assert!(group.close().is_clean());
+    /// let err = handle.spawn_on(0, || async {}).unwrap_err();
+    /// assert!(err.is_closed());
+    /// ```
     pub fn is_closed(&self) -> bool {
         matches!(self, SpawnError::LoopClosed { .. } | SpawnError::Closed)
     }

@@ -173,6 +173,24 @@ impl<E: Send + 'static> Scope<E> {
     /// # Panics
     ///
     /// Outside a running tulipa loop.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let loops = tulipa::run_group(2, async {
+    ///     let group = tulipa::group().unwrap();
+    ///     group
+    ///         .scope(|scope| async move {
+    ///             let a = scope.spawn(|| async { Ok::<_, String>(tulipa::group().unwrap().current_loop()) }).unwrap();
+    ///             let b = scope.spawn(|| async { Ok::<_, String>(tulipa::group().unwrap().current_loop()) }).unwrap();
+    ///             Ok((a.await.unwrap(), b.await.unwrap()))
+    ///         })
+    ///         .await
+    ///         .unwrap()
+    /// })
+    /// .unwrap();
+    /// assert_ne!(loops.0, loops.1); // least loaded: one child per loop
+    /// ```
     pub fn spawn<F, Fut, T>(&self, build: F) -> Result<GroupTask<T>, SpawnError>
     where
         F: FnOnce() -> Fut + Send + 'static,
@@ -194,6 +212,29 @@ impl<E: Send + 'static> Scope<E> {
     /// # Panics
     ///
     /// Outside a running tulipa loop.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sum = tulipa::run_group(3, async {
+    ///     let group = tulipa::group().unwrap();
+    ///     group
+    ///         .scope(|scope| async move {
+    ///             let children: Vec<_> = (0..3u32)
+    ///                 .map(|i| scope.spawn_on(i as usize, move || async move { Ok::<_, String>(i * 10) }).unwrap())
+    ///                 .collect();
+    ///             let mut sum = 0;
+    ///             for child in children {
+    ///                 sum += child.await.unwrap();
+    ///             }
+    ///             Ok(sum)
+    ///         })
+    ///         .await
+    ///         .unwrap()
+    /// })
+    /// .unwrap();
+    /// assert_eq!(sum, 30);
+    /// ```
     pub fn spawn_on<F, Fut, T>(&self, index: usize, build: F) -> Result<GroupTask<T>, SpawnError>
     where
         F: FnOnce() -> Fut + Send + 'static,
@@ -236,16 +277,68 @@ impl<E: Send + 'static> Scope<E> {
     }
 
     /// Live children.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let live = tulipa::run_group(2, async {
+    ///     let group = tulipa::group().unwrap();
+    ///     group
+    ///         .scope(|scope| async move {
+    ///             let child = scope.spawn_on(1, || async { Ok::<_, String>(()) }).unwrap();
+    ///             let live = scope.len();
+    ///             child.await.unwrap();
+    ///             Ok((live, scope.len()))
+    ///         })
+    ///         .await
+    ///         .unwrap()
+    /// })
+    /// .unwrap();
+    /// assert_eq!(live.0, 1);
+    /// ```
     pub fn len(&self) -> usize {
         self.state.borrow().live
     }
 
     /// Whether no child is live.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let empty = tulipa::run_group(1, async {
+    ///     let group = tulipa::group().unwrap();
+    ///     group
+    ///         .scope(|scope: tulipa::group::Scope<String>| async move { Ok(scope.is_empty()) })
+    ///         .await
+    ///         .unwrap()
+    /// })
+    /// .unwrap();
+    /// assert!(empty);
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// Whether a failure happened and the children are being cancelled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let seen = tulipa::run_group(2, async {
+    ///     let group = tulipa::group().unwrap();
+    ///     let out = group
+    ///         .scope(|scope| async move {
+    ///             assert!(!scope.is_aborting());
+    ///             let failing = scope.spawn_on(1, || async { Err::<(), _>("no".to_owned()) }).unwrap();
+    ///             let _ = failing.await; // the failure went to the scope
+    ///             Ok(scope.is_aborting())
+    ///         })
+    ///         .await;
+    ///     out.unwrap_err().errors().len()
+    /// })
+    /// .unwrap();
+    /// assert_eq!(seen, 1); // the body was dropped once the child failed
+    /// ```
     pub fn is_aborting(&self) -> bool {
         self.state.borrow().aborting
     }

@@ -276,6 +276,16 @@ impl<T: Send + 'static> GroupTask<T> {
 
 impl<T> GroupTask<T> {
     /// The index of the loop the task runs on.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let group = tulipa::LoopGroup::new(3).unwrap();
+    /// let task = group.spawn_on(2, || async {}).unwrap();
+    /// assert_eq!(task.loop_index(), 2);
+    /// task.wait().unwrap();
+    /// # drop(group);
+    /// ```
     pub fn loop_index(&self) -> usize {
         self.index
     }
@@ -327,7 +337,7 @@ impl<T> GroupTask<T> {
     /// }
     /// assert!(!ok.is_panicked());
     /// assert!(boom.is_panicked());
-    /// assert!(boom.wait().unwrap_err().is_panicked());
+    /// assert!(matches!(boom.wait(), Err(tulipa::TaskError::Panicked(_))));
     /// # drop(group);
     /// ```
     pub fn is_panicked(&self) -> bool {
