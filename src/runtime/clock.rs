@@ -2,14 +2,17 @@
 //! when the loop has nothing to do but wait for a timer, or one virtual
 //! clock shared by every loop of a group ([`GroupClock`]).
 
+#[cfg(loom)]
+use loom::sync::atomic::AtomicU64;
 use std::cell::Cell;
-use std::sync::atomic::{AtomicU64, Ordering};
+#[cfg(not(loom))]
+use std::sync::atomic::AtomicU64;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use parking_lot::Mutex;
-
 use super::remote::{Msg, Remote};
+use crate::loom_shim::Mutex;
 use crate::trace::TraceSink;
 
 #[derive(Debug)]
@@ -84,11 +87,31 @@ enum Activity {
     Gone,
 }
 
+/// What the clock needs of a loop's inbox: whether a post is waiting in
+/// it, and a way to wake the loop (a loop's [`Remote`]; a model in the loom
+/// tests).
+pub(crate) trait Door: Send + Sync {
+    /// Something was posted that the loop has not taken yet.
+    fn has_post(&self) -> bool;
+    /// Wakes the loop's selector (with an empty post).
+    fn wake(&self);
+}
+
+impl Door for Remote {
+    fn has_post(&self) -> bool {
+        self.inbox.is_notified()
+    }
+
+    fn wake(&self) {
+        let _ = self.post(Msg::Call(Box::new(|| {})));
+    }
+}
+
 /// One seat per loop.
 struct Seat {
     activity: Activity,
     /// Its inbox, to see posts on their way to an idle loop and to wake it.
-    remote: Option<Arc<Remote>>,
+    door: Option<Arc<dyn Door>>,
 }
 
 /// One virtual time for every loop of a group.
@@ -131,7 +154,7 @@ impl GroupClock {
                 (0..loops)
                     .map(|_| Seat {
                         activity: Activity::Busy,
-                        remote: None,
+                        door: None,
                     })
                     .collect(),
             ),
@@ -140,8 +163,8 @@ impl GroupClock {
     }
 
     /// Tells the clock where loop `index`'s inbox is (before it runs).
-    pub(crate) fn attach(&self, index: usize, remote: Arc<Remote>) {
-        self.seats.lock()[index].remote = Some(remote);
+    pub(crate) fn attach(&self, index: usize, door: Arc<dyn Door>) {
+        self.seats.lock()[index].door = Some(door);
     }
 
     /// Loop `index` has closed, or its thread ended: it no longer holds the
@@ -187,9 +210,8 @@ impl GroupClock {
             if let Activity::Idle(Some(deadline)) = seat.activity {
                 if deadline <= now {
                     seat.activity = Activity::Busy;
-                    if let Some(remote) = &seat.remote {
-                        // An empty callback: a post is what wakes its selector.
-                        let _ = remote.post(Msg::Call(Box::new(|| {})));
+                    if let Some(door) = &seat.door {
+                        door.wake();
                     }
                 }
             }
@@ -205,7 +227,7 @@ impl GroupClock {
                 Activity::Busy => return,
                 Activity::Gone => {}
                 Activity::Idle(deadline) => {
-                    if seat.remote.as_ref().is_some_and(|r| r.inbox.is_notified()) {
+                    if seat.door.as_ref().is_some_and(|d| d.has_post()) {
                         return;
                     }
                     if let Some(d) = deadline {
@@ -262,5 +284,95 @@ impl ClockMember {
         }
         block(None);
         clock.seats.lock()[self.index].activity = Activity::Busy;
+    }
+}
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    //! The jump against a post in flight: loop A posts to idle loop B and
+    //! then goes idle itself with a timer. If the clock could jump before B
+    //! took the post, B would see the time already moved.
+    use super::*;
+    use loom::sync::atomic::AtomicBool;
+    use loom::sync::Notify;
+
+    #[derive(Default)]
+    struct ModelDoor {
+        posted: AtomicBool,
+        notify: Notify,
+    }
+
+    impl Door for ModelDoor {
+        fn has_post(&self) -> bool {
+            self.posted.load(Ordering::SeqCst)
+        }
+
+        fn wake(&self) {
+            self.posted.store(true, Ordering::SeqCst);
+            self.notify.notify();
+        }
+    }
+
+    #[test]
+    fn no_jump_while_a_post_is_on_its_way_to_an_idle_loop() {
+        loom::model(|| {
+            let clock = GroupClock::new(2, None);
+            let doors = [
+                Arc::new(ModelDoor::default()),
+                Arc::new(ModelDoor::default()),
+            ];
+            for (i, door) in doors.iter().enumerate() {
+                clock.attach(i, door.clone());
+            }
+            let start = clock.now();
+            // Each side loops as a loop's iterations do: a wake-up may come
+            // for nothing (loom's `Notify` wakes spuriously), so it checks
+            // its inbox and its timer again before waiting again.
+            let b = {
+                let (clock, door) = (clock.clone(), doors[1].clone());
+                loom::thread::spawn(move || {
+                    let member = ClockMember {
+                        clock: clock.clone(),
+                        index: 1,
+                    };
+                    while !door.has_post() {
+                        member.wait(None, false, |_| {
+                            door.notify.wait();
+                            true
+                        });
+                    }
+                    // Takes the post (the inbox drain), at the time it came.
+                    door.posted.store(false, Ordering::SeqCst);
+                    let seen = clock.now();
+                    clock.leave(1);
+                    seen
+                })
+            };
+            // Loop A: a post to B, then idle with a timer ten seconds ahead.
+            doors[1].wake();
+            let a = ClockMember {
+                clock: clock.clone(),
+                index: 0,
+            };
+            let due = start + Duration::from_secs(10);
+            while clock.now() < due {
+                let left = due - clock.now();
+                a.wait(Some(left), false, |_| {
+                    doors[0].notify.wait();
+                    true
+                });
+                doors[0].posted.store(false, Ordering::SeqCst);
+            }
+            assert_eq!(
+                b.join().unwrap(),
+                start,
+                "the clock jumped past a post in flight"
+            );
+            assert_eq!(
+                clock.now() - start,
+                Duration::from_secs(10),
+                "then it jumped to A's timer"
+            );
+        });
     }
 }
