@@ -10,6 +10,7 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
 use crate::runtime::context;
+use crate::slab::{Key, Slab};
 use crate::task::{spawn_on, Canceller, PanicError, Task};
 
 /// A set of tasks that live and die together (asyncio's `TaskGroup`).
@@ -88,22 +89,23 @@ use crate::task::{spawn_on, Canceller, PanicError, Task};
 /// ```
 #[doc(alias = "asyncio.TaskGroup")]
 pub struct TaskGroup<E> {
-    inner: Rc<RefCell<State<E>>>,
+    roster: Rc<RefCell<Roster<E>>>,
 }
 
 impl<E> Clone for TaskGroup<E> {
     fn clone(&self) -> Self {
         TaskGroup {
-            inner: self.inner.clone(),
+            roster: self.roster.clone(),
         }
     }
 }
 
-struct State<E> {
-    /// Cancel handles of the live children, by slot.
-    children: Vec<Option<Canceller>>,
-    free: Vec<usize>,
-    live: usize,
+/// Who is in a group and how it is going: the running children, the
+/// failures so far, and the scope's task to wake.
+struct Roster<E> {
+    /// One entry per running child (its future not yet dropped), holding
+    /// its cancel handle once `spawn` has it; each child holds its key.
+    children: Slab<Option<Canceller>>,
     errors: Vec<ChildError<E>>,
     /// A failure happened: the rest are being cancelled.
     aborting: bool,
@@ -146,10 +148,8 @@ impl<E: 'static> TaskGroup<E> {
         Fut: Future<Output = Result<R, E>>,
     {
         let group = TaskGroup {
-            inner: Rc::new(RefCell::new(State {
-                children: Vec::new(),
-                free: Vec::new(),
-                live: 0,
+            roster: Rc::new(RefCell::new(Roster {
+                children: Slab::new(),
                 errors: Vec::new(),
                 aborting: false,
                 closed: false,
@@ -179,16 +179,16 @@ impl<E: 'static> TaskGroup<E> {
                         group.fail(ChildError::Panicked(PanicError::new(payload)));
                     }
                 }
-                let mut state = group.inner.borrow_mut();
-                if body.is_some() || state.live > 0 {
-                    match &state.parent {
+                let mut roster = group.roster.borrow_mut();
+                if body.is_some() || !roster.children.is_empty() {
+                    match &roster.parent {
                         Some(w) if w.will_wake(cx.waker()) => {}
-                        _ => state.parent = Some(cx.waker().clone()),
+                        _ => roster.parent = Some(cx.waker().clone()),
                     }
                     return Poll::Pending;
                 }
-                state.closed = true;
-                let errors = std::mem::take(&mut state.errors);
+                roster.closed = true;
+                let errors = std::mem::take(&mut roster.errors);
                 Poll::Ready(match output.take() {
                     Some(value) if errors.is_empty() => Ok(value),
                     _ => Err(GroupError { errors }),
@@ -253,39 +253,33 @@ impl<E: 'static> TaskGroup<E> {
         T: 'static,
     {
         let core = context::expect_current("TaskGroup::spawn");
-        let slot = {
-            let mut state = self.inner.borrow_mut();
-            if state.closed || state.aborting {
-                None
-            } else {
-                state.live += 1;
-                Some(state.free.pop().unwrap_or_else(|| {
-                    state.children.push(None);
-                    state.children.len() - 1
-                }))
-            }
+        let key = {
+            let mut roster = self.roster.borrow_mut();
+            let open = !roster.closed && !roster.aborting;
+            open.then(|| roster.children.insert(None))
         };
-        let Some(slot) = slot else {
+        let Some(key) = key else {
             let refused = spawn_on(&core, refused::<F, T>(future), name, location);
             refused.cancel();
             return refused;
         };
         let child = Child {
             group: self.clone(),
-            slot,
+            key,
             future: Some(Box::pin(future)),
             failed: false,
         };
         let task = spawn_on(&core, child, name, location);
-        if !task.is_done() {
-            self.inner.borrow_mut().children[slot] = Some(task.canceller());
+        // A child that already ended (an eager task) has left: its key is stale.
+        if let Some(entry) = self.roster.borrow_mut().children.get_mut(key) {
+            *entry = Some(task.canceller());
         }
         task
     }
 
     /// How many children are still running (their futures not yet dropped).
     pub fn len(&self) -> usize {
-        self.inner.borrow().live
+        self.roster.borrow().children.len()
     }
 
     /// Whether no child is running.
@@ -295,7 +289,7 @@ impl<E: 'static> TaskGroup<E> {
 
     /// Whether a failure has happened and the children are being cancelled.
     pub fn is_aborting(&self) -> bool {
-        self.inner.borrow().aborting
+        self.roster.borrow().aborting
     }
 }
 
@@ -303,15 +297,13 @@ impl<E> TaskGroup<E> {
     /// Records a failure; the first one cancels every child.
     fn fail(&self, error: ChildError<E>) {
         let parent = {
-            let mut state = self.inner.borrow_mut();
-            state.errors.push(error);
-            if !state.aborting {
-                state.aborting = true;
-                for canceller in state.children.iter().flatten() {
-                    canceller.cancel();
-                }
+            let mut roster = self.roster.borrow_mut();
+            roster.errors.push(error);
+            if !roster.aborting {
+                roster.aborting = true;
+                roster.cancel_children();
             }
-            state.parent.take()
+            roster.parent.take()
         };
         if let Some(parent) = parent {
             parent.wake();
@@ -332,7 +324,8 @@ async fn refused<F, T>(future: F) -> T {
 /// a panic there into a failure, and tells the group the child is gone.
 struct Child<E, F> {
     group: TaskGroup<E>,
-    slot: usize,
+    /// This child's entry in the group's roster.
+    key: Key,
     /// Boxed so that `Drop` can drop it inside `catch_unwind`.
     future: Option<Pin<Box<F>>>,
     failed: bool,
@@ -372,12 +365,10 @@ impl<E, F> Drop for Child<E, F> {
             }
         }
         let parent = {
-            let mut state = self.group.inner.borrow_mut();
-            state.children[self.slot] = None;
-            state.free.push(self.slot);
-            state.live -= 1;
-            if state.live == 0 {
-                state.parent.take()
+            let mut roster = self.group.roster.borrow_mut();
+            roster.children.remove(self.key);
+            if roster.children.is_empty() {
+                roster.parent.take()
             } else {
                 None
             }
@@ -394,10 +385,16 @@ struct CloseOnDrop<E>(TaskGroup<E>);
 
 impl<E> Drop for CloseOnDrop<E> {
     fn drop(&mut self) {
-        let mut state = self.0.inner.borrow_mut();
-        state.closed = true;
-        state.parent = None;
-        for canceller in state.children.iter().flatten() {
+        let mut roster = self.0.roster.borrow_mut();
+        roster.closed = true;
+        roster.parent = None;
+        roster.cancel_children();
+    }
+}
+
+impl<E> Roster<E> {
+    fn cancel_children(&self) {
+        for canceller in self.children.iter().filter_map(|(_, c)| c.as_ref()) {
             canceller.cancel();
         }
     }
@@ -405,12 +402,12 @@ impl<E> Drop for CloseOnDrop<E> {
 
 impl<E> fmt::Debug for TaskGroup<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = self.inner.borrow();
+        let roster = self.roster.borrow();
         f.debug_struct("TaskGroup")
-            .field("live", &state.live)
-            .field("errors", &state.errors.len())
-            .field("aborting", &state.aborting)
-            .field("closed", &state.closed)
+            .field("live", &roster.children.len())
+            .field("errors", &roster.errors.len())
+            .field("aborting", &roster.aborting)
+            .field("closed", &roster.closed)
             .finish()
     }
 }
