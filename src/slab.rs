@@ -181,8 +181,14 @@ impl<T> Slab<T> {
     /// next value gets a new generation, so `key` stays stale for good.
     #[inline]
     pub(crate) fn remove(&mut self, key: Key) -> Option<T> {
-        self.get(key)?;
-        Some(self.vacate(key.index()))
+        let index = key.index();
+        match self.slots.get(index) {
+            Some(Slot {
+                generation,
+                entry: Entry::Occupied(_),
+            }) if *generation == key.generation() => Some(self.vacate(index)),
+            _ => None,
+        }
     }
 
     /// Takes every value out, in slot order; every key goes stale.

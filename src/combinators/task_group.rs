@@ -228,11 +228,23 @@ impl<E: 'static> TaskGroup<E> {
         self.spawn_inner(future, None, Location::caller())
     }
 
-    /// Like [`spawn`](TaskGroup::spawn), with a task name.
+    /// Like [`spawn`](TaskGroup::spawn), with a task name (asyncio's
+    /// `create_task(coro, name=...)`).
     ///
     /// # Panics
     ///
     /// If no tulipa loop is running on this thread.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let out = tulipa::run(tulipa::TaskGroup::scope(|group| async move {
+    ///     let child = group.spawn_named("fetch", async { Ok::<_, String>(1) });
+    ///     assert_eq!(child.name(), Some("fetch"));
+    ///     Ok(child.await.unwrap())
+    /// }));
+    /// assert_eq!(out.unwrap().unwrap(), 1);
+    /// ```
     #[track_caller]
     pub fn spawn_named<F, T>(&self, name: impl Into<String>, future: F) -> Task<T>
     where
@@ -278,16 +290,71 @@ impl<E: 'static> TaskGroup<E> {
     }
 
     /// How many children are still running (their futures not yet dropped).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let lp = tulipa::EventLoop::builder().virtual_time().build().unwrap();
+    /// let out = lp.run(tulipa::TaskGroup::scope(|group| async move {
+    ///     for secs in [1, 2, 3] {
+    ///         drop(group.spawn(async move {
+    ///             tulipa::sleep(Duration::from_secs(secs)).await;
+    ///             Ok::<_, String>(())
+    ///         }));
+    ///     }
+    ///     assert_eq!(group.len(), 3);
+    ///     tulipa::sleep(Duration::from_millis(1500)).await;
+    ///     assert_eq!(group.len(), 2);
+    ///     Ok(())
+    /// }));
+    /// assert!(out.unwrap().is_ok());
+    /// ```
     pub fn len(&self) -> usize {
         self.roster.borrow().children.len()
     }
 
     /// Whether no child is running.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let out = tulipa::run(tulipa::TaskGroup::scope(|group| async move {
+    ///     assert!(group.is_empty());
+    ///     let child = group.spawn(async { Ok::<_, String>(()) });
+    ///     assert!(!group.is_empty());
+    ///     child.await.unwrap();
+    ///     Ok(group.is_empty())
+    /// }));
+    /// assert!(out.unwrap().unwrap());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// Whether a failure has happened and the children are being cancelled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::cell::RefCell;
+    /// use std::rc::Rc;
+    ///
+    /// let kept = Rc::new(RefCell::new(None));
+    /// let keep = kept.clone();
+    /// let out = tulipa::run(tulipa::TaskGroup::scope(move |group| {
+    ///     *keep.borrow_mut() = Some(group.clone());
+    ///     async move {
+    ///         assert!(!group.is_aborting());
+    ///         drop(group.spawn(async { Err::<(), _>("boom") }));
+    ///         Ok(())
+    ///     }
+    /// }));
+    /// assert!(out.unwrap().is_err());
+    /// let group = kept.borrow_mut().take().unwrap();
+    /// assert!(group.is_aborting());
+    /// ```
     pub fn is_aborting(&self) -> bool {
         self.roster.borrow().aborting
     }
@@ -422,11 +489,39 @@ pub enum ChildError<E> {
 
 impl<E> ChildError<E> {
     /// Whether this failure was a panic.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # std::panic::set_hook(Box::new(|_| {})); // keep the doctest's output quiet
+    /// let out = tulipa::run(tulipa::TaskGroup::scope(|group| async move {
+    ///     drop(group.spawn(async {
+    ///         if true {
+    ///             panic!("oops");
+    ///         }
+    ///         Ok::<(), String>(())
+    ///     }));
+    ///     Ok(())
+    /// }));
+    /// let err = out.unwrap().unwrap_err();
+    /// assert!(err.errors()[0].is_panic());
+    /// ```
     pub fn is_panic(&self) -> bool {
         matches!(self, ChildError::Panicked(_))
     }
 
     /// The error a child returned, if that is what this failure was.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let out = tulipa::run(tulipa::TaskGroup::scope(|group| async move {
+    ///     drop(group.spawn(async { Err::<(), _>("disk full") }));
+    ///     Ok(())
+    /// }));
+    /// let failure = out.unwrap().unwrap_err().into_errors().remove(0);
+    /// assert_eq!(failure.into_error(), Some("disk full"));
+    /// ```
     pub fn into_error(self) -> Option<E> {
         match self {
             ChildError::Failed(e) => Some(e),
@@ -461,11 +556,50 @@ pub struct GroupError<E> {
 
 impl<E> GroupError<E> {
     /// The failures, first one first.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let lp = tulipa::EventLoop::builder().virtual_time().build().unwrap();
+    /// let out = lp.run(tulipa::TaskGroup::scope(|group| async move {
+    ///     for (secs, name) in [(2, "late"), (1, "early")] {
+    ///         drop(group.spawn(async move {
+    ///             tulipa::sleep(Duration::from_secs(secs)).await;
+    ///             Err::<(), _>(name)
+    ///         }));
+    ///     }
+    ///     Ok(())
+    /// }));
+    /// let err = out.unwrap().unwrap_err();
+    /// let failures: Vec<String> = err.errors().iter().map(|e| e.to_string()).collect();
+    /// // "late" was cancelled by the first failure before it could fail.
+    /// assert_eq!(failures, ["task failed: early"]);
+    /// ```
     pub fn errors(&self) -> &[ChildError<E>] {
         &self.errors
     }
 
     /// The failures, by value.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let out = tulipa::run(tulipa::TaskGroup::scope(|group| async move {
+    ///     drop(group.spawn(async { Err::<(), _>(String::from("a")) }));
+    ///     drop(group.spawn(async { Err::<(), _>(String::from("b")) }));
+    ///     Ok(())
+    /// }));
+    /// let errors: Vec<String> = out
+    ///     .unwrap()
+    ///     .unwrap_err()
+    ///     .into_errors()
+    ///     .into_iter()
+    ///     .filter_map(|e| e.into_error())
+    ///     .collect();
+    /// assert_eq!(errors, ["a"], "the first failure cancels the second child");
+    /// ```
     pub fn into_errors(self) -> Vec<ChildError<E>> {
         self.errors
     }

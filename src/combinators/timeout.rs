@@ -180,6 +180,19 @@ impl Timeout {
     }
 
     /// The current deadline, `None` if there is none (asyncio's `when()`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let lp = tulipa::EventLoop::builder().virtual_time().build().unwrap();
+    /// let at = lp.time() + Duration::from_secs(3);
+    /// let cm = tulipa::timeout_at(at);
+    /// assert_eq!(cm.when(), Some(at));
+    /// cm.reschedule(None);
+    /// assert_eq!(cm.when(), None);
+    /// ```
     pub fn when(&self) -> Option<Instant> {
         self.deadline.when.get()
     }
@@ -211,6 +224,20 @@ impl Timeout {
 
     /// Whether a future run under this scope was stopped by its deadline
     /// (asyncio's `expired()`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let lp = tulipa::EventLoop::builder().virtual_time().build().unwrap();
+    /// let cm = tulipa::timeout_at(lp.time() + Duration::from_secs(1));
+    /// lp.run_until_complete(cm.run(async { 1 })).unwrap().unwrap();
+    /// assert!(!cm.expired(), "finished in time");
+    /// let late = lp.run_until_complete(cm.run(tulipa::sleep(Duration::from_secs(2))));
+    /// assert!(late.unwrap().is_err());
+    /// assert!(cm.expired());
+    /// ```
     pub fn expired(&self) -> bool {
         self.deadline.expired.get()
     }

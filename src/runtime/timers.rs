@@ -196,16 +196,21 @@ impl Timers {
     /// Pops the next live timer due at `now`, in (deadline, sequence) order.
     pub(crate) fn pop_due(&mut self, now: Instant) -> Option<Action> {
         loop {
-            self.purge_top();
             let top = self.heap.peek()?;
             if top.when > now {
+                // Nothing is due; leave the top live for `next_deadline`.
+                self.purge_top();
                 return None;
             }
             let key = top.key;
             self.heap.pop();
-            if let Some(TimerState::Armed(action)) = self.release(key) {
-                self.counts.fired += 1;
-                return Some(action);
+            match self.release(key) {
+                Some(TimerState::Armed(action)) => {
+                    self.counts.fired += 1;
+                    return Some(action);
+                }
+                Some(TimerState::Cancelled) => self.cancelled_in_heap -= 1,
+                None => unreachable!("a heap entry outlived its timer"),
             }
         }
     }
