@@ -26,7 +26,7 @@
 //! The owner comes back in one of two ways. A queue's waiter looks with
 //! [`WaiterList::poll_slot`], which keeps the slot, re-checks its condition
 //! and, if someone else took the item first, goes back to the front with
-//! [`WaiterList::repark_front`]. A sync waiter, to which the notification
+//! [`WaiterList::rejoin_front`]. A sync waiter, to which the notification
 //! itself hands what it waited for (a lock, a permit), consumes it with
 //! [`WaiterList::poll_notified`], which frees the slot.
 //!
@@ -108,11 +108,12 @@ impl WaiterList {
         index
     }
 
-    /// Puts the notified waiter `index` back in line, at the front: it was
-    /// woken for an item (or a free place) that someone else took first, and
-    /// keeps its place rather than going to the back (asyncio's gh-83055).
+    /// Puts the notified waiter `index` back in line, at the front. A
+    /// waiter woken for an item (or a free place) that someone else took
+    /// first keeps its place rather than going to the back (asyncio's
+    /// gh-83055); a run of a `Timeout` woken by `reschedule` waits on.
     #[inline]
-    pub(crate) fn repark_front(&mut self, index: u32, waker: Waker) {
+    pub(crate) fn rejoin_front(&mut self, index: u32, waker: Waker) {
         let slot = &mut self.slots[index as usize];
         debug_assert!(matches!(slot.state, SlotState::Notified));
         slot.state = SlotState::Waiting(waker);
@@ -335,14 +336,14 @@ mod tests {
     }
 
     #[test]
-    fn repark_front_keeps_the_place_and_ends_the_transit() {
+    fn rejoin_front_keeps_the_place_and_ends_the_transit() {
         let last = Arc::new(AtomicUsize::new(0));
         let mut list = WaiterList::new();
         let a = list.push_back(waker(1, &last));
         let _b = list.push_back(waker(2, &last));
         let _ = list.notify_one();
         assert_eq!((list.waiting(), list.notified), (1, 1));
-        list.repark_front(a, waker(1, &last));
+        list.rejoin_front(a, waker(1, &last));
         assert_eq!((list.waiting(), list.notified), (2, 0));
         list.notify_one().unwrap().wake();
         assert_eq!(last.load(Ordering::SeqCst), 1);

@@ -89,7 +89,7 @@ impl RunSlot {
             Some(slot) => {
                 if runs.poll_slot(slot, waker) == Seen::Notified {
                     // Every run is woken at once, so the place is free.
-                    runs.repark_front(slot, waker.clone());
+                    runs.rejoin_front(slot, waker.clone());
                 }
             }
         }
