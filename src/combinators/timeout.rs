@@ -88,7 +88,8 @@ impl RunSlot {
             None => self.slot = Some(runs.push_back(waker.clone())),
             Some(slot) => {
                 if runs.poll_slot(slot, waker) == Seen::Notified {
-                    // Every run is woken at once, so the place is free.
+                    // Woken by `reschedule`: wait on. Places in this line
+                    // do not matter; `reschedule` wakes every run.
                     runs.rejoin_front(slot, waker.clone());
                 }
             }
