@@ -12,7 +12,9 @@
 //!
 //! Tasks do not live here: a task is a reference-counted allocation of its
 //! own (`runtime/raw_task.rs`) whose wakers point at it directly, so it
-//! needs no key to look up.
+//! needs no key to look up. Nor do waiters: the waiter line
+//! (`src/waiters.rs`) links its slots into a FIFO by index, and only a
+//! slot's owner frees it, so its indexes need no generation.
 //!
 //! A key is one `usize`: the slot index in the low half, the generation in
 //! the high half, whose top bit is never set. So no key equals `usize::MAX`,
