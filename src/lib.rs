@@ -129,6 +129,7 @@ pub mod runtime;
 #[cfg(all(unix, feature = "signal"))]
 #[cfg_attr(docsrs, doc(cfg(all(unix, feature = "signal"))))]
 pub mod signal;
+mod slab;
 pub mod sync;
 pub mod task;
 pub mod time;

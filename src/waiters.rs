@@ -2,10 +2,12 @@
 //! cancellation never loses a wake-up (asyncio's `_getters` / `_putters`
 //! deques in `queues.py`, and the `_waiters` deques in `locks.py`). It is
 //! the line of the queues' getters, putters and joiners, of every primitive
-//! in [`crate::sync`], and of the executor's submitters waiting for room in
-//! a bounded job queue.
+//! in [`crate::sync`], of the executor's submitters waiting for room in
+//! a bounded job queue, and of the runs of a [`Timeout`](crate::Timeout)
+//! scope waiting for its deadline to move.
 //!
-//! A [`WaiterList`] lives inside its owner's mutex. Each waiter owns one
+//! A [`WaiterList`] lives inside its owner's mutex (or, for a loop-bound
+//! owner, its `RefCell`). Each waiter owns one
 //! slot, named by its index, from its first `Pending` until it is done
 //! waiting or is dropped. Slots sit in a `Vec` and the *waiting* ones are
 //! chained into a doubly linked FIFO by index, so push, pop and removal
@@ -24,7 +26,7 @@
 //! The owner comes back in one of two ways. A queue's waiter looks with
 //! [`WaiterList::poll_slot`], which keeps the slot, re-checks its condition
 //! and, if someone else took the item first, goes back to the front with
-//! [`WaiterList::repark_front`]. A sync waiter, to which the notification
+//! [`WaiterList::rejoin_front`]. A sync waiter, to which the notification
 //! itself hands what it waited for (a lock, a permit), consumes it with
 //! [`WaiterList::poll_notified`], which frees the slot.
 //!
@@ -106,11 +108,12 @@ impl WaiterList {
         index
     }
 
-    /// Puts the notified waiter `index` back in line, at the front: it was
-    /// woken for an item (or a free place) that someone else took first, and
-    /// keeps its place rather than going to the back (asyncio's gh-83055).
+    /// Puts the notified waiter `index` back in line, at the front. A
+    /// waiter woken for an item (or a free place) that someone else took
+    /// first keeps its place rather than going to the back (asyncio's
+    /// gh-83055); a run of a `Timeout` woken by `reschedule` waits on.
     #[inline]
-    pub(crate) fn repark_front(&mut self, index: u32, waker: Waker) {
+    pub(crate) fn rejoin_front(&mut self, index: u32, waker: Waker) {
         let slot = &mut self.slots[index as usize];
         debug_assert!(matches!(slot.state, SlotState::Notified));
         slot.state = SlotState::Waiting(waker);
@@ -198,24 +201,33 @@ impl WaiterList {
     /// without acting must pass the wake-up on.
     #[inline]
     pub(crate) fn remove(&mut self, index: u32) -> Seen {
-        let seen = match self.slots[index as usize].state {
-            SlotState::Waiting(_) => {
+        // The caller holds the lock while the waker drops here, but dropping
+        // a waker never re-enters the owner of a mutex-guarded line.
+        self.remove_keeping_waker(index).0
+    }
+
+    /// As [`remove`](WaiterList::remove), but hands back the waker of a
+    /// waiting slot rather than dropping it, for an owner that drops it
+    /// only once its borrow of the line has ended (a line in a `RefCell`,
+    /// which a waker's drop running arbitrary code could reach again).
+    #[inline]
+    pub(crate) fn remove_keeping_waker(&mut self, index: u32) -> (Seen, Option<Waker>) {
+        let free = SlotState::Free {
+            next_free: self.free_head,
+        };
+        let taken = match std::mem::replace(&mut self.slots[index as usize].state, free) {
+            SlotState::Waiting(waker) => {
                 self.unlink(index);
-                Seen::Waiting
+                (Seen::Waiting, Some(waker))
             }
             SlotState::Notified => {
                 self.notified -= 1;
-                Seen::Notified
+                (Seen::Notified, None)
             }
             SlotState::Free { .. } => unreachable!("a waiter was freed twice"),
         };
-        // Dropping the old state drops the waker; the caller holds the lock,
-        // but dropping a waker never re-enters the line's owner.
-        self.slots[index as usize].state = SlotState::Free {
-            next_free: self.free_head,
-        };
         self.free_head = index;
-        seen
+        taken
     }
 
     #[inline]
@@ -324,14 +336,14 @@ mod tests {
     }
 
     #[test]
-    fn repark_front_keeps_the_place_and_ends_the_transit() {
+    fn rejoin_front_keeps_the_place_and_ends_the_transit() {
         let last = Arc::new(AtomicUsize::new(0));
         let mut list = WaiterList::new();
         let a = list.push_back(waker(1, &last));
         let _b = list.push_back(waker(2, &last));
         let _ = list.notify_one();
         assert_eq!((list.waiting(), list.notified), (1, 1));
-        list.repark_front(a, waker(1, &last));
+        list.rejoin_front(a, waker(1, &last));
         assert_eq!((list.waiting(), list.notified), (2, 0));
         list.notify_one().unwrap().wake();
         assert_eq!(last.load(Ordering::SeqCst), 1);
@@ -396,6 +408,28 @@ mod tests {
         for key in [keys[0], keys[1], keys[2], keys[3], k] {
             assert_eq!(list.poll_notified(key, Waker::noop()), Poll::Ready(()));
         }
+        assert!(list.is_idle());
+    }
+
+    #[test]
+    fn remove_keeping_waker_hands_back_only_a_waiting_slots_waker() {
+        let last = Arc::new(AtomicUsize::new(0));
+        let mut list = WaiterList::new();
+        let (tag, w) = tagged(1, &last);
+        let a = list.push_back(w);
+        let b = list.push_back(waker(2, &last));
+        let (seen, kept) = list.remove_keeping_waker(a);
+        assert_eq!(seen, Seen::Waiting);
+        kept.expect("a waiting slot hands its waker back").wake();
+        assert_eq!(tag.2.load(Ordering::SeqCst), 1);
+        assert_eq!(list.waiting(), 1);
+        let _ = list.notify_one();
+        let (seen, kept) = list.remove_keeping_waker(b);
+        assert_eq!(seen, Seen::Notified);
+        assert!(
+            kept.is_none(),
+            "a notified slot's waker was handed out already"
+        );
         assert!(list.is_idle());
     }
 }

@@ -685,3 +685,36 @@ fn no_child_outlives_its_group() {
         })
         .unwrap();
 }
+
+/// Children that come and go in waves reuse the group's places; the count
+/// stays exact, and a failure cancels exactly the children still running.
+#[test]
+fn children_in_waves_reuse_places_and_a_failure_cancels_only_the_live_ones() {
+    vloop()
+        .run(async {
+            let cancelled = Counter::new();
+            let c = cancelled.clone();
+            let out = Group::scope(|g| async move {
+                for wave in 0..10u64 {
+                    for i in 0..100u64 {
+                        drop(g.spawn(ok_after(ms(i), wave)));
+                    }
+                    assert_eq!(g.len(), 100);
+                    tulipa::sleep(ms(100)).await;
+                    assert!(g.is_empty(), "wave {wave} finished");
+                }
+                for _ in 0..7 {
+                    drop(g.spawn(cancellable(secs(60), c.clone())));
+                }
+                drop(g.spawn(fail_after::<()>(ms(1), "boom")));
+                assert_eq!(g.len(), 8);
+                tulipa::sleep(secs(60)).await;
+                Ok(())
+            })
+            .await;
+            assert_eq!(out.unwrap_err().errors().len(), 1);
+            assert_eq!(cancelled.get(), 7);
+            assert!(tulipa::all_tasks().is_empty());
+        })
+        .unwrap();
+}

@@ -425,3 +425,41 @@ fn scope_shared_by_many_tasks_reschedule_reaches_all() {
         })
         .unwrap();
 }
+
+/// A run woken by one reschedule goes back in line, so a second
+/// reschedule reaches it too; a run dropped while woken (before it looked)
+/// leaves nothing behind in the scope.
+#[test]
+fn reschedule_reaches_a_run_woken_by_an_earlier_reschedule() {
+    vloop()
+        .run(async {
+            let start = tulipa::now();
+            let cm = timeout(secs(60));
+            let spawn_run = |cm: &Timeout| {
+                let cm = cm.clone();
+                tulipa::spawn(async move { cm.run(tulipa::sleep(secs(3600))).await })
+            };
+            let kept = spawn_run(&cm);
+            let dropped = spawn_run(&cm);
+            tulipa::sleep(secs(1)).await;
+            cm.reschedule(Some(tulipa::now() + secs(120))); // wakes both runs
+            dropped.cancel(); // dropped before it looks at its wake-up
+            tulipa::sleep(secs(1)).await;
+            cm.reschedule(Some(tulipa::now() + secs(1)));
+            assert!(kept.await.unwrap().is_err());
+            assert_eq!(
+                since(start),
+                secs(3),
+                "the second reschedule took effect at once"
+            );
+            assert!(dropped.await.unwrap_err().is_cancelled());
+            // The scope still serves new runs.
+            cm.reschedule(None);
+            let late = spawn_run(&cm);
+            tulipa::yield_now().await;
+            cm.reschedule(Some(tulipa::now() + secs(2)));
+            assert!(late.await.unwrap().is_err());
+            assert_eq!(since(start), secs(5));
+        })
+        .unwrap();
+}

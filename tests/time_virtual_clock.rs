@@ -90,7 +90,7 @@ fn real_clock_sleep_waits_at_least_the_duration() {
 }
 
 /// A `Sleep` armed on one loop and then awaited on another works on the
-/// loop that polls it: it waits for its deadline there instead of parking
+/// loop that polls it: it waits for its deadline there instead of waiting
 /// forever or finishing early.
 #[test]
 fn sleep_moved_to_another_loop_waits_there_for_its_deadline() {

@@ -62,11 +62,36 @@ pub struct Shield<T> {
 
 impl<T> Shield<T> {
     /// Whether the shielded task has finished.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = tulipa::EventLoop::new().unwrap();
+    /// lp.run(async {
+    ///     let shielded = tulipa::shield(tulipa::spawn(async { 3 }));
+    ///     assert!(!shielded.is_done());
+    ///     tulipa::yield_now().await;
+    ///     assert!(shielded.is_done());
+    ///     assert_eq!(shielded.await.unwrap(), 3);
+    /// })
+    /// .unwrap();
+    /// ```
     pub fn is_done(&self) -> bool {
         self.task.is_done()
     }
 
     /// The shielded task's id.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// tulipa::run(async {
+    ///     let task = tulipa::spawn(async {});
+    ///     let id = task.id();
+    ///     assert_eq!(tulipa::shield(task).id(), id);
+    /// })
+    /// .unwrap();
+    /// ```
     pub fn id(&self) -> TaskId {
         self.task.id()
     }

@@ -10,6 +10,7 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
 use crate::runtime::context;
+use crate::slab::{Key, Slab};
 use crate::task::{spawn_on, Canceller, PanicError, Task};
 
 /// A set of tasks that live and die together (asyncio's `TaskGroup`).
@@ -88,22 +89,23 @@ use crate::task::{spawn_on, Canceller, PanicError, Task};
 /// ```
 #[doc(alias = "asyncio.TaskGroup")]
 pub struct TaskGroup<E> {
-    inner: Rc<RefCell<State<E>>>,
+    roster: Rc<RefCell<Roster<E>>>,
 }
 
 impl<E> Clone for TaskGroup<E> {
     fn clone(&self) -> Self {
         TaskGroup {
-            inner: self.inner.clone(),
+            roster: self.roster.clone(),
         }
     }
 }
 
-struct State<E> {
-    /// Cancel handles of the live children, by slot.
-    children: Vec<Option<Canceller>>,
-    free: Vec<usize>,
-    live: usize,
+/// Who is in a group and how it is going: the running children, the
+/// failures so far, and the scope's task to wake.
+struct Roster<E> {
+    /// One entry per running child (its future not yet dropped), holding
+    /// its cancel handle once `spawn` has it; each child holds its key.
+    children: Slab<Option<Canceller>>,
     errors: Vec<ChildError<E>>,
     /// A failure happened: the rest are being cancelled.
     aborting: bool,
@@ -146,10 +148,8 @@ impl<E: 'static> TaskGroup<E> {
         Fut: Future<Output = Result<R, E>>,
     {
         let group = TaskGroup {
-            inner: Rc::new(RefCell::new(State {
-                children: Vec::new(),
-                free: Vec::new(),
-                live: 0,
+            roster: Rc::new(RefCell::new(Roster {
+                children: Slab::new(),
                 errors: Vec::new(),
                 aborting: false,
                 closed: false,
@@ -179,16 +179,16 @@ impl<E: 'static> TaskGroup<E> {
                         group.fail(ChildError::Panicked(PanicError::new(payload)));
                     }
                 }
-                let mut state = group.inner.borrow_mut();
-                if body.is_some() || state.live > 0 {
-                    match &state.parent {
+                let mut roster = group.roster.borrow_mut();
+                if body.is_some() || !roster.children.is_empty() {
+                    match &roster.parent {
                         Some(w) if w.will_wake(cx.waker()) => {}
-                        _ => state.parent = Some(cx.waker().clone()),
+                        _ => roster.parent = Some(cx.waker().clone()),
                     }
                     return Poll::Pending;
                 }
-                state.closed = true;
-                let errors = std::mem::take(&mut state.errors);
+                roster.closed = true;
+                let errors = std::mem::take(&mut roster.errors);
                 Poll::Ready(match output.take() {
                     Some(value) if errors.is_empty() => Ok(value),
                     _ => Err(GroupError { errors }),
@@ -228,11 +228,23 @@ impl<E: 'static> TaskGroup<E> {
         self.spawn_inner(future, None, Location::caller())
     }
 
-    /// Like [`spawn`](TaskGroup::spawn), with a task name.
+    /// Like [`spawn`](TaskGroup::spawn), with a task name (asyncio's
+    /// `create_task(coro, name=...)`).
     ///
     /// # Panics
     ///
     /// If no tulipa loop is running on this thread.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let out = tulipa::run(tulipa::TaskGroup::scope(|group| async move {
+    ///     let child = group.spawn_named("fetch", async { Ok::<_, String>(1) });
+    ///     assert_eq!(child.name(), Some("fetch"));
+    ///     Ok(child.await.unwrap())
+    /// }));
+    /// assert_eq!(out.unwrap().unwrap(), 1);
+    /// ```
     #[track_caller]
     pub fn spawn_named<F, T>(&self, name: impl Into<String>, future: F) -> Task<T>
     where
@@ -253,49 +265,98 @@ impl<E: 'static> TaskGroup<E> {
         T: 'static,
     {
         let core = context::expect_current("TaskGroup::spawn");
-        let slot = {
-            let mut state = self.inner.borrow_mut();
-            if state.closed || state.aborting {
-                None
-            } else {
-                state.live += 1;
-                Some(state.free.pop().unwrap_or_else(|| {
-                    state.children.push(None);
-                    state.children.len() - 1
-                }))
-            }
+        let key = {
+            let mut roster = self.roster.borrow_mut();
+            let open = !roster.closed && !roster.aborting;
+            open.then(|| roster.children.insert(None))
         };
-        let Some(slot) = slot else {
+        let Some(key) = key else {
             let refused = spawn_on(&core, refused::<F, T>(future), name, location);
             refused.cancel();
             return refused;
         };
         let child = Child {
             group: self.clone(),
-            slot,
+            key,
             future: Some(Box::pin(future)),
             failed: false,
         };
         let task = spawn_on(&core, child, name, location);
-        if !task.is_done() {
-            self.inner.borrow_mut().children[slot] = Some(task.canceller());
+        // A child that already ended (an eager task) has left: its key is stale.
+        if let Some(entry) = self.roster.borrow_mut().children.get_mut(key) {
+            *entry = Some(task.canceller());
         }
         task
     }
 
     /// How many children are still running (their futures not yet dropped).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let lp = tulipa::EventLoop::builder().virtual_time().build().unwrap();
+    /// let out = lp.run(tulipa::TaskGroup::scope(|group| async move {
+    ///     for secs in [1, 2, 3] {
+    ///         drop(group.spawn(async move {
+    ///             tulipa::sleep(Duration::from_secs(secs)).await;
+    ///             Ok::<_, String>(())
+    ///         }));
+    ///     }
+    ///     assert_eq!(group.len(), 3);
+    ///     tulipa::sleep(Duration::from_millis(1500)).await;
+    ///     assert_eq!(group.len(), 2);
+    ///     Ok(())
+    /// }));
+    /// assert!(out.unwrap().is_ok());
+    /// ```
     pub fn len(&self) -> usize {
-        self.inner.borrow().live
+        self.roster.borrow().children.len()
     }
 
     /// Whether no child is running.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let out = tulipa::run(tulipa::TaskGroup::scope(|group| async move {
+    ///     assert!(group.is_empty());
+    ///     let child = group.spawn(async { Ok::<_, String>(()) });
+    ///     assert!(!group.is_empty());
+    ///     child.await.unwrap();
+    ///     Ok(group.is_empty())
+    /// }));
+    /// assert!(out.unwrap().unwrap());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// Whether a failure has happened and the children are being cancelled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::cell::RefCell;
+    /// use std::rc::Rc;
+    ///
+    /// let kept = Rc::new(RefCell::new(None));
+    /// let keep = kept.clone();
+    /// let out = tulipa::run(tulipa::TaskGroup::scope(move |group| {
+    ///     *keep.borrow_mut() = Some(group.clone());
+    ///     async move {
+    ///         assert!(!group.is_aborting());
+    ///         drop(group.spawn(async { Err::<(), _>("boom") }));
+    ///         Ok(())
+    ///     }
+    /// }));
+    /// assert!(out.unwrap().is_err());
+    /// let group = kept.borrow_mut().take().unwrap();
+    /// assert!(group.is_aborting());
+    /// ```
     pub fn is_aborting(&self) -> bool {
-        self.inner.borrow().aborting
+        self.roster.borrow().aborting
     }
 }
 
@@ -303,15 +364,13 @@ impl<E> TaskGroup<E> {
     /// Records a failure; the first one cancels every child.
     fn fail(&self, error: ChildError<E>) {
         let parent = {
-            let mut state = self.inner.borrow_mut();
-            state.errors.push(error);
-            if !state.aborting {
-                state.aborting = true;
-                for canceller in state.children.iter().flatten() {
-                    canceller.cancel();
-                }
+            let mut roster = self.roster.borrow_mut();
+            roster.errors.push(error);
+            if !roster.aborting {
+                roster.aborting = true;
+                roster.cancel_children();
             }
-            state.parent.take()
+            roster.parent.take()
         };
         if let Some(parent) = parent {
             parent.wake();
@@ -332,7 +391,8 @@ async fn refused<F, T>(future: F) -> T {
 /// a panic there into a failure, and tells the group the child is gone.
 struct Child<E, F> {
     group: TaskGroup<E>,
-    slot: usize,
+    /// This child's entry in the group's roster.
+    key: Key,
     /// Boxed so that `Drop` can drop it inside `catch_unwind`.
     future: Option<Pin<Box<F>>>,
     failed: bool,
@@ -372,12 +432,10 @@ impl<E, F> Drop for Child<E, F> {
             }
         }
         let parent = {
-            let mut state = self.group.inner.borrow_mut();
-            state.children[self.slot] = None;
-            state.free.push(self.slot);
-            state.live -= 1;
-            if state.live == 0 {
-                state.parent.take()
+            let mut roster = self.group.roster.borrow_mut();
+            roster.children.remove(self.key);
+            if roster.children.is_empty() {
+                roster.parent.take()
             } else {
                 None
             }
@@ -394,10 +452,16 @@ struct CloseOnDrop<E>(TaskGroup<E>);
 
 impl<E> Drop for CloseOnDrop<E> {
     fn drop(&mut self) {
-        let mut state = self.0.inner.borrow_mut();
-        state.closed = true;
-        state.parent = None;
-        for canceller in state.children.iter().flatten() {
+        let mut roster = self.0.roster.borrow_mut();
+        roster.closed = true;
+        roster.parent = None;
+        roster.cancel_children();
+    }
+}
+
+impl<E> Roster<E> {
+    fn cancel_children(&self) {
+        for canceller in self.children.iter().filter_map(|(_, c)| c.as_ref()) {
             canceller.cancel();
         }
     }
@@ -405,12 +469,12 @@ impl<E> Drop for CloseOnDrop<E> {
 
 impl<E> fmt::Debug for TaskGroup<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = self.inner.borrow();
+        let roster = self.roster.borrow();
         f.debug_struct("TaskGroup")
-            .field("live", &state.live)
-            .field("errors", &state.errors.len())
-            .field("aborting", &state.aborting)
-            .field("closed", &state.closed)
+            .field("live", &roster.children.len())
+            .field("errors", &roster.errors.len())
+            .field("aborting", &roster.aborting)
+            .field("closed", &roster.closed)
             .finish()
     }
 }
@@ -425,11 +489,39 @@ pub enum ChildError<E> {
 
 impl<E> ChildError<E> {
     /// Whether this failure was a panic.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # std::panic::set_hook(Box::new(|_| {})); // keep the doctest's output quiet
+    /// let out = tulipa::run(tulipa::TaskGroup::scope(|group| async move {
+    ///     drop(group.spawn(async {
+    ///         if true {
+    ///             panic!("oops");
+    ///         }
+    ///         Ok::<(), String>(())
+    ///     }));
+    ///     Ok(())
+    /// }));
+    /// let err = out.unwrap().unwrap_err();
+    /// assert!(err.errors()[0].is_panic());
+    /// ```
     pub fn is_panic(&self) -> bool {
         matches!(self, ChildError::Panicked(_))
     }
 
     /// The error a child returned, if that is what this failure was.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let out = tulipa::run(tulipa::TaskGroup::scope(|group| async move {
+    ///     drop(group.spawn(async { Err::<(), _>("disk full") }));
+    ///     Ok(())
+    /// }));
+    /// let failure = out.unwrap().unwrap_err().into_errors().remove(0);
+    /// assert_eq!(failure.into_error(), Some("disk full"));
+    /// ```
     pub fn into_error(self) -> Option<E> {
         match self {
             ChildError::Failed(e) => Some(e),
@@ -470,11 +562,50 @@ impl<E> GroupError<E> {
     }
 
     /// The failures, first one first.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let lp = tulipa::EventLoop::builder().virtual_time().build().unwrap();
+    /// let out = lp.run(tulipa::TaskGroup::scope(|group| async move {
+    ///     for (secs, name) in [(2, "late"), (1, "early")] {
+    ///         drop(group.spawn(async move {
+    ///             tulipa::sleep(Duration::from_secs(secs)).await;
+    ///             Err::<(), _>(name)
+    ///         }));
+    ///     }
+    ///     Ok(())
+    /// }));
+    /// let err = out.unwrap().unwrap_err();
+    /// let failures: Vec<String> = err.errors().iter().map(|e| e.to_string()).collect();
+    /// // "late" was cancelled by the first failure before it could fail.
+    /// assert_eq!(failures, ["task failed: early"]);
+    /// ```
     pub fn errors(&self) -> &[ChildError<E>] {
         &self.errors
     }
 
     /// The failures, by value.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let out = tulipa::run(tulipa::TaskGroup::scope(|group| async move {
+    ///     drop(group.spawn(async { Err::<(), _>(String::from("a")) }));
+    ///     drop(group.spawn(async { Err::<(), _>(String::from("b")) }));
+    ///     Ok(())
+    /// }));
+    /// let errors: Vec<String> = out
+    ///     .unwrap()
+    ///     .unwrap_err()
+    ///     .into_errors()
+    ///     .into_iter()
+    ///     .filter_map(|e| e.into_error())
+    ///     .collect();
+    /// assert_eq!(errors, ["a"], "the first failure cancels the second child");
+    /// ```
     pub fn into_errors(self) -> Vec<ChildError<E>> {
         self.errors
     }

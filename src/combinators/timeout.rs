@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use super::unwind::{cancel_inner, Unwinding};
 use crate::time::{deadline_after, now, sleep_until, Sleep};
+use crate::waiters::{wake_all, Seen, WaiterList};
 
 /// A deadline scope (asyncio's `asyncio.Timeout`, what `async with
 /// asyncio.timeout(d) as cm` binds to `cm`).
@@ -56,32 +57,52 @@ use crate::time::{deadline_after, now, sleep_until, Sleep};
 #[derive(Clone)]
 #[doc(alias = "asyncio.Timeout")]
 pub struct Timeout {
-    shared: Rc<Shared>,
+    deadline: Rc<ScopeDeadline>,
 }
 
-struct Shared {
-    deadline: Cell<Option<Instant>>,
+/// What the clones of one scope share: the deadline, whether it stopped a
+/// run, and the line of runs waiting on it.
+struct ScopeDeadline {
+    when: Cell<Option<Instant>>,
     expired: Cell<bool>,
-    /// Runs waiting on the deadline, by run id, woken by `reschedule`.
-    wakers: RefCell<Vec<(u64, Waker)>>,
-    next_run: Cell<u64>,
+    /// The pending runs, all woken by `reschedule` so that they re-arm
+    /// their timers (as `Event::set` wakes its whole line). A run woken so
+    /// goes back in line at its next pending poll; one dropped after being
+    /// woken has nothing to pass on, since every other run was woken too.
+    runs: RefCell<WaiterList>,
 }
 
-/// Takes a finished (or dropped) run's waker out of the scope, so a scope
-/// reused by many runs keeps no stale wakers.
-struct Unregister {
-    shared: Rc<Shared>,
-    run: u64,
+/// A run's place in its scope's line, taken out when the run finishes or
+/// is dropped, so a scope reused by many runs keeps no stale wakers.
+struct RunSlot {
+    deadline: Rc<ScopeDeadline>,
+    slot: Option<u32>,
 }
 
-impl Drop for Unregister {
+impl RunSlot {
+    /// Keeps the run in line with `waker`: it joins, refreshes its waker,
+    /// or, woken by `reschedule`, goes back in line.
+    fn wait(&mut self, waker: &Waker) {
+        let mut runs = self.deadline.runs.borrow_mut();
+        match self.slot {
+            None => self.slot = Some(runs.push_back(waker.clone())),
+            Some(slot) => {
+                if runs.poll_slot(slot, waker) == Seen::Notified {
+                    // Woken by `reschedule`: wait on. Places in this line
+                    // do not matter; `reschedule` wakes every run.
+                    runs.rejoin_front(slot, waker.clone());
+                }
+            }
+        }
+    }
+}
+
+impl Drop for RunSlot {
     fn drop(&mut self) {
-        let removed = {
-            let mut wakers = self.shared.wakers.borrow_mut();
-            let at = wakers.iter().position(|(run, _)| *run == self.run);
-            at.map(|at| wakers.swap_remove(at))
-        };
-        drop(removed); // after the borrow ends: dropping a waker may run code
+        if let Some(slot) = self.slot.take() {
+            let (_, waker) = self.deadline.runs.borrow_mut().remove_keeping_waker(slot);
+            drop(waker); // after the borrow ends: dropping a waker may run code
+        }
     }
 }
 
@@ -151,18 +172,30 @@ impl Timeout {
 
     fn with_deadline(deadline: Option<Instant>) -> Timeout {
         Timeout {
-            shared: Rc::new(Shared {
-                deadline: Cell::new(deadline),
+            deadline: Rc::new(ScopeDeadline {
+                when: Cell::new(deadline),
                 expired: Cell::new(false),
-                wakers: RefCell::new(Vec::new()),
-                next_run: Cell::new(0),
+                runs: RefCell::new(WaiterList::new()),
             }),
         }
     }
 
     /// The current deadline, `None` if there is none (asyncio's `when()`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let lp = tulipa::EventLoop::builder().virtual_time().build().unwrap();
+    /// let at = lp.time() + Duration::from_secs(3);
+    /// let cm = tulipa::timeout_at(at);
+    /// assert_eq!(cm.when(), Some(at));
+    /// cm.reschedule(None);
+    /// assert_eq!(cm.when(), None);
+    /// ```
     pub fn when(&self) -> Option<Instant> {
-        self.shared.deadline.get()
+        self.deadline.when.get()
     }
 
     /// Moves the deadline (asyncio's `reschedule`); `None` removes it.
@@ -184,17 +217,30 @@ impl Timeout {
     /// assert!(out.unwrap().is_ok());
     /// ```
     pub fn reschedule(&self, when: Option<Instant>) {
-        self.shared.deadline.set(when);
-        let wakers = std::mem::take(&mut *self.shared.wakers.borrow_mut());
-        for (_, waker) in wakers {
-            waker.wake();
-        }
+        self.deadline.when.set(when);
+        let mut wakers = Vec::new();
+        self.deadline.runs.borrow_mut().notify_all(&mut wakers);
+        wake_all(wakers);
     }
 
     /// Whether a future run under this scope was stopped by its deadline
     /// (asyncio's `expired()`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let lp = tulipa::EventLoop::builder().virtual_time().build().unwrap();
+    /// let cm = tulipa::timeout_at(lp.time() + Duration::from_secs(1));
+    /// lp.run_until_complete(cm.run(async { 1 })).unwrap().unwrap();
+    /// assert!(!cm.expired(), "finished in time");
+    /// let late = lp.run_until_complete(cm.run(tulipa::sleep(Duration::from_secs(2))));
+    /// assert!(late.unwrap().is_err());
+    /// assert!(cm.expired());
+    /// ```
     pub fn expired(&self) -> bool {
-        self.shared.expired.get()
+        self.deadline.expired.get()
     }
 
     /// Runs `future` under the scope's deadline.
@@ -246,16 +292,13 @@ impl Timeout {
         &self,
         future: F,
     ) -> impl Future<Output = Result<F::Output, TimeoutError>> {
-        let shared = self.shared.clone();
-        let run = shared.next_run.get();
-        shared.next_run.set(run + 1);
-        let unregister = Unregister {
-            shared: shared.clone(),
-            run,
+        let deadline = self.deadline.clone();
+        let mut run_slot = RunSlot {
+            deadline: deadline.clone(),
+            slot: None,
         };
         let future = future.into_future();
         async move {
-            let _unregister = unregister;
             let mut future = pin!(Some(future));
             let mut expiry = Expiry::default();
             let mut unwinding: Option<Unwinding> = None;
@@ -270,7 +313,7 @@ impl Timeout {
                     .as_pin_mut()
                     .expect("Timeout::run polled after completion");
                 if expiry.expiring {
-                    shared.expired.set(true);
+                    deadline.expired.set(true);
                     // The tasks the future awaited are cancelled with it;
                     // the error comes once they have unwound.
                     let mut cancelled = cancel_inner(|| future.set(None));
@@ -284,20 +327,15 @@ impl Timeout {
                     future.set(None);
                     return Poll::Ready(Ok(output));
                 }
-                match shared.deadline.get() {
-                    Some(deadline) => expiry.poll(deadline, now, cx),
+                match deadline.when.get() {
+                    Some(when) => expiry.poll(when, now, cx),
                     None => expiry.disarm(),
                 }
                 if expiry.expiring {
                     // asyncio's EXPIRING state already counts as expired.
-                    shared.expired.set(true);
+                    deadline.expired.set(true);
                 }
-                let mut wakers = shared.wakers.borrow_mut();
-                match wakers.iter_mut().find(|(r, _)| *r == run) {
-                    Some((_, w)) if w.will_wake(cx.waker()) => {}
-                    Some((_, w)) => *w = cx.waker().clone(),
-                    None => wakers.push((run, cx.waker().clone())),
-                }
+                run_slot.wait(cx.waker());
                 Poll::Pending
             })
             .await

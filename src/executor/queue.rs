@@ -126,7 +126,7 @@ impl JobQueue {
     /// for room someone else took back at the front (asyncio's gh-83055).
     pub(super) fn wait_in_line(&mut self, slot: &mut Slot, waker: &Waker) {
         match *slot {
-            Some(index) => self.line.repark_front(index, waker.clone()),
+            Some(index) => self.line.rejoin_front(index, waker.clone()),
             None => *slot = Some(self.line.push_back(waker.clone())),
         }
     }

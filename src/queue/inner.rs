@@ -366,7 +366,7 @@ fn store_item<S: Store>(st: &mut State<S>, item: S::Item) -> Option<Waker> {
 #[inline]
 fn park(line: &mut WaiterList, slot: &mut Slot, waker: &Waker) {
     match *slot {
-        Some(index) => line.repark_front(index, waker.clone()),
+        Some(index) => line.rejoin_front(index, waker.clone()),
         None => *slot = Some(line.push_back(waker.clone())),
     }
 }

@@ -1,100 +1,56 @@
-//! The reactor's table of registered I/O sources: a slab whose keys carry a
-//! generation, so that a key outlives its entry safely (a stale selector
-//! event names a key that no longer matches).
+//! The reactor's table of registered I/O sources (asyncio's selector map):
+//! the crate's [`Slab`], keyed by the integers the reactor hands mio as
+//! tokens.
+//!
+//! A token is a slab key, slot index plus generation, so that a key
+//! outlives its entry safely: an event the kernel queued for a source that
+//! was removed since (and whose slot may hold another source now) names a
+//! stale key and matches nothing. No token equals `usize::MAX`, the token
+//! of the selector's cross-thread waker.
 
-/// Low half of a key: the slot index; high half: the slot's generation.
-const INDEX_BITS: u32 = usize::BITS / 2;
-const INDEX_MASK: usize = (1 << INDEX_BITS) - 1;
-/// Generations stay below the top bit, so no key equals `usize::MAX`, the
-/// token of the selector's cross-thread waker.
-const GEN_MASK: usize = (1 << (INDEX_BITS - 1)) - 1;
-
-struct Slot<E> {
-    gen: usize,
-    entry: Option<E>,
-}
+use crate::slab::{Key, Slab};
 
 pub(crate) struct SourceTable<E> {
-    slots: Vec<Slot<E>>,
-    free: Vec<usize>,
-    len: usize,
+    sources: Slab<E>,
 }
 
 impl<E> Default for SourceTable<E> {
     fn default() -> Self {
         SourceTable {
-            slots: Vec::new(),
-            free: Vec::new(),
-            len: 0,
+            sources: Slab::new(),
         }
     }
 }
 
 impl<E> SourceTable<E> {
+    /// How many sources are registered.
     pub(crate) fn len(&self) -> usize {
-        self.len
+        self.sources.len()
     }
 
-    /// Stores `entry` and returns its key.
+    /// Stores `entry` and returns its token.
     pub(crate) fn insert(&mut self, entry: E) -> usize {
-        let index = self.free.pop().unwrap_or_else(|| {
-            self.slots.push(Slot {
-                gen: 0,
-                entry: None,
-            });
-            self.slots.len() - 1
-        });
-        assert!(index <= INDEX_MASK, "tulipa: too many I/O sources");
-        let slot = &mut self.slots[index];
-        slot.entry = Some(entry);
-        self.len += 1;
-        slot.gen << INDEX_BITS | index
+        self.sources.insert(entry).into_raw()
     }
 
-    fn slot(&self, key: usize) -> Option<&Slot<E>> {
-        let slot = self.slots.get(key & INDEX_MASK)?;
-        (slot.gen == key >> INDEX_BITS).then_some(slot)
+    /// The entry of `token`, unless it was removed since.
+    pub(crate) fn get(&self, token: usize) -> Option<&E> {
+        self.sources.get(Key::from_raw(token))
     }
 
-    /// The entry of `key`, unless it was removed since.
-    pub(crate) fn get(&self, key: usize) -> Option<&E> {
-        self.slot(key)?.entry.as_ref()
+    /// The entry of `token`, mutably, unless it was removed since.
+    pub(crate) fn get_mut(&mut self, token: usize) -> Option<&mut E> {
+        self.sources.get_mut(Key::from_raw(token))
     }
 
-    pub(crate) fn get_mut(&mut self, key: usize) -> Option<&mut E> {
-        let slot = self.slots.get_mut(key & INDEX_MASK)?;
-        if slot.gen != key >> INDEX_BITS {
-            return None;
-        }
-        slot.entry.as_mut()
+    /// Frees the slot of `token`; its next user gets a new generation.
+    pub(crate) fn remove(&mut self, token: usize) -> Option<E> {
+        self.sources.remove(Key::from_raw(token))
     }
 
-    /// Frees the slot of `key`; its next user gets a new generation.
-    pub(crate) fn remove(&mut self, key: usize) -> Option<E> {
-        let index = key & INDEX_MASK;
-        let slot = self.slots.get_mut(index)?;
-        if slot.gen != key >> INDEX_BITS {
-            return None;
-        }
-        let entry = slot.entry.take()?;
-        slot.gen = (slot.gen + 1) & GEN_MASK;
-        self.free.push(index);
-        self.len -= 1;
-        Some(entry)
-    }
-
-    /// Removes every entry (each slot's generation moves on).
+    /// Removes every entry (every token goes stale).
     pub(crate) fn take_all(&mut self) -> Vec<E> {
-        let mut taken = Vec::with_capacity(self.len);
-        for (index, slot) in self.slots.iter_mut().enumerate() {
-            if let Some(entry) = slot.entry.take() {
-                slot.gen = (slot.gen + 1) & GEN_MASK;
-                self.free.push(index);
-                taken.push(entry);
-            }
-        }
-        self.len = 0;
-        taken
+        self.sources.drain()
     }
 }
 
@@ -103,7 +59,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_key_of_a_removed_entry_no_longer_matches_after_reuse() {
+    fn a_token_of_a_removed_entry_no_longer_matches_after_reuse() {
         let mut table = SourceTable::default();
         let a = table.insert("a");
         assert_eq!(table.remove(a), Some("a"));
@@ -116,12 +72,21 @@ mod tests {
     }
 
     #[test]
-    fn take_all_empties_and_invalidates_every_key() {
+    fn the_waker_token_matches_no_source() {
         let mut table = SourceTable::default();
-        let keys: Vec<usize> = (0..3).map(|i| table.insert(i)).collect();
+        let a = table.insert(1);
+        assert_ne!(a, usize::MAX);
+        assert_eq!(table.get(usize::MAX), None);
+        assert_eq!(table.get_mut(usize::MAX), None);
+    }
+
+    #[test]
+    fn take_all_empties_and_invalidates_every_token() {
+        let mut table = SourceTable::default();
+        let tokens: Vec<usize> = (0..3).map(|i| table.insert(i)).collect();
         assert_eq!(table.take_all(), vec![0, 1, 2]);
         assert_eq!(table.len(), 0);
-        assert!(keys.iter().all(|&k| table.get(k).is_none()));
-        assert_ne!(table.insert(9), keys[2]);
+        assert!(tokens.iter().all(|&t| table.get(t).is_none()));
+        assert_ne!(table.insert(9), tokens[2]);
     }
 }

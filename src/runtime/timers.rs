@@ -1,8 +1,9 @@
 //! Timers: a binary heap ordered by (deadline, sequence number), with
 //! asyncio's lazy purge of cancelled entries.
 //!
-//! Entries live in a slab so that a timer costs no allocation of its own and
-//! a handle to it is two integers (which keeps `Sleep` `Send`). Cancelling
+//! Entries live in the crate's [`Slab`] so that a timer costs no allocation
+//! of its own and a handle to it is one integer (which keeps `Sleep` `Send`);
+//! a stale handle is recognised by the key's generation. Cancelling
 //! only marks the slot; the heap entry stays until it reaches the top or a
 //! rebuild sweeps it, exactly as asyncio's `_timer_cancelled_count` scheme:
 //! when more than half of over 100 entries are cancelled, the heap is rebuilt.
@@ -14,6 +15,7 @@ use std::task::Waker;
 use std::time::Instant;
 
 use super::handle::CallOnce;
+use crate::slab::{Key, Slab};
 
 /// asyncio's `_MIN_SCHEDULED_TIMER_HANDLES`.
 const MIN_SCHEDULED_FOR_REBUILD: usize = 100;
@@ -26,12 +28,9 @@ pub(crate) enum Action {
     Wake(Waker),
 }
 
-/// Two integers naming one timer; stale keys are recognised by generation.
+/// Names one timer; a stale key (its timer fired or was purged) names none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct TimerKey {
-    index: u32,
-    gen: u32,
-}
+pub(crate) struct TimerKey(Key);
 
 struct HeapEntry {
     when: Instant,
@@ -57,15 +56,11 @@ impl Ord for HeapEntry {
     }
 }
 
-enum SlotState {
-    Free,
+/// A timer still in the heap.
+enum TimerState {
     Armed(Action),
+    /// Cancelled; its heap entry has not been purged yet.
     Cancelled,
-}
-
-struct Slot {
-    gen: u32,
-    state: SlotState,
 }
 
 /// Counters for the statistics and the tests.
@@ -78,8 +73,8 @@ pub(crate) struct TimerCounts {
 #[derive(Default)]
 pub(crate) struct Timers {
     heap: BinaryHeap<HeapEntry>,
-    slots: Vec<Slot>,
-    free: Vec<u32>,
+    /// Every timer with an entry in the heap, armed or cancelled.
+    slots: Slab<TimerState>,
     next_seq: u64,
     /// Cancelled entries still in the heap (asyncio's `_timer_cancelled_count`).
     cancelled_in_heap: usize,
@@ -89,44 +84,23 @@ pub(crate) struct Timers {
 impl Timers {
     pub(crate) fn insert(&mut self, when: Instant, action: Action) -> TimerKey {
         self.maybe_rebuild();
-        let index = match self.free.pop() {
-            Some(index) => index,
-            None => {
-                self.slots.push(Slot {
-                    gen: 0,
-                    state: SlotState::Free,
-                });
-                u32::try_from(self.slots.len() - 1).expect("more than 2^32 timers")
-            }
-        };
-        let slot = &mut self.slots[index as usize];
-        slot.state = SlotState::Armed(action);
-        let key = TimerKey {
-            index,
-            gen: slot.gen,
-        };
+        let key = TimerKey(self.slots.insert(TimerState::Armed(action)));
         let seq = self.next_seq;
         self.next_seq += 1;
         self.heap.push(HeapEntry { when, seq, key });
         key
     }
 
-    fn slot_mut(&mut self, key: TimerKey) -> Option<&mut Slot> {
-        self.slots
-            .get_mut(key.index as usize)
-            .filter(|slot| slot.gen == key.gen)
-    }
-
     /// Cancels an armed timer. Returns whether it was armed (not yet fired,
     /// not already cancelled). The action is dropped at once.
     pub(crate) fn cancel(&mut self, key: TimerKey) -> bool {
-        let Some(slot) = self.slot_mut(key) else {
+        let Some(state) = self.slots.get_mut(key.0) else {
             return false;
         };
-        if !matches!(slot.state, SlotState::Armed(_)) {
+        if !matches!(state, TimerState::Armed(_)) {
             return false;
         }
-        let action = std::mem::replace(&mut slot.state, SlotState::Cancelled);
+        let action = std::mem::replace(state, TimerState::Cancelled);
         self.cancelled_in_heap += 1;
         self.counts.cancelled += 1;
         drop(action);
@@ -135,29 +109,29 @@ impl Timers {
 
     /// Whether `key` is still armed.
     pub(crate) fn is_armed(&self, key: TimerKey) -> bool {
-        self.slots
-            .get(key.index as usize)
-            .is_some_and(|slot| slot.gen == key.gen && matches!(slot.state, SlotState::Armed(_)))
+        matches!(self.slots.get(key.0), Some(TimerState::Armed(_)))
     }
 
     /// Replaces the waker of an armed `Wake` timer (a re-polled `sleep`).
     pub(crate) fn set_waker(&mut self, key: TimerKey, waker: &Waker) {
-        if let Some(Slot {
-            state: SlotState::Armed(Action::Wake(w)),
-            ..
-        }) = self.slot_mut(key)
-        {
+        if let Some(TimerState::Armed(Action::Wake(w))) = self.slots.get_mut(key.0) {
             if !w.will_wake(waker) {
                 *w = waker.clone();
             }
         }
     }
 
-    fn release(&mut self, key: TimerKey) -> SlotState {
-        let slot = &mut self.slots[key.index as usize];
-        slot.gen = slot.gen.wrapping_add(1);
-        self.free.push(key.index);
-        std::mem::replace(&mut slot.state, SlotState::Free)
+    /// Whether the timer of a heap entry was cancelled (every heap entry's
+    /// key is live: an entry leaves the slab only when it leaves the heap).
+    #[inline]
+    fn is_cancelled(&self, key: TimerKey) -> bool {
+        matches!(self.slots.get(key.0), Some(TimerState::Cancelled))
+    }
+
+    /// Frees the slot of a timer whose heap entry is gone.
+    #[inline]
+    fn release(&mut self, key: TimerKey) -> Option<TimerState> {
+        self.slots.remove(key.0)
     }
 
     /// Live timers plus cancelled ones not yet purged.
@@ -173,15 +147,7 @@ impl Timers {
             return;
         }
         if !self.maybe_rebuild() {
-            while let Some(top) = self.heap.peek() {
-                let key = top.key;
-                if !matches!(self.slots[key.index as usize].state, SlotState::Cancelled) {
-                    break;
-                }
-                self.heap.pop();
-                self.cancelled_in_heap -= 1;
-                self.release(key);
-            }
+            self.purge_top();
         }
     }
 
@@ -193,17 +159,13 @@ impl Timers {
             return false;
         }
         let mut entries = std::mem::take(&mut self.heap).into_vec();
-        let mut stale = Vec::new();
         entries.retain(|e| {
-            let keep = !matches!(self.slots[e.key.index as usize].state, SlotState::Cancelled);
-            if !keep {
-                stale.push(e.key);
+            let cancelled = self.is_cancelled(e.key);
+            if cancelled {
+                self.slots.remove(e.key.0);
             }
-            keep
+            !cancelled
         });
-        for key in stale {
-            self.release(key);
-        }
         self.cancelled_in_heap = 0;
         self.heap = BinaryHeap::from(entries);
         true
@@ -222,7 +184,7 @@ impl Timers {
     fn purge_top(&mut self) {
         while let Some(top) = self.heap.peek() {
             let key = top.key;
-            if !matches!(self.slots[key.index as usize].state, SlotState::Cancelled) {
+            if !self.is_cancelled(key) {
                 return;
             }
             self.heap.pop();
@@ -234,16 +196,21 @@ impl Timers {
     /// Pops the next live timer due at `now`, in (deadline, sequence) order.
     pub(crate) fn pop_due(&mut self, now: Instant) -> Option<Action> {
         loop {
-            self.purge_top();
             let top = self.heap.peek()?;
             if top.when > now {
+                // Nothing is due; leave the top live for `next_deadline`.
+                self.purge_top();
                 return None;
             }
             let key = top.key;
             self.heap.pop();
-            if let SlotState::Armed(action) = self.release(key) {
-                self.counts.fired += 1;
-                return Some(action);
+            match self.release(key) {
+                Some(TimerState::Armed(action)) => {
+                    self.counts.fired += 1;
+                    return Some(action);
+                }
+                Some(TimerState::Cancelled) => self.cancelled_in_heap -= 1,
+                None => unreachable!("a heap entry outlived its timer"),
             }
         }
     }
@@ -252,7 +219,7 @@ impl Timers {
     pub(crate) fn clear(&mut self) -> Vec<Action> {
         let mut actions = Vec::new();
         for entry in std::mem::take(&mut self.heap).into_vec() {
-            if let SlotState::Armed(action) = self.release(entry.key) {
+            if let Some(TimerState::Armed(action)) = self.release(entry.key) {
                 actions.push(action);
             }
         }
@@ -322,7 +289,7 @@ mod tests {
             "{}",
             t.heap_len()
         );
-        assert!(t.slots.len() <= 2 * MIN_SCHEDULED_FOR_REBUILD + 2);
+        assert!(t.slots.slots_allocated() <= 2 * MIN_SCHEDULED_FOR_REBUILD + 2);
         t.purge();
         assert_eq!(t.next_deadline(), None);
     }
@@ -336,5 +303,20 @@ mod tests {
         let new = t.insert(now, noop());
         assert!(!t.cancel(old));
         assert!(t.is_armed(new));
+    }
+
+    #[test]
+    fn a_purged_cancelled_timer_key_stays_stale_after_its_slot_is_reused() {
+        let mut t = Timers::default();
+        let now = Instant::now();
+        let old = t.insert(now, noop());
+        assert!(t.cancel(old));
+        t.purge();
+        assert_eq!(t.heap_len(), 0);
+        let new = t.insert(now, noop());
+        assert!(!t.is_armed(old));
+        assert!(!t.cancel(old), "a stale key cannot cancel the new timer");
+        assert!(t.is_armed(new));
+        assert_eq!(t.slots.slots_allocated(), 1, "the slot was reused");
     }
 }

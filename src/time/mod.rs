@@ -37,6 +37,22 @@ fn far_future(at: Instant) -> Instant {
 /// # Panics
 ///
 /// If no tulipa loop is running on this thread.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let lp = tulipa::EventLoop::builder().virtual_time().build().unwrap();
+/// let waited = lp
+///     .run(async {
+///         let start = tulipa::now();
+///         tulipa::sleep(Duration::from_secs(90)).await;
+///         tulipa::now() - start
+///     })
+///     .unwrap();
+/// assert_eq!(waited, Duration::from_secs(90));
+/// ```
 #[track_caller]
 pub fn now() -> Instant {
     context::expect_current("tulipa::now").now()
@@ -85,6 +101,20 @@ pub fn sleep(duration: Duration) -> Sleep {
 /// # Cancel safety
 ///
 /// Dropping the future cancels its timer; nothing else is lost.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let lp = tulipa::EventLoop::builder().virtual_time().build().unwrap();
+/// let at = lp.time() + Duration::from_secs(5);
+/// lp.run_until_complete(tulipa::sleep_until(at)).unwrap();
+/// assert_eq!(lp.time(), at);
+/// // A deadline already past: done after one iteration, the clock unmoved.
+/// lp.run_until_complete(tulipa::sleep_until(at - Duration::from_secs(1))).unwrap();
+/// assert_eq!(lp.time(), at);
+/// ```
 pub fn sleep_until(deadline: Instant) -> Sleep {
     Sleep {
         when: When::At(deadline),
@@ -115,7 +145,31 @@ impl Sleep {
         Poll::Pending
     }
 
-    /// The deadline, once the future has been polled (the clock is read then).
+    /// The deadline, once the future has been polled (the clock is read
+    /// then); a [`sleep_until`] knows it from the start.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::future::Future;
+    /// use std::pin::pin;
+    /// use std::task::{Context, Waker};
+    /// use std::time::Duration;
+    ///
+    /// let lp = tulipa::EventLoop::builder().virtual_time().build().unwrap();
+    /// let at = lp.time() + Duration::from_secs(1);
+    /// assert_eq!(tulipa::sleep_until(at).deadline(), Some(at));
+    /// let start = lp.time();
+    /// let deadline = lp
+    ///     .run(async {
+    ///         let mut nap = pin!(tulipa::sleep(Duration::from_secs(2)));
+    ///         assert_eq!(nap.deadline(), None, "not polled yet");
+    ///         let _ = nap.as_mut().poll(&mut Context::from_waker(Waker::noop()));
+    ///         nap.deadline()
+    ///     })
+    ///     .unwrap();
+    /// assert_eq!(deadline, Some(start + Duration::from_secs(2)));
+    /// ```
     pub fn deadline(&self) -> Option<Instant> {
         match self.when {
             When::At(at) => Some(at),
