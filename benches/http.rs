@@ -13,6 +13,8 @@
 //!     TULIPA_BENCH_ONLY=tokio cargo bench --bench http --features hyper
 #![cfg(not(loom))]
 
+mod support;
+
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::mpsc;
@@ -29,10 +31,7 @@ const REQUEST: &[u8] = b"GET / HTTP/1.1\r\nhost: localhost\r\n\r\n";
 type Run = fn() -> Duration;
 
 fn main() {
-    let samples: usize = std::env::var("TULIPA_BENCH_SAMPLES")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(5);
+    let samples = support::samples(5);
     let contenders: &[(&str, Run)] = &[
         ("tulipa + hyper (http1)", || pair(tulipa_server)),
         ("tokio current_thread + hyper (http1)", || {
@@ -53,22 +52,11 @@ fn main() {
         "HTTP/1.1 keep-alive hello world: {CONNECTIONS} connections x {REQUESTS} requests; \
          {samples} interleaved samples; medians; ratio = tulipa / tokio (> 1 is faster)"
     );
-    let mut rates: Vec<Vec<f64>> = vec![Vec::new(); contenders.len()];
-    for _ in 0..samples {
-        for (i, (_, run)) in contenders.iter().enumerate() {
-            rates[i].push(total / run().as_secs_f64());
-        }
-    }
-    let medians: Vec<f64> = rates.iter_mut().map(|r| median(r)).collect();
+    let medians = support::interleaved(samples, total, contenders);
     for (i, (who, _)) in contenders.iter().enumerate() {
         println!("  {who:<40} {:>10.0} requests/s", medians[i]);
     }
     println!("  ratio tulipa / tokio: {:.2}", medians[0] / medians[1]);
-}
-
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    v[v.len() / 2]
 }
 
 async fn hello(_: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
@@ -78,21 +66,15 @@ async fn hello(_: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible
 }
 
 /// Runs `server` on its own thread (it sends its address, serves
-/// `CONNECTIONS` connections until they close), the load here on a second
+/// `CONNECTIONS` connections until they close), the load on a second
 /// thread; returns the load's wall time.
 fn pair(server: fn(mpsc::Sender<SocketAddr>)) -> Duration {
-    let (tx, rx) = mpsc::channel();
-    let server = std::thread::spawn(move || server(tx));
-    let addr = rx.recv().unwrap();
-    let elapsed = std::thread::spawn(move || load(addr)).join().unwrap();
-    server.join().unwrap();
-    elapsed
+    support::pair(server, load)
 }
 
 fn tulipa_server(ready: mpsc::Sender<SocketAddr>) {
     use tulipa::hyper_rt::{HyperIo, LoopTimer};
-    let lp = tulipa::EventLoop::new().unwrap();
-    lp.run_until_complete(async {
+    support::tulipa_run(async {
         let listener = tulipa::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         ready.send(listener.local_addr().unwrap()).unwrap();
         let mut connections = Vec::new();
@@ -110,17 +92,12 @@ fn tulipa_server(ready: mpsc::Sender<SocketAddr>) {
         for c in connections {
             c.await.unwrap();
         }
-    })
-    .unwrap();
+    });
 }
 
 fn tokio_server(ready: mpsc::Sender<SocketAddr>) {
     use hyper_util::rt::{TokioIo, TokioTimer};
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
+    support::tokio_rt().block_on(async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         ready.send(listener.local_addr().unwrap()).unwrap();
         let local = tokio::task::LocalSet::new();
@@ -154,8 +131,7 @@ fn tokio_server(ready: mpsc::Sender<SocketAddr>) {
 /// (header end, `content-length`) and its body checked.
 fn load(addr: SocketAddr) -> Duration {
     use tulipa::net::TcpStream;
-    let lp = tulipa::EventLoop::new().unwrap();
-    lp.run_until_complete(async move {
+    support::tulipa_run(async move {
         let start = Instant::now();
         let clients: Vec<_> = (0..CONNECTIONS)
             .map(|_| {
@@ -186,7 +162,6 @@ fn load(addr: SocketAddr) -> Duration {
         }
         start.elapsed()
     })
-    .unwrap()
 }
 
 /// The length of the complete response at the start of `data`, if it is.
