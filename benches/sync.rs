@@ -7,7 +7,7 @@
 //! Workloads (ns per acquire/release pair):
 //! - lock-uncontended: one task, 1_000_000 × `lock().await` + drop.
 //! - lock-contended: 8 tasks × 25_000 × (lock, yield while holding, unlock):
-//!   every acquire queues behind the others, so each is a park + handoff.
+//!   every acquire queues behind the others, so each is a wait + handoff.
 //! - sem-uncontended: one task, 1_000_000 × `acquire().await` + drop, 4 permits.
 //! - sem-contended: 8 tasks × 25_000 × (acquire, yield, release), 2 permits.
 

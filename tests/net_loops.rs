@@ -36,7 +36,7 @@ fn a_stream_made_on_one_loop_reads_on_another_loop_of_the_thread_and_back() {
                     let mut buf = [0; 3];
                     b.read_exact(&mut buf).await.map(|()| buf)
                 });
-                tulipa::sleep(Duration::from_millis(5)).await; // b parks first
+                tulipa::sleep(Duration::from_millis(5)).await; // b waits first
                 a.write_all(msg).await.unwrap();
                 assert_eq!(&reading.await.unwrap().unwrap(), msg);
             })
@@ -87,7 +87,7 @@ fn a_datagram_wakes_a_socket_that_moved_loops() {
                 let mut buf = [0; 8];
                 rx.recv_from(&mut buf).await.map(|(n, _)| buf[..n].to_vec())
             });
-            tulipa::sleep(Duration::from_millis(5)).await; // rx parks first
+            tulipa::sleep(Duration::from_millis(5)).await; // rx waits first
             tx.send_to(b"dgram", to).await.unwrap();
             assert_eq!(receiving.await.unwrap().unwrap(), b"dgram");
         })

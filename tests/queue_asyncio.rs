@@ -129,7 +129,7 @@ fn test_get_with_putters() {
         yields(1).await;
         assert!(!putter.is_done());
         assert_eq!(q.get().await, Ok(1));
-        // The get woke the parked putter, which now completes.
+        // The get woke the waiting putter, which now completes.
         yields(1).await;
         assert!(putter.is_done());
         assert_eq!(putter.await.unwrap(), Ok(()));

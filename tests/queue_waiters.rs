@@ -56,7 +56,7 @@ fn putters_are_served_in_arrival_order() {
 
 #[test]
 fn barged_getter_keeps_its_place_at_the_front() {
-    // asyncio re-parks such a getter at the back (gh-83055); tulipa keeps
+    // asyncio puts such a getter back in line at the back (gh-83055); tulipa keeps
     // its place: it gets the next item.
     run_virtual(async {
         let q = Queue::unbounded();
