@@ -139,6 +139,21 @@ pub fn on_thread_within<T: Send + 'static>(
     }
 }
 
+/// A task that puts `item` into `q` (asyncio's `create_task(q.put(item))`).
+pub fn spawn_put<T: 'static>(
+    q: &tulipa::Queue<T>,
+    item: T,
+) -> tulipa::Task<Result<(), tulipa::PutError<T>>> {
+    let q = q.clone();
+    tulipa::spawn(async move { q.put(item).await })
+}
+
+/// A task that gets an item from `q` (asyncio's `create_task(q.get())`).
+pub fn spawn_get<T: 'static>(q: &tulipa::Queue<T>) -> tulipa::Task<Result<T, tulipa::GetError>> {
+    let q = q.clone();
+    tulipa::spawn(async move { q.get().await })
+}
+
 /// A `start_server` handler that sends back what it reads, until EOF or an
 /// error on either side.
 pub async fn echo(mut reader: tulipa::net::StreamReader, writer: tulipa::net::StreamWriter) {
