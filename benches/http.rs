@@ -18,7 +18,7 @@ mod support;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
@@ -131,36 +131,25 @@ fn tokio_server(ready: mpsc::Sender<SocketAddr>) {
 /// (header end, `content-length`) and its body checked.
 fn load(addr: SocketAddr) -> Duration {
     use tulipa::net::TcpStream;
-    support::tulipa_run(async move {
-        let start = Instant::now();
-        let clients: Vec<_> = (0..CONNECTIONS)
-            .map(|_| {
-                tulipa::spawn(async move {
-                    let stream = TcpStream::connect(addr).await.unwrap();
-                    stream.set_nodelay(true).unwrap();
-                    let mut buf = vec![0u8; 4096];
-                    let mut have = 0;
-                    for _ in 0..REQUESTS {
-                        stream.write_all(REQUEST).await.unwrap();
-                        loop {
-                            if let Some(used) = response_len(&buf[..have]) {
-                                assert!(buf[..used].ends_with(b"Hello, World!"));
-                                buf.copy_within(used..have, 0);
-                                have -= used;
-                                break;
-                            }
-                            let n = stream.read(&mut buf[have..]).await.unwrap();
-                            assert!(n > 0, "server closed");
-                            have += n;
-                        }
-                    }
-                })
-            })
-            .collect();
-        for c in clients {
-            c.await.unwrap();
+    support::tulipa_clients(CONNECTIONS, move || async move {
+        let stream = TcpStream::connect(addr).await.unwrap();
+        stream.set_nodelay(true).unwrap();
+        let mut buf = vec![0u8; 4096];
+        let mut have = 0;
+        for _ in 0..REQUESTS {
+            stream.write_all(REQUEST).await.unwrap();
+            loop {
+                if let Some(used) = response_len(&buf[..have]) {
+                    assert!(buf[..used].ends_with(b"Hello, World!"));
+                    buf.copy_within(used..have, 0);
+                    have -= used;
+                    break;
+                }
+                let n = stream.read(&mut buf[have..]).await.unwrap();
+                assert!(n > 0, "server closed");
+                have += n;
+            }
         }
-        start.elapsed()
     })
 }
 

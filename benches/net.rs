@@ -13,7 +13,7 @@ mod support;
 
 use std::net::SocketAddr;
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const CONNECTIONS: usize = 32;
 const ROUND_TRIPS: usize = 10_000;
@@ -94,26 +94,15 @@ fn tulipa_raw_server(ready: mpsc::Sender<SocketAddr>) {
 
 fn tulipa_raw_clients(addr: SocketAddr) -> Duration {
     use tulipa::net::TcpStream;
-    support::tulipa_run(async move {
-        let start = Instant::now();
-        let clients: Vec<_> = (0..CONNECTIONS)
-            .map(|_| {
-                tulipa::spawn(async move {
-                    let stream = TcpStream::connect(addr).await.unwrap();
-                    stream.set_nodelay(true).unwrap();
-                    let msg = [7u8; MESSAGE];
-                    let mut buf = [0u8; MESSAGE];
-                    for _ in 0..ROUND_TRIPS {
-                        stream.write_all(&msg).await.unwrap();
-                        stream.read_exact(&mut buf).await.unwrap();
-                    }
-                })
-            })
-            .collect();
-        for c in clients {
-            c.await.unwrap();
+    support::tulipa_clients(CONNECTIONS, move || async move {
+        let stream = TcpStream::connect(addr).await.unwrap();
+        stream.set_nodelay(true).unwrap();
+        let msg = [7u8; MESSAGE];
+        let mut buf = [0u8; MESSAGE];
+        for _ in 0..ROUND_TRIPS {
+            stream.write_all(&msg).await.unwrap();
+            stream.read_exact(&mut buf).await.unwrap();
         }
-        start.elapsed()
     })
 }
 
@@ -151,25 +140,14 @@ fn tulipa_streams_server(ready: mpsc::Sender<SocketAddr>) {
 }
 
 fn tulipa_streams_clients(addr: SocketAddr) -> Duration {
-    support::tulipa_run(async move {
-        let start = Instant::now();
-        let clients: Vec<_> = (0..CONNECTIONS)
-            .map(|_| {
-                tulipa::spawn(async move {
-                    let (mut reader, writer) = tulipa::net::open_connection(addr).await.unwrap();
-                    let msg = [7u8; MESSAGE];
-                    for _ in 0..ROUND_TRIPS {
-                        writer.write(&msg);
-                        writer.drain().await.unwrap();
-                        reader.readexactly(MESSAGE).await.unwrap();
-                    }
-                })
-            })
-            .collect();
-        for c in clients {
-            c.await.unwrap();
+    support::tulipa_clients(CONNECTIONS, move || async move {
+        let (mut reader, writer) = tulipa::net::open_connection(addr).await.unwrap();
+        let msg = [7u8; MESSAGE];
+        for _ in 0..ROUND_TRIPS {
+            writer.write(&msg);
+            writer.drain().await.unwrap();
+            reader.readexactly(MESSAGE).await.unwrap();
         }
-        start.elapsed()
     })
 }
 
@@ -207,25 +185,14 @@ fn tokio_server(ready: mpsc::Sender<SocketAddr>) {
 
 fn tokio_clients(addr: SocketAddr) -> Duration {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    support::tokio_rt().block_on(async move {
-        let start = Instant::now();
-        let clients: Vec<_> = (0..CONNECTIONS)
-            .map(|_| {
-                tokio::spawn(async move {
-                    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-                    stream.set_nodelay(true).unwrap();
-                    let msg = [7u8; MESSAGE];
-                    let mut buf = [0u8; MESSAGE];
-                    for _ in 0..ROUND_TRIPS {
-                        stream.write_all(&msg).await.unwrap();
-                        stream.read_exact(&mut buf).await.unwrap();
-                    }
-                })
-            })
-            .collect();
-        for c in clients {
-            c.await.unwrap();
+    support::tokio_clients(CONNECTIONS, move || async move {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        stream.set_nodelay(true).unwrap();
+        let msg = [7u8; MESSAGE];
+        let mut buf = [0u8; MESSAGE];
+        for _ in 0..ROUND_TRIPS {
+            stream.write_all(&msg).await.unwrap();
+            stream.read_exact(&mut buf).await.unwrap();
         }
-        start.elapsed()
     })
 }

@@ -169,26 +169,17 @@ fn tulipa_handshake_server(configs: Configs, ready: mpsc::Sender<SocketAddr>) {
 }
 
 fn tulipa_handshake_clients(configs: Configs, addr: SocketAddr) -> Duration {
-    support::tulipa_run(async move {
-        let connector = tulipa::tls::TlsConnector::new(configs.client);
-        let start = Instant::now();
-        let workers: Vec<_> = (0..PARALLEL)
-            .map(|_| {
-                let connector = connector.clone();
-                tulipa::spawn(async move {
-                    for _ in 0..HANDSHAKES / PARALLEL {
-                        let stream = tulipa::net::TcpStream::connect(addr).await.unwrap();
-                        let mut tls = connector.connect("localhost", stream).await.unwrap();
-                        let mut one = [0u8; 1];
-                        tls.read_exact(&mut one).await.unwrap();
-                    }
-                })
-            })
-            .collect();
-        for w in workers {
-            w.await.unwrap();
+    let connector = tulipa::tls::TlsConnector::new(configs.client);
+    support::tulipa_clients(PARALLEL, move || {
+        let connector = connector.clone();
+        async move {
+            for _ in 0..HANDSHAKES / PARALLEL {
+                let stream = tulipa::net::TcpStream::connect(addr).await.unwrap();
+                let mut tls = connector.connect("localhost", stream).await.unwrap();
+                let mut one = [0u8; 1];
+                tls.read_exact(&mut one).await.unwrap();
+            }
         }
-        start.elapsed()
     })
 }
 
@@ -231,27 +222,18 @@ fn tulipa_handshake_server_streams(configs: Configs, ready: mpsc::Sender<SocketA
 }
 
 fn tulipa_handshake_clients_streams(configs: Configs, addr: SocketAddr) -> Duration {
-    support::tulipa_run(async move {
-        let connector = tulipa::tls::TlsConnector::new(configs.client);
-        let start = Instant::now();
-        let workers: Vec<_> = (0..PARALLEL)
-            .map(|_| {
-                let connector = connector.clone();
-                tulipa::spawn(async move {
-                    for _ in 0..HANDSHAKES / PARALLEL {
-                        let (mut reader, _writer) =
-                            tulipa::tls::open_connection(addr, &connector, "localhost")
-                                .await
-                                .unwrap();
-                        assert_eq!(reader.readexactly(1).await.unwrap(), b"!");
-                    }
-                })
-            })
-            .collect();
-        for w in workers {
-            w.await.unwrap();
+    let connector = tulipa::tls::TlsConnector::new(configs.client);
+    support::tulipa_clients(PARALLEL, move || {
+        let connector = connector.clone();
+        async move {
+            for _ in 0..HANDSHAKES / PARALLEL {
+                let (mut reader, _writer) =
+                    tulipa::tls::open_connection(addr, &connector, "localhost")
+                        .await
+                        .unwrap();
+                assert_eq!(reader.readexactly(1).await.unwrap(), b"!");
+            }
         }
-        start.elapsed()
     })
 }
 

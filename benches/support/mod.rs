@@ -6,7 +6,7 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Samples per contender: `TULIPA_BENCH_SAMPLES`, else `default`.
 pub fn samples(default: usize) -> usize {
@@ -61,6 +61,39 @@ pub fn tulipa_run<F: Future>(future: F) -> F::Output {
         .unwrap()
         .run_until_complete(future)
         .unwrap()
+}
+
+/// On a fresh tulipa loop: spawns `count` tasks made by `client` and returns
+/// the wall time from before the first spawn until all have finished.
+pub fn tulipa_clients<F, Fut>(count: usize, client: F) -> Duration
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = ()> + 'static,
+{
+    tulipa_run(async move {
+        let start = Instant::now();
+        let clients: Vec<_> = (0..count).map(|_| tulipa::spawn(client())).collect();
+        for c in clients {
+            c.await.unwrap();
+        }
+        start.elapsed()
+    })
+}
+
+/// [`tulipa_clients`] on [`tokio_rt`], with `tokio::spawn`.
+pub fn tokio_clients<F, Fut>(count: usize, client: F) -> Duration
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    tokio_rt().block_on(async move {
+        let start = Instant::now();
+        let clients: Vec<_> = (0..count).map(|_| tokio::spawn(client())).collect();
+        for c in clients {
+            c.await.unwrap();
+        }
+        start.elapsed()
+    })
 }
 
 /// tokio's current_thread runtime with its I/O and time drivers.
