@@ -54,7 +54,7 @@ impl<T: Send + 'static> RunInExecutor<T> {
         F: FnOnce() -> T + Send + 'static,
     {
         // On a traced loop the job draws itself on its worker's lane.
-        match core.and_then(|c| c.tracer.as_ref()) {
+        match core.and_then(|c| c.tracer()) {
             Some(tracer) => {
                 let sink = tracer.sink.clone();
                 Self::submit(pool, move || sink.job("executor job", f), core)
@@ -74,10 +74,10 @@ impl<T: Send + 'static> RunInExecutor<T> {
         };
         let hold = match (&stage, core) {
             (RunStage::Failed(_), _) | (_, None) => None,
-            (_, Some(core)) if !core.clock.is_virtual() => None,
+            (_, Some(core)) if !core.is_virtual_time() => None,
             (_, Some(core)) => Some(
                 LoopHandle {
-                    remote: core.remote.clone(),
+                    remote: core.remote().clone(),
                 }
                 .hold(),
             ),
@@ -161,13 +161,7 @@ impl<T> fmt::Debug for RunInExecutor<T> {
 
 /// The loop's default pool, made on first use; `None` once the loop is closed.
 fn default_executor_of(core: &Core) -> Option<ThreadPoolExecutor> {
-    if core.closed.get() {
-        return None;
-    }
-    let mut slot = core.default_executor.borrow_mut();
-    let pool =
-        slot.get_or_insert_with(|| Builder::new().thread_name_prefix("tulipa-default").build());
-    Some(pool.clone())
+    core.default_executor(|| Builder::new().thread_name_prefix("tulipa-default").build())
 }
 
 /// Runs the blocking closure `f` on the running loop's default executor and
@@ -317,7 +311,7 @@ impl EventLoop {
     /// assert_eq!(lp.default_executor().max_workers(), 2);
     /// ```
     pub fn set_default_executor(&self, pool: ThreadPoolExecutor) {
-        let previous = self.core.default_executor.replace(Some(pool));
+        let previous = self.core.replace_default_executor(Some(pool));
         drop(previous);
     }
 
