@@ -29,6 +29,8 @@ const LOOP_LANE: usize = 0;
 /// What the builder decided.
 pub(crate) struct Config {
     pub(crate) virtual_time: bool,
+    /// The loop's seat at its group's shared virtual clock.
+    pub(crate) group_clock: Option<super::clock::ClockMember>,
     /// `spawn` starts tasks eagerly.
     pub(crate) eager_tasks: bool,
     /// `Some(threshold)` in debug mode.
@@ -92,7 +94,7 @@ impl Core {
         let remote = Arc::new(Remote::new(wakeup));
         Ok(Core {
             id,
-            clock: Clock::new(config.virtual_time),
+            clock: Clock::new(config.virtual_time, config.group_clock),
             ready: RefCell::new(VecDeque::with_capacity(64)),
             tasks: LocalTasks::new(remote.clone()),
             timers: RefCell::new(Timers::default()),
@@ -635,6 +637,12 @@ impl Core {
     /// waits in real time and lets virtual time follow.
     fn wait_virtual(&self, timeout: Option<Duration>) {
         let outside_can_post = self.reactor.has_sources() || self.remote.has_holds();
+        if let Some(group) = self.clock.group() {
+            return group.wait(timeout, outside_can_post, |t| {
+                let polled = self.poll_selector(t);
+                polled.io_events > 0 || polled.woken
+            });
+        }
         match timeout {
             Some(gap) if !outside_can_post => {
                 self.clock.advance_by(gap);

@@ -16,7 +16,7 @@
 //!    anything they schedule runs in the next iteration.
 
 mod builder;
-mod clock;
+pub(crate) mod clock;
 pub(crate) mod context;
 pub(crate) mod core;
 mod event_loop;
