@@ -13,10 +13,12 @@
 //!     TULIPA_BENCH_ONLY=tokio cargo bench --bench http --features hyper
 #![cfg(not(loom))]
 
+mod support;
+
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
@@ -29,10 +31,7 @@ const REQUEST: &[u8] = b"GET / HTTP/1.1\r\nhost: localhost\r\n\r\n";
 type Run = fn() -> Duration;
 
 fn main() {
-    let samples: usize = std::env::var("TULIPA_BENCH_SAMPLES")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(5);
+    let samples = support::samples(5);
     let contenders: &[(&str, Run)] = &[
         ("tulipa + hyper (http1)", || pair(tulipa_server)),
         ("tokio current_thread + hyper (http1)", || {
@@ -53,22 +52,11 @@ fn main() {
         "HTTP/1.1 keep-alive hello world: {CONNECTIONS} connections x {REQUESTS} requests; \
          {samples} interleaved samples; medians; ratio = tulipa / tokio (> 1 is faster)"
     );
-    let mut rates: Vec<Vec<f64>> = vec![Vec::new(); contenders.len()];
-    for _ in 0..samples {
-        for (i, (_, run)) in contenders.iter().enumerate() {
-            rates[i].push(total / run().as_secs_f64());
-        }
-    }
-    let medians: Vec<f64> = rates.iter_mut().map(|r| median(r)).collect();
+    let medians = support::interleaved(samples, total, contenders);
     for (i, (who, _)) in contenders.iter().enumerate() {
         println!("  {who:<40} {:>10.0} requests/s", medians[i]);
     }
     println!("  ratio tulipa / tokio: {:.2}", medians[0] / medians[1]);
-}
-
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    v[v.len() / 2]
 }
 
 async fn hello(_: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
@@ -78,21 +66,15 @@ async fn hello(_: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible
 }
 
 /// Runs `server` on its own thread (it sends its address, serves
-/// `CONNECTIONS` connections until they close), the load here on a second
+/// `CONNECTIONS` connections until they close), the load on a second
 /// thread; returns the load's wall time.
 fn pair(server: fn(mpsc::Sender<SocketAddr>)) -> Duration {
-    let (tx, rx) = mpsc::channel();
-    let server = std::thread::spawn(move || server(tx));
-    let addr = rx.recv().unwrap();
-    let elapsed = std::thread::spawn(move || load(addr)).join().unwrap();
-    server.join().unwrap();
-    elapsed
+    support::pair(server, load)
 }
 
 fn tulipa_server(ready: mpsc::Sender<SocketAddr>) {
     use tulipa::hyper_rt::{HyperIo, LoopTimer};
-    let lp = tulipa::EventLoop::new().unwrap();
-    lp.run_until_complete(async {
+    support::tulipa_run(async {
         let listener = tulipa::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         ready.send(listener.local_addr().unwrap()).unwrap();
         let mut connections = Vec::new();
@@ -110,17 +92,12 @@ fn tulipa_server(ready: mpsc::Sender<SocketAddr>) {
         for c in connections {
             c.await.unwrap();
         }
-    })
-    .unwrap();
+    });
 }
 
 fn tokio_server(ready: mpsc::Sender<SocketAddr>) {
     use hyper_util::rt::{TokioIo, TokioTimer};
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
+    support::tokio_rt().block_on(async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         ready.send(listener.local_addr().unwrap()).unwrap();
         let local = tokio::task::LocalSet::new();
@@ -154,39 +131,26 @@ fn tokio_server(ready: mpsc::Sender<SocketAddr>) {
 /// (header end, `content-length`) and its body checked.
 fn load(addr: SocketAddr) -> Duration {
     use tulipa::net::TcpStream;
-    let lp = tulipa::EventLoop::new().unwrap();
-    lp.run_until_complete(async move {
-        let start = Instant::now();
-        let clients: Vec<_> = (0..CONNECTIONS)
-            .map(|_| {
-                tulipa::spawn(async move {
-                    let stream = TcpStream::connect(addr).await.unwrap();
-                    stream.set_nodelay(true).unwrap();
-                    let mut buf = vec![0u8; 4096];
-                    let mut have = 0;
-                    for _ in 0..REQUESTS {
-                        stream.write_all(REQUEST).await.unwrap();
-                        loop {
-                            if let Some(used) = response_len(&buf[..have]) {
-                                assert!(buf[..used].ends_with(b"Hello, World!"));
-                                buf.copy_within(used..have, 0);
-                                have -= used;
-                                break;
-                            }
-                            let n = stream.read(&mut buf[have..]).await.unwrap();
-                            assert!(n > 0, "server closed");
-                            have += n;
-                        }
-                    }
-                })
-            })
-            .collect();
-        for c in clients {
-            c.await.unwrap();
+    support::tulipa_clients(CONNECTIONS, move || async move {
+        let stream = TcpStream::connect(addr).await.unwrap();
+        stream.set_nodelay(true).unwrap();
+        let mut buf = vec![0u8; 4096];
+        let mut have = 0;
+        for _ in 0..REQUESTS {
+            stream.write_all(REQUEST).await.unwrap();
+            loop {
+                if let Some(used) = response_len(&buf[..have]) {
+                    assert!(buf[..used].ends_with(b"Hello, World!"));
+                    buf.copy_within(used..have, 0);
+                    have -= used;
+                    break;
+                }
+                let n = stream.read(&mut buf[have..]).await.unwrap();
+                assert!(n > 0, "server closed");
+                have += n;
+            }
         }
-        start.elapsed()
     })
-    .unwrap()
 }
 
 /// The length of the complete response at the start of `data`, if it is.

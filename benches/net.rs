@@ -9,9 +9,11 @@
 //!     TULIPA_BENCH_ONLY=tokio cargo bench --bench net   # one contender, one run
 #![cfg(not(loom))]
 
+mod support;
+
 use std::net::SocketAddr;
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const CONNECTIONS: usize = 32;
 const ROUND_TRIPS: usize = 10_000;
@@ -22,10 +24,7 @@ const MESSAGE: usize = 64;
 type Run = fn() -> Duration;
 
 fn main() {
-    let samples: usize = std::env::var("TULIPA_BENCH_SAMPLES")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(5);
+    let samples = support::samples(5);
     let contenders: &[(&str, Run)] = &[
         ("tulipa TcpStream", tulipa_raw),
         (
@@ -47,13 +46,7 @@ fn main() {
         "W10 tcp-echo: {CONNECTIONS} connections x {ROUND_TRIPS} round trips of {MESSAGE} bytes; \
          {samples} interleaved samples; medians; ratio = tulipa / tokio (> 1 is faster)"
     );
-    let mut rates: Vec<Vec<f64>> = vec![Vec::new(); contenders.len()];
-    for _ in 0..samples {
-        for (i, (_, run)) in contenders.iter().enumerate() {
-            rates[i].push(total / run().as_secs_f64());
-        }
-    }
-    let medians: Vec<f64> = rates.iter_mut().map(|r| median(r)).collect();
+    let medians = support::interleaved(samples, total, contenders);
     for (i, (who, _)) in contenders.iter().enumerate() {
         println!("  {who:<48} {:>10.0} round trips/s", medians[i]);
     }
@@ -63,37 +56,19 @@ fn main() {
     }
 }
 
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    v[v.len() / 2]
-}
-
-/// Starts `server` on its own thread; it sends its address, then serves
-/// `CONNECTIONS` connections until they close. Runs `client` here in a
-/// second thread and returns its duration.
-fn pair(server: fn(mpsc::Sender<SocketAddr>), client: fn(SocketAddr) -> Duration) -> Duration {
-    let (tx, rx) = mpsc::channel();
-    let server = std::thread::spawn(move || server(tx));
-    let addr = rx.recv().unwrap();
-    let elapsed = std::thread::spawn(move || client(addr)).join().unwrap();
-    server.join().unwrap();
-    elapsed
-}
-
 // ---- tulipa ----------------------------------------------------------------
 
 fn tulipa_raw() -> Duration {
-    pair(tulipa_raw_server, tulipa_raw_clients)
+    support::pair(tulipa_raw_server, tulipa_raw_clients)
 }
 
 fn tulipa_streams() -> Duration {
-    pair(tulipa_streams_server, tulipa_streams_clients)
+    support::pair(tulipa_streams_server, tulipa_streams_clients)
 }
 
 fn tulipa_raw_server(ready: mpsc::Sender<SocketAddr>) {
     use tulipa::net::TcpListener;
-    let lp = tulipa::EventLoop::new().unwrap();
-    lp.run_until_complete(async {
+    support::tulipa_run(async {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         ready.send(listener.local_addr().unwrap()).unwrap();
         let mut handlers = Vec::new();
@@ -114,42 +89,27 @@ fn tulipa_raw_server(ready: mpsc::Sender<SocketAddr>) {
         for h in handlers {
             h.await.unwrap();
         }
-    })
-    .unwrap();
+    });
 }
 
 fn tulipa_raw_clients(addr: SocketAddr) -> Duration {
     use tulipa::net::TcpStream;
-    let lp = tulipa::EventLoop::new().unwrap();
-    lp.run_until_complete(async move {
-        let start = Instant::now();
-        let clients: Vec<_> = (0..CONNECTIONS)
-            .map(|_| {
-                tulipa::spawn(async move {
-                    let stream = TcpStream::connect(addr).await.unwrap();
-                    stream.set_nodelay(true).unwrap();
-                    let msg = [7u8; MESSAGE];
-                    let mut buf = [0u8; MESSAGE];
-                    for _ in 0..ROUND_TRIPS {
-                        stream.write_all(&msg).await.unwrap();
-                        stream.read_exact(&mut buf).await.unwrap();
-                    }
-                })
-            })
-            .collect();
-        for c in clients {
-            c.await.unwrap();
+    support::tulipa_clients(CONNECTIONS, move || async move {
+        let stream = TcpStream::connect(addr).await.unwrap();
+        stream.set_nodelay(true).unwrap();
+        let msg = [7u8; MESSAGE];
+        let mut buf = [0u8; MESSAGE];
+        for _ in 0..ROUND_TRIPS {
+            stream.write_all(&msg).await.unwrap();
+            stream.read_exact(&mut buf).await.unwrap();
         }
-        start.elapsed()
     })
-    .unwrap()
 }
 
 fn tulipa_streams_server(ready: mpsc::Sender<SocketAddr>) {
     use std::cell::Cell;
     use std::rc::Rc;
-    let lp = tulipa::EventLoop::new().unwrap();
-    lp.run_until_complete(async {
+    support::tulipa_run(async {
         let done = Rc::new(Cell::new(0));
         let d = done.clone();
         let server = tulipa::net::start_server(
@@ -176,51 +136,30 @@ fn tulipa_streams_server(ready: mpsc::Sender<SocketAddr>) {
         while done.get() < CONNECTIONS {
             tulipa::sleep(Duration::from_millis(1)).await;
         }
-    })
-    .unwrap();
+    });
 }
 
 fn tulipa_streams_clients(addr: SocketAddr) -> Duration {
-    let lp = tulipa::EventLoop::new().unwrap();
-    lp.run_until_complete(async move {
-        let start = Instant::now();
-        let clients: Vec<_> = (0..CONNECTIONS)
-            .map(|_| {
-                tulipa::spawn(async move {
-                    let (mut reader, writer) = tulipa::net::open_connection(addr).await.unwrap();
-                    let msg = [7u8; MESSAGE];
-                    for _ in 0..ROUND_TRIPS {
-                        writer.write(&msg);
-                        writer.drain().await.unwrap();
-                        reader.readexactly(MESSAGE).await.unwrap();
-                    }
-                })
-            })
-            .collect();
-        for c in clients {
-            c.await.unwrap();
+    support::tulipa_clients(CONNECTIONS, move || async move {
+        let (mut reader, writer) = tulipa::net::open_connection(addr).await.unwrap();
+        let msg = [7u8; MESSAGE];
+        for _ in 0..ROUND_TRIPS {
+            writer.write(&msg);
+            writer.drain().await.unwrap();
+            reader.readexactly(MESSAGE).await.unwrap();
         }
-        start.elapsed()
     })
-    .unwrap()
 }
 
 // ---- tokio -----------------------------------------------------------------
 
-fn tokio_rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
 fn tokio_raw() -> Duration {
-    pair(tokio_server, tokio_clients)
+    support::pair(tokio_server, tokio_clients)
 }
 
 fn tokio_server(ready: mpsc::Sender<SocketAddr>) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    tokio_rt().block_on(async {
+    support::tokio_rt().block_on(async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         ready.send(listener.local_addr().unwrap()).unwrap();
         let mut handlers = Vec::new();
@@ -246,25 +185,14 @@ fn tokio_server(ready: mpsc::Sender<SocketAddr>) {
 
 fn tokio_clients(addr: SocketAddr) -> Duration {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    tokio_rt().block_on(async move {
-        let start = Instant::now();
-        let clients: Vec<_> = (0..CONNECTIONS)
-            .map(|_| {
-                tokio::spawn(async move {
-                    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-                    stream.set_nodelay(true).unwrap();
-                    let msg = [7u8; MESSAGE];
-                    let mut buf = [0u8; MESSAGE];
-                    for _ in 0..ROUND_TRIPS {
-                        stream.write_all(&msg).await.unwrap();
-                        stream.read_exact(&mut buf).await.unwrap();
-                    }
-                })
-            })
-            .collect();
-        for c in clients {
-            c.await.unwrap();
+    support::tokio_clients(CONNECTIONS, move || async move {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        stream.set_nodelay(true).unwrap();
+        let msg = [7u8; MESSAGE];
+        let mut buf = [0u8; MESSAGE];
+        for _ in 0..ROUND_TRIPS {
+            stream.write_all(&msg).await.unwrap();
+            stream.read_exact(&mut buf).await.unwrap();
         }
-        start.elapsed()
     })
 }

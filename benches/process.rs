@@ -13,6 +13,8 @@
 //!     TULIPA_BENCH_WORKLOAD=cat cargo bench --bench process --features process
 #![cfg(not(loom))]
 
+mod support;
+
 use std::time::{Duration, Instant};
 
 const SPAWNS: usize = 1_000;
@@ -29,10 +31,7 @@ struct Workload {
 }
 
 fn main() {
-    let samples: usize = std::env::var("TULIPA_BENCH_SAMPLES")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(5);
+    let samples = support::samples(5);
     let only = std::env::var("TULIPA_BENCH_ONLY").ok();
     // TULIPA_BENCH_WORKLOAD=<substring> runs only the workloads it names.
     let workload = std::env::var("TULIPA_BENCH_WORKLOAD").unwrap_or_default();
@@ -69,13 +68,7 @@ fn main() {
             }
             continue;
         }
-        let mut rates = [Vec::new(), Vec::new()];
-        for _ in 0..samples {
-            for (i, (_, run)) in w.contenders.iter().enumerate() {
-                rates[i].push(w.amount / run().as_secs_f64());
-            }
-        }
-        let medians = rates.map(|mut r| median(&mut r));
+        let medians = support::interleaved(samples, w.amount, &w.contenders);
         println!("{}: {samples} interleaved samples, medians", w.name);
         for (i, (who, _)) in w.contenders.iter().enumerate() {
             println!("  {who:<8} {:>10.1} {}", medians[i], w.unit);
@@ -85,11 +78,6 @@ fn main() {
             medians[0] / medians[1]
         );
     }
-}
-
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    v[v.len() / 2]
 }
 
 fn input() -> Vec<u8> {
@@ -108,15 +96,8 @@ fn tulipa_spawn() -> Duration {
     .unwrap()
 }
 
-fn tokio_rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
 fn tokio_spawn() -> Duration {
-    tokio_rt().block_on(async {
+    support::tokio_rt().block_on(async {
         let start = Instant::now();
         for _ in 0..SPAWNS {
             let mut child = tokio::process::Command::new("/bin/true").spawn().unwrap();
@@ -148,7 +129,7 @@ fn tokio_pipe() -> Duration {
     use std::process::Stdio;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let data = input();
-    tokio_rt().block_on(async move {
+    support::tokio_rt().block_on(async move {
         let start = Instant::now();
         let mut child = tokio::process::Command::new("cat")
             .stdin(Stdio::piped())

@@ -9,6 +9,8 @@
 //! async mutex (their channels are single-consumer).
 #![cfg(not(loom))]
 
+mod support;
+
 use std::collections::VecDeque;
 use std::future::Future;
 use std::sync::Arc;
@@ -64,11 +66,6 @@ fn main() {
     m2();
 }
 
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
 fn report(title: &str, runs: &[(&str, Run)]) {
     let mut samples = vec![Vec::new(); runs.len()];
     for _ in 0..SAMPLES {
@@ -77,7 +74,7 @@ fn report(title: &str, runs: &[(&str, Run)]) {
         }
     }
     println!("{title} (median of {SAMPLES} interleaved samples)");
-    let medians: Vec<f64> = samples.iter_mut().map(|s| median(s)).collect();
+    let medians: Vec<f64> = samples.iter_mut().map(|s| support::median(s)).collect();
     let best_peer = medians[1..].iter().copied().fold(f64::INFINITY, f64::min);
     for ((name, _), m) in runs.iter().zip(&medians) {
         println!(
@@ -94,13 +91,8 @@ fn ns_per(start: Instant, ops: u64) -> f64 {
 
 // ---------------------------------------------------------------- tulipa
 
-fn tulipa_block_on<F: Future>(f: F) -> F::Output {
-    let lp = tulipa::EventLoop::new().unwrap();
-    lp.run_until_complete(f).unwrap()
-}
-
 fn tulipa_w2() -> f64 {
-    tulipa_block_on(async {
+    support::tulipa_run(async {
         let (q1, q2) = (tulipa::Queue::unbounded(), tulipa::Queue::unbounded());
         let start = Instant::now();
         let b = tulipa::spawn({
@@ -125,7 +117,7 @@ fn tulipa_w2() -> f64 {
 }
 
 fn tulipa_w3() -> f64 {
-    tulipa_block_on(async {
+    support::tulipa_run(async {
         let q = tulipa::Queue::new(CAP);
         let start = Instant::now();
         let consumer = tulipa::spawn({
@@ -154,7 +146,7 @@ fn tulipa_w3() -> f64 {
 }
 
 fn tulipa_w4() -> f64 {
-    tulipa_block_on(async {
+    support::tulipa_run(async {
         let q = tulipa::Queue::new(CAP);
         let start = Instant::now();
         let consumers: Vec<_> = (0..4)
@@ -196,10 +188,7 @@ fn tulipa_w4() -> f64 {
 // ----------------------------------------------------------------- tokio
 
 fn tokio_block_on<F: Future>(f: F) -> F::Output {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
-    rt.block_on(f)
+    support::tokio_rt_without_drivers().block_on(f)
 }
 
 fn tokio_w2() -> f64 {
@@ -549,7 +538,7 @@ fn m2() {
         }
         Box::new((tx, rx))
     });
-    let (t, d) = (median(&mut tulipa), median(&mut deque));
+    let (t, d) = (support::median(&mut tulipa), support::median(&mut deque));
     println!("M2 queue memory, bytes per queued u64 (RSS delta, {M2_N} items)");
     println!("  tulipa   {t:>6.2}   (median of {SAMPLES})");
     println!(

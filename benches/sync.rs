@@ -7,9 +7,11 @@
 //! Workloads (ns per acquire/release pair):
 //! - lock-uncontended: one task, 1_000_000 × `lock().await` + drop.
 //! - lock-contended: 8 tasks × 25_000 × (lock, yield while holding, unlock):
-//!   every acquire queues behind the others, so each is a park + handoff.
+//!   every acquire queues behind the others, so each is a wait + handoff.
 //! - sem-uncontended: one task, 1_000_000 × `acquire().await` + drop, 4 permits.
 //! - sem-contended: 8 tasks × 25_000 × (acquire, yield, release), 2 permits.
+
+mod support;
 
 use std::rc::Rc;
 use std::sync::Arc;
@@ -25,9 +27,7 @@ fn tulipa_loop() -> tulipa::EventLoop {
 }
 
 fn tokio_rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap()
+    support::tokio_rt_without_drivers()
 }
 
 fn tulipa_lock_uncontended() -> Duration {
@@ -172,11 +172,6 @@ fn tokio_sem_contended() -> Duration {
 
 type Run = fn() -> Duration;
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    v[v.len() / 2]
-}
-
 fn main() {
     let workloads: [(&str, u32, Run, Run); 4] = [
         (
@@ -222,8 +217,8 @@ fn main() {
         "{:<18} {:>12} {:>12} {:>14}",
         "workload", "tulipa", "tokio", "tulipa/tokio"
     );
-    for ((name, ..), (tulipa, tokio)) in workloads.iter().zip(samples) {
-        let (a, b) = (median(tulipa), median(tokio));
+    for ((name, ..), (mut tulipa, mut tokio)) in workloads.iter().zip(samples) {
+        let (a, b) = (support::median(&mut tulipa), support::median(&mut tokio));
         println!("{name:<18} {a:>12.1} {b:>12.1} {:>14.2}", a / b);
     }
 }

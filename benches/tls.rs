@@ -9,7 +9,12 @@
 //!     TULIPA_BENCH_ONLY=tokio cargo bench --bench tls --features tls
 #![cfg(not(loom))]
 
+mod support;
+
+use std::cell::Cell;
+use std::future::Future;
 use std::net::SocketAddr;
+use std::rc::Rc;
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
@@ -59,10 +64,7 @@ type Run = fn(&Configs) -> Duration;
 type Group = (&'static str, &'static str, f64, [(&'static str, Run); 3]);
 
 fn main() {
-    let samples: usize = std::env::var("TULIPA_BENCH_SAMPLES")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(5);
+    let samples = support::samples(5);
     let configs = configs();
     let groups: [Group; 2] = [
         (
@@ -103,13 +105,12 @@ fn main() {
             "{what}: {samples} interleaved samples; medians; ratio = tulipa / tokio-rustls \
              (> 1 is faster)"
         );
-        let mut rates: Vec<Vec<f64>> = vec![Vec::new(); contenders.len()];
-        for _ in 0..samples {
-            for (i, (_, run)) in contenders.iter().enumerate() {
-                rates[i].push(amount / run(&configs).as_secs_f64());
-            }
-        }
-        let medians: Vec<f64> = rates.iter_mut().map(|r| median(r)).collect();
+        let configs = &configs;
+        let runs: Vec<_> = contenders
+            .iter()
+            .map(|&(who, run)| (who, move || run(configs)))
+            .collect();
+        let medians = support::interleaved(samples, *amount, &runs);
         for (i, (who, _)) in contenders.iter().enumerate() {
             println!("  {who:<44} {:>10.0} {unit}", medians[i]);
         }
@@ -120,11 +121,6 @@ fn main() {
     }
 }
 
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    v[v.len() / 2]
-}
-
 /// Server on its own thread (sends its address), client here on another;
 /// returns the client's wall time.
 fn pair(
@@ -132,14 +128,8 @@ fn pair(
     server: fn(Configs, mpsc::Sender<SocketAddr>),
     client: fn(Configs, SocketAddr) -> Duration,
 ) -> Duration {
-    let (tx, rx) = mpsc::channel();
-    let c = configs.clone();
-    let server = std::thread::spawn(move || server(c, tx));
-    let addr = rx.recv().unwrap();
-    let c = configs.clone();
-    let elapsed = std::thread::spawn(move || client(c, addr)).join().unwrap();
-    server.join().unwrap();
-    elapsed
+    let (s, c) = (configs.clone(), configs.clone());
+    support::pair(move |ready| server(s, ready), move |addr| client(c, addr))
 }
 
 // ---- tulipa ----------------------------------------------------------------
@@ -158,8 +148,7 @@ fn tulipa_handshakes_streams(configs: &Configs) -> Duration {
 
 /// Accepts `HANDSHAKES` connections; each: handshake, one byte back.
 fn tulipa_handshake_server(configs: Configs, ready: mpsc::Sender<SocketAddr>) {
-    let lp = tulipa::EventLoop::new().unwrap();
-    lp.run_until_complete(async move {
+    support::tulipa_run(async move {
         let listener = tulipa::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         ready.send(listener.local_addr().unwrap()).unwrap();
         let acceptor = tulipa::tls::TlsAcceptor::new(configs.server);
@@ -176,58 +165,36 @@ fn tulipa_handshake_server(configs: Configs, ready: mpsc::Sender<SocketAddr>) {
         for t in tasks {
             t.await.unwrap();
         }
-    })
-    .unwrap();
+    });
 }
 
 fn tulipa_handshake_clients(configs: Configs, addr: SocketAddr) -> Duration {
-    let lp = tulipa::EventLoop::new().unwrap();
-    lp.run_until_complete(async move {
-        let connector = tulipa::tls::TlsConnector::new(configs.client);
-        let start = Instant::now();
-        let workers: Vec<_> = (0..PARALLEL)
-            .map(|_| {
-                let connector = connector.clone();
-                tulipa::spawn(async move {
-                    for _ in 0..HANDSHAKES / PARALLEL {
-                        let stream = tulipa::net::TcpStream::connect(addr).await.unwrap();
-                        let mut tls = connector.connect("localhost", stream).await.unwrap();
-                        let mut one = [0u8; 1];
-                        tls.read_exact(&mut one).await.unwrap();
-                    }
-                })
-            })
-            .collect();
-        for w in workers {
-            w.await.unwrap();
+    let connector = tulipa::tls::TlsConnector::new(configs.client);
+    support::tulipa_clients(PARALLEL, move || {
+        let connector = connector.clone();
+        async move {
+            for _ in 0..HANDSHAKES / PARALLEL {
+                let stream = tulipa::net::TcpStream::connect(addr).await.unwrap();
+                let mut tls = connector.connect("localhost", stream).await.unwrap();
+                let mut one = [0u8; 1];
+                tls.read_exact(&mut one).await.unwrap();
+            }
         }
-        start.elapsed()
     })
-    .unwrap()
 }
 
-fn tulipa_handshake_server_streams(configs: Configs, ready: mpsc::Sender<SocketAddr>) {
-    use std::cell::Cell;
-    use std::rc::Rc;
-    let lp = tulipa::EventLoop::new().unwrap();
-    lp.run_until_complete(async move {
-        let done = Rc::new(Cell::new(0));
-        let d = done.clone();
+/// `tulipa::tls::start_server` with `handler` on 127.0.0.1:0; sends the
+/// address and returns once a handler has set the event it is given.
+fn tulipa_streams_server<H, F>(configs: Configs, ready: mpsc::Sender<SocketAddr>, handler: H)
+where
+    H: Fn(tulipa::net::StreamWriter, Rc<tulipa::Event>) -> F + 'static,
+    F: Future<Output = ()> + 'static,
+{
+    support::tulipa_run(async move {
         let finished = Rc::new(tulipa::Event::new());
         let f = finished.clone();
         let server = tulipa::tls::start_server(
-            move |_reader, writer| {
-                let (d, f) = (d.clone(), f.clone());
-                async move {
-                    writer.write(b"!");
-                    writer.close();
-                    let _ = writer.wait_closed().await;
-                    d.set(d.get() + 1);
-                    if d.get() == HANDSHAKES {
-                        f.set();
-                    }
-                }
-            },
+            move |_reader, writer| handler(writer, f.clone()),
             "127.0.0.1:0",
             tulipa::tls::TlsAcceptor::new(configs.server),
         )
@@ -235,35 +202,39 @@ fn tulipa_handshake_server_streams(configs: Configs, ready: mpsc::Sender<SocketA
         .unwrap();
         ready.send(server.local_addr().unwrap()).unwrap();
         finished.wait().await;
-    })
-    .unwrap();
+    });
+}
+
+fn tulipa_handshake_server_streams(configs: Configs, ready: mpsc::Sender<SocketAddr>) {
+    let done = Rc::new(Cell::new(0));
+    tulipa_streams_server(configs, ready, move |writer, finished| {
+        let done = done.clone();
+        async move {
+            writer.write(b"!");
+            writer.close();
+            let _ = writer.wait_closed().await;
+            done.set(done.get() + 1);
+            if done.get() == HANDSHAKES {
+                finished.set();
+            }
+        }
+    });
 }
 
 fn tulipa_handshake_clients_streams(configs: Configs, addr: SocketAddr) -> Duration {
-    let lp = tulipa::EventLoop::new().unwrap();
-    lp.run_until_complete(async move {
-        let connector = tulipa::tls::TlsConnector::new(configs.client);
-        let start = Instant::now();
-        let workers: Vec<_> = (0..PARALLEL)
-            .map(|_| {
-                let connector = connector.clone();
-                tulipa::spawn(async move {
-                    for _ in 0..HANDSHAKES / PARALLEL {
-                        let (mut reader, _writer) =
-                            tulipa::tls::open_connection(addr, &connector, "localhost")
-                                .await
-                                .unwrap();
-                        assert_eq!(reader.readexactly(1).await.unwrap(), b"!");
-                    }
-                })
-            })
-            .collect();
-        for w in workers {
-            w.await.unwrap();
+    let connector = tulipa::tls::TlsConnector::new(configs.client);
+    support::tulipa_clients(PARALLEL, move || {
+        let connector = connector.clone();
+        async move {
+            for _ in 0..HANDSHAKES / PARALLEL {
+                let (mut reader, _writer) =
+                    tulipa::tls::open_connection(addr, &connector, "localhost")
+                        .await
+                        .unwrap();
+                assert_eq!(reader.readexactly(1).await.unwrap(), b"!");
+            }
         }
-        start.elapsed()
     })
-    .unwrap()
 }
 
 fn tulipa_bulk(configs: &Configs) -> Duration {
@@ -280,8 +251,7 @@ fn tulipa_bulk_streams(configs: &Configs) -> Duration {
 
 /// One connection: the server sends `BULK` bytes and closes.
 fn tulipa_bulk_server(configs: Configs, ready: mpsc::Sender<SocketAddr>) {
-    let lp = tulipa::EventLoop::new().unwrap();
-    lp.run_until_complete(async move {
+    support::tulipa_run(async move {
         let listener = tulipa::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         ready.send(listener.local_addr().unwrap()).unwrap();
         let (stream, _) = listener.accept().await.unwrap();
@@ -292,13 +262,11 @@ fn tulipa_bulk_server(configs: Configs, ready: mpsc::Sender<SocketAddr>) {
             tls.write_all(&chunk).await.unwrap();
         }
         tls.close().await.unwrap();
-    })
-    .unwrap();
+    });
 }
 
 fn tulipa_bulk_client(configs: Configs, addr: SocketAddr) -> Duration {
-    let lp = tulipa::EventLoop::new().unwrap();
-    lp.run_until_complete(async move {
+    support::tulipa_run(async move {
         let connector = tulipa::tls::TlsConnector::new(configs.client);
         let stream = tulipa::net::TcpStream::connect(addr).await.unwrap();
         let mut tls = connector.connect("localhost", stream).await.unwrap();
@@ -315,42 +283,23 @@ fn tulipa_bulk_client(configs: Configs, addr: SocketAddr) -> Duration {
         assert_eq!(total, BULK);
         start.elapsed()
     })
-    .unwrap()
 }
 
 fn tulipa_bulk_server_streams(configs: Configs, ready: mpsc::Sender<SocketAddr>) {
-    let lp = tulipa::EventLoop::new().unwrap();
-    lp.run_until_complete(async move {
-        let finished = std::rc::Rc::new(tulipa::Event::new());
-        let f = finished.clone();
-        let server = tulipa::tls::start_server(
-            move |_reader, writer| {
-                let f = f.clone();
-                async move {
-                    let chunk = vec![5u8; CHUNK];
-                    for _ in 0..BULK / CHUNK {
-                        writer.write(&chunk);
-                        writer.drain().await.unwrap();
-                    }
-                    writer.close();
-                    writer.wait_closed().await.unwrap();
-                    f.set();
-                }
-            },
-            "127.0.0.1:0",
-            tulipa::tls::TlsAcceptor::new(configs.server),
-        )
-        .await
-        .unwrap();
-        ready.send(server.local_addr().unwrap()).unwrap();
-        finished.wait().await;
-    })
-    .unwrap();
+    tulipa_streams_server(configs, ready, |writer, finished| async move {
+        let chunk = vec![5u8; CHUNK];
+        for _ in 0..BULK / CHUNK {
+            writer.write(&chunk);
+            writer.drain().await.unwrap();
+        }
+        writer.close();
+        writer.wait_closed().await.unwrap();
+        finished.set();
+    });
 }
 
 fn tulipa_bulk_client_streams(configs: Configs, addr: SocketAddr) -> Duration {
-    let lp = tulipa::EventLoop::new().unwrap();
-    lp.run_until_complete(async move {
+    support::tulipa_run(async move {
         let connector = tulipa::tls::TlsConnector::new(configs.client);
         let (mut reader, _writer) = tulipa::tls::open_connection(addr, &connector, "localhost")
             .await
@@ -367,17 +316,9 @@ fn tulipa_bulk_client_streams(configs: Configs, addr: SocketAddr) -> Duration {
         assert_eq!(total, BULK);
         start.elapsed()
     })
-    .unwrap()
 }
 
 // ---- tokio-rustls ----------------------------------------------------------
-
-fn tokio_rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 fn tokio_handshakes(configs: &Configs) -> Duration {
     pair(configs, tokio_handshake_server, tokio_handshake_clients)
@@ -385,7 +326,7 @@ fn tokio_handshakes(configs: &Configs) -> Duration {
 
 fn tokio_handshake_server(configs: Configs, ready: mpsc::Sender<SocketAddr>) {
     use tokio::io::AsyncWriteExt;
-    tokio_rt().block_on(async move {
+    support::tokio_rt().block_on(async move {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         ready.send(listener.local_addr().unwrap()).unwrap();
         let acceptor = tokio_rustls::TlsAcceptor::from(configs.server);
@@ -412,7 +353,7 @@ fn tokio_handshake_server(configs: Configs, ready: mpsc::Sender<SocketAddr>) {
 
 fn tokio_handshake_clients(configs: Configs, addr: SocketAddr) -> Duration {
     use tokio::io::AsyncReadExt;
-    tokio_rt().block_on(async move {
+    support::tokio_rt().block_on(async move {
         let connector = tokio_rustls::TlsConnector::from(configs.client);
         let local = tokio::task::LocalSet::new();
         local
@@ -447,7 +388,7 @@ fn tokio_bulk(configs: &Configs) -> Duration {
 
 fn tokio_bulk_server(configs: Configs, ready: mpsc::Sender<SocketAddr>) {
     use tokio::io::AsyncWriteExt;
-    tokio_rt().block_on(async move {
+    support::tokio_rt().block_on(async move {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         ready.send(listener.local_addr().unwrap()).unwrap();
         let (stream, _) = listener.accept().await.unwrap();
@@ -463,7 +404,7 @@ fn tokio_bulk_server(configs: Configs, ready: mpsc::Sender<SocketAddr>) {
 
 fn tokio_bulk_client(configs: Configs, addr: SocketAddr) -> Duration {
     use tokio::io::AsyncReadExt;
-    tokio_rt().block_on(async move {
+    support::tokio_rt().block_on(async move {
         let connector = tokio_rustls::TlsConnector::from(configs.client);
         let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
         let name = ServerName::try_from("localhost").unwrap();

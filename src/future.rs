@@ -12,13 +12,15 @@ use crate::runtime::context;
 use crate::runtime::core::Ready;
 use crate::runtime::handle::CallCell;
 
-enum State<T> {
+/// What a [`LoopFuture`] holds: nothing yet, or its result.
+enum Outcome<T> {
     Pending,
     Done(Result<T, FutureError>),
 }
 
-struct Shared<T> {
-    state: State<T>,
+/// The slot its clones share: the outcome, the tasks awaiting it, the done callbacks.
+struct FutureSlot<T> {
+    outcome: Outcome<T>,
     waiters: Vec<Waker>,
     callbacks: Vec<Box<dyn FnOnce()>>,
 }
@@ -61,13 +63,13 @@ struct Shared<T> {
 #[doc(alias = "Future")]
 #[doc(alias = "create_future")]
 pub struct LoopFuture<T> {
-    shared: Rc<RefCell<Shared<T>>>,
+    slot: Rc<RefCell<FutureSlot<T>>>,
 }
 
 impl<T> Clone for LoopFuture<T> {
     fn clone(&self) -> Self {
         LoopFuture {
-            shared: self.shared.clone(),
+            slot: self.slot.clone(),
         }
     }
 }
@@ -90,8 +92,8 @@ impl<T> LoopFuture<T> {
     /// ```
     pub fn new() -> LoopFuture<T> {
         LoopFuture {
-            shared: Rc::new(RefCell::new(Shared {
-                state: State::Pending,
+            slot: Rc::new(RefCell::new(FutureSlot {
+                outcome: Outcome::Pending,
                 waiters: Vec::new(),
                 callbacks: Vec::new(),
             })),
@@ -182,7 +184,7 @@ impl<T> LoopFuture<T> {
     /// assert!(fut.is_done());
     /// ```
     pub fn is_done(&self) -> bool {
-        matches!(self.shared.borrow().state, State::Done(_))
+        matches!(self.slot.borrow().outcome, Outcome::Done(_))
     }
 
     /// Whether it was cancelled.
@@ -196,8 +198,8 @@ impl<T> LoopFuture<T> {
     /// ```
     pub fn is_cancelled(&self) -> bool {
         matches!(
-            self.shared.borrow().state,
-            State::Done(Err(FutureError::Cancelled))
+            self.slot.borrow().outcome,
+            Outcome::Done(Err(FutureError::Cancelled))
         )
     }
 
@@ -231,17 +233,17 @@ impl<T> LoopFuture<T> {
         if self.is_done() {
             schedule(Box::new(callback));
         } else {
-            self.shared.borrow_mut().callbacks.push(Box::new(callback));
+            self.slot.borrow_mut().callbacks.push(Box::new(callback));
         }
     }
 
     fn complete(&self, outcome: Result<T, FutureError>) {
         let (waiters, callbacks) = {
-            let mut shared = self.shared.borrow_mut();
-            shared.state = State::Done(outcome);
+            let mut slot = self.slot.borrow_mut();
+            slot.outcome = Outcome::Done(outcome);
             (
-                std::mem::take(&mut shared.waiters),
-                std::mem::take(&mut shared.callbacks),
+                std::mem::take(&mut slot.waiters),
+                std::mem::take(&mut slot.callbacks),
             )
         };
         // Woken and scheduled after the borrow ends.
@@ -267,9 +269,9 @@ impl<T: Clone> LoopFuture<T> {
     /// assert_eq!(fut.result().unwrap().unwrap(), 5); // a clone each time
     /// ```
     pub fn result(&self) -> Option<Result<T, FutureError>> {
-        match &self.shared.borrow().state {
-            State::Pending => None,
-            State::Done(outcome) => Some(outcome.clone()),
+        match &self.slot.borrow().outcome {
+            Outcome::Pending => None,
+            Outcome::Done(outcome) => Some(outcome.clone()),
         }
     }
 }
@@ -285,12 +287,12 @@ impl<T: Clone> Future for LoopFuture<T> {
     type Output = Result<T, FutureError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut shared = self.shared.borrow_mut();
-        if let State::Done(outcome) = &shared.state {
+        let mut slot = self.slot.borrow_mut();
+        if let Outcome::Done(outcome) = &slot.outcome {
             return Poll::Ready(outcome.clone());
         }
-        if !shared.waiters.iter().any(|w| w.will_wake(cx.waker())) {
-            shared.waiters.push(cx.waker().clone());
+        if !slot.waiters.iter().any(|w| w.will_wake(cx.waker())) {
+            slot.waiters.push(cx.waker().clone());
         }
         Poll::Pending
     }

@@ -61,6 +61,10 @@
 //! | `Event / Lock / Semaphore / Condition / Barrier` | [`sync`] (same names, FIFO, cancel-safe) |
 //! | `loop.run_in_executor(None, f)` / `asyncio.to_thread(f)` | [`run_in_executor`]`(f)` |
 //! | `open_connection / start_server`, `StreamReader / StreamWriter` | [`net::open_connection`], [`net::start_server`], same names |
+//! | `loop.add_reader / add_writer` | the same names on [`EventLoop`] |
+//! | `open_connection(ssl=) / start_server(ssl=)`, `start_tls` | `tulipa::tls` (feature `tls`) |
+//! | `loop.add_signal_handler`, `asyncio.run`'s Ctrl-C | the same name on [`EventLoop`], `tulipa::signal` (feature `signal`) |
+//! | `create_subprocess_exec / create_subprocess_shell` | `tulipa::process` (feature `process`) |
 //! | `task.cancel()` on an awaiting coroutine | dropping its future |
 //!
 //! Futures are owned, so dropping one cancels it: every async method says
@@ -95,7 +99,9 @@
 //!
 //! - **One thread, on purpose.** Like asyncio and tokio's `LocalSet`, tasks
 //!   need not be `Send`. Unlike smol's `LocalExecutor`, the ready queue is a
-//!   plain `VecDeque`: no atomics or locks on same-thread wake-ups.
+//!   plain `VecDeque`: no atomics or locks on same-thread wake-ups. Several
+//!   cores take several loops, one per thread ([`LoopGroup`]); tasks never
+//!   move between them.
 //! - **Scheduling order is part of the API** (asyncio's `_run_once`: due
 //!   timers, then I/O, then exactly the callbacks ready at that point, FIFO),
 //!   and the virtual clock makes it reproducible.

@@ -42,11 +42,33 @@ impl PanicError {
     }
 
     /// The panic message, if the payload was a string.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = tulipa::EventLoop::new().unwrap();
+    /// let task = lp.spawn(async { panic!("code {}", 7) });
+    /// let Err(tulipa::TaskError::Panicked(panic)) = lp.run_until_complete(task).unwrap() else {
+    ///     unreachable!()
+    /// };
+    /// assert_eq!(panic.message(), "code 7");
+    /// ```
     pub fn message(&self) -> &str {
         &self.inner.message
     }
 
     /// The original payload, e.g. for `std::panic::resume_unwind`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = tulipa::EventLoop::new().unwrap();
+    /// let task = lp.spawn(async { std::panic::panic_any(42_u32) });
+    /// let Err(tulipa::TaskError::Panicked(panic)) = lp.run_until_complete(task).unwrap() else {
+    ///     unreachable!()
+    /// };
+    /// assert_eq!(*panic.into_panic().downcast::<u32>().unwrap(), 42);
+    /// ```
     pub fn into_panic(self) -> Box<dyn Any + Send> {
         match self.inner.payload.into_inner() {
             Ok(payload) => payload,

@@ -2,11 +2,12 @@
 //! decides.
 #![cfg(all(feature = "hyper", feature = "tls"))]
 
+mod support;
+
 #[path = "support/certs.rs"]
 mod certs;
 
 use std::convert::Infallible;
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,16 +18,12 @@ use hyper::service::service_fn;
 use hyper::{Request, Response};
 use tulipa::hyper_rt::{HyperIo, LocalExec, LoopTimer};
 use tulipa::net::{TcpListener, TcpStream};
-use tulipa::tls::{TlsAcceptor, TlsConnector};
+use tulipa::tls::{TlsAcceptor, TlsConnector, TlsStream};
 
-fn run<F: Future<Output = ()> + 'static>(body: F) {
-    tulipa::run(async move {
-        tulipa::wait_for(body, Duration::from_secs(60))
-            .await
-            .expect("test hung: watchdog fired")
-    })
-    .unwrap();
-}
+use support::run_within;
+
+/// Generous: only a hang gets near it.
+const WATCHDOG: Duration = Duration::from_secs(60);
 
 /// An HTTPS server speaking what ALPN picked.
 async fn https_server(acceptor: TlsAcceptor) -> (std::net::SocketAddr, tulipa::Task<()>) {
@@ -63,6 +60,21 @@ async fn https_server(acceptor: TlsAcceptor) -> (std::net::SocketAddr, tulipa::T
     (addr, task)
 }
 
+/// Starts [`https_server`] (offering h2 and http/1.1), connects to it
+/// offering only `alpn`, and checks that ALPN picked it.
+async fn connect_offering(pki: &Pki, alpn: &[u8]) -> (TlsStream, tulipa::Task<()>) {
+    let server = server_config(&pki.ca, &pki.server, &[b"h2", b"http/1.1"]);
+    let client = client_config(&pki.ca, None, &[alpn]);
+    let (addr, task) = https_server(TlsAcceptor::new(Arc::new(server))).await;
+    let connector = TlsConnector::new(Arc::new(client));
+    let tls = connector
+        .connect("localhost", TcpStream::connect(addr).await.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(tls.alpn_protocol(), Some(alpn));
+    (tls, task)
+}
+
 fn get(path: &str) -> Request<Empty<Bytes>> {
     Request::get(path)
         .header("host", "localhost")
@@ -73,16 +85,8 @@ fn get(path: &str) -> Request<Empty<Bytes>> {
 #[test]
 fn https_http1_end_to_end() {
     let pki = Pki::new();
-    let server = server_config(&pki.ca, &pki.server, &[b"h2", b"http/1.1"]);
-    let client = client_config(&pki.ca, None, &[b"http/1.1"]);
-    run(async move {
-        let (addr, task) = https_server(TlsAcceptor::new(Arc::new(server))).await;
-        let connector = TlsConnector::new(Arc::new(client));
-        let tls = connector
-            .connect("localhost", TcpStream::connect(addr).await.unwrap())
-            .await
-            .unwrap();
-        assert_eq!(tls.alpn_protocol(), Some(&b"http/1.1"[..]));
+    run_within(WATCHDOG, async move {
+        let (tls, task) = connect_offering(&pki, b"http/1.1").await;
         let (mut sender, conn) = hyper::client::conn::http1::handshake(HyperIo::new(tls))
             .await
             .unwrap();
@@ -100,16 +104,8 @@ fn https_http1_end_to_end() {
 #[test]
 fn https_http2_end_to_end() {
     let pki = Pki::new();
-    let server = server_config(&pki.ca, &pki.server, &[b"h2", b"http/1.1"]);
-    let client = client_config(&pki.ca, None, &[b"h2"]);
-    run(async move {
-        let (addr, task) = https_server(TlsAcceptor::new(Arc::new(server))).await;
-        let connector = TlsConnector::new(Arc::new(client));
-        let tls = connector
-            .connect("localhost", TcpStream::connect(addr).await.unwrap())
-            .await
-            .unwrap();
-        assert_eq!(tls.alpn_protocol(), Some(&b"h2"[..]));
+    run_within(WATCHDOG, async move {
+        let (tls, task) = connect_offering(&pki, b"h2").await;
         let (sender, conn) = hyper::client::conn::http2::Builder::new(LocalExec)
             .timer(LoopTimer)
             .handshake(HyperIo::new(tls))

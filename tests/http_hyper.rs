@@ -2,9 +2,10 @@
 //! `HyperIo`, `LocalExec` and `LoopTimer`.
 #![cfg(feature = "hyper")]
 
+mod support;
+
 use std::cell::Cell;
 use std::convert::Infallible;
-use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -19,15 +20,10 @@ use hyper::{Request, Response, StatusCode};
 use tulipa::hyper_rt::{HyperIo, LocalExec, LoopTimer};
 use tulipa::net::{TcpListener, TcpStream};
 
-/// Runs `body` on a fresh loop; a hang becomes a failure after 60 s.
-fn run<F: Future<Output = ()> + 'static>(body: F) {
-    tulipa::run(async move {
-        tulipa::wait_for(body, Duration::from_secs(60))
-            .await
-            .expect("test hung: watchdog fired")
-    })
-    .unwrap();
-}
+use support::run_within;
+
+/// Generous: only a hang gets near it.
+const WATCHDOG: Duration = Duration::from_secs(60);
 
 type BoxBody = http_body_util::combinators::UnsyncBoxBody<Bytes, hyper::Error>;
 
@@ -152,7 +148,7 @@ async fn text(response: Response<Incoming>) -> String {
 
 #[test]
 fn http1_keep_alive_round_trips_on_one_connection() {
-    run(async {
+    run_within(WATCHDOG, async {
         let server = serve(false).await;
         let mut sender = h1_client(server.addr).await;
         for i in 0..5 {
@@ -169,7 +165,7 @@ fn http1_keep_alive_round_trips_on_one_connection() {
 
 #[test]
 fn http2_concurrent_streams_with_non_send_state() {
-    run(async {
+    run_within(WATCHDOG, async {
         let server = serve(true).await;
         let stream = TcpStream::connect(server.addr).await.unwrap();
         let (sender, conn) = hyper::client::conn::http2::Builder::new(LocalExec)
@@ -198,7 +194,7 @@ fn http2_concurrent_streams_with_non_send_state() {
 
 #[test]
 fn slow_client_does_not_hold_up_others() {
-    run(async {
+    run_within(WATCHDOG, async {
         let server = serve(false).await;
         // Half a request, then silence.
         let slow = TcpStream::connect(server.addr).await.unwrap();
@@ -257,7 +253,7 @@ impl Body for Producer {
 #[test]
 fn request_body_streamed_with_back_pressure() {
     const TOTAL: usize = 48 * 1024 * 1024;
-    run(async {
+    run_within(WATCHDOG, async {
         let server = serve(false).await;
         let mut sender = h1_client(server.addr).await;
         let produced = Arc::new(AtomicUsize::new(0));
@@ -292,7 +288,7 @@ fn request_body_streamed_with_back_pressure() {
 
 #[test]
 fn panicking_handler_answers_500_and_server_goes_on() {
-    run(async {
+    run_within(WATCHDOG, async {
         let server = serve(false).await;
         let mut sender = h1_client(server.addr).await;
         let response = sender.send_request(get("/panic")).await.unwrap();
@@ -311,7 +307,7 @@ fn panicking_handler_answers_500_and_server_goes_on() {
 
 #[test]
 fn header_read_timeout_runs_on_loop_timer() {
-    run(async {
+    run_within(WATCHDOG, async {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let server = tulipa::spawn(async move {
@@ -345,7 +341,7 @@ fn header_read_timeout_runs_on_loop_timer() {
 #[cfg(unix)]
 #[test]
 fn http1_over_a_unix_socket() {
-    run(async {
+    run_within(WATCHDOG, async {
         let (a, b) = tulipa::net::UnixStream::pair().unwrap();
         let server = tulipa::spawn(async move {
             let service = service_fn(|req: Request<Incoming>| async move {

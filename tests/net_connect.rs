@@ -12,6 +12,11 @@ use std::time::Duration;
 use tulipa::net::{open_connection, ConnectOptions, ListenOptions, TcpListener, TcpStream};
 use tulipa::ThreadPoolExecutor;
 
+use support::run_within;
+
+/// Generous: only a hang gets near it.
+const WATCHDOG: Duration = Duration::from_secs(30);
+
 /// A loopback address nothing listens on (refused at once).
 fn refused_addr() -> SocketAddr {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -28,12 +33,6 @@ async fn hanging_listener() -> (TcpListener, std::net::TcpStream) {
         .unwrap();
     let filler = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
     (l, filler)
-}
-
-fn run<T>(f: impl std::future::Future<Output = T>) -> T {
-    let lp = tulipa::EventLoop::new().unwrap();
-    let guarded = tulipa::wait_for(f, Duration::from_secs(30));
-    lp.run_until_complete(guarded).unwrap().expect("timed out")
 }
 
 #[test]
@@ -66,7 +65,7 @@ fn a_host_name_is_resolved_in_the_executor_while_the_loop_runs_on() {
 
 #[test]
 fn an_unknown_host_fails_with_the_resolvers_error() {
-    run(async {
+    run_within(WATCHDOG, async {
         let e = TcpStream::connect("no-such-host.invalid:80")
             .await
             .unwrap_err();
@@ -76,7 +75,7 @@ fn an_unknown_host_fails_with_the_resolvers_error() {
 
 #[test]
 fn addresses_are_tried_in_turn_by_default() {
-    run(async {
+    run_within(WATCHDOG, async {
         let good = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addrs = [refused_addr(), good.local_addr().unwrap()];
         let stream = TcpStream::connect(&addrs[..]).await.unwrap();
@@ -86,7 +85,7 @@ fn addresses_are_tried_in_turn_by_default() {
 
 #[test]
 fn every_address_refused_gives_the_refusal() {
-    run(async {
+    run_within(WATCHDOG, async {
         let addrs = vec![refused_addr(), refused_addr()];
         let e = TcpStream::connect(addrs).await.unwrap_err();
         assert_eq!(e.kind(), std::io::ErrorKind::ConnectionRefused);
@@ -95,7 +94,7 @@ fn every_address_refused_gives_the_refusal() {
 
 #[test]
 fn happy_eyeballs_moves_past_a_hanging_address_and_drops_the_loser() {
-    run(async {
+    run_within(WATCHDOG, async {
         let (stuck, _filler) = hanging_listener().await;
         let good = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addrs = [stuck.local_addr().unwrap(), good.local_addr().unwrap()];
@@ -114,7 +113,7 @@ fn happy_eyeballs_moves_past_a_hanging_address_and_drops_the_loser() {
 
 #[test]
 fn without_happy_eyeballs_a_hanging_first_address_holds_the_connect() {
-    run(async {
+    run_within(WATCHDOG, async {
         let (stuck, _filler) = hanging_listener().await;
         let good = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addrs = [stuck.local_addr().unwrap(), good.local_addr().unwrap()];

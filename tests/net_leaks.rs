@@ -11,31 +11,15 @@ use std::cell::Cell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use tulipa::net::{open_connection, start_server, StreamReader, StreamWriter};
+use support::echo;
+use support::fds::open_fds;
+use tulipa::net::{open_connection, start_server};
 use tulipa::net::{TcpListener, TcpStream};
 
 const CONNECTIONS: usize = 1000;
 
-fn open_fds() -> usize {
-    support::fds::open_fds()
-}
-
 fn make_room(needed: u64) -> usize {
     support::fds::make_room(needed, CONNECTIONS)
-}
-
-async fn echo(mut reader: StreamReader, writer: StreamWriter) {
-    loop {
-        match reader.read(4096).await {
-            Ok(data) if !data.is_empty() => {
-                writer.write(&data);
-                if writer.drain().await.is_err() {
-                    break;
-                }
-            }
-            _ => break,
-        }
-    }
 }
 
 /// A payload that tells connections apart, 1000 + id bytes long.

@@ -4,34 +4,23 @@
 //! thread of its own under a watchdog, so a lost wake-up fails instead of
 //! hanging.
 #![cfg(unix)]
+mod support;
 
 use std::os::fd::AsRawFd;
 use std::rc::Rc;
-use std::sync::mpsc;
 use std::time::Duration;
 
 use tulipa::net::{TcpListener, TcpStream, UdpSocket, UnixStream};
 use tulipa::EventLoop;
 
-/// Runs `case` on a fresh thread; fails if it does not end within 20 s.
-fn watchdog(case: impl FnOnce() + Send + 'static) {
-    let (tx, done) = mpsc::channel();
-    let thread = std::thread::spawn(move || {
-        case();
-        let _ = tx.send(());
-    });
-    match done.recv_timeout(Duration::from_secs(20)) {
-        Ok(()) => thread.join().unwrap(),
-        Err(mpsc::RecvTimeoutError::Disconnected) => {
-            std::panic::resume_unwind(thread.join().unwrap_err())
-        }
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("parked forever"),
-    }
-}
+use support::on_thread_within;
+
+/// Generous: only a lost wake-up gets near it.
+const WATCHDOG: Duration = Duration::from_secs(20);
 
 #[test]
 fn a_stream_made_on_one_loop_reads_on_another_loop_of_the_thread_and_back() {
-    watchdog(|| {
+    on_thread_within(WATCHDOG, || {
         let first = EventLoop::new().unwrap();
         let (a, b) = first
             .run_until_complete(async { UnixStream::pair() })
@@ -47,7 +36,7 @@ fn a_stream_made_on_one_loop_reads_on_another_loop_of_the_thread_and_back() {
                     let mut buf = [0; 3];
                     b.read_exact(&mut buf).await.map(|()| buf)
                 });
-                tulipa::sleep(Duration::from_millis(5)).await; // b parks first
+                tulipa::sleep(Duration::from_millis(5)).await; // b waits first
                 a.write_all(msg).await.unwrap();
                 assert_eq!(&reading.await.unwrap().unwrap(), msg);
             })
@@ -58,7 +47,7 @@ fn a_stream_made_on_one_loop_reads_on_another_loop_of_the_thread_and_back() {
 
 #[test]
 fn sockets_outlive_their_closed_loop_and_work_on_the_next() {
-    watchdog(|| {
+    on_thread_within(WATCHDOG, || {
         let first = EventLoop::new().unwrap();
         let listener = first
             .run_until_complete(TcpListener::bind("127.0.0.1:0"))
@@ -82,7 +71,7 @@ fn sockets_outlive_their_closed_loop_and_work_on_the_next() {
 
 #[test]
 fn a_datagram_wakes_a_socket_that_moved_loops() {
-    watchdog(|| {
+    on_thread_within(WATCHDOG, || {
         let first = EventLoop::new().unwrap();
         let (rx, tx) = first
             .run_until_complete(async {
@@ -98,7 +87,7 @@ fn a_datagram_wakes_a_socket_that_moved_loops() {
                 let mut buf = [0; 8];
                 rx.recv_from(&mut buf).await.map(|(n, _)| buf[..n].to_vec())
             });
-            tulipa::sleep(Duration::from_millis(5)).await; // rx parks first
+            tulipa::sleep(Duration::from_millis(5)).await; // rx waits first
             tx.send_to(b"dgram", to).await.unwrap();
             assert_eq!(receiving.await.unwrap().unwrap(), b"dgram");
         })
@@ -108,7 +97,7 @@ fn a_datagram_wakes_a_socket_that_moved_loops() {
 
 #[test]
 fn a_socket_polled_with_no_loop_running_fails_with_an_io_error() {
-    watchdog(|| {
+    on_thread_within(WATCHDOG, || {
         let lp = EventLoop::new().unwrap();
         let (a, _b) = lp
             .run_until_complete(async { UnixStream::pair() })

@@ -14,26 +14,15 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
+use support::echo;
 use support::fds::{make_room, open_fds};
-use tulipa::net::{start_server, StreamReader, StreamWriter};
+use tulipa::net::start_server;
 
 const CONNECTIONS: usize = 1000;
 
 /// A payload that tells connections apart, 500 + id bytes long.
 fn payload(id: usize) -> Vec<u8> {
     (0..500 + id).map(|i| (i * 13 + id * 5) as u8).collect()
-}
-
-async fn echo(mut reader: StreamReader, writer: StreamWriter) {
-    while let Ok(data) = reader.read(4096).await {
-        if data.is_empty() {
-            break;
-        }
-        writer.write(&data);
-        if writer.drain().await.is_err() {
-            break;
-        }
-    }
 }
 
 /// Connects `count` blocking clients, each sending its payload, with no

@@ -274,7 +274,7 @@ fn reads_and_writes_by_two_tasks_on_one_stream_proceed_independently() {
             let (client, server) = pair().await;
             let client = std::rc::Rc::new(client);
             let c = client.clone();
-            // One task parks on read while another writes on the same stream.
+            // One task waits on read while another writes on the same stream.
             let reader = tulipa::spawn(async move {
                 let mut b = [0; 4];
                 c.read_exact(&mut b).await.unwrap();

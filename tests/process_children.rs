@@ -8,6 +8,8 @@
 //! child process with `TULIPA_PROCESS_REAPER=sigchld` (the SIGCHLD path).
 #![cfg(all(unix, feature = "process"))]
 
+mod support;
+
 use std::io::ErrorKind;
 use std::os::unix::process::ExitStatusExt;
 use std::sync::{RwLock, RwLockReadGuard};
@@ -16,18 +18,16 @@ use std::time::Duration;
 use tulipa::process::{create_subprocess_exec, create_subprocess_shell, Command, Stdio};
 use tulipa::EventLoop;
 
+use support::run_within;
+
+/// Generous: only a hang gets near it.
+const WATCHDOG: Duration = Duration::from_secs(60);
+
 /// The fd-count test takes it for writing: no other test may open fds then.
 static FDS: RwLock<()> = RwLock::new(());
 
 fn shared() -> RwLockReadGuard<'static, ()> {
     FDS.read().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Runs `future` on a fresh loop with a watchdog (a lost exit fails the test).
-fn run<F: std::future::Future>(future: F) -> F::Output {
-    tulipa::run(tulipa::wait_for(future, Duration::from_secs(60)))
-        .unwrap()
-        .expect("watchdog: the child's exit never reached the loop")
 }
 
 /// Whether `pid` is a zombie (exited, not reaped) right now.
@@ -43,10 +43,6 @@ fn is_zombie(pid: u32) -> bool {
 
 fn gone(pid: u32) -> bool {
     !std::path::Path::new(&format!("/proc/{pid}")).exists()
-}
-
-fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd").unwrap().count()
 }
 
 fn pattern(len: usize) -> Vec<u8> {
@@ -78,7 +74,7 @@ fn every_test_again_with_the_sigchld_reaper() {
 #[test]
 fn two_hundred_concurrent_children_are_all_reaped() {
     let _fds = shared();
-    let pids = run(async {
+    let pids = run_within(WATCHDOG, async {
         let mut children = Vec::new();
         for i in 0..200 {
             let child = Command::new("sh")
@@ -106,7 +102,7 @@ fn two_hundred_concurrent_children_are_all_reaped() {
 fn sixty_four_mib_each_way_through_cat_with_communicate() {
     let _fds = shared();
     let input = pattern(64 << 20);
-    let out = run(async {
+    let out = run_within(WATCHDOG, async {
         let mut child = Command::new("cat")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -125,7 +121,7 @@ fn communicate_reads_stderr_while_feeding_stdin_without_deadlock() {
     let _fds = shared();
     // The child fills stderr (far past a pipe's 64 KiB) before reading stdin.
     let input = pattern(4 << 20);
-    let out = run(async {
+    let out = run_within(WATCHDOG, async {
         let mut child = Command::new("sh")
             .args(["-c", "head -c 3000000 /dev/zero >&2; wc -c"])
             .stdin(Stdio::piped())
@@ -144,7 +140,7 @@ fn communicate_reads_stderr_while_feeding_stdin_without_deadlock() {
 fn communicate_ignores_a_child_that_stops_reading_stdin() {
     let _fds = shared();
     let input = pattern(1 << 20);
-    let out = run(async {
+    let out = run_within(WATCHDOG, async {
         let mut child = Command::new("sh")
             .args(["-c", "exec 0<&-; echo closed"])
             .stdin(Stdio::piped())
@@ -160,7 +156,7 @@ fn communicate_ignores_a_child_that_stops_reading_stdin() {
 #[test]
 fn a_child_killed_by_a_signal_reports_it() {
     let _fds = shared();
-    run(async {
+    run_within(WATCHDOG, async {
         for (how, sig) in [("kill", 9), ("terminate", 15), ("send_signal", 10)] {
             let mut child = Command::new("sleep").arg("100").spawn().unwrap();
             assert_eq!(child.returncode(), None);
@@ -184,7 +180,7 @@ fn a_child_killed_by_a_signal_reports_it() {
 #[test]
 fn an_invalid_signal_number_is_invalid_input() {
     let _fds = shared();
-    run(async {
+    run_within(WATCHDOG, async {
         let mut child = Command::new("sleep").arg("100").spawn().unwrap();
         let err = child.send_signal(1000).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidInput);
@@ -196,7 +192,7 @@ fn an_invalid_signal_number_is_invalid_input() {
 #[test]
 fn closing_stdin_gives_the_child_eof() {
     let _fds = shared();
-    run(async {
+    run_within(WATCHDOG, async {
         let mut child = Command::new("wc")
             .arg("-c")
             .stdin(Stdio::piped())
@@ -219,7 +215,7 @@ fn closing_stdin_gives_the_child_eof() {
 #[test]
 fn wait_closes_stdin_first() {
     let _fds = shared();
-    run(async {
+    run_within(WATCHDOG, async {
         let mut child = Command::new("cat")
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
@@ -234,7 +230,7 @@ fn wait_closes_stdin_first() {
 #[test]
 fn a_dropped_child_is_reaped_in_the_background() {
     let _fds = shared();
-    let (quick, slow) = run(async {
+    let (quick, slow) = run_within(WATCHDOG, async {
         let quick = Command::new("true").spawn().unwrap().pid();
         let slow = Command::new("sleep").arg("0.2").spawn().unwrap().pid();
         // Keep the loop turning until both are gone from /proc (reaped).
@@ -249,9 +245,11 @@ fn a_dropped_child_is_reaped_in_the_background() {
 #[test]
 fn a_child_outliving_its_loop_is_reaped_at_a_later_spawn() {
     let _fds = shared();
-    let pid = run(async { Command::new("true").spawn().unwrap().pid() });
+    let pid = run_within(WATCHDOG, async {
+        Command::new("true").spawn().unwrap().pid()
+    });
     // Its loop is closed; a later spawn on another loop reaps it.
-    run(async {
+    run_within(WATCHDOG, async {
         while !gone(pid) {
             Command::new("true").spawn().unwrap().wait().await.unwrap();
         }
@@ -259,11 +257,13 @@ fn a_child_outliving_its_loop_is_reaped_at_a_later_spawn() {
     assert!(!is_zombie(pid));
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 fn the_fd_count_is_back_to_its_start_afterwards() {
+    use support::fds::open_fds;
     let _exclusive = FDS.write().unwrap_or_else(|e| e.into_inner());
     let before = open_fds();
-    run(async {
+    run_within(WATCHDOG, async {
         let on_loop = open_fds();
         for _ in 0..20 {
             let mut child = Command::new("sh")
@@ -302,7 +302,7 @@ fn the_fd_count_is_back_to_its_start_afterwards() {
 #[test]
 fn a_missing_program_is_a_not_found_error() {
     let _fds = shared();
-    run(async {
+    run_within(WATCHDOG, async {
         let err = create_subprocess_exec("/definitely/not/here", ["x"])
             .await
             .unwrap_err();
@@ -326,7 +326,7 @@ fn a_missing_program_is_a_not_found_error() {
 #[test]
 fn env_cwd_null_and_shell() {
     let _fds = shared();
-    run(async {
+    run_within(WATCHDOG, async {
         let out = Command::new("sh")
             .args(["-c", "echo \"$A-$B-${HOME:-nohome}\"; pwd; cat"])
             .env_clear()
@@ -362,7 +362,7 @@ fn env_cwd_null_and_shell() {
 #[test]
 fn a_wait_for_timeout_then_kill() {
     let _fds = shared();
-    run(async {
+    run_within(WATCHDOG, async {
         let mut child = Command::new("sleep").arg("100").spawn().unwrap();
         let waited = tulipa::wait_for(child.wait(), Duration::from_millis(50)).await;
         assert!(waited.is_err(), "timed out");
@@ -399,7 +399,7 @@ fn the_virtual_clock_treats_a_running_child_as_an_outside_source() {
 #[test]
 fn a_pipeline_wired_through_the_loop() {
     let _fds = shared();
-    let count = run(async {
+    let count = run_within(WATCHDOG, async {
         let mut producer = Command::new("seq")
             .arg("1000")
             .stdout(Stdio::piped())

@@ -13,7 +13,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use support::{run_virtual, yields};
+use support::{run_virtual, spawn_get, spawn_put, yields};
 use tulipa::{LifoQueue, PriorityQueue, Queue, TryGetError};
 
 // ------------------------------------------------------------ QueueBasicTests
@@ -28,10 +28,7 @@ fn test_repr_debug_shows_waiter_counts_not_items() {
             async move { q.get().await }
         });
         q.put(1).await.unwrap();
-        let p = tulipa::spawn({
-            let q = q.clone();
-            async move { q.put(2).await }
-        });
+        let p = spawn_put(&q, 2);
         yields(1).await;
         assert_eq!(
             format!("{getter_q:?}"),
@@ -122,14 +119,11 @@ fn test_get_with_putters() {
     run_virtual(async {
         let q = Queue::new(1);
         q.try_put(1).unwrap();
-        let putter = tulipa::spawn({
-            let q = q.clone();
-            async move { q.put(2).await }
-        });
+        let putter = spawn_put(&q, 2);
         yields(1).await;
         assert!(!putter.is_done());
         assert_eq!(q.get().await, Ok(1));
-        // The get woke the parked putter, which now completes.
+        // The get woke the waiting putter, which now completes.
         yields(1).await;
         assert!(putter.is_done());
         assert_eq!(putter.await.unwrap(), Ok(()));
@@ -169,14 +163,8 @@ fn test_nonblocking_get_exception() {
 fn test_get_cancelled_race() {
     run_virtual(async {
         let q = Queue::unbounded();
-        let t1 = tulipa::spawn({
-            let q = q.clone();
-            async move { q.get().await }
-        });
-        let t2 = tulipa::spawn({
-            let q = q.clone();
-            async move { q.get().await }
-        });
+        let t1 = spawn_get(&q);
+        let t2 = spawn_get(&q);
         yields(1).await;
         t1.cancel();
         yields(1).await;
@@ -193,14 +181,8 @@ fn test_get_cancelled_race() {
 fn test_get_with_waiting_putters() {
     run_virtual(async {
         let q = Queue::new(1);
-        let _a = tulipa::spawn({
-            let q = q.clone();
-            async move { q.put('a').await }
-        });
-        let _b = tulipa::spawn({
-            let q = q.clone();
-            async move { q.put('b').await }
-        });
+        let _a = spawn_put(&q, 'a');
+        let _b = spawn_put(&q, 'b');
         yields(1).await;
         assert_eq!(q.get().await, Ok('a'));
         assert_eq!(q.get().await, Ok('b'));
@@ -238,10 +220,7 @@ fn test_cancelled_getters_not_being_held_in_self_getters() {
     run_virtual(async {
         let q = Queue::<u8>::unbounded();
         // wait_for(q.get(), 0.1): a getter given up after a timeout.
-        let getter = tulipa::spawn({
-            let q = q.clone();
-            async move { q.get().await }
-        });
+        let getter = spawn_get(&q);
         tulipa::sleep(Duration::from_millis(100)).await;
         getter.cancel();
         assert!(getter.await.unwrap_err().is_cancelled());
@@ -289,10 +268,7 @@ fn test_nonblocking_put() {
 fn test_get_cancel_drop_one_pending_reader() {
     run_virtual(async {
         let q = Queue::unbounded();
-        let reader = tulipa::spawn({
-            let q = q.clone();
-            async move { q.get().await }
-        });
+        let reader = spawn_get(&q);
         yields(1).await;
         q.try_put(1).unwrap();
         q.try_put(2).unwrap();
@@ -337,10 +313,7 @@ fn test_put_cancel_drop() {
     run_virtual(async {
         let q = Queue::new(1);
         q.try_put(1).unwrap();
-        let writer = tulipa::spawn({
-            let q = q.clone();
-            async move { q.put(2).await }
-        });
+        let writer = spawn_put(&q, 2);
         yields(1).await;
         assert_eq!(q.try_get(), Ok(1));
         writer.cancel();
@@ -382,18 +355,9 @@ fn test_put_cancelled() {
 fn test_put_cancelled_race() {
     run_virtual(async {
         let q = Queue::new(1);
-        let put_a = tulipa::spawn({
-            let q = q.clone();
-            async move { q.put('a').await }
-        });
-        let put_b = tulipa::spawn({
-            let q = q.clone();
-            async move { q.put('b').await }
-        });
-        let put_c = tulipa::spawn({
-            let q = q.clone();
-            async move { q.put('X').await }
-        });
+        let put_a = spawn_put(&q, 'a');
+        let put_b = spawn_put(&q, 'b');
+        let put_c = spawn_put(&q, 'X');
         yields(1).await;
         assert!(put_a.is_done());
         assert!(!put_b.is_done());
@@ -412,10 +376,7 @@ fn test_put_cancelled_race() {
 fn test_put_with_waiting_getters() {
     run_virtual(async {
         let q = Queue::unbounded();
-        let t = tulipa::spawn({
-            let q = q.clone();
-            async move { q.get().await }
-        });
+        let t = spawn_get(&q);
         yields(1).await;
         q.put('a').await.unwrap();
         assert_eq!(t.await.unwrap(), Ok('a'));
@@ -454,10 +415,7 @@ fn test_cancelled_puts_not_being_held_in_self_putters() {
     run_virtual(async {
         let q = Queue::new(1);
         q.try_put(1).unwrap();
-        let putter = tulipa::spawn({
-            let q = q.clone();
-            async move { q.put(2).await }
-        });
+        let putter = spawn_put(&q, 2);
         yields(1).await;
         assert!(format!("{q:?}").contains("putters: 1"));
         putter.cancel();
@@ -471,10 +429,7 @@ fn test_cancelled_put_silence_value_error_exception() {
     run_virtual(async {
         let q = Queue::new(1);
         q.try_put(1).unwrap();
-        let putter = tulipa::spawn({
-            let q = q.clone();
-            async move { q.put(2).await }
-        });
+        let putter = spawn_put(&q, 2);
         yields(1).await;
         // Woken (unlinked from the line) by the get, then cancelled: leaving
         // must neither panic nor lose the free place.

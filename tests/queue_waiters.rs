@@ -8,7 +8,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use futures::StreamExt;
-use support::{run_virtual, yields};
+use support::{run_virtual, spawn_get, spawn_put, yields};
 use tulipa::{PriorityQueue, Queue};
 
 #[test]
@@ -56,7 +56,7 @@ fn putters_are_served_in_arrival_order() {
 
 #[test]
 fn barged_getter_keeps_its_place_at_the_front() {
-    // asyncio re-parks such a getter at the back (gh-83055); tulipa keeps
+    // asyncio puts such a getter back in line at the back (gh-83055); tulipa keeps
     // its place: it gets the next item.
     run_virtual(async {
         let q = Queue::unbounded();
@@ -86,14 +86,8 @@ fn barged_getter_keeps_its_place_at_the_front() {
 fn woken_getter_cancelled_passes_the_wakeup_to_the_next() {
     run_virtual(async {
         let q = Queue::unbounded();
-        let g1 = tulipa::spawn({
-            let q = q.clone();
-            async move { q.get().await }
-        });
-        let g2 = tulipa::spawn({
-            let q = q.clone();
-            async move { q.get().await }
-        });
+        let g1 = spawn_get(&q);
+        let g2 = spawn_get(&q);
         yields(1).await;
         q.try_put(1).unwrap(); // wakes g1 only
         g1.cancel(); // g1 is dropped before it runs
@@ -107,14 +101,8 @@ fn woken_putter_cancelled_passes_the_wakeup_to_the_next() {
     run_virtual(async {
         let q = Queue::new(1);
         q.try_put(0).unwrap();
-        let p1 = tulipa::spawn({
-            let q = q.clone();
-            async move { q.put(1).await }
-        });
-        let p2 = tulipa::spawn({
-            let q = q.clone();
-            async move { q.put(2).await }
-        });
+        let p1 = spawn_put(&q, 1);
+        let p2 = spawn_put(&q, 2);
         yields(1).await;
         assert_eq!(q.try_get(), Ok(0)); // wakes p1 only
         p1.cancel();
@@ -186,10 +174,7 @@ fn stream_dropped_after_wakeup_passes_it_on() {
             let q = q.clone();
             async move { q.stream().next().await }
         });
-        let getter = tulipa::spawn({
-            let q = q.clone();
-            async move { q.get().await }
-        });
+        let getter = spawn_get(&q);
         yields(1).await;
         q.try_put(9).unwrap();
         streamer.cancel();

@@ -44,14 +44,14 @@ fn a_long_chain_of_spawns_from_drop_during_close_does_not_recurse() {
     let dropped = Rc::new(Cell::new(0));
     let d = dropped.clone();
     let lp = EventLoop::new().unwrap();
-    let parked = lp.spawn(async move {
+    let waiting = lp.spawn(async move {
         let _chain = Respawn {
             left: 50_000,
             dropped: d,
         };
         std::future::pending::<()>().await
     });
-    drop(parked);
+    drop(waiting);
     lp.run_until_complete(tulipa::yield_now()).unwrap();
     // Before, each link recursed inside `spawn` and overflowed the stack.
     lp.close().unwrap();

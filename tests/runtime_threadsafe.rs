@@ -89,7 +89,7 @@ fn task_woken_from_another_thread_wakes_a_blocked_loop() {
         let remote = Arc::new(Remote::default());
         let r = remote.clone();
         let waker_thread = std::thread::spawn(move || {
-            // Wait until the task has parked its waker, then complete it.
+            // Wait until the task has stored its waker, then complete it.
             let waker = loop {
                 if let Some(w) = r.waker.lock().unwrap().clone() {
                     break w;

@@ -1,6 +1,6 @@
 //! Condition: CPython's `ConditionTests` (test_locks.py, 3.13) ported by
 //! name. Tests needing the lock held across tasks use a leaked (`'static`)
-//! condition so guards can be parked in a shared `held` list; dropping one
+//! condition so guards can be kept in a shared `held` list; dropping one
 //! is asyncio's `cond.release()`.
 //!
 //! One deliberate difference: a cancelled (dropped) `wait` cannot re-lock

@@ -2,11 +2,12 @@
 //! `start_server(ssl=)` and `start_tls`, with certificates made at test time.
 #![cfg(feature = "tls")]
 
+mod support;
+
 #[path = "support/certs.rs"]
 mod certs;
 
 use std::cell::RefCell;
-use std::future::Future;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,15 +17,10 @@ use tulipa::net::{self, TcpListener, TcpStream};
 use tulipa::tls::rustls::{AlertDescription, CertificateError, ProtocolVersion};
 use tulipa::tls::{self, TlsAcceptor, TlsConnector, TlsError, DEFAULT_HANDSHAKE_TIMEOUT};
 
-/// Runs `body` on a fresh loop; a hang becomes a failure after 60 s.
-fn run<F: Future<Output = ()> + 'static>(body: F) {
-    tulipa::run(async move {
-        tulipa::wait_for(body, Duration::from_secs(60))
-            .await
-            .expect("test hung: watchdog fired")
-    })
-    .unwrap();
-}
+use support::run_within;
+
+/// Generous: only a hang gets near it.
+const WATCHDOG: Duration = Duration::from_secs(60);
 
 /// An echo server: every line comes back prefixed with what the server
 /// knows of the client (its certificate count and the ALPN protocol).
@@ -52,10 +48,19 @@ async fn echo_server(acceptor: TlsAcceptor) -> net::Server {
     .unwrap()
 }
 
+/// Starts [`echo_server`] with `acceptor`, connects to it through
+/// `connector` as "localhost", and returns why the handshake failed.
+async fn handshake_error(acceptor: TlsAcceptor, connector: &TlsConnector) -> TlsError {
+    let server = echo_server(acceptor).await;
+    tls::open_connection(server.local_addr().unwrap(), connector, "localhost")
+        .await
+        .expect_err("the handshake should fail")
+}
+
 #[test]
 fn open_connection_and_start_server_round_trip_lines() {
     let pki = Pki::new();
-    run(async move {
+    run_within(WATCHDOG, async move {
         let server = echo_server(pki.acceptor()).await;
         let addr = server.local_addr().unwrap();
         let (mut reader, writer) = tls::open_connection(addr, &pki.connector(), "localhost")
@@ -82,7 +87,7 @@ fn open_connection_and_start_server_round_trip_lines() {
 #[test]
 fn ip_address_as_server_hostname() {
     let pki = Pki::new();
-    run(async move {
+    run_within(WATCHDOG, async move {
         let server = echo_server(pki.acceptor()).await;
         let (mut reader, _writer) =
             tls::open_connection(server.local_addr().unwrap(), &pki.connector(), "127.0.0.1")
@@ -97,7 +102,7 @@ fn alpn_protocol_negotiated_on_both_sides() {
     let pki = Pki::new();
     let server = server_config(&pki.ca, &pki.server, &[b"h2", b"http/1.1"]);
     let client = client_config(&pki.ca, None, &[b"http/1.1"]);
-    run(async move {
+    run_within(WATCHDOG, async move {
         let server = echo_server(TlsAcceptor::new(Arc::new(server))).await;
         let connector = TlsConnector::new(Arc::new(client));
         let (mut reader, writer) =
@@ -114,12 +119,9 @@ fn alpn_without_common_protocol_is_refused() {
     let pki = Pki::new();
     let server = server_config(&pki.ca, &pki.server, &[b"h2"]);
     let client = client_config(&pki.ca, None, &[b"http/1.1"]);
-    run(async move {
-        let server = echo_server(TlsAcceptor::new(Arc::new(server))).await;
-        let connector = TlsConnector::new(Arc::new(client));
-        let err = tls::open_connection(server.local_addr().unwrap(), &connector, "localhost")
-            .await
-            .unwrap_err();
+    run_within(WATCHDOG, async move {
+        let acceptor = TlsAcceptor::new(Arc::new(server));
+        let err = handshake_error(acceptor, &TlsConnector::new(Arc::new(client))).await;
         assert!(
             matches!(
                 err,
@@ -138,7 +140,7 @@ fn mutual_tls_server_sees_the_client_certificate() {
     let client_cert = leaf.cert.clone();
     let server = mtls_server_config(&pki.ca, &pki.server, &clients);
     let client = client_config(&pki.ca, Some(&leaf), &[]);
-    run(async move {
+    run_within(WATCHDOG, async move {
         let seen = Rc::new(RefCell::new(None));
         let seen_in = seen.clone();
         let server = tls::start_server(
@@ -179,7 +181,7 @@ fn mutual_tls_client_without_certificate_is_refused() {
     let pki = Pki::new();
     let clients = Ca::new("client CA");
     let server = mtls_server_config(&pki.ca, &pki.server, &clients);
-    run(async move {
+    run_within(WATCHDOG, async move {
         let server = echo_server(TlsAcceptor::new(Arc::new(server))).await;
         // In TLS 1.3 the client may finish its side of the handshake before
         // the server's refusal arrives: the error then comes with the first read.
@@ -209,7 +211,7 @@ fn mutual_tls_client_certificate_of_unknown_ca_is_refused_and_server_goes_on() {
     let server = mtls_server_config(&pki.ca, &pki.server, &clients);
     let bad_client = client_config(&pki.ca, Some(&stranger), &[]);
     let good_client = client_config(&pki.ca, Some(&good), &[]);
-    run(async move {
+    run_within(WATCHDOG, async move {
         let server = echo_server(TlsAcceptor::new(Arc::new(server))).await;
         let addr = server.local_addr().unwrap();
         let bad = TlsConnector::new(Arc::new(bad_client));
@@ -232,7 +234,7 @@ fn mutual_tls_client_certificate_of_unknown_ca_is_refused_and_server_goes_on() {
 #[test]
 fn wrong_host_name_is_a_name_mismatch() {
     let pki = Pki::new();
-    run(async move {
+    run_within(WATCHDOG, async move {
         let server = echo_server(pki.acceptor()).await;
         let err = tls::open_connection(
             server.local_addr().unwrap(),
@@ -261,11 +263,8 @@ fn expired_certificate_is_a_bad_certificate() {
     let pki = Pki::new();
     let expired = pki.ca.expired_server();
     let config = server_config(&pki.ca, &expired, &[]);
-    run(async move {
-        let server = echo_server(TlsAcceptor::new(Arc::new(config))).await;
-        let err = tls::open_connection(server.local_addr().unwrap(), &pki.connector(), "localhost")
-            .await
-            .unwrap_err();
+    run_within(WATCHDOG, async move {
+        let err = handshake_error(TlsAcceptor::new(Arc::new(config)), &pki.connector()).await;
         assert!(
             matches!(
                 err,
@@ -283,11 +282,8 @@ fn certificate_of_untrusted_ca_is_a_bad_certificate() {
     let pki = Pki::new();
     let other = Ca::new("other CA");
     let connector = TlsConnector::new(Arc::new(client_config(&other, None, &[])));
-    run(async move {
-        let server = echo_server(pki.acceptor()).await;
-        let err = tls::open_connection(server.local_addr().unwrap(), &connector, "localhost")
-            .await
-            .unwrap_err();
+    run_within(WATCHDOG, async move {
+        let err = handshake_error(pki.acceptor(), &connector).await;
         assert!(
             matches!(
                 err,
@@ -301,7 +297,7 @@ fn certificate_of_untrusted_ca_is_a_bad_certificate() {
 #[test]
 fn invalid_server_hostname_is_refused_before_connecting_tls() {
     let pki = Pki::new();
-    run(async move {
+    run_within(WATCHDOG, async move {
         let server = echo_server(pki.acceptor()).await;
         let err = tls::open_connection(
             server.local_addr().unwrap(),
@@ -326,7 +322,7 @@ fn handshake_timeout_when_the_server_never_answers() {
         DEFAULT_HANDSHAKE_TIMEOUT
     );
     assert_eq!(DEFAULT_HANDSHAKE_TIMEOUT, Duration::from_secs(60));
-    run(async move {
+    run_within(WATCHDOG, async move {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         // Accepts, then holds the socket open and silent.
@@ -352,7 +348,7 @@ fn handshake_timeout_when_the_server_never_answers() {
 #[test]
 fn server_handshake_timeout_closes_a_silent_client() {
     let pki = Pki::new();
-    run(async move {
+    run_within(WATCHDOG, async move {
         let acceptor = pki
             .acceptor()
             .with_handshake_timeout(Duration::from_millis(50));
@@ -384,7 +380,7 @@ fn server_handshake_timeout_closes_a_silent_client() {
 #[test]
 fn handshake_timeout_duration_max_means_none() {
     let pki = Pki::new();
-    run(async move {
+    run_within(WATCHDOG, async move {
         let server = echo_server(pki.acceptor().with_handshake_timeout(Duration::MAX)).await;
         let connector = pki.connector().with_handshake_timeout(Duration::MAX);
         let (mut reader, _w) =
@@ -398,7 +394,7 @@ fn handshake_timeout_duration_max_means_none() {
 #[test]
 fn peer_closing_mid_handshake_is_reported() {
     let pki = Pki::new();
-    run(async move {
+    run_within(WATCHDOG, async move {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         // Reads the ClientHello, then hangs up.
@@ -422,7 +418,7 @@ fn peer_closing_mid_handshake_is_reported() {
 #[test]
 fn client_closing_mid_handshake_leaves_the_server_serving() {
     let pki = Pki::new();
-    run(async move {
+    run_within(WATCHDOG, async move {
         let server = echo_server(pki.acceptor()).await;
         let addr = server.local_addr().unwrap();
         // Half a TLS record header, then gone.
@@ -441,7 +437,7 @@ fn client_closing_mid_handshake_leaves_the_server_serving() {
 fn start_tls_upgrades_a_plain_line_protocol() {
     let pki = Pki::new();
     let acceptor = pki.acceptor();
-    run(async move {
+    run_within(WATCHDOG, async move {
         let server = net::start_server(
             move |mut reader, writer| {
                 let acceptor = acceptor.clone();
@@ -484,7 +480,7 @@ fn start_tls_bytes_buffered_before_the_upgrade_start_the_tls_stream() {
     let acceptor = pki.acceptor();
     let hello_sent = Rc::new(tulipa::Event::new());
     let go = hello_sent.clone();
-    run(async move {
+    run_within(WATCHDOG, async move {
         let server = net::start_server(
             move |mut reader, writer| {
                 let acceptor = acceptor.clone();
@@ -532,7 +528,7 @@ fn start_tls_bytes_buffered_before_the_upgrade_start_the_tls_stream() {
 #[test]
 fn start_tls_with_halves_of_different_connections_is_refused() {
     let pki = Pki::new();
-    run(async move {
+    run_within(WATCHDOG, async move {
         let server = echo_server(pki.acceptor()).await;
         let addr = server.local_addr().unwrap();
         let (r1, _w1) = net::open_connection(addr).await.unwrap();
@@ -586,7 +582,7 @@ async fn byte_echo_server(acceptor: TlsAcceptor) -> net::Server {
 #[test]
 fn two_hundred_concurrent_connections_echoed_intact() {
     let pki = Pki::new();
-    run(async move {
+    run_within(WATCHDOG, async move {
         let server = byte_echo_server(pki.acceptor()).await;
         let addr = server.local_addr().unwrap();
         let connector = pki.connector();
@@ -619,7 +615,7 @@ fn two_hundred_concurrent_connections_echoed_intact() {
 fn large_transfer_to_a_slow_reader_arrives_whole_with_close_notify() {
     let pki = Pki::new();
     let total = 4 * 1024 * 1024;
-    run(async move {
+    run_within(WATCHDOG, async move {
         let server = tls::start_server(
             move |_reader, writer| async move {
                 let data = payload(7, total);
@@ -663,7 +659,7 @@ fn large_transfer_to_a_slow_reader_arrives_whole_with_close_notify() {
 #[test]
 fn write_eof_sends_close_notify_and_the_peer_can_still_answer() {
     let pki = Pki::new();
-    run(async move {
+    run_within(WATCHDOG, async move {
         let server = tls::start_server(
             |mut reader, writer| async move {
                 let all = reader.read_to_end().await.unwrap();
@@ -687,7 +683,7 @@ fn write_eof_sends_close_notify_and_the_peer_can_still_answer() {
 #[test]
 fn peer_closing_without_close_notify_is_a_truncation_error() {
     let pki = Pki::new();
-    run(async move {
+    run_within(WATCHDOG, async move {
         let outcome = Rc::new(RefCell::new(None));
         let seen = outcome.clone();
         let done = Rc::new(tulipa::Event::new());
@@ -729,7 +725,7 @@ fn peer_closing_without_close_notify_is_a_truncation_error() {
 #[test]
 fn handshake_timeout_zero_times_out_at_once() {
     let pki = Pki::new();
-    run(async move {
+    run_within(WATCHDOG, async move {
         let server = echo_server(pki.acceptor()).await;
         let connector = pki.connector().with_handshake_timeout(Duration::ZERO);
         let err = tls::open_connection(server.local_addr().unwrap(), &connector, "localhost")

@@ -31,8 +31,8 @@ impl<S: Source> Socket for S {}
 /// on one loop and awaited in a task of another loop of the same thread
 /// (loops run one at a time per thread), or after its own loop closed,
 /// moves its registration to the running loop the first time it would
-/// park, keeping its parked tasks. Polled with no tulipa loop running, it
-/// fails with an `io::Error` instead of parking forever.
+/// wait, keeping its waiting tasks. Polled with no tulipa loop running, it
+/// fails with an `io::Error` instead of waiting forever.
 pub(crate) struct IoSource<S: Socket> {
     source: S,
     interest: Interest,
@@ -87,7 +87,7 @@ impl<S: Socket> IoSource<S> {
         self.reg.borrow().core.clone()
     }
 
-    /// Ready in `dir`, or parks the task until the next event for it, on
+    /// Ready in `dir`, or suspends the task until the next event for it, on
     /// the running loop.
     ///
     /// # Errors
@@ -98,7 +98,7 @@ impl<S: Socket> IoSource<S> {
         if self.io.poll_ready(dir, cx).is_ready() {
             return Poll::Ready(Ok(()));
         }
-        // About to park: the running loop must be the one watching.
+        // About to wait: the running loop must be the one watching.
         match self.follow_running_loop() {
             Ok(()) => Poll::Pending,
             Err(e) => Poll::Ready(Err(e)),
@@ -143,7 +143,7 @@ impl<S: Socket> IoSource<S> {
         self.io.clear_ready(dir);
     }
 
-    /// Runs `op` once the socket is ready in `dir`, parking on `WouldBlock`.
+    /// Runs `op` once the socket is ready in `dir`, waiting on `WouldBlock`.
     pub(crate) fn poll_io<R>(
         &self,
         dir: Direction,

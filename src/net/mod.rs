@@ -17,13 +17,13 @@
 //! | `IncompleteReadError / LimitOverrunError` | [`ReadError::IncompleteRead`], [`ReadError::LimitOverrun`] |
 //!
 //! Every socket registers with the loop running when it is made and stays
-//! on that thread (`!Send`). A socket operation that would block parks its
-//! task on the socket's readiness; the loop's selector wakes it (see
+//! on that thread (`!Send`). A socket operation that would block suspends its
+//! task until the socket is ready; the loop's selector wakes it (see
 //! [`runtime`](crate::runtime), step 3). A socket awaited on another loop
 //! of its thread (one runs at a time), or after its own loop closed, moves
-//! its registration to the loop that polls it when it would park; polled
+//! its registration to the loop that polls it when it would wait; polled
 //! with no tulipa loop running, it fails with an `io::Error` of kind
-//! `Other` rather than park forever. `add_reader` registrations belong to
+//! `Other` rather than wait forever. `add_reader` registrations belong to
 //! the loop they were added on, as in asyncio, and a closed loop refuses
 //! them.
 //!

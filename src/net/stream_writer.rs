@@ -64,12 +64,12 @@ pub const DEFAULT_HIGH_WATER: usize = 64 * 1024;
 /// .unwrap();
 /// ```
 pub struct StreamWriter {
-    shared: Rc<Shared>,
+    transport: Rc<Transport>,
 }
 
-struct Shared {
+struct Transport {
     conn: Rc<Conn>,
-    state: RefCell<State>,
+    state: RefCell<WriteBuffer>,
     /// Dropped once the writer is closed (or dropped): a server counts its
     /// open connections with it.
     on_closed: RefCell<Option<Rc<dyn Any>>>,
@@ -78,26 +78,26 @@ struct Shared {
 /// A server's weak hold on the writer of one of its connections, to close
 /// or abort it from outside (asyncio's `Server._clients` of transports).
 #[derive(Clone)]
-pub(crate) struct WriterHandle(Weak<Shared>);
+pub(crate) struct WriterHandle(Weak<Transport>);
 
 impl WriterHandle {
     /// As [`StreamWriter::close`], if the writer still exists.
     pub(crate) fn close(&self) {
-        if let Some(shared) = self.0.upgrade() {
-            shared.close();
+        if let Some(transport) = self.0.upgrade() {
+            transport.close();
         }
     }
 
     /// As [`StreamWriter::abort`], if the writer still exists.
     pub(crate) fn abort(&self) {
-        if let Some(shared) = self.0.upgrade() {
-            shared.abort();
+        if let Some(transport) = self.0.upgrade() {
+            transport.abort();
         }
     }
 }
 
 #[derive(Default)]
-struct State {
+struct WriteBuffer {
     /// Buffered bytes are `buf[pos..]`.
     buf: Vec<u8>,
     pos: usize,
@@ -118,7 +118,7 @@ struct State {
     close_waiters: Vec<Waker>,
 }
 
-impl State {
+impl WriteBuffer {
     fn pending(&self) -> usize {
         self.buf.len() - self.pos
     }
@@ -141,15 +141,15 @@ impl State {
 
 impl StreamWriter {
     pub(crate) fn new(conn: Rc<Conn>) -> StreamWriter {
-        let state = State {
+        let state = WriteBuffer {
             high: DEFAULT_HIGH_WATER,
             low: DEFAULT_HIGH_WATER / 4,
-            ..State::default()
+            ..WriteBuffer::default()
         };
         let state = RefCell::new(state);
         let on_closed = RefCell::new(None);
         StreamWriter {
-            shared: Rc::new(Shared {
+            transport: Rc::new(Transport {
                 conn,
                 state,
                 on_closed,
@@ -159,11 +159,11 @@ impl StreamWriter {
 
     /// Keeps `guard` until the writer is closed or dropped.
     pub(crate) fn hold_until_closed(&self, guard: Rc<dyn Any>) {
-        *self.shared.on_closed.borrow_mut() = Some(guard);
+        *self.transport.on_closed.borrow_mut() = Some(guard);
     }
 
     pub(crate) fn handle(&self) -> WriterHandle {
-        WriterHandle(Rc::downgrade(&self.shared))
+        WriterHandle(Rc::downgrade(&self.transport))
     }
 
     /// Sends `data`, buffering what the socket does not take at once; never
@@ -191,7 +191,7 @@ impl StreamWriter {
     /// ```
     pub fn write(&self, data: &[u8]) {
         let mut wake = Vec::new();
-        self.shared.write(data, &mut wake);
+        self.transport.write(data, &mut wake);
         wake.into_iter().for_each(Waker::wake);
     }
 
@@ -251,9 +251,9 @@ impl StreamWriter {
     /// # }).unwrap().unwrap();
     /// ```
     pub async fn drain(&self) -> io::Result<()> {
-        self.shared
-            .start_flusher(&mut self.shared.state.borrow_mut());
-        poll_fn(|cx| self.shared.poll_drain(cx)).await
+        self.transport
+            .start_flusher(&mut self.transport.state.borrow_mut());
+        poll_fn(|cx| self.transport.poll_drain(cx)).await
     }
 
     /// Flushes the buffer, then shuts the connection down (both directions);
@@ -280,7 +280,7 @@ impl StreamWriter {
     /// # }).unwrap().unwrap();
     /// ```
     pub fn close(&self) {
-        self.shared.close();
+        self.transport.close();
     }
 
     /// Closes the connection at once, dropping whatever is still buffered
@@ -305,7 +305,7 @@ impl StreamWriter {
     /// .unwrap();
     /// ```
     pub fn abort(&self) {
-        self.shared.abort();
+        self.transport.abort();
     }
 
     /// Whether [`close`](StreamWriter::close) was called (asyncio's `is_closing`).
@@ -323,7 +323,7 @@ impl StreamWriter {
     /// # }).unwrap().unwrap();
     /// ```
     pub fn is_closing(&self) -> bool {
-        self.shared.state.borrow().closing
+        self.transport.state.borrow().closing
     }
 
     /// Waits until the writer is closed: buffer flushed and socket shut down.
@@ -354,7 +354,7 @@ impl StreamWriter {
     /// ```
     pub async fn wait_closed(&self) -> io::Result<()> {
         poll_fn(|cx| {
-            let mut state = self.shared.state.borrow_mut();
+            let mut state = self.transport.state.borrow_mut();
             if !state.closed {
                 if !state.close_waiters.iter().any(|w| w.will_wake(cx.waker())) {
                     state.close_waiters.push(cx.waker().clone());
@@ -386,12 +386,12 @@ impl StreamWriter {
     /// # }).unwrap().unwrap();
     /// ```
     pub fn write_eof(&self) {
-        let mut state = self.shared.state.borrow_mut();
+        let mut state = self.transport.state.borrow_mut();
         state.eof = true;
-        self.shared.start_flusher(&mut state);
+        self.transport.start_flusher(&mut state);
         if !state.flushing {
             drop(state);
-            let _ = self.shared.conn.shutdown(Shutdown::Write);
+            let _ = self.transport.conn.shutdown(Shutdown::Write);
         }
     }
 
@@ -433,7 +433,7 @@ impl StreamWriter {
             low <= high,
             "low-water mark {low} above high-water mark {high}"
         );
-        let mut state = self.shared.state.borrow_mut();
+        let mut state = self.transport.state.borrow_mut();
         state.high = high;
         state.low = low;
     }
@@ -456,7 +456,7 @@ impl StreamWriter {
     /// ```
     #[doc(alias = "get_write_buffer_size")]
     pub fn write_buffer_size(&self) -> usize {
-        self.shared.state.borrow().pending()
+        self.transport.state.borrow().pending()
     }
 
     /// The peer's address, for a TCP connection (asyncio's
@@ -485,7 +485,7 @@ impl StreamWriter {
     /// ```
     #[doc(alias = "get_extra_info")]
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        match &*self.shared.conn {
+        match &*self.transport.conn {
             Conn::Tcp(s) => s.peer_addr(),
             #[cfg(unix)]
             Conn::Unix(_) => Err(io::ErrorKind::Unsupported.into()),
@@ -499,7 +499,7 @@ impl StreamWriter {
     /// The connection under the writer.
     #[cfg(feature = "tls")]
     pub(crate) fn conn(&self) -> &Rc<Conn> {
-        &self.shared.conn
+        &self.transport.conn
     }
 
     /// Takes the connection out of the writer without closing it, with the
@@ -510,7 +510,7 @@ impl StreamWriter {
     /// if it was closed.
     #[cfg(feature = "tls")]
     pub(crate) fn detach(self) -> io::Result<(Rc<Conn>, Vec<u8>)> {
-        let mut state = self.shared.state.borrow_mut();
+        let mut state = self.transport.state.borrow_mut();
         if let Some(e) = state.error() {
             return Err(e);
         }
@@ -524,11 +524,11 @@ impl StreamWriter {
         state.closing = true;
         state.closed = true;
         drop(state);
-        Ok((self.shared.conn.clone(), unsent))
+        Ok((self.transport.conn.clone(), unsent))
     }
 }
 
-impl Shared {
+impl Transport {
     fn write(self: &Rc<Self>, mut data: &[u8], wake: &mut Vec<Waker>) {
         let mut state = self.state.borrow_mut();
         if state.closing || state.eof || state.error.is_some() || data.is_empty() {
@@ -555,14 +555,14 @@ impl Shared {
     /// runs. Bytes buffered while no loop ran (a write outside any loop)
     /// get their flusher from the next write, `drain`, `write_eof` or
     /// `close` on a loop.
-    fn start_flusher(self: &Rc<Self>, state: &mut State) {
+    fn start_flusher(self: &Rc<Self>, state: &mut WriteBuffer) {
         if state.flushing || state.pending() == 0 {
             return;
         }
         if let Some(core) = context::current() {
             state.flushing = true;
-            let shared = self.clone();
-            let flusher = poll_fn(move |cx| shared.poll_flush(cx));
+            let transport = self.clone();
+            let flusher = poll_fn(move |cx| transport.poll_flush(cx));
             let location = std::panic::Location::caller();
             drop(crate::task::spawn_on(&core, flusher, None, location));
         }
@@ -649,7 +649,7 @@ impl Shared {
             state.closing = true;
             std::mem::take(&mut state.drain_waiters)
         };
-        // A flusher still parked finds the buffer empty when it wakes.
+        // A flusher still waiting finds the buffer empty when it wakes.
         self.finish_close();
         wake.into_iter().for_each(Waker::wake);
     }
@@ -680,7 +680,7 @@ impl Drop for StreamWriter {
 
 impl fmt::Debug for StreamWriter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = self.shared.state.borrow();
+        let state = self.transport.state.borrow();
         f.debug_struct("StreamWriter")
             .field("buffered", &state.pending())
             .field("closing", &state.closing)

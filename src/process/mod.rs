@@ -105,22 +105,83 @@ enum Kind {
 impl Stdio {
     /// A pipe to the parent: a [`StreamWriter`] for stdin, a
     /// [`StreamReader`] for stdout and stderr (asyncio's `PIPE`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulipa::process::{Command, Stdio};
+    ///
+    /// tulipa::run(async {
+    ///     let mut child = Command::new("echo").arg("piped").stdout(Stdio::piped()).spawn().unwrap();
+    ///     assert!(child.stdin.is_none() && child.stderr.is_none(), "only stdout is piped");
+    ///     let out = child.stdout.as_mut().unwrap().read_to_end().await.unwrap();
+    ///     assert_eq!(out, b"piped\n");
+    /// })
+    /// .unwrap();
+    /// ```
     pub fn piped() -> Stdio {
         Stdio(Kind::Piped)
     }
 
     /// The parent's own stream (asyncio's `None`, the default).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulipa::process::{Command, Stdio};
+    ///
+    /// tulipa::run(async {
+    ///     let mut child = Command::new("true").stdout(Stdio::inherit()).spawn().unwrap();
+    ///     assert!(child.stdout.is_none(), "no pipe: the child writes to our own stdout");
+    ///     assert!(child.wait().await.unwrap().success());
+    /// })
+    /// .unwrap();
+    /// ```
     pub fn inherit() -> Stdio {
         Stdio(Kind::Inherit)
     }
 
     /// `/dev/null` (asyncio's `DEVNULL`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulipa::process::{Command, Stdio};
+    ///
+    /// tulipa::run(async {
+    ///     let out = Command::new("echo").arg("lost").stdout(Stdio::null()).output().await.unwrap();
+    ///     assert!(out.status.success());
+    ///     assert!(out.stdout.is_empty());
+    /// })
+    /// .unwrap();
+    /// ```
     pub fn null() -> Stdio {
         Stdio(Kind::Null)
     }
 
     /// For stderr only: wherever the child's stdout goes, so both come
     /// through one pipe in the order written (asyncio's `STDOUT`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulipa::process::{Command, Stdio};
+    ///
+    /// tulipa::run(async {
+    ///     let out = Command::new("sh")
+    ///         .args(["-c", "echo 1; echo 2 >&2; echo 3"])
+    ///         .stderr(Stdio::stdout())
+    ///         .output()
+    ///         .await
+    ///         .unwrap();
+    ///     assert_eq!(out.stdout, b"1\n2\n3\n");
+    ///     assert!(out.stderr.is_empty());
+    ///     // Only stderr can follow stdout.
+    ///     let err = Command::new("true").stdin(Stdio::stdout()).spawn().unwrap_err();
+    ///     assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    /// })
+    /// .unwrap();
+    /// ```
     pub fn stdout() -> Stdio {
         Stdio(Kind::Stdout)
     }
@@ -166,6 +227,17 @@ pub struct Command {
 
 impl Command {
     /// A command that runs `program` (looked up in `PATH` if it has no `/`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// tulipa::run(async {
+    ///     // `echo` is found in `PATH`.
+    ///     let out = tulipa::process::Command::new("echo").output().await.unwrap();
+    ///     assert_eq!(out.stdout, b"\n");
+    /// })
+    /// .unwrap();
+    /// ```
     pub fn new(program: impl AsRef<OsStr>) -> Command {
         Command {
             program: program.as_ref().to_owned(),
@@ -180,12 +252,42 @@ impl Command {
     }
 
     /// Adds an argument.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// tulipa::run(async {
+    ///     let out = tulipa::process::Command::new("printf")
+    ///         .arg("%s-%s")
+    ///         .arg("a b")
+    ///         .arg("c")
+    ///         .output()
+    ///         .await
+    ///         .unwrap();
+    ///     assert_eq!(out.stdout, b"a b-c", "each arg is one argument, spaces and all");
+    /// })
+    /// .unwrap();
+    /// ```
     pub fn arg(&mut self, arg: impl AsRef<OsStr>) -> &mut Command {
         self.args.push(arg.as_ref().to_owned());
         self
     }
 
     /// Adds arguments.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// tulipa::run(async {
+    ///     let out = tulipa::process::Command::new("printf")
+    ///         .args(["%s,", "x", "y"])
+    ///         .output()
+    ///         .await
+    ///         .unwrap();
+    ///     assert_eq!(out.stdout, b"x,y,");
+    /// })
+    /// .unwrap();
+    /// ```
     pub fn args<I, S>(&mut self, args: I) -> &mut Command
     where
         I: IntoIterator<Item = S>,
@@ -197,6 +299,21 @@ impl Command {
     }
 
     /// Sets an environment variable of the child.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// tulipa::run(async {
+    ///     let out = tulipa::process::Command::new("sh")
+    ///         .args(["-c", "echo $NAME"])
+    ///         .env("NAME", "tulipa")
+    ///         .output()
+    ///         .await
+    ///         .unwrap();
+    ///     assert_eq!(out.stdout, b"tulipa\n");
+    /// })
+    /// .unwrap();
+    /// ```
     pub fn env(&mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> &mut Command {
         self.env
             .push((key.as_ref().to_owned(), Some(value.as_ref().to_owned())));
@@ -204,6 +321,21 @@ impl Command {
     }
 
     /// Sets several environment variables of the child.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// tulipa::run(async {
+    ///     let out = tulipa::process::Command::new("sh")
+    ///         .args(["-c", "echo $A$B"])
+    ///         .envs([("A", "1"), ("B", "2")])
+    ///         .output()
+    ///         .await
+    ///         .unwrap();
+    ///     assert_eq!(out.stdout, b"12\n");
+    /// })
+    /// .unwrap();
+    /// ```
     pub fn envs<I, K, V>(&mut self, vars: I) -> &mut Command
     where
         I: IntoIterator<Item = (K, V)>,
@@ -217,12 +349,44 @@ impl Command {
     }
 
     /// Removes an environment variable from the child's environment.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// tulipa::run(async {
+    ///     let out = tulipa::process::Command::new("sh")
+    ///         .args(["-c", "echo \"[$GONE]\""])
+    ///         .env("GONE", "set")
+    ///         .env_remove("GONE")
+    ///         .output()
+    ///         .await
+    ///         .unwrap();
+    ///     assert_eq!(out.stdout, b"[]\n");
+    /// })
+    /// .unwrap();
+    /// ```
     pub fn env_remove(&mut self, key: impl AsRef<OsStr>) -> &mut Command {
         self.env.push((key.as_ref().to_owned(), None));
         self
     }
 
     /// Starts the child with an empty environment (plus what `env` adds).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// tulipa::run(async {
+    ///     // No `PATH` either: name the program by its path.
+    ///     let out = tulipa::process::Command::new("/usr/bin/env")
+    ///         .env_clear()
+    ///         .env("ONLY", "1")
+    ///         .output()
+    ///         .await
+    ///         .unwrap();
+    ///     assert_eq!(out.stdout, b"ONLY=1\n");
+    /// })
+    /// .unwrap();
+    /// ```
     pub fn env_clear(&mut self) -> &mut Command {
         self.env_clear = true;
         self.env.clear();
@@ -230,24 +394,84 @@ impl Command {
     }
 
     /// Sets the child's working directory.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// tulipa::run(async {
+    ///     let out = tulipa::process::Command::new("pwd").current_dir("/").output().await.unwrap();
+    ///     assert_eq!(out.stdout, b"/\n");
+    /// })
+    /// .unwrap();
+    /// ```
     pub fn current_dir(&mut self, dir: impl AsRef<Path>) -> &mut Command {
         self.cwd = Some(dir.as_ref().to_owned());
         self
     }
 
     /// What the child's stdin is.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulipa::process::{Command, Stdio};
+    ///
+    /// tulipa::run(async {
+    ///     let mut child = Command::new("cat")
+    ///         .stdin(Stdio::piped())
+    ///         .stdout(Stdio::piped())
+    ///         .spawn()
+    ///         .unwrap();
+    ///     assert!(child.stdin.is_some());
+    ///     let out = child.communicate(Some(b"fed")).await.unwrap();
+    ///     assert_eq!(out.stdout, b"fed");
+    /// })
+    /// .unwrap();
+    /// ```
     pub fn stdin(&mut self, cfg: Stdio) -> &mut Command {
         self.stdin = Some(cfg);
         self
     }
 
     /// What the child's stdout is.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulipa::process::{Command, Stdio};
+    ///
+    /// tulipa::run(async {
+    ///     let mut child = Command::new("echo").arg("out").stdout(Stdio::piped()).spawn().unwrap();
+    ///     let line = child.stdout.as_mut().unwrap().readline().await.unwrap();
+    ///     assert_eq!(line, b"out\n");
+    ///     assert!(child.wait().await.unwrap().success());
+    /// })
+    /// .unwrap();
+    /// ```
     pub fn stdout(&mut self, cfg: Stdio) -> &mut Command {
         self.stdout = Some(cfg);
         self
     }
 
     /// What the child's stderr is; [`Stdio::stdout`] merges it into stdout.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulipa::process::{Command, Stdio};
+    ///
+    /// tulipa::run(async {
+    ///     let mut child = Command::new("sh")
+    ///         .args(["-c", "echo oops >&2"])
+    ///         .stderr(Stdio::piped())
+    ///         .spawn()
+    ///         .unwrap();
+    ///     assert!(child.stdout.is_none());
+    ///     let err = child.stderr.as_mut().unwrap().read_to_end().await.unwrap();
+    ///     assert_eq!(err, b"oops\n");
+    /// })
+    /// .unwrap();
+    /// ```
     pub fn stderr(&mut self, cfg: Stdio) -> &mut Command {
         self.stderr = Some(cfg);
         self
@@ -527,11 +751,40 @@ pub struct Child {
 
 impl Child {
     /// The child's process id (asyncio's `Process.pid`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulipa::process::{Command, Stdio};
+    ///
+    /// tulipa::run(async {
+    ///     // `$$` is the shell's own pid: the child's.
+    ///     let mut child = Command::new("sh")
+    ///         .args(["-c", "echo $$"])
+    ///         .stdout(Stdio::piped())
+    ///         .spawn()
+    ///         .unwrap();
+    ///     let out = child.communicate(None).await.unwrap();
+    ///     assert_eq!(out.stdout, format!("{}\n", child.pid()).into_bytes());
+    /// })
+    /// .unwrap();
+    /// ```
     pub fn pid(&self) -> u32 {
         self.state.pid
     }
 
     /// The child's process id, as `std::process::Child::id`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// tulipa::run(async {
+    ///     let mut child = tulipa::process::Command::new("true").spawn().unwrap();
+    ///     assert_eq!(child.id(), child.pid());
+    ///     child.wait().await.unwrap();
+    /// })
+    /// .unwrap();
+    /// ```
     pub fn id(&self) -> u32 {
         self.state.pid
     }
@@ -575,6 +828,21 @@ impl Child {
     /// # Errors
     ///
     /// As [`wait`](Child::wait).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::os::unix::process::ExitStatusExt;
+    ///
+    /// tulipa::run(async {
+    ///     let mut child = tulipa::process::Command::new("sleep").arg("100").spawn().unwrap();
+    ///     assert_eq!(child.try_wait().unwrap(), None, "still running");
+    ///     child.kill().unwrap();
+    ///     child.wait().await.unwrap();
+    ///     assert_eq!(child.try_wait().unwrap().unwrap().signal(), Some(9));
+    /// })
+    /// .unwrap();
+    /// ```
     pub fn try_wait(&mut self) -> io::Result<Option<ExitStatus>> {
         self.state.check();
         match self.state.exit.get() {
@@ -587,6 +855,24 @@ impl Child {
     /// asyncio's `Process.returncode`: `None` while running, the exit code,
     /// or minus the signal number that killed the child. Only exits the
     /// loop has noticed count (no system call).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulipa::process::{Command, Stdio};
+    ///
+    /// tulipa::run(async {
+    ///     let mut child = Command::new("sh")
+    ///         .args(["-c", "read line; exit 4"])
+    ///         .stdin(Stdio::piped())
+    ///         .spawn()
+    ///         .unwrap();
+    ///     assert_eq!(child.returncode(), None, "running: it waits for a line");
+    ///     child.wait().await.unwrap(); // closes stdin: `read` fails, the shell exits
+    ///     assert_eq!(child.returncode(), Some(4));
+    /// })
+    /// .unwrap();
+    /// ```
     pub fn returncode(&self) -> Option<i32> {
         match self.state.exit.get()? {
             Ok(status) => status.code().or_else(|| status.signal().map(|s| -s)),
@@ -638,6 +924,20 @@ impl Child {
     /// # Errors
     ///
     /// As [`send_signal`](Child::send_signal).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::os::unix::process::ExitStatusExt;
+    ///
+    /// tulipa::run(async {
+    ///     let mut child = tulipa::process::Command::new("sleep").arg("100").spawn().unwrap();
+    ///     child.terminate().unwrap();
+    ///     assert_eq!(child.wait().await.unwrap().signal(), Some(15));
+    ///     assert_eq!(child.returncode(), Some(-15));
+    /// })
+    /// .unwrap();
+    /// ```
     pub fn terminate(&self) -> io::Result<()> {
         self.send_signal(SIGTERM)
     }
@@ -647,6 +947,20 @@ impl Child {
     /// # Errors
     ///
     /// As [`send_signal`](Child::send_signal).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::os::unix::process::ExitStatusExt;
+    ///
+    /// tulipa::run(async {
+    ///     let mut child = tulipa::process::Command::new("sleep").arg("100").spawn().unwrap();
+    ///     child.kill().unwrap();
+    ///     assert_eq!(child.wait().await.unwrap().signal(), Some(9));
+    ///     assert!(child.kill().is_ok(), "reaped: nothing is sent");
+    /// })
+    /// .unwrap();
+    /// ```
     pub fn kill(&self) -> io::Result<()> {
         self.send_signal(SIGKILL)
     }

@@ -31,12 +31,22 @@ macro_rules! queue_error {
         impl<T> $name<T> {
             $(
                 #[doc = concat!("Whether this is [`", stringify!($variant), "`](Self::", stringify!($variant), ").")]
+                ///
+                /// # Examples
+                ///
+                #[doc = concat!("```\nassert!(tulipa::", stringify!($name), "::", stringify!($variant), "(0).", stringify!($is), "());\n```")]
                 pub fn $is(&self) -> bool {
                     matches!(self, Self::$variant(_))
                 }
             )+
 
             /// The item that was refused.
+            ///
+            /// # Examples
+            ///
+            /// ```
+            $(#[doc = concat!("assert_eq!(tulipa::", stringify!($name), "::", stringify!($variant), "(7).into_inner(), 7);")])+
+            /// ```
             pub fn into_inner(self) -> T {
                 match self {
                     $(Self::$variant(item))|+ => item,
@@ -77,6 +87,10 @@ macro_rules! queue_error {
         impl $name {
             $(
                 #[doc = concat!("Whether this is [`", stringify!($variant), "`](Self::", stringify!($variant), ").")]
+                ///
+                /// # Examples
+                ///
+                #[doc = concat!("```\nassert!(tulipa::", stringify!($name), "::", stringify!($variant), ".", stringify!($is), "());\n```")]
                 pub fn $is(&self) -> bool {
                     matches!(self, Self::$variant)
                 }

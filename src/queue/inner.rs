@@ -22,7 +22,9 @@ use super::store::Store;
 use crate::loom_shim::{self, Mutex, MutexGuard};
 use crate::waiters::{Seen, WaiterList};
 
-pub(crate) struct State<S> {
+/// What the queue's mutex guards: the items, the counts and the three
+/// lines of waiters.
+pub(crate) struct QueueState<S> {
     store: S,
     /// 0 means unbounded.
     maxsize: usize,
@@ -34,7 +36,7 @@ pub(crate) struct State<S> {
     joiners: WaiterList,
 }
 
-impl<S: Store> State<S> {
+impl<S: Store> QueueState<S> {
     #[inline]
     fn is_full(&self) -> bool {
         self.maxsize > 0 && self.store.len() >= self.maxsize
@@ -43,7 +45,7 @@ impl<S: Store> State<S> {
 
 /// The state every handle of one queue shares.
 pub(crate) struct Inner<S> {
-    state: Mutex<State<S>>,
+    state: Mutex<QueueState<S>>,
 }
 
 /// A snapshot for `Debug` (asyncio's `_format`).
@@ -63,7 +65,7 @@ pub(crate) type Slot = Option<u32>;
 impl<S: Store> Inner<S> {
     pub(crate) fn new(maxsize: usize) -> Inner<S> {
         Inner {
-            state: Mutex::new(State {
+            state: Mutex::new(QueueState {
                 store: S::new(),
                 maxsize,
                 unfinished: 0,
@@ -75,7 +77,7 @@ impl<S: Store> Inner<S> {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, State<S>> {
+    fn lock(&self) -> MutexGuard<'_, QueueState<S>> {
         self.state.lock()
     }
 
@@ -164,7 +166,7 @@ impl<S: Store> Inner<S> {
         }
         if st.is_full() {
             *item = Some(value);
-            park(&mut st.putters, slot, waker);
+            wait_in_line(&mut st.putters, slot, waker);
             return Poll::Pending;
         }
         release(&mut st.putters, slot);
@@ -197,7 +199,7 @@ impl<S: Store> Inner<S> {
             release(&mut st.getters, slot);
             return Poll::Ready(Err(GetError::ShutDown));
         }
-        park(&mut st.getters, slot, waker);
+        wait_in_line(&mut st.getters, slot, waker);
         Poll::Pending
     }
 
@@ -355,7 +357,7 @@ impl<S: Store> Inner<S> {
 
 /// Stores an item, counts it unfinished, and picks the getter to wake.
 #[inline]
-fn store_item<S: Store>(st: &mut State<S>, item: S::Item) -> Option<Waker> {
+fn store_item<S: Store>(st: &mut QueueState<S>, item: S::Item) -> Option<Waker> {
     st.store.push(item);
     st.unfinished += 1;
     st.getters.notify_one()
@@ -364,7 +366,7 @@ fn store_item<S: Store>(st: &mut State<S>, item: S::Item) -> Option<Waker> {
 /// Puts a waiter in line: a new one at the back, a woken one that must wait
 /// again back at the front.
 #[inline]
-fn park(line: &mut WaiterList, slot: &mut Slot, waker: &Waker) {
+fn wait_in_line(line: &mut WaiterList, slot: &mut Slot, waker: &Waker) {
     match *slot {
         Some(index) => line.rejoin_front(index, waker.clone()),
         None => *slot = Some(line.push_back(waker.clone())),

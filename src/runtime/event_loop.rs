@@ -56,11 +56,30 @@ impl EventLoop {
     /// # Errors
     ///
     /// The OS error if the selector (`epoll`) or its waker cannot be created.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = tulipa::EventLoop::new().unwrap();
+    /// assert!(!lp.is_running() && !lp.is_closed());
+    /// assert_eq!(lp.run_until_complete(async { 1 + 1 }).unwrap(), 2);
+    /// ```
     pub fn new() -> io::Result<EventLoop> {
         Builder::default().build()
     }
 
     /// A [`Builder`] for a loop with non-default settings.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let lp = tulipa::EventLoop::builder().virtual_time().build().unwrap();
+    /// let start = lp.time();
+    /// lp.run_until_complete(tulipa::sleep(Duration::from_secs(3600))).unwrap();
+    /// assert_eq!(lp.time() - start, Duration::from_secs(3600)); // at once: a virtual hour
+    /// ```
     pub fn builder() -> Builder {
         Builder::default()
     }
@@ -90,6 +109,24 @@ impl EventLoop {
     ///
     /// A panic of `future` itself propagates to the caller (tasks' panics do
     /// not), at the end of the loop iteration in which it panicked.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulipa::RunError;
+    ///
+    /// let lp = tulipa::EventLoop::new().unwrap();
+    /// let background = lp.spawn(async { 2 });
+    /// assert_eq!(lp.run_until_complete(async { 40 }).unwrap(), 40);
+    /// // The task outlives that call; a later one awaits it.
+    /// assert_eq!(lp.run_until_complete(background).unwrap().unwrap(), 2);
+    /// // A stop before the future completes drops the future.
+    /// let stopped = lp.run_until_complete(async {
+    ///     tulipa::get_running_loop().unwrap().stop();
+    ///     std::future::pending::<()>().await
+    /// });
+    /// assert!(matches!(stopped, Err(RunError::Stopped)));
+    /// ```
     #[track_caller]
     pub fn run_until_complete<F: Future>(&self, future: F) -> Result<F::Output, RunError> {
         let _enter = self.enter()?;
@@ -109,6 +146,23 @@ impl EventLoop {
     ///
     /// [`RunError::AlreadyRunning`] or [`RunError::Closed`], as for
     /// [`run_until_complete`](EventLoop::run_until_complete).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::cell::Cell;
+    /// use std::rc::Rc;
+    ///
+    /// let lp = tulipa::EventLoop::new().unwrap();
+    /// let ran = Rc::new(Cell::new(false));
+    /// let r = ran.clone();
+    /// let _ = lp.call_soon(move || {
+    ///     r.set(true);
+    ///     tulipa::get_running_loop().unwrap().stop();
+    /// });
+    /// lp.run_forever().unwrap(); // until the callback stops it
+    /// assert!(ran.get());
+    /// ```
     pub fn run_forever(&self) -> Result<(), RunError> {
         let _enter = self.enter()?;
         loop {
@@ -129,6 +183,26 @@ impl EventLoop {
     /// # Errors
     ///
     /// [`RunError::AlreadyRunning`] or [`RunError::Closed`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::cell::Cell;
+    /// use std::rc::Rc;
+    ///
+    /// let lp = tulipa::EventLoop::new().unwrap();
+    /// let count = Rc::new(Cell::new(0));
+    /// let c = count.clone();
+    /// let _ = lp.call_soon(move || {
+    ///     c.set(c.get() + 1);
+    ///     // Scheduled during this iteration: runs in the next one.
+    ///     let _ = tulipa::get_running_loop().unwrap().call_soon(move || c.set(c.get() + 1));
+    /// });
+    /// lp.run_once().unwrap();
+    /// assert_eq!(count.get(), 1);
+    /// lp.run_once().unwrap();
+    /// assert_eq!(count.get(), 2);
+    /// ```
     pub fn run_once(&self) -> Result<(), RunError> {
         let _enter = self.enter()?;
         self.core.run_once();
@@ -141,6 +215,32 @@ impl EventLoop {
     /// # Errors
     ///
     /// As [`run_until_complete`](EventLoop::run_until_complete).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::cell::Cell;
+    /// use std::rc::Rc;
+    ///
+    /// struct SetOnDrop(Rc<Cell<bool>>);
+    /// impl Drop for SetOnDrop {
+    ///     fn drop(&mut self) {
+    ///         self.0.set(true);
+    ///     }
+    /// }
+    ///
+    /// let unwound = Rc::new(Cell::new(false));
+    /// let flag = SetOnDrop(unwound.clone());
+    /// let out = tulipa::EventLoop::new().unwrap().run(async move {
+    ///     drop(tulipa::spawn(async move {
+    ///         let _flag = flag;
+    ///         std::future::pending::<()>().await
+    ///     }));
+    ///     7
+    /// });
+    /// assert_eq!(out.unwrap(), 7);
+    /// assert!(unwound.get(), "the task left over was cancelled and dropped");
+    /// ```
     #[track_caller]
     pub fn run<F: Future>(self, future: F) -> Result<F::Output, RunError> {
         let output = self.run_until_complete(future);
@@ -181,17 +281,46 @@ impl EventLoop {
 
     /// What the loop has done so far: iterations, callbacks and polls run,
     /// timers, I/O events, posts from other threads, and where its time went.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = tulipa::EventLoop::new().unwrap();
+    /// lp.run_until_complete(async { tulipa::spawn(async {}).await.unwrap() }).unwrap();
+    /// let stats = lp.stats();
+    /// assert!(stats.iterations >= 1);
+    /// assert!(stats.task_polls >= 1);
+    /// ```
     pub fn stats(&self) -> LoopStats {
         self.core.stats()
     }
 
     /// Whether debug mode is on (see [`Builder::debug`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = tulipa::EventLoop::builder().debug(true).build().unwrap();
+    /// assert!(lp.is_debug());
+    /// let lp = tulipa::EventLoop::builder().debug(false).build().unwrap();
+    /// assert!(!lp.is_debug());
+    /// ```
     pub fn is_debug(&self) -> bool {
         self.core.slow_callback().is_some()
     }
 
     /// Turns debug mode on or off while the loop exists (asyncio's `set_debug`),
     /// keeping the slow-callback threshold at 100 ms unless set otherwise.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = tulipa::EventLoop::builder().debug(false).build().unwrap();
+    /// lp.set_debug(true);
+    /// assert!(lp.is_debug());
+    /// lp.set_debug(false);
+    /// assert!(!lp.is_debug());
+    /// ```
     pub fn set_debug(&self, on: bool) {
         let threshold = self
             .core
@@ -202,6 +331,36 @@ impl EventLoop {
 
     /// Sets debug mode's slow-callback threshold (asyncio's
     /// `loop.slow_callback_duration`); has no effect unless debug mode is on.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Mutex;
+    /// use std::time::Duration;
+    ///
+    /// // A logger that keeps the warnings.
+    /// static WARNINGS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    /// struct Keep;
+    /// impl log::Log for Keep {
+    ///     fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+    ///         true
+    ///     }
+    ///     fn log(&self, record: &log::Record<'_>) {
+    ///         WARNINGS.lock().unwrap().push(record.args().to_string());
+    ///     }
+    ///     fn flush(&self) {}
+    /// }
+    /// log::set_logger(&Keep).unwrap();
+    /// log::set_max_level(log::LevelFilter::Warn);
+    ///
+    /// let lp = tulipa::EventLoop::builder().debug(true).build().unwrap();
+    /// lp.set_slow_callback_duration(Duration::from_millis(5));
+    /// let slow = lp.spawn_named("slow", async { std::thread::sleep(Duration::from_millis(20)) });
+    /// lp.run_until_complete(slow).unwrap().unwrap();
+    /// // 20 ms: past the 5 ms threshold (not past the default 100 ms).
+    /// let warnings = WARNINGS.lock().unwrap();
+    /// assert!(warnings.iter().any(|w| w.contains("'slow'")), "{warnings:?}");
+    /// ```
     pub fn set_slow_callback_duration(&self, threshold: Duration) {
         if self.core.slow_callback().is_some() {
             self.core.set_slow_callback(Some(threshold));
@@ -212,6 +371,22 @@ impl EventLoop {
     ///
     /// Called while the loop is not running, it makes the next
     /// `run_forever` run one iteration and return (asyncio's behaviour).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::cell::Cell;
+    /// use std::rc::Rc;
+    ///
+    /// let lp = tulipa::EventLoop::new().unwrap();
+    /// let runs = Rc::new(Cell::new(0));
+    /// let r = runs.clone();
+    /// let _ = lp.call_soon(move || r.set(r.get() + 1));
+    /// // Before running: the next `run_forever` runs one iteration and returns.
+    /// lp.stop();
+    /// lp.run_forever().unwrap();
+    /// assert_eq!(runs.get(), 1);
+    /// ```
     pub fn stop(&self) {
         self.core.set_stopping(true);
     }
@@ -225,6 +400,25 @@ impl EventLoop {
     /// # Errors
     ///
     /// [`RunError::AlreadyRunning`] if called while the loop is running.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulipa::RunError;
+    ///
+    /// let lp = tulipa::EventLoop::new().unwrap();
+    /// // Not while it runs.
+    /// let running = lp.run_until_complete(async { tulipa::get_running_loop().unwrap().close() });
+    /// assert!(matches!(running.unwrap(), Err(RunError::AlreadyRunning)));
+    /// let ran = std::rc::Rc::new(std::cell::Cell::new(false));
+    /// let r = ran.clone();
+    /// let _ = lp.call_soon(move || r.set(true));
+    /// lp.close().unwrap();
+    /// lp.close().unwrap(); // twice: nothing more
+    /// assert_eq!(std::rc::Rc::strong_count(&ran), 1, "the pending callback was dropped");
+    /// assert!(!ran.get());
+    /// assert!(matches!(lp.run_until_complete(async {}), Err(RunError::Closed)));
+    /// ```
     pub fn close(&self) -> Result<(), RunError> {
         if self.is_running() {
             return Err(RunError::AlreadyRunning);
@@ -234,17 +428,46 @@ impl EventLoop {
     }
 
     /// Whether the loop is running on this thread right now.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = tulipa::EventLoop::new().unwrap();
+    /// assert!(!lp.is_running());
+    /// let inside = lp.run_until_complete(async { tulipa::get_running_loop().unwrap().is_running() });
+    /// assert!(inside.unwrap());
+    /// ```
     pub fn is_running(&self) -> bool {
         context::with_current(|c| c.is_some_and(|c| Rc::ptr_eq(c, &self.core)))
     }
 
     /// Whether [`close`](EventLoop::close) was called.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = tulipa::EventLoop::new().unwrap();
+    /// assert!(!lp.is_closed());
+    /// lp.close().unwrap();
+    /// assert!(lp.is_closed());
+    /// ```
     pub fn is_closed(&self) -> bool {
         self.core.is_closed()
     }
 
     /// The loop's current time (asyncio's `loop.time()`): the monotonic clock,
     /// or the virtual clock if the loop was built with one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let lp = tulipa::EventLoop::builder().virtual_time().build().unwrap();
+    /// let start = lp.time();
+    /// lp.run_until_complete(tulipa::sleep(Duration::from_millis(250))).unwrap();
+    /// assert_eq!(lp.time() - start, Duration::from_millis(250));
+    /// ```
     pub fn time(&self) -> Instant {
         self.core.now()
     }
@@ -307,6 +530,20 @@ impl EventLoop {
     ///
     /// A `when` in the past runs in the next iteration. On a closed loop the
     /// returned handle is already cancelled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let lp = tulipa::EventLoop::builder().virtual_time().build().unwrap();
+    /// let when = lp.time() + Duration::from_secs(2);
+    /// let stopper = lp.handle();
+    /// let timer = lp.call_at(when, move || stopper.stop().unwrap());
+    /// assert_eq!(timer.when(), when);
+    /// lp.run_forever().unwrap();
+    /// assert_eq!(lp.time(), when);
+    /// ```
     pub fn call_at<F: FnOnce() + 'static>(&self, when: Instant, callback: F) -> TimerHandle {
         let cell: Rc<dyn CallOnce> = Rc::new(CallCell::new(callback));
         let key = self.core.insert_timer(when, Action::Call(cell.clone()));
@@ -323,6 +560,18 @@ impl EventLoop {
     }
 
     /// A `Send + Sync` handle for reaching this loop from other threads.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = tulipa::EventLoop::new().unwrap();
+    /// let handle = lp.handle();
+    /// std::thread::spawn(move || {
+    ///     handle.call_soon_threadsafe(|| tulipa::get_running_loop().unwrap().stop()).unwrap();
+    /// });
+    /// lp.run_forever().unwrap(); // until the other thread's callback stops it
+    /// assert!(!lp.handle().is_closed());
+    /// ```
     pub fn handle(&self) -> LoopHandle {
         LoopHandle {
             remote: self.core.remote().clone(),
@@ -332,6 +581,23 @@ impl EventLoop {
     /// Sets the function that receives panics of callbacks and of tasks
     /// nobody awaits (asyncio's `set_exception_handler`); `None` restores the
     /// default, which prints to stderr.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::cell::RefCell;
+    /// use std::rc::Rc;
+    ///
+    /// let lp = tulipa::EventLoop::new().unwrap();
+    /// let seen = Rc::new(RefCell::new(Vec::new()));
+    /// let s = seen.clone();
+    /// lp.set_exception_handler(Some(move |ctx: &tulipa::ExceptionContext| {
+    ///     s.borrow_mut().push(ctx.panic.clone());
+    /// }));
+    /// let _ = lp.call_soon(|| panic!("boom"));
+    /// lp.run_once().unwrap(); // the loop goes on
+    /// assert_eq!(*seen.borrow(), [Some("boom".to_string())]);
+    /// ```
     pub fn set_exception_handler<H>(&self, handler: Option<H>)
     where
         H: Fn(&ExceptionContext) + 'static,
@@ -341,6 +607,17 @@ impl EventLoop {
     }
 
     /// Every task alive on this loop (asyncio's `all_tasks`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = tulipa::EventLoop::new().unwrap();
+    /// let _waiting = lp.spawn_named("waiting", std::future::pending::<()>());
+    /// let done = lp.spawn(async {});
+    /// lp.run_until_complete(done).unwrap().unwrap();
+    /// let names: Vec<_> = lp.all_tasks().into_iter().map(|t| t.name).collect();
+    /// assert_eq!(names, [Some("waiting".to_string())]);
+    /// ```
     pub fn all_tasks(&self) -> Vec<TaskInfo> {
         self.core.all_tasks()
     }
@@ -379,6 +656,19 @@ impl fmt::Debug for EventLoop {
 /// The loop running on this thread, if any (asyncio's `get_running_loop`).
 ///
 /// Dropping the returned value does not close the loop.
+///
+/// # Examples
+///
+/// ```
+/// assert!(tulipa::get_running_loop().is_none());
+/// let lp = tulipa::EventLoop::new().unwrap();
+/// lp.run_until_complete(async {
+///     let running = tulipa::get_running_loop().unwrap();
+///     assert!(running.is_running());
+/// })
+/// .unwrap();
+/// assert!(!lp.is_closed(), "dropping what it returned did not close the loop");
+/// ```
 pub fn get_running_loop() -> Option<EventLoop> {
     context::current().map(|core| EventLoop { core, owner: false })
 }

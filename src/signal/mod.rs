@@ -631,11 +631,47 @@ impl SignalStream {
     ///
     /// Cancel-safe: a delivery seen while no `recv` waits is kept for the
     /// next one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulipa::signal::{signal, SIGUSR1};
+    ///
+    /// tulipa::run(async {
+    ///     let mut usr1 = signal(SIGUSR1).unwrap();
+    ///     // Two deliveries before the loop looks come as one item.
+    ///     signal_hook::low_level::raise(SIGUSR1).unwrap();
+    ///     signal_hook::low_level::raise(SIGUSR1).unwrap();
+    ///     usr1.recv().await;
+    ///     let more = tulipa::wait_for(usr1.recv(), std::time::Duration::ZERO).await;
+    ///     assert!(more.is_err(), "nothing left after the batch");
+    /// })
+    /// .unwrap();
+    /// ```
     pub async fn recv(&mut self) {
         poll_fn(|cx| self.poll_recv(cx)).await
     }
 
     /// Polls for the next delivery; the waker of `cx` is woken by it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::future::poll_fn;
+    /// use std::task::Poll;
+    /// use tulipa::signal::{signal, SIGUSR2};
+    ///
+    /// tulipa::run(async {
+    ///     let mut usr2 = signal(SIGUSR2).unwrap();
+    ///     let first = poll_fn(|cx| Poll::Ready(usr2.poll_recv(cx))).await;
+    ///     assert!(first.is_pending(), "nothing delivered yet");
+    ///     signal_hook::low_level::raise(SIGUSR2).unwrap();
+    ///     poll_fn(|cx| usr2.poll_recv(cx)).await; // woken once the loop has read it
+    ///     let again = poll_fn(|cx| Poll::Ready(usr2.poll_recv(cx))).await;
+    ///     assert!(again.is_pending(), "the delivery was taken");
+    /// })
+    /// .unwrap();
+    /// ```
     pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         if self.state.ready.replace(false) {
             return Poll::Ready(());
@@ -645,6 +681,17 @@ impl SignalStream {
     }
 
     /// The signal this stream receives.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulipa::signal::{signal, SIGHUP};
+    ///
+    /// tulipa::run(async {
+    ///     assert_eq!(signal(SIGHUP).unwrap().signal(), SIGHUP);
+    /// })
+    /// .unwrap();
+    /// ```
     pub fn signal(&self) -> Signal {
         self.sig
     }
@@ -737,8 +784,9 @@ pub fn signal(sig: Signal) -> Result<SignalStream, SignalError> {
 ///
 /// ```
 /// tulipa::run(async {
-///     std::thread::spawn(|| signal_hook::low_level::raise(tulipa::signal::SIGINT).unwrap());
-///     tulipa::signal::ctrl_c().await.unwrap();
+///     // A task that presses Ctrl-C once `ctrl_c` below is listening.
+///     tulipa::spawn(async { signal_hook::low_level::raise(tulipa::signal::SIGINT).unwrap() });
+///     assert!(tulipa::signal::ctrl_c().await.is_ok());
 ///     println!("interrupted, shutting down");
 /// })
 /// .unwrap();

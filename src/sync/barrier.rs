@@ -50,7 +50,7 @@ use crate::waiters::{wake_all, WaiterList};
 /// ```
 pub struct Barrier {
     parties: usize,
-    state: Mutex<State>,
+    state: Mutex<BarrierState>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,14 +61,14 @@ enum Phase {
     Broken,
 }
 
-struct State {
+struct BarrierState {
     phase: Phase,
     /// Tasks inside `wait` past the entry check (CPython's `_count`).
     count: usize,
     waiters: WaiterList,
 }
 
-impl State {
+impl BarrierState {
     /// One task leaves the barrier (CPython's `_exit`).
     fn exit(&mut self) -> Vec<Waker> {
         self.count -= 1;
@@ -107,7 +107,7 @@ impl Barrier {
         assert!(parties > 0, "Barrier::new: parties must be > 0");
         Barrier {
             parties,
-            state: Mutex::new(State {
+            state: Mutex::new(BarrierState {
                 phase: Phase::Filling,
                 count: 0,
                 waiters: WaiterList::new(),
@@ -267,7 +267,7 @@ pub struct BarrierWait<'a> {
 impl BarrierWait<'_> {
     /// `Pending` while the wake-up registered earlier has not come (the
     /// state then has not changed: every change notifies all waiters).
-    fn still_parked(&mut self, state: &mut State, waker: &Waker) -> bool {
+    fn still_waiting(&mut self, state: &mut BarrierState, waker: &Waker) -> bool {
         match self.key {
             Some(key) if state.waiters.poll_notified(key, waker).is_pending() => true,
             Some(_) => {
@@ -278,9 +278,10 @@ impl BarrierWait<'_> {
         }
     }
 
-    fn park(
+    /// Joins the line of waiters (a task that must wait).
+    fn wait_in_line(
         &mut self,
-        state: &mut State,
+        state: &mut BarrierState,
         waker: &Waker,
     ) -> Poll<Result<usize, BrokenBarrierError>> {
         self.key = Some(state.waiters.push_back(waker.clone()));
@@ -290,7 +291,7 @@ impl BarrierWait<'_> {
     /// Leaves the barrier with `result`, waking whoever that lets in.
     fn leave(
         &mut self,
-        mut state: MutexGuard<'_, State>,
+        mut state: MutexGuard<'_, BarrierState>,
         result: Result<usize, BrokenBarrierError>,
     ) -> Poll<Result<usize, BrokenBarrierError>> {
         self.stage = Stage::Done;
@@ -308,12 +309,12 @@ impl Future for BarrierWait<'_> {
         let this = self.get_mut();
         let barrier = this.barrier;
         let mut state = barrier.state.lock();
-        if this.still_parked(&mut state, cx.waker()) {
+        if this.still_waiting(&mut state, cx.waker()) {
             return Poll::Pending;
         }
         match this.stage {
             Stage::Entering => match state.phase {
-                Phase::Draining | Phase::Resetting => this.park(&mut state, cx.waker()),
+                Phase::Draining | Phase::Resetting => this.wait_in_line(&mut state, cx.waker()),
                 Phase::Broken => {
                     this.stage = Stage::Done;
                     Poll::Ready(Err(BrokenBarrierError(())))
@@ -323,7 +324,7 @@ impl Future for BarrierWait<'_> {
                     state.count += 1;
                     if index + 1 < barrier.parties {
                         this.stage = Stage::Inside(index);
-                        return this.park(&mut state, cx.waker());
+                        return this.wait_in_line(&mut state, cx.waker());
                     }
                     // The last arrival releases the round.
                     state.phase = Phase::Draining;
@@ -334,7 +335,7 @@ impl Future for BarrierWait<'_> {
                 }
             },
             Stage::Inside(index) => match state.phase {
-                Phase::Filling => this.park(&mut state, cx.waker()),
+                Phase::Filling => this.wait_in_line(&mut state, cx.waker()),
                 Phase::Draining => this.leave(state, Ok(index)),
                 Phase::Resetting | Phase::Broken => this.leave(state, Err(BrokenBarrierError(()))),
             },

@@ -223,10 +223,27 @@ impl Condition {
     /// # Examples
     ///
     /// ```
+    /// use std::cell::Cell;
+    /// use std::rc::Rc;
+    ///
     /// tulipa::run(async {
-    ///     let cond = tulipa::sync::Condition::new();
+    ///     let cond = Rc::new(tulipa::sync::Condition::new());
+    ///     let count = Rc::new(Cell::new(0));
+    ///     let (c, n) = (cond.clone(), count.clone());
+    ///     let producer = tulipa::spawn(async move {
+    ///         for _ in 0..3 {
+    ///             let _guard = c.lock().await;
+    ///             n.set(n.get() + 1);
+    ///             c.notify_all();
+    ///         }
+    ///     });
     ///     let guard = cond.lock().await;
-    ///     let _guard = cond.wait_for(guard, || true).await; // no wait
+    ///     let guard = cond.wait_for(guard, || count.get() == 3).await;
+    ///     assert_eq!(count.get(), 3);
+    ///     drop(guard);
+    ///     producer.await.unwrap();
+    ///     // A predicate already true: no wait.
+    ///     let _guard = cond.wait_for(cond.lock().await, || true).await;
     /// })
     /// .unwrap();
     /// ```

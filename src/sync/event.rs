@@ -40,10 +40,10 @@ use crate::waiters::{wake_all, WaiterList};
 /// .unwrap();
 /// ```
 pub struct Event {
-    state: Mutex<State>,
+    state: Mutex<EventState>,
 }
 
-struct State {
+struct EventState {
     set: bool,
     waiters: WaiterList,
 }
@@ -62,7 +62,7 @@ impl Event {
         /// ```
         pub fn new() -> Event {
             Event {
-                state: Mutex::new(State {
+                state: Mutex::new(EventState {
                     set: false,
                     waiters: WaiterList::new(),
                 }),
@@ -128,9 +128,18 @@ impl Event {
     /// # Examples
     ///
     /// ```
+    /// use std::rc::Rc;
+    ///
     /// tulipa::run(async {
-    ///     let ev = tulipa::sync::Event::new();
+    ///     let ev = Rc::new(tulipa::sync::Event::new());
+    ///     let e = ev.clone();
+    ///     let waiter = tulipa::spawn(async move {
+    ///         e.wait().await;
+    ///         e.is_set()
+    ///     });
+    ///     tulipa::yield_now().await; // the waiter now waits
     ///     ev.set();
+    ///     assert!(waiter.await.unwrap());
     ///     ev.wait().await; // already set: no wait
     /// })
     /// .unwrap();

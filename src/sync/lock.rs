@@ -58,10 +58,10 @@ use crate::waiters::{Seen, WaiterList};
 /// .unwrap();
 /// ```
 pub struct Lock {
-    state: Mutex<State>,
+    state: Mutex<LockState>,
 }
 
-struct State {
+struct LockState {
     /// Held, or being handed to a notified waiter. When `false` nobody waits.
     locked: bool,
     waiters: WaiterList,
@@ -83,7 +83,7 @@ impl Lock {
         /// ```
         pub fn new() -> Lock {
             Lock {
-                state: Mutex::new(State {
+                state: Mutex::new(LockState {
                     locked: false,
                     waiters: WaiterList::new(),
                 }),
@@ -181,7 +181,7 @@ impl Lock {
 }
 
 /// Hands the lock to the first waiter (it stays locked), or frees it.
-fn unlock_locked(state: &mut State) -> Option<Waker> {
+fn unlock_locked(state: &mut LockState) -> Option<Waker> {
     let waker = state.waiters.notify_one();
     if waker.is_none() {
         state.locked = false;

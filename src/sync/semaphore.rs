@@ -59,10 +59,10 @@ use crate::waiters::{wake_all, Seen, WaiterList};
 /// .unwrap();
 /// ```
 pub struct Semaphore {
-    state: Mutex<State>,
+    state: Mutex<SemaphoreState>,
 }
 
-struct State {
+struct SemaphoreState {
     /// Free permits. When non-zero nobody waits (handoff).
     permits: usize,
     /// Live [`Permit`] guards, counting permits handed to a notified waiter
@@ -71,7 +71,7 @@ struct State {
     waiters: WaiterList,
 }
 
-impl State {
+impl SemaphoreState {
     /// Gives one unit back: to the first waiter (as a guarded permit), or to
     /// the free count.
     fn release_one(&mut self) -> Option<Waker> {
@@ -108,7 +108,7 @@ impl State {
         }
     }
 
-    /// [`release_one`](State::release_one) then [`top_up`](State::top_up);
+    /// [`release_one`](SemaphoreState::release_one) then [`top_up`](SemaphoreState::top_up);
     /// the wakers in FIFO order, so tasks resume in arrival order.
     fn give_back(&mut self) -> Vec<Waker> {
         let mut wakers: Vec<Waker> = self.release_one().into_iter().collect();
@@ -129,7 +129,7 @@ impl Semaphore {
         /// ```
         pub fn new(permits: usize) -> Semaphore {
             Semaphore {
-                state: Mutex::new(State {
+                state: Mutex::new(SemaphoreState {
                     permits,
                     guarded: 0,
                     waiters: WaiterList::new(),

@@ -13,6 +13,15 @@ impl TaskId {
     }
 
     /// The number behind the id (ids start at 1 and increase).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = tulipa::EventLoop::new().unwrap();
+    /// let first = lp.spawn(async {});
+    /// assert_eq!(first.id().get(), 1, "ids start at 1");
+    /// assert_eq!(lp.spawn(async {}).id().get(), 2);
+    /// ```
     pub fn get(self) -> u64 {
         self.0
     }

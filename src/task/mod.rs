@@ -108,23 +108,73 @@ impl<T> Task<T> {
     }
 
     /// Whether the task has finished (with an output, a panic or a cancel).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = tulipa::EventLoop::new().unwrap();
+    /// let task = lp.spawn(async { 1 });
+    /// assert!(!task.is_done(), "not started yet");
+    /// lp.run_once().unwrap();
+    /// assert!(task.is_done());
+    /// ```
     pub fn is_done(&self) -> bool {
         self.raw().is_done()
     }
 
     /// Whether the task finished by being cancelled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = tulipa::EventLoop::new().unwrap();
+    /// let task = lp.spawn(std::future::pending::<()>());
+    /// task.cancel();
+    /// assert!(!task.is_cancelled(), "cancelled at its next turn");
+    /// lp.run_once().unwrap();
+    /// assert!(task.is_cancelled() && task.is_done());
+    /// ```
     pub fn is_cancelled(&self) -> bool {
         self.raw().is_cancelled()
     }
 
     /// Whether a cancel was requested and the task has not finished yet
     /// (asyncio's `cancelling() > 0`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = tulipa::EventLoop::new().unwrap();
+    /// let task = lp.spawn(std::future::pending::<()>());
+    /// assert!(!task.is_cancelling());
+    /// task.cancel();
+    /// assert!(task.is_cancelling());
+    /// lp.run_once().unwrap();
+    /// assert!(!task.is_cancelling(), "finished: cancelled");
+    /// ```
     pub fn is_cancelling(&self) -> bool {
         self.raw().is_cancelling()
     }
 
     /// Schedules `callback` to run on the loop once the task is done, with
     /// `call_soon` (immediately scheduled if it is done already).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::cell::Cell;
+    /// use std::rc::Rc;
+    ///
+    /// let lp = tulipa::EventLoop::new().unwrap();
+    /// let calls = Rc::new(Cell::new(0));
+    /// let task = lp.spawn(async {});
+    /// let c = calls.clone();
+    /// task.add_done_callback(move || c.set(c.get() + 1));
+    /// lp.run_once().unwrap(); // the task runs and ends: its callback is scheduled
+    /// assert_eq!((task.is_done(), calls.get()), (true, 0));
+    /// lp.run_once().unwrap(); // and runs in the next iteration
+    /// assert_eq!(calls.get(), 1);
+    /// ```
     pub fn add_done_callback<F: FnOnce() + 'static>(&self, callback: F) {
         if let Err(callback) = self.raw().add_done_callback(Box::new(callback)) {
             // asyncio: a callback added to a done future is scheduled at once.
@@ -136,16 +186,43 @@ impl<T> Task<T> {
     }
 
     /// The task's id, unique within its loop.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = tulipa::EventLoop::new().unwrap();
+    /// let (a, b) = (lp.spawn(async {}), lp.spawn(async {}));
+    /// assert_ne!(a.id(), b.id());
+    /// assert!(a.id() < b.id(), "ids increase");
+    /// ```
     pub fn id(&self) -> TaskId {
         self.raw().id()
     }
 
     /// The name given with [`spawn_named`], if any.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = tulipa::EventLoop::new().unwrap();
+    /// assert_eq!(lp.spawn_named("fetch", async {}).name(), Some("fetch"));
+    /// assert_eq!(lp.spawn(async {}).name(), None);
+    /// ```
     pub fn name(&self) -> Option<&str> {
         self.raw().name()
     }
 
     /// Id, name and spawn location.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = tulipa::EventLoop::new().unwrap();
+    /// let task = lp.spawn_named("fetch", async {});
+    /// let info = task.info();
+    /// assert_eq!((info.id, info.name.as_deref()), (task.id(), Some("fetch")));
+    /// assert_eq!(info.location.file(), file!(), "where `spawn_named` was called");
+    /// ```
     pub fn info(&self) -> TaskInfo {
         self.raw().info()
     }
@@ -228,6 +305,15 @@ pub struct CancelOnDrop<T> {
 
 impl<T> CancelOnDrop<T> {
     /// The task inside, back as a plain handle.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = tulipa::EventLoop::new().unwrap();
+    /// let guarded = lp.spawn(async { 3 }).cancel_on_drop();
+    /// let task = guarded.into_inner(); // a plain handle again: dropping it would detach
+    /// assert_eq!(lp.run_until_complete(task).unwrap().unwrap(), 3);
+    /// ```
     pub fn into_inner(mut self) -> Task<T> {
         self.task.take().expect("present until into_inner")
     }
@@ -345,16 +431,60 @@ impl CurrentTask {
     /// Asks for the task to be cancelled, as [`Task::cancel`]: its future
     /// is dropped at its next turn, and if it returns before that it still
     /// ends cancelled. `false` if it has already finished.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let lp = tulipa::EventLoop::builder().virtual_time().build().unwrap();
+    /// let task = lp.spawn(async {
+    ///     assert!(tulipa::current_task().unwrap().cancel());
+    ///     tulipa::sleep(Duration::from_secs(1)).await; // cancelled here
+    ///     "not reached"
+    /// });
+    /// assert!(lp.run_until_complete(task).unwrap().unwrap_err().is_cancelled());
+    /// // Kept past its task's end, it cancels nothing.
+    /// let me = lp.spawn(async { tulipa::current_task().unwrap() });
+    /// let me = lp.run_until_complete(me).unwrap().unwrap();
+    /// assert!(!me.cancel());
+    /// ```
     pub fn cancel(&self) -> bool {
         self.task.request_cancel()
     }
 
     /// Whether a cancel was requested and the task has not finished.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = tulipa::EventLoop::new().unwrap();
+    /// let task = lp.spawn(async {
+    ///     let me = tulipa::current_task().unwrap();
+    ///     assert!(!me.is_cancelling());
+    ///     me.cancel();
+    ///     assert!(me.is_cancelling());
+    /// });
+    /// // It returned before its next turn: it still ends cancelled.
+    /// assert!(lp.run_until_complete(task).unwrap().unwrap_err().is_cancelled());
+    /// ```
     pub fn is_cancelling(&self) -> bool {
         self.task.is_cancelling()
     }
 
     /// Id, name and spawn location.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// tulipa::run(async {
+    ///     let info = tulipa::spawn_named("me", async { tulipa::current_task().unwrap().info() })
+    ///         .await
+    ///         .unwrap();
+    ///     assert_eq!(info.name.as_deref(), Some("me"));
+    /// })
+    /// .unwrap();
+    /// ```
     pub fn info(&self) -> TaskInfo {
         TaskInfo {
             id: self.id,
@@ -402,6 +532,19 @@ pub fn current_task() -> Option<CurrentTask> {
 
 /// Every task alive on the running loop (asyncio's `all_tasks`); empty if no
 /// loop is running.
+///
+/// # Examples
+///
+/// ```
+/// assert!(tulipa::all_tasks().is_empty(), "no loop running");
+/// tulipa::run(async {
+///     let _idle = tulipa::spawn_named("idle", std::future::pending::<()>());
+///     tulipa::yield_now().await;
+///     let names: Vec<_> = tulipa::all_tasks().into_iter().map(|t| t.name).collect();
+///     assert_eq!(names, [Some("idle".to_string())]);
+/// })
+/// .unwrap();
+/// ```
 pub fn all_tasks() -> Vec<TaskInfo> {
     context::with_current(|core| core.map(|c| c.all_tasks()).unwrap_or_default())
 }

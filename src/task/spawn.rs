@@ -181,6 +181,15 @@ impl EventLoop {
 
     /// Like [`spawn`](EventLoop::spawn), with a name for introspection,
     /// reports and traces (asyncio's `create_task(coro, name=...)`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = tulipa::EventLoop::new().unwrap();
+    /// let task = lp.spawn_named("worker", async { 1 });
+    /// assert_eq!(task.name(), Some("worker"));
+    /// assert_eq!(lp.run_until_complete(task).unwrap().unwrap(), 1);
+    /// ```
     #[track_caller]
     pub fn spawn_named<F>(&self, name: impl Into<String>, future: F) -> Task<F::Output>
     where

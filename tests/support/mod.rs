@@ -100,6 +100,74 @@ pub(crate) fn run_virtual<F: Future>(future: F) -> F::Output {
     .unwrap()
 }
 
+/// Runs `future` on a fresh loop (`EventLoop::run`: leftover tasks are
+/// cancelled and the loop closed at the end; unlike `tulipa::run`, no
+/// Ctrl-C listener is added to its I/O sources). For tests on real sockets,
+/// pipes and child processes, where the clock is real: a hang fails the
+/// test after `limit` instead of hanging it.
+pub fn run_within<F: Future>(limit: Duration, future: F) -> F::Output {
+    tulipa::EventLoop::new()
+        .unwrap()
+        .run(tulipa::wait_for(future, limit))
+        .unwrap()
+        .unwrap_or_else(|_| panic!("test hung: the {limit:?} watchdog fired"))
+}
+
+/// Runs `body` on a fresh thread and returns what it returns; fails the
+/// test if it takes longer than `limit` (a lost wake-up or a hang: the stuck
+/// thread is left behind, the test fails instead of hanging). A panic in
+/// `body` fails the test with its message.
+pub fn on_thread_within<T: Send + 'static>(
+    limit: Duration,
+    body: impl FnOnce() -> T + Send + 'static,
+) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let thread = std::thread::spawn(move || {
+        let out = body();
+        let _ = tx.send(());
+        out
+    });
+    match rx.recv_timeout(limit) {
+        Ok(()) => thread.join().unwrap(),
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => match thread.join() {
+            Ok(_) => unreachable!("the body ended without reporting"),
+            Err(panic) => std::panic::resume_unwind(panic),
+        },
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+            panic!("watchdog: no progress after {limit:?} (a lost wake-up or a hang)")
+        }
+    }
+}
+
+/// A task that puts `item` into `q` (asyncio's `create_task(q.put(item))`).
+pub fn spawn_put<T: 'static>(
+    q: &tulipa::Queue<T>,
+    item: T,
+) -> tulipa::Task<Result<(), tulipa::PutError<T>>> {
+    let q = q.clone();
+    tulipa::spawn(async move { q.put(item).await })
+}
+
+/// A task that gets an item from `q` (asyncio's `create_task(q.get())`).
+pub fn spawn_get<T: 'static>(q: &tulipa::Queue<T>) -> tulipa::Task<Result<T, tulipa::GetError>> {
+    let q = q.clone();
+    tulipa::spawn(async move { q.get().await })
+}
+
+/// A `start_server` handler that sends back what it reads, until EOF or an
+/// error on either side.
+pub async fn echo(mut reader: tulipa::net::StreamReader, writer: tulipa::net::StreamWriter) {
+    while let Ok(data) = reader.read(4096).await {
+        if data.is_empty() {
+            break;
+        }
+        writer.write(&data);
+        if writer.drain().await.is_err() {
+            break;
+        }
+    }
+}
+
 /// A `'static` reference to `value`, for tests whose tasks borrow one
 /// primitive (a lock, a barrier) without an `Rc`.
 pub fn leak<T>(value: T) -> &'static T {

@@ -270,11 +270,13 @@ impl ClientOptions {
 ///
 /// # Examples
 ///
-/// ```no_run
+/// ```
+/// # let server = tulipa_redis::doctest_server::start();
+/// # let url = server.url();
 /// use tulipa_redis::{cmd, Client};
 ///
 /// tulipa::run(async {
-///     let client = Client::connect("redis://127.0.0.1:6379").await?;
+///     let client = Client::connect(&url).await?;
 ///     client.query(cmd("SET").arg("k").arg("v")).await?;
 ///     let v = client.query(cmd("GET").arg("k")).await?;
 ///     assert_eq!(v.as_str(), Some("v"));
@@ -377,9 +379,11 @@ impl Client {
     ///
     /// # Examples
     ///
-    /// ```no_run
+    /// ```
+    /// # let server = tulipa_redis::doctest_server::start();
+    /// # let url = server.url();
     /// # tulipa::run(async {
-    /// let client = tulipa_redis::Client::connect("redis://127.0.0.1").await.unwrap();
+    /// let client = tulipa_redis::Client::connect(&url).await.unwrap();
     /// let blocking = client.duplicate().await.unwrap();
     /// assert_eq!(blocking.info(), client.info());
     /// # }).unwrap();
@@ -403,9 +407,11 @@ impl Client {
     ///
     /// # Examples
     ///
-    /// ```no_run
+    /// ```
+    /// # let server = tulipa_redis::doctest_server::start();
+    /// # let url = server.url();
     /// # tulipa::run(async {
-    /// let c = tulipa_redis::Client::connect("redis://127.0.0.1/3").await.unwrap();
+    /// let c = tulipa_redis::Client::connect(&format!("{url}?db=3")).await.unwrap();
     /// assert_eq!(c.info().db, 3);
     /// # }).unwrap();
     /// ```
@@ -417,9 +423,11 @@ impl Client {
     ///
     /// # Examples
     ///
-    /// ```no_run
+    /// ```
+    /// # let server = tulipa_redis::doctest_server::start();
+    /// # let url = server.url();
     /// # tulipa::run(async {
-    /// let c = tulipa_redis::Client::connect("redis://127.0.0.1").await.unwrap();
+    /// let c = tulipa_redis::Client::connect(&url).await.unwrap();
     /// assert_eq!(c.connects(), 1);
     /// # }).unwrap();
     /// ```
@@ -446,10 +454,12 @@ impl Client {
     ///
     /// # Examples
     ///
-    /// ```no_run
+    /// ```
+    /// # let server = tulipa_redis::doctest_server::start();
+    /// # let url = server.url();
     /// use tulipa_redis::{cmd, Client, RedisError};
     /// # tulipa::run(async {
-    /// let c = Client::connect("redis://127.0.0.1").await.unwrap();
+    /// let c = Client::connect(&url).await.unwrap();
     /// let err = c.query(cmd("NOSUCHCOMMAND")).await.unwrap_err();
     /// assert_eq!(err.code(), Some("ERR"));
     /// # }).unwrap();
@@ -472,11 +482,13 @@ impl Client {
     ///
     /// # Examples
     ///
-    /// ```no_run
+    /// ```
+    /// # let server = tulipa_redis::doctest_server::start();
+    /// # let url = server.url();
     /// use std::time::Duration;
     /// use tulipa_redis::{cmd, Client};
     /// # tulipa::run(async {
-    /// let c = Client::connect("redis://127.0.0.1").await.unwrap();
+    /// let c = Client::connect(&url).await.unwrap();
     /// let v = c.query_blocking(cmd("BLPOP").arg("empty").arg("0.05"), Duration::from_millis(50)).await.unwrap();
     /// assert!(v.is_nil());
     /// # }).unwrap();
@@ -521,10 +533,12 @@ impl Client {
     ///
     /// # Examples
     ///
-    /// ```no_run
+    /// ```
+    /// # let server = tulipa_redis::doctest_server::start();
+    /// # let url = server.url();
     /// use tulipa_redis::{cmd, Client};
     /// # tulipa::run(async {
-    /// let c = Client::connect("redis://127.0.0.1").await.unwrap();
+    /// let c = Client::connect(&url).await.unwrap();
     /// let replies = c.pipeline(vec![cmd("SET").arg("n").arg(1), cmd("INCR").arg("n")]).await.unwrap();
     /// assert_eq!(replies[1].as_ref().unwrap().as_int(), Some(2));
     /// # }).unwrap();

@@ -56,8 +56,10 @@ impl Slot {
     }
 }
 
+/// What the connection and its driver task share: the bytes to send, the
+/// commands waiting for their replies, and how the connection ended.
 #[derive(Debug)]
-struct Shared {
+struct Pipeline {
     out: RefCell<Vec<u8>>,
     waiting: RefCell<VecDeque<Rc<Slot>>>,
     driver: RefCell<Option<Waker>>,
@@ -68,7 +70,7 @@ struct Shared {
     written: Cell<u64>,
 }
 
-impl Shared {
+impl Pipeline {
     /// Fails every command in flight and every later one with `err`.
     fn fail(&self, err: RedisError) {
         if self.broken.borrow().is_none() {
@@ -86,15 +88,15 @@ impl Shared {
 /// A live connection; dropping it stops its driver and closes the socket.
 #[derive(Debug)]
 pub(crate) struct Conn {
-    shared: Rc<Shared>,
+    pipeline: Rc<Pipeline>,
     driver: tulipa::Task<()>,
 }
 
 impl Drop for Conn {
     fn drop(&mut self) {
-        self.shared.closed.set(true);
+        self.pipeline.closed.set(true);
         self.driver.cancel();
-        self.shared.fail(RedisError::Connection {
+        self.pipeline.fail(RedisError::Connection {
             kind: io::ErrorKind::NotConnected,
             message: "the client was dropped".into(),
         });
@@ -103,7 +105,7 @@ impl Drop for Conn {
 
 impl Conn {
     pub(crate) fn start(socket: Socket, resp3: bool) -> Conn {
-        let shared = Rc::new(Shared {
+        let pipeline = Rc::new(Pipeline {
             out: RefCell::new(Vec::new()),
             waiting: RefCell::new(VecDeque::new()),
             driver: RefCell::new(None),
@@ -113,7 +115,7 @@ impl Conn {
             written: Cell::new(0),
         });
         let driver = tulipa::spawn(Driver {
-            shared: shared.clone(),
+            pipeline: pipeline.clone(),
             socket,
             resp3,
             inbuf: Vec::with_capacity(READ_CHUNK),
@@ -121,12 +123,12 @@ impl Conn {
             start: 0,
             written: 0,
         });
-        Conn { shared, driver }
+        Conn { pipeline, driver }
     }
 
     /// The error that broke this connection, if it is broken.
     pub(crate) fn broken(&self) -> Option<RedisError> {
-        self.shared.broken.borrow().clone()
+        self.pipeline.broken.borrow().clone()
     }
 
     /// Queues `cmds` and returns one future per reply, in order.
@@ -134,22 +136,22 @@ impl Conn {
         if let Some(err) = self.broken() {
             return cmds.iter().map(|_| Reply::failed(err.clone())).collect();
         }
-        let mut out = self.shared.out.borrow_mut();
-        let mut waiting = self.shared.waiting.borrow_mut();
+        let mut out = self.pipeline.out.borrow_mut();
+        let mut waiting = self.pipeline.waiting.borrow_mut();
         let replies = cmds
             .iter()
             .map(|c| {
                 let before = out.len();
                 c.write_to(&mut out);
-                let queued = self.shared.queued.get() + (out.len() - before) as u64;
-                self.shared.queued.set(queued);
+                let queued = self.pipeline.queued.get() + (out.len() - before) as u64;
+                self.pipeline.queued.set(queued);
                 let slot = Rc::new(Slot::default());
                 slot.end.set(queued);
                 waiting.push_back(slot.clone());
                 Reply { slot }
             })
             .collect();
-        if let Some(w) = self.shared.driver.borrow_mut().take() {
+        if let Some(w) = self.pipeline.driver.borrow_mut().take() {
             w.wake();
         }
         replies
@@ -191,7 +193,7 @@ impl Reply {
 }
 
 struct Driver {
-    shared: Rc<Shared>,
+    pipeline: Rc<Pipeline>,
     socket: Socket,
     resp3: bool,
     inbuf: Vec<u8>,
@@ -235,7 +237,7 @@ impl Driver {
             if push {
                 continue;
             }
-            let slot = self.shared.waiting.borrow_mut().pop_front();
+            let slot = self.pipeline.waiting.borrow_mut().pop_front();
             match slot {
                 Some(slot) => slot.fill(value),
                 None => {
@@ -271,7 +273,7 @@ impl Driver {
         }
         // Write everything queued.
         loop {
-            let out = self.shared.out.borrow();
+            let out = self.pipeline.out.borrow();
             if self.written == out.len() {
                 break;
             }
@@ -279,15 +281,15 @@ impl Driver {
                 Poll::Ready(Ok(0)) => return Err(RedisError::closed()),
                 Poll::Ready(Ok(n)) => {
                     self.written += n;
-                    let total = self.shared.written.get() + n as u64;
-                    self.shared.written.set(total);
+                    let total = self.pipeline.written.get() + n as u64;
+                    self.pipeline.written.set(total);
                 }
                 Poll::Ready(Err(e)) => return Err(RedisError::io(&e)),
                 Poll::Pending => break,
             }
         }
         {
-            let mut out = self.shared.out.borrow_mut();
+            let mut out = self.pipeline.out.borrow_mut();
             if self.written == out.len() {
                 out.clear();
                 self.written = 0;
@@ -302,14 +304,14 @@ impl Future for Driver {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
-        if this.shared.closed.get() {
+        if this.pipeline.closed.get() {
             return Poll::Ready(());
         }
-        *this.shared.driver.borrow_mut() = Some(cx.waker().clone());
+        *this.pipeline.driver.borrow_mut() = Some(cx.waker().clone());
         match this.poll_io(cx) {
             Ok(()) => Poll::Pending,
             Err(err) => {
-                this.shared.fail(err);
+                this.pipeline.fail(err);
                 Poll::Ready(())
             }
         }

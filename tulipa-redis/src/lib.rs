@@ -16,11 +16,13 @@
 //!
 //! # Examples
 //!
-//! ```no_run
+//! ```
+//! # let server = tulipa_redis::doctest_server::start();
+//! # let url = server.url();
 //! use tulipa_redis::RedisQueue;
 //!
 //! tulipa::run(async {
-//!     let q = RedisQueue::<String>::connect("redis://127.0.0.1", "jobs", "workers", "w1").await?;
+//!     let q = RedisQueue::<String>::connect(&url, "jobs", "workers", "w1").await?;
 //!     q.put("hello".to_string()).await?;
 //!     let d = q.get().await?;
 //!     assert_eq!(d.item(), "hello");
@@ -35,6 +37,8 @@
 mod client;
 mod cmd;
 mod conn;
+#[doc(hidden)]
+pub mod doctest_server;
 mod error;
 mod item;
 mod queue;

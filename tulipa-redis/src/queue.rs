@@ -897,9 +897,11 @@ fn payload_of(fields: Value) -> Option<Vec<u8>> {
 ///
 /// # Examples
 ///
-/// ```no_run
+/// ```
+/// # let server = tulipa_redis::doctest_server::start();
+/// # let url = server.url();
 /// # tulipa::run(async {
-/// let q = tulipa_redis::RedisQueue::<String>::connect("redis://127.0.0.1", "jobs", "g", "c").await.unwrap();
+/// let q = tulipa_redis::RedisQueue::<String>::connect(&url, "jobs", "g", "c").await.unwrap();
 /// q.put("x".to_string()).await.unwrap();
 /// let d = q.get().await.unwrap();
 /// assert_eq!(d.deliveries(), 1);
@@ -946,9 +948,11 @@ impl<T> Delivery<T> {
     ///
     /// # Examples
     ///
-    /// ```no_run
+    /// ```
+    /// # let server = tulipa_redis::doctest_server::start();
+    /// # let url = server.url();
     /// # tulipa::run(async {
-    /// # let q = tulipa_redis::RedisQueue::<String>::connect("redis://127.0.0.1", "jobs", "g", "c").await.unwrap();
+    /// # let q = tulipa_redis::RedisQueue::<String>::connect(&url, "jobs", "g", "c").await.unwrap();
     /// q.put("x".to_string()).await.unwrap();
     /// assert_eq!(q.get().await.unwrap().item(), "x");
     /// # }).unwrap();
@@ -961,9 +965,11 @@ impl<T> Delivery<T> {
     ///
     /// # Examples
     ///
-    /// ```no_run
+    /// ```
+    /// # let server = tulipa_redis::doctest_server::start();
+    /// # let url = server.url();
     /// # tulipa::run(async {
-    /// # let q = tulipa_redis::RedisQueue::<String>::connect("redis://127.0.0.1", "jobs", "g", "c").await.unwrap();
+    /// # let q = tulipa_redis::RedisQueue::<String>::connect(&url, "jobs", "g", "c").await.unwrap();
     /// let id = q.put("x".to_string()).await.unwrap();
     /// assert_eq!(q.get().await.unwrap().id(), id);
     /// # }).unwrap();
@@ -976,9 +982,11 @@ impl<T> Delivery<T> {
     ///
     /// # Examples
     ///
-    /// ```no_run
+    /// ```
+    /// # let server = tulipa_redis::doctest_server::start();
+    /// # let url = server.url();
     /// # tulipa::run(async {
-    /// # let q = tulipa_redis::RedisQueue::<String>::connect("redis://127.0.0.1", "jobs", "g", "c").await.unwrap();
+    /// # let q = tulipa_redis::RedisQueue::<String>::connect(&url, "jobs", "g", "c").await.unwrap();
     /// q.put("x".to_string()).await.unwrap();
     /// assert_eq!(q.get().await.unwrap().deliveries(), 1);
     /// # }).unwrap();
@@ -991,9 +999,11 @@ impl<T> Delivery<T> {
     ///
     /// # Examples
     ///
-    /// ```no_run
+    /// ```
+    /// # let server = tulipa_redis::doctest_server::start();
+    /// # let url = server.url();
     /// # tulipa::run(async {
-    /// # let q = tulipa_redis::RedisQueue::<String>::connect("redis://127.0.0.1", "jobs", "g", "c").await.unwrap();
+    /// # let q = tulipa_redis::RedisQueue::<String>::connect(&url, "jobs", "g", "c").await.unwrap();
     /// q.put("x".to_string()).await.unwrap();
     /// assert_eq!(q.get().await.unwrap().priority(), 0);
     /// # }).unwrap();
@@ -1022,9 +1032,11 @@ impl<T> Delivery<T> {
     ///
     /// # Examples
     ///
-    /// ```no_run
+    /// ```
+    /// # let server = tulipa_redis::doctest_server::start();
+    /// # let url = server.url();
     /// # tulipa::run(async {
-    /// # let q = tulipa_redis::RedisQueue::<String>::connect("redis://127.0.0.1", "jobs", "g", "c").await.unwrap();
+    /// # let q = tulipa_redis::RedisQueue::<String>::connect(&url, "jobs", "g", "c").await.unwrap();
     /// q.put("x".to_string()).await.unwrap();
     /// assert!(q.get().await.unwrap().task_done().await.unwrap());
     /// # }).unwrap();
@@ -1038,9 +1050,11 @@ impl<T> Delivery<T> {
     ///
     /// # Examples
     ///
-    /// ```no_run
+    /// ```
+    /// # let server = tulipa_redis::doctest_server::start();
+    /// # let url = server.url();
     /// # tulipa::run(async {
-    /// # let q = tulipa_redis::RedisQueue::<String>::connect("redis://127.0.0.1", "jobs", "g", "c").await.unwrap();
+    /// # let q = tulipa_redis::RedisQueue::<String>::connect(&url, "jobs", "g", "c").await.unwrap();
     /// q.put("x".to_string()).await.unwrap();
     /// assert_eq!(q.get().await.unwrap().into_item(), "x");
     /// # }).unwrap();
@@ -1090,12 +1104,14 @@ impl<T> Delivery<T> {
 ///
 /// # Examples
 ///
-/// ```no_run
+/// ```
+/// # let server = tulipa_redis::doctest_server::start();
+/// # let url = server.url();
 /// use tulipa_redis::{QueueOptions, RedisQueue};
 ///
 /// tulipa::run(async {
 ///     let opts = QueueOptions::default().prefetch(32).maxsize(1000);
-///     let q = RedisQueue::<Vec<u8>>::connect_with("redis://127.0.0.1", "jobs", "g", "c", opts).await?;
+///     let q = RedisQueue::<Vec<u8>>::connect_with(&url, "jobs", "g", "c", opts).await?;
 ///     q.put(b"job".to_vec()).await?;
 ///     assert_eq!(q.len().await?, 1);
 ///     let d = q.get().await?;
@@ -1190,10 +1206,12 @@ impl<T: Item> RedisQueue<T> {
     ///
     /// # Examples
     ///
-    /// ```no_run
+    /// ```
+    /// # let server = tulipa_redis::doctest_server::start();
+    /// # let url = server.url();
     /// # tulipa::run(async {
     /// let opts = tulipa_redis::QueueOptions::default().maxsize(1);
-    /// let q = tulipa_redis::RedisQueue::<String>::connect_with("redis://127.0.0.1", "s", "g", "c", opts).await.unwrap();
+    /// let q = tulipa_redis::RedisQueue::<String>::connect_with(&url, "s", "g", "c", opts).await.unwrap();
     /// assert_eq!(q.maxsize(), 1);
     /// # }).unwrap();
     /// ```
@@ -1227,9 +1245,11 @@ impl<T: Item> RedisQueue<T> {
     ///
     /// # Examples
     ///
-    /// ```no_run
+    /// ```
+    /// # let server = tulipa_redis::doctest_server::start();
+    /// # let url = server.url();
     /// # tulipa::run(async {
-    /// # let q = tulipa_redis::RedisQueue::<String>::connect("redis://127.0.0.1", "s", "g", "c").await.unwrap();
+    /// # let q = tulipa_redis::RedisQueue::<String>::connect(&url, "s", "g", "c").await.unwrap();
     /// let id = q.put("x".to_string()).await.unwrap();
     /// assert!(id.contains('-'));
     /// # }).unwrap();
@@ -1252,10 +1272,12 @@ impl<T: Item> RedisQueue<T> {
     ///
     /// # Examples
     ///
-    /// ```no_run
+    /// ```
+    /// # let server = tulipa_redis::doctest_server::start();
+    /// # let url = server.url();
     /// # tulipa::run(async {
     /// let opts = tulipa_redis::QueueOptions::default().maxsize(1);
-    /// let q = tulipa_redis::RedisQueue::<String>::connect_with("redis://127.0.0.1", "s1", "g", "c", opts).await.unwrap();
+    /// let q = tulipa_redis::RedisQueue::<String>::connect_with(&url, "s1", "g", "c", opts).await.unwrap();
     /// q.try_put("a".to_string()).await.unwrap();
     /// assert_eq!(q.try_put("b".to_string()).await, Err(tulipa_redis::QueueError::Full));
     /// # }).unwrap();
@@ -1285,9 +1307,11 @@ impl<T: Item> RedisQueue<T> {
     ///
     /// # Examples
     ///
-    /// ```no_run
+    /// ```
+    /// # let server = tulipa_redis::doctest_server::start();
+    /// # let url = server.url();
     /// # tulipa::run(async {
-    /// # let q = tulipa_redis::RedisQueue::<String>::connect("redis://127.0.0.1", "s", "g", "c").await.unwrap();
+    /// # let q = tulipa_redis::RedisQueue::<String>::connect(&url, "s", "g", "c").await.unwrap();
     /// q.put("x".to_string()).await.unwrap();
     /// let d = q.get().await.unwrap();
     /// assert_eq!(d.item(), "x");
@@ -1311,9 +1335,11 @@ impl<T: Item> RedisQueue<T> {
     ///
     /// # Examples
     ///
-    /// ```no_run
+    /// ```
+    /// # let server = tulipa_redis::doctest_server::start();
+    /// # let url = server.url();
     /// # tulipa::run(async {
-    /// # let q = tulipa_redis::RedisQueue::<String>::connect("redis://127.0.0.1", "empty", "g", "c").await.unwrap();
+    /// # let q = tulipa_redis::RedisQueue::<String>::connect(&url, "empty", "g", "c").await.unwrap();
     /// assert_eq!(q.try_get().await.unwrap_err(), tulipa_redis::QueueError::Empty);
     /// # }).unwrap();
     /// ```
@@ -1337,12 +1363,15 @@ impl<T: Item> RedisQueue<T> {
     ///
     /// # Examples
     ///
-    /// ```no_run
+    /// ```
+    /// # let server = tulipa_redis::doctest_server::start();
+    /// # let url = server.url();
     /// # tulipa::run(async {
-    /// # let q = tulipa_redis::RedisQueue::<String>::connect("redis://127.0.0.1", "s", "g", "c").await.unwrap();
+    /// # let q = tulipa_redis::RedisQueue::<String>::connect(&url, "s", "g", "c").await.unwrap();
     /// q.put("x".to_string()).await.unwrap();
     /// q.get().await.unwrap().task_done().await.unwrap();
     /// q.join().await.unwrap();
+    /// assert_eq!(q.unfinished().await.unwrap(), 0);
     /// # }).unwrap();
     /// ```
     pub async fn join(&self) -> Result<(), QueueError> {
@@ -1362,9 +1391,11 @@ impl<T: Item> RedisQueue<T> {
     ///
     /// # Examples
     ///
-    /// ```no_run
+    /// ```
+    /// # let server = tulipa_redis::doctest_server::start();
+    /// # let url = server.url();
     /// # tulipa::run(async {
-    /// # let q = tulipa_redis::RedisQueue::<String>::connect("redis://127.0.0.1", "fresh", "g", "c").await.unwrap();
+    /// # let q = tulipa_redis::RedisQueue::<String>::connect(&url, "fresh", "g", "c").await.unwrap();
     /// assert_eq!(q.len().await.unwrap(), 0);
     /// # }).unwrap();
     /// ```
@@ -1386,9 +1417,11 @@ impl<T: Item> RedisQueue<T> {
     ///
     /// # Examples
     ///
-    /// ```no_run
+    /// ```
+    /// # let server = tulipa_redis::doctest_server::start();
+    /// # let url = server.url();
     /// # tulipa::run(async {
-    /// # let q = tulipa_redis::RedisQueue::<String>::connect("redis://127.0.0.1", "fresh", "g", "c").await.unwrap();
+    /// # let q = tulipa_redis::RedisQueue::<String>::connect(&url, "fresh", "g", "c").await.unwrap();
     /// assert!(q.is_empty().await.unwrap());
     /// # }).unwrap();
     /// ```
@@ -1410,9 +1443,11 @@ impl<T: Item> RedisQueue<T> {
     ///
     /// # Examples
     ///
-    /// ```no_run
+    /// ```
+    /// # let server = tulipa_redis::doctest_server::start();
+    /// # let url = server.url();
     /// # tulipa::run(async {
-    /// # let q = tulipa_redis::RedisQueue::<String>::connect("redis://127.0.0.1", "fresh", "g", "c").await.unwrap();
+    /// # let q = tulipa_redis::RedisQueue::<String>::connect(&url, "fresh", "g", "c").await.unwrap();
     /// assert_eq!(q.unfinished().await.unwrap(), 0);
     /// # }).unwrap();
     /// ```
@@ -1426,10 +1461,12 @@ impl<T: Item> RedisQueue<T> {
     ///
     /// # Examples
     ///
-    /// ```no_run
+    /// ```
+    /// # let server = tulipa_redis::doctest_server::start();
+    /// # let url = server.url();
     /// # tulipa::run(async {
     /// let opts = tulipa_redis::QueueOptions::default().prefetch(8);
-    /// let q = tulipa_redis::RedisQueue::<String>::connect_with("redis://127.0.0.1", "b", "g", "c", opts).await.unwrap();
+    /// let q = tulipa_redis::RedisQueue::<String>::connect_with(&url, "b", "g", "c", opts).await.unwrap();
     /// for i in 0..3 { q.put(i.to_string()).await.unwrap(); }
     /// let _first = q.get().await.unwrap();
     /// assert_eq!(q.buffered(), 2);
@@ -1443,9 +1480,11 @@ impl<T: Item> RedisQueue<T> {
     ///
     /// # Examples
     ///
-    /// ```no_run
+    /// ```
+    /// # let server = tulipa_redis::doctest_server::start();
+    /// # let url = server.url();
     /// # tulipa::run(async {
-    /// # let q = tulipa_redis::RedisQueue::<String>::connect("redis://127.0.0.1", "s", "g", "c").await.unwrap();
+    /// # let q = tulipa_redis::RedisQueue::<String>::connect(&url, "s", "g", "c").await.unwrap();
     /// assert_eq!(q.maxsize(), 0);
     /// # }).unwrap();
     /// ```
@@ -1467,9 +1506,11 @@ impl<T: Item> RedisQueue<T> {
     ///
     /// # Examples
     ///
-    /// ```no_run
+    /// ```
+    /// # let server = tulipa_redis::doctest_server::start();
+    /// # let url = server.url();
     /// # tulipa::run(async {
-    /// # let q = tulipa_redis::RedisQueue::<String>::connect("redis://127.0.0.1", "s2", "g", "c").await.unwrap();
+    /// # let q = tulipa_redis::RedisQueue::<String>::connect(&url, "s2", "g", "c").await.unwrap();
     /// q.shutdown(false).await.unwrap();
     /// assert_eq!(q.put("x".to_string()).await, Err(tulipa_redis::QueueError::ShutDown));
     /// # }).unwrap();
@@ -1482,9 +1523,11 @@ impl<T: Item> RedisQueue<T> {
     ///
     /// # Examples
     ///
-    /// ```no_run
+    /// ```
+    /// # let server = tulipa_redis::doctest_server::start();
+    /// # let url = server.url();
     /// # tulipa::run(async {
-    /// # let q = tulipa_redis::RedisQueue::<String>::connect("redis://127.0.0.1", "s3", "g", "c").await.unwrap();
+    /// # let q = tulipa_redis::RedisQueue::<String>::connect(&url, "s3", "g", "c").await.unwrap();
     /// assert_eq!(q.shutdown_mode(), None);
     /// # }).unwrap();
     /// ```
@@ -1504,9 +1547,11 @@ impl<T: Item> RedisQueue<T> {
     ///
     /// # Examples
     ///
-    /// ```no_run
+    /// ```
+    /// # let server = tulipa_redis::doctest_server::start();
+    /// # let url = server.url();
     /// # tulipa::run(async {
-    /// # let q = tulipa_redis::RedisQueue::<String>::connect("redis://127.0.0.1", "s4", "g", "c").await.unwrap();
+    /// # let q = tulipa_redis::RedisQueue::<String>::connect(&url, "s4", "g", "c").await.unwrap();
     /// assert!(q.dead_letters(10).await.unwrap().is_empty());
     /// # }).unwrap();
     /// ```
@@ -1527,10 +1572,15 @@ impl<T: Item> RedisQueue<T> {
     ///
     /// # Examples
     ///
-    /// ```no_run
+    /// ```
+    /// # let server = tulipa_redis::doctest_server::start();
+    /// # let url = server.url();
     /// # tulipa::run(async {
-    /// # let q = tulipa_redis::RedisQueue::<String>::connect("redis://127.0.0.1", "s5", "g", "c").await.unwrap();
+    /// # let q = tulipa_redis::RedisQueue::<String>::connect(&url, "s5", "g", "c").await.unwrap();
+    /// q.put("left over".to_string()).await.unwrap();
     /// q.destroy().await.unwrap();
+    /// let q = tulipa_redis::RedisQueue::<String>::connect(&url, "s5", "g", "c").await.unwrap();
+    /// assert_eq!(q.len().await.unwrap(), 0, "a fresh queue");
     /// # }).unwrap();
     /// ```
     pub async fn destroy(self) -> Result<(), QueueError> {
@@ -1541,9 +1591,11 @@ impl<T: Item> RedisQueue<T> {
     ///
     /// # Examples
     ///
-    /// ```no_run
+    /// ```
+    /// # let server = tulipa_redis::doctest_server::start();
+    /// # let url = server.url();
     /// # tulipa::run(async {
-    /// # let q = tulipa_redis::RedisQueue::<String>::connect("redis://127.0.0.1", "s", "g", "c").await.unwrap();
+    /// # let q = tulipa_redis::RedisQueue::<String>::connect(&url, "s", "g", "c").await.unwrap();
     /// let pong = q.client().query(tulipa_redis::cmd("PING")).await.unwrap();
     /// assert_eq!(pong.as_str(), Some("PONG"));
     /// # }).unwrap();
@@ -1564,11 +1616,13 @@ impl<T: Item> RedisQueue<T> {
 ///
 /// # Examples
 ///
-/// ```no_run
+/// ```
+/// # let server = tulipa_redis::doctest_server::start();
+/// # let url = server.url();
 /// use tulipa_redis::PriorityQueue;
 ///
 /// # tulipa::run(async {
-/// let q = PriorityQueue::<String>::connect("redis://127.0.0.1", "tasks", 3, "g", "c").await.unwrap();
+/// let q = PriorityQueue::<String>::connect(&url, "tasks", 3, "g", "c").await.unwrap();
 /// q.put(2, "low".to_string()).await.unwrap();
 /// q.put(0, "urgent".to_string()).await.unwrap();
 /// let d = q.get().await.unwrap();
@@ -1600,9 +1654,11 @@ impl<T: Item> PriorityQueue<T> {
     ///
     /// # Examples
     ///
-    /// ```no_run
+    /// ```
+    /// # let server = tulipa_redis::doctest_server::start();
+    /// # let url = server.url();
     /// # tulipa::run(async {
-    /// let q = tulipa_redis::PriorityQueue::<String>::connect("redis://127.0.0.1", "t", 2, "g", "c").await.unwrap();
+    /// let q = tulipa_redis::PriorityQueue::<String>::connect(&url, "t", 2, "g", "c").await.unwrap();
     /// assert_eq!(q.levels(), 2);
     /// # }).unwrap();
     /// ```
@@ -1629,10 +1685,12 @@ impl<T: Item> PriorityQueue<T> {
     ///
     /// # Examples
     ///
-    /// ```no_run
+    /// ```
+    /// # let server = tulipa_redis::doctest_server::start();
+    /// # let url = server.url();
     /// # tulipa::run(async {
     /// let o = tulipa_redis::QueueOptions::default();
-    /// let q = tulipa_redis::PriorityQueue::<String>::connect_with("redis://127.0.0.1", "t", 0, "g", "c", o).await.unwrap();
+    /// let q = tulipa_redis::PriorityQueue::<String>::connect_with(&url, "t", 0, "g", "c", o).await.unwrap();
     /// assert_eq!(q.levels(), 1);
     /// # }).unwrap();
     /// ```
@@ -1658,9 +1716,11 @@ impl<T: Item> PriorityQueue<T> {
     ///
     /// # Examples
     ///
-    /// ```no_run
+    /// ```
+    /// # let server = tulipa_redis::doctest_server::start();
+    /// # let url = server.url();
     /// # tulipa::run(async {
-    /// let q = tulipa_redis::PriorityQueue::<String>::connect("redis://127.0.0.1", "t", 4, "g", "c").await.unwrap();
+    /// let q = tulipa_redis::PriorityQueue::<String>::connect(&url, "t", 4, "g", "c").await.unwrap();
     /// assert_eq!(q.levels(), 4);
     /// # }).unwrap();
     /// ```
@@ -1685,9 +1745,11 @@ impl<T: Item> PriorityQueue<T> {
     ///
     /// # Examples
     ///
-    /// ```no_run
+    /// ```
+    /// # let server = tulipa_redis::doctest_server::start();
+    /// # let url = server.url();
     /// # tulipa::run(async {
-    /// # let q = tulipa_redis::PriorityQueue::<String>::connect("redis://127.0.0.1", "t", 2, "g", "c").await.unwrap();
+    /// # let q = tulipa_redis::PriorityQueue::<String>::connect(&url, "t", 2, "g", "c").await.unwrap();
     /// q.put(1, "x".to_string()).await.unwrap();
     /// assert_eq!(q.get().await.unwrap().priority(), 1);
     /// # }).unwrap();
@@ -1709,10 +1771,13 @@ impl<T: Item> PriorityQueue<T> {
     ///
     /// # Examples
     ///
-    /// ```no_run
+    /// ```
+    /// # let server = tulipa_redis::doctest_server::start();
+    /// # let url = server.url();
     /// # tulipa::run(async {
-    /// # let q = tulipa_redis::PriorityQueue::<String>::connect("redis://127.0.0.1", "t", 2, "g", "c").await.unwrap();
+    /// # let q = tulipa_redis::PriorityQueue::<String>::connect(&url, "t", 2, "g", "c").await.unwrap();
     /// q.try_put(0, "x".to_string()).await.unwrap();
+    /// assert_eq!(q.queue().len().await.unwrap(), 1);
     /// # }).unwrap();
     /// ```
     pub async fn try_put<B: Borrow<T>>(
@@ -1732,10 +1797,13 @@ impl<T: Item> PriorityQueue<T> {
     ///
     /// # Examples
     ///
-    /// ```no_run
+    /// ```
+    /// # let server = tulipa_redis::doctest_server::start();
+    /// # let url = server.url();
     /// # tulipa::run(async {
-    /// # let q = tulipa_redis::PriorityQueue::<String>::connect("redis://127.0.0.1", "t", 2, "g", "c").await.unwrap();
-    /// q.queue().join().await.unwrap();
+    /// # let q = tulipa_redis::PriorityQueue::<String>::connect(&url, "t", 2, "g", "c").await.unwrap();
+    /// q.queue().join().await.unwrap(); // nothing put: returns at once
+    /// assert!(q.queue().is_empty().await.unwrap());
     /// # }).unwrap();
     /// ```
     pub fn queue(&self) -> &RedisQueue<T> {
@@ -1754,11 +1822,16 @@ impl<T: Item> PriorityQueue<T> {
     ///
     /// # Examples
     ///
-    /// ```no_run
+    /// ```
+    /// # let server = tulipa_redis::doctest_server::start();
+    /// # let url = server.url();
     /// # tulipa::run(async {
-    /// # let q = tulipa_redis::PriorityQueue::<String>::connect("redis://127.0.0.1", "t", 2, "g", "c").await.unwrap();
-    /// q.put(0, "x".to_string()).await.unwrap();
-    /// q.get().await.unwrap().task_done().await.unwrap();
+    /// # let q = tulipa_redis::PriorityQueue::<String>::connect(&url, "t", 2, "g", "c").await.unwrap();
+    /// q.put(1, "low".to_string()).await.unwrap();
+    /// q.put(0, "high".to_string()).await.unwrap();
+    /// let d = q.get().await.unwrap();
+    /// assert_eq!((d.item().as_str(), d.priority()), ("high", 0));
+    /// assert!(d.task_done().await.unwrap());
     /// # }).unwrap();
     /// ```
     pub async fn get(&self) -> Result<Delivery<T>, QueueError> {
