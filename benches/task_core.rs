@@ -1,4 +1,4 @@
-//! The task core: W1 (spawn + gather), M1 (memory per parked task) and W8x
+//! The task core: W1 (spawn + gather), M1 (memory per waiting task) and W8x
 //! (`spawn_threadsafe` from a plain thread) of BENCHMARKS.md, tulipa
 //! against tokio's current-thread runtime and async-executor's
 //! `LocalExecutor` (smol) in the same process, interleaved samples,
@@ -128,7 +128,7 @@ fn m1_tulipa() -> f64 {
 fn m1_tokio() -> f64 {
     let rt = tokio_rt();
     rt.block_on(async {
-        // A closed channel wakes every receiver, even one that parks late.
+        // A closed channel wakes every receiver, even one that starts waiting late.
         let (tx, rx) = async_channel::bounded::<()>(1);
         let before = rss();
         let tasks: Vec<_> = (0..M1_TASKS)
@@ -342,7 +342,7 @@ fn main() {
     }
     if wants("M1") {
         report(
-            "M1 1M tasks parked on one event, bytes/task (RSS delta, one process per sample)",
+            "M1 1M tasks waiting on one event, bytes/task (RSS delta, one process per sample)",
             &[
                 ("tulipa", || m1_in_child("tulipa")),
                 ("tokio current_thread", || m1_in_child("tokio")),

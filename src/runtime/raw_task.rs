@@ -30,7 +30,7 @@
 //! With `net::sys` (the socket calls), this is one of the crate's two
 //! modules with `unsafe` code.
 
-use std::cell::{Cell, OnceCell, RefCell, UnsafeCell};
+use std::cell::{Cell, RefCell, UnsafeCell};
 use std::future::Future;
 use std::marker::PhantomData;
 use std::mem::ManuallyDrop;
@@ -53,23 +53,25 @@ use crate::task::error::TaskError;
 use crate::task::id::{TaskId, TaskInfo};
 
 /// In the ready queue: exactly one [`Scheduled`] exists for the task.
-const SCHEDULED: u32 = 1 << 0;
+const SCHEDULED: u64 = 1 << 0;
 /// Finished: the future is gone, the output (if any) is in the stage.
-const DONE: u32 = 1 << 1;
+const DONE: u64 = 1 << 1;
 /// `cancel()` was called: the future is dropped at its next turn.
-const CANCEL_REQUESTED: u32 = 1 << 2;
+const CANCEL_REQUESTED: u64 = 1 << 2;
 /// It finished by being cancelled.
-const CANCELLED: u32 = 1 << 3;
+const CANCELLED: u64 = 1 << 3;
 /// It finished by panicking.
-const PANICKED: u32 = 1 << 4;
+const PANICKED: u64 = 1 << 4;
 /// A `Task` handle exists (not yet dropped).
-const HANDLE: u32 = 1 << 5;
+const HANDLE: u64 = 1 << 5;
 /// The handle has been polled (awaited) at least once.
-const POLLED: u32 = 1 << 6;
+const POLLED: u64 = 1 << 6;
 /// Being polled right now.
-const RUNNING: u32 = 1 << 7;
+const RUNNING: u64 = 1 << 7;
 /// Linked into its loop's list of live tasks.
-const REGISTERED: u32 = 1 << 8;
+const REGISTERED: u64 = 1 << 8;
+/// The bits above `ID_SHIFT` of the state word hold the task's id.
+const ID_SHIFT: u32 = 16;
 
 /// What every task starts with, whatever its future.
 ///
@@ -80,10 +82,10 @@ pub(crate) struct Header {
     /// References to the block (see the module docs); the only field
     /// touched off the loop's thread, with `owner`.
     refs: AtomicUsize,
-    /// The bits above; loop thread only.
-    state: Cell<u32>,
+    /// The bits above, and the id in the bits from `ID_SHIFT` up; loop
+    /// thread only.
+    state: Cell<u64>,
     vtable: &'static Vtable,
-    id: Cell<u64>,
     /// The inbox of the loop the task belongs to: where off-thread wakes go,
     /// and the loop's identity. Never changes.
     owner: Arc<Remote>,
@@ -92,26 +94,98 @@ pub(crate) struct Header {
     /// The loop's list of live tasks, in spawn order.
     prev: Cell<Option<NonNull<Header>>>,
     next: Cell<Option<NonNull<Header>>>,
-    location: &'static Location<'static>,
-    /// Rarely used parts, allocated on first use.
-    extras: OnceCell<Box<Extras>>,
+    /// The spawn location, and the rarely used parts.
+    meta: Meta,
 }
 
 /// The parts of a task most tasks never use.
-#[derive(Default)]
 struct Extras {
+    location: &'static Location<'static>,
     name: Option<Box<str>>,
     callbacks: RefCell<Vec<Box<dyn FnOnce()>>>,
+}
+
+/// A task's spawn location, or its [`Extras`] (which then hold the
+/// location), in one word: a tagged pointer whose low bit says which. Most
+/// tasks have no name and no done callback, and pay one word for both.
+struct Meta {
+    /// A `&'static Location` (low bit clear) or a `Box<Extras>` leaked by
+    /// `Meta` itself (low bit set); both are 8-aligned.
+    word: Cell<usize>,
+}
+
+const EXTRAS_TAG: usize = 1;
+
+impl Meta {
+    fn new(location: &'static Location<'static>, name: Option<String>) -> Meta {
+        let word = match name {
+            None => std::ptr::from_ref(location) as usize,
+            Some(name) => Meta::boxed(location, Some(name.into_boxed_str())),
+        };
+        Meta {
+            word: Cell::new(word),
+        }
+    }
+
+    /// A tagged word owning new extras.
+    fn boxed(location: &'static Location<'static>, name: Option<Box<str>>) -> usize {
+        let extras = Box::new(Extras {
+            location,
+            name,
+            callbacks: RefCell::default(),
+        });
+        let ptr = Box::into_raw(extras) as usize;
+        debug_assert_eq!(ptr & EXTRAS_TAG, 0, "a Box<Extras> is 8-aligned");
+        ptr | EXTRAS_TAG
+    }
+
+    fn extras(&self) -> Option<&Extras> {
+        let word = self.word.get();
+        if word & EXTRAS_TAG == 0 {
+            return None;
+        }
+        // SAFETY: a tagged word is a `Box<Extras>` this `Meta` owns, freed
+        // only by its `Drop`; shared borrows of it end before that.
+        Some(unsafe { &*((word & !EXTRAS_TAG) as *const Extras) })
+    }
+
+    /// The extras, made on first use.
+    fn extras_or_init(&self) -> &Extras {
+        if self.word.get() & EXTRAS_TAG == 0 {
+            self.word.set(Meta::boxed(self.location(), None));
+        }
+        self.extras().expect("just made")
+    }
+
+    fn location(&self) -> &'static Location<'static> {
+        match self.extras() {
+            Some(extras) => extras.location,
+            // SAFETY: an untagged word is the `&'static Location` itself.
+            None => unsafe { &*(self.word.get() as *const Location<'static>) },
+        }
+    }
+}
+
+impl Drop for Meta {
+    fn drop(&mut self) {
+        let word = self.word.get();
+        if word & EXTRAS_TAG != 0 {
+            // SAFETY: made by `Box::into_raw` in `extras_or_init`, freed once.
+            // Its done callbacks (`!Send`) were taken by `finish` on the
+            // loop's thread; the name is `Send`.
+            drop(unsafe { Box::from_raw((word & !EXTRAS_TAG) as *mut Extras) });
+        }
+    }
 }
 
 /// The operations that depend on the future's type.
 struct Vtable {
     /// Polls the future once; on `Ready` (or a panic) stores the output and
     /// returns the end state bits.
-    poll: unsafe fn(NonNull<Header>, &mut Context<'_>) -> Poll<u32>,
+    poll: unsafe fn(NonNull<Header>, &mut Context<'_>) -> Poll<u64>,
     /// Drops the future unpolled and stores `Cancelled` (or the panic of
     /// its `Drop`); returns the end state bits.
-    cancel: unsafe fn(NonNull<Header>) -> u32,
+    cancel: unsafe fn(NonNull<Header>) -> u64,
     /// Drops the output if it is still there.
     drop_output: unsafe fn(NonNull<Header>),
     /// The message of a stored panic.
@@ -152,27 +226,18 @@ impl<F: Future> TaskCell<F> {
         name: Option<String>,
         location: &'static Location<'static>,
         refs: usize,
-        state: u32,
+        state: u64,
     ) -> NonNull<Header> {
-        let extras = OnceCell::new();
-        if let Some(name) = name {
-            let _ = extras.set(Box::new(Extras {
-                name: Some(name.into_boxed_str()),
-                callbacks: RefCell::default(),
-            }));
-        }
         let cell = Box::new(TaskCell {
             header: Header {
                 refs: AtomicUsize::new(refs),
                 state: Cell::new(state),
                 vtable: &Self::VTABLE,
-                id: Cell::new(0),
                 owner,
                 join_waker: Cell::new(None),
                 prev: Cell::new(None),
                 next: Cell::new(None),
-                location,
-                extras,
+                meta: Meta::new(location, name),
             },
             stage: UnsafeCell::new(Stage::Running(future)),
         });
@@ -193,7 +258,7 @@ impl<F: Future> TaskCell<F> {
 }
 
 /// Moves the stage to `Finished(output)` and returns the end bits.
-fn finished_bits<T>(output: &Result<T, TaskError>) -> u32 {
+fn finished_bits<T>(output: &Result<T, TaskError>) -> u64 {
     match output {
         Ok(_) => 0,
         Err(TaskError::Cancelled) => CANCELLED,
@@ -237,7 +302,7 @@ fn drop_quietly<V>(value: V) -> Option<PanicError> {
 /// # Safety
 ///
 /// As [`TaskCell::stage`], and the stage is `Running`.
-unsafe fn poll_future<F: Future>(ptr: NonNull<Header>, cx: &mut Context<'_>) -> Poll<u32> {
+unsafe fn poll_future<F: Future>(ptr: NonNull<Header>, cx: &mut Context<'_>) -> Poll<u64> {
     // SAFETY: forwarded from the caller.
     let stage = unsafe { TaskCell::<F>::stage(ptr) };
     let Stage::Running(future) = stage else {
@@ -280,7 +345,7 @@ unsafe fn poll_future<F: Future>(ptr: NonNull<Header>, cx: &mut Context<'_>) -> 
 ///
 /// As [`TaskCell::stage`]; off the loop's thread only for a block no other
 /// thread can reach whose future and output are `Send` ([`RemoteSpawn`]).
-unsafe fn cancel_future<F: Future>(ptr: NonNull<Header>) -> u32 {
+unsafe fn cancel_future<F: Future>(ptr: NonNull<Header>) -> u64 {
     // SAFETY: forwarded from the caller.
     let stage = unsafe { TaskCell::<F>::stage(ptr) };
     // SAFETY: `stage` is the only reference to the live stage.
@@ -506,28 +571,28 @@ impl TaskRef {
         unsafe { self.ptr.as_ref() }
     }
 
-    fn state(&self) -> u32 {
+    fn state(&self) -> u64 {
         self.header().state.get()
     }
 
-    fn set(&self, bits: u32) {
+    fn set(&self, bits: u64) {
         let header = self.header();
         header.state.set(header.state.get() | bits);
     }
 
-    fn clear(&self, bits: u32) {
+    fn clear(&self, bits: u64) {
         let header = self.header();
         header.state.set(header.state.get() & !bits);
     }
 
     /// The task's id, unique within its loop.
     pub(crate) fn id(&self) -> TaskId {
-        TaskId::new(self.header().id.get())
+        TaskId::new(self.state() >> ID_SHIFT)
     }
 
     /// The name given at spawn time.
     pub(crate) fn name(&self) -> Option<&str> {
-        self.header().extras.get()?.name.as_deref()
+        self.header().meta.extras()?.name.as_deref()
     }
 
     /// Id, name and spawn location.
@@ -535,7 +600,7 @@ impl TaskRef {
         TaskInfo {
             id: self.id(),
             name: self.name().map(str::to_owned),
-            location: self.header().location,
+            location: self.header().meta.location(),
         }
     }
 
@@ -609,7 +674,7 @@ impl TaskRef {
         if self.is_done() {
             return Err(callback);
         }
-        let extras = self.header().extras.get_or_init(Box::default);
+        let extras = self.header().meta.extras_or_init();
         extras.callbacks.borrow_mut().push(callback);
         Ok(())
     }
@@ -952,7 +1017,8 @@ impl LocalTasks {
         let id = self.next_id.get();
         self.next_id.set(id + 1);
         // SAFETY: a live block of this loop, loop thread.
-        unsafe { ptr.as_ref() }.id.set(id);
+        let state = &unsafe { ptr.as_ref() }.state;
+        state.set((state.get() & ((1 << ID_SHIFT) - 1)) | (id << ID_SHIFT));
     }
 
     /// Gives the task its id and links it at the end of the live list.
@@ -1005,6 +1071,31 @@ impl LocalTasks {
             ptr,
             _not_send: PhantomData,
         })
+    }
+
+    /// Wakes `waker` on the loop's thread: a waker of one of this loop's
+    /// tasks is turned straight into its scheduling, with no look-up of the
+    /// running loop; any other waker is woken as usual.
+    pub(crate) fn wake_local(&self, waker: Waker) -> Option<Scheduled> {
+        if !std::ptr::eq(waker.vtable(), &WAKER_VTABLE) {
+            waker.wake();
+            return None;
+        }
+        let ptr = as_header(waker.data());
+        // SAFETY: the waker holds a reference, so the block is alive;
+        // `owner` never changes.
+        if !self.owns(unsafe { &(*ptr.as_ptr()).owner }) {
+            waker.wake();
+            return None;
+        }
+        let waker = ManuallyDrop::new(waker);
+        // One of ours, and this is the loop's thread (`LocalTasks` is
+        // `!Send`): schedule it as its waker would.
+        let scheduled = self.schedule_ptr(ptr);
+        // SAFETY: the waker's reference is given up here instead of by its
+        // (suppressed) drop; a scheduled task keeps the loop's reference.
+        unsafe { release(as_header(waker.data())) };
+        scheduled
     }
 
     /// Turns an off-thread wake drained from the inbox into a scheduling.
@@ -1085,7 +1176,7 @@ impl LocalTasks {
 
     /// The task's future is gone: marks it done, unlinks it and collects
     /// what the loop must do next.
-    fn finish(&self, ptr: NonNull<Header>, bits: u32) -> Finished {
+    fn finish(&self, ptr: NonNull<Header>, bits: u64) -> Finished {
         // SAFETY: registered until `unregister` below, and the loop's
         // reference is released last; loop thread.
         let header = unsafe { ptr.as_ref() };
@@ -1093,7 +1184,7 @@ impl LocalTasks {
         if header.state.get() & REGISTERED != 0 {
             self.unregister(ptr);
         }
-        let callbacks = match header.extras.get() {
+        let callbacks = match header.meta.extras() {
             Some(extras) => extras.callbacks.take(),
             None => Vec::new(),
         };
@@ -1443,9 +1534,9 @@ mod loom_tests {
         _reactor: Reactor,
     }
 
-    /// A loop-less table with one task polled once (now parked), and the
+    /// A loop-less table with one task polled once (now waiting), and the
     /// waker it left.
-    fn parked_task() -> (Fixture, Waker) {
+    fn waiting_task() -> (Fixture, Waker) {
         let (reactor, wakeup) = Reactor::new().unwrap();
         let remote = Arc::new(Remote::new(wakeup));
         let tasks = LocalTasks::new(remote.clone());
@@ -1505,7 +1596,7 @@ mod loom_tests {
     #[test]
     fn wake_from_another_thread_races_completion() {
         loom::model(|| {
-            let (f, waker) = parked_task();
+            let (f, waker) = waiting_task();
             let waking = loom::thread::spawn(move || waker.wake());
             // The loop completes the task meanwhile.
             let scheduled = f.tasks.schedule(f.join.task()).unwrap();
@@ -1521,7 +1612,7 @@ mod loom_tests {
     #[test]
     fn wake_from_another_thread_races_cancellation() {
         loom::model(|| {
-            let (f, waker) = parked_task();
+            let (f, waker) = waiting_task();
             let waking = loom::thread::spawn(move || waker.wake());
             // Off the running loop, the cancel's own wake goes through the inbox.
             assert!(f.join.task().request_cancel());
@@ -1554,9 +1645,9 @@ mod loom_tests {
             let dropped_on = Rc::new(Cell::new(None));
             let mut output = Some(DroppedOn(dropped_on.clone()));
             let slot = Rc::new(RefCell::new(None));
-            let parked = slot.clone();
+            let kept = slot.clone();
             let future = std::future::poll_fn(move |cx| {
-                *parked.borrow_mut() = Some(cx.waker().clone());
+                *kept.borrow_mut() = Some(cx.waker().clone());
                 Poll::Ready(output.take().unwrap())
             });
             let join = tasks.spawn(future, None, Location::caller());
@@ -1583,7 +1674,7 @@ mod loom_tests {
         });
     }
 
-    /// The main task of `run_main`, parked, woken from another thread
+    /// The main task of `run_main`, waiting, woken from another thread
     /// while the loop gives up on it (`stop()`): the guard drops the
     /// future before `run_main` returns, whichever comes first, and the
     /// wake schedules nothing afterwards.
@@ -1625,7 +1716,7 @@ mod loom_tests {
     #[test]
     fn last_handle_and_waker_dropped_on_two_threads() {
         loom::model(|| {
-            let (f, waker) = parked_task();
+            let (f, waker) = waiting_task();
             let waking = loom::thread::spawn(move || {
                 waker.wake_by_ref();
                 drop(waker);
