@@ -315,6 +315,18 @@ fn report(title: &str, rows: &[Row<'_>], samples: usize) {
 }
 
 fn main() {
+    // One M1 sample, in a process of its own (freed memory stays resident,
+    // so samples in one process would measure each other's leftovers):
+    // checked first, so that the child runs nothing else.
+    if let Ok(which) = std::env::var("TASK_CORE_M1") {
+        let bytes = match which.as_str() {
+            "tulipa" => m1_tulipa(),
+            "tokio" => m1_tokio(),
+            _ => m1_smol(),
+        };
+        println!("{bytes}");
+        return;
+    }
     let only = std::env::var("TULIPA_BENCH_ONLY").unwrap_or_default();
     let wants = |w: &str| only.is_empty() || only == w;
     if wants("W1") {
@@ -328,17 +340,6 @@ fn main() {
             ],
             SAMPLES,
         );
-    }
-    // One M1 sample, in a process of its own (freed memory stays resident,
-    // so samples in one process would measure each other's leftovers).
-    if let Ok(which) = std::env::var("TASK_CORE_M1") {
-        let bytes = match which.as_str() {
-            "tulipa" => m1_tulipa(),
-            "tokio" => m1_tokio(),
-            _ => m1_smol(),
-        };
-        println!("{bytes}");
-        return;
     }
     if wants("M1") {
         report(

@@ -70,6 +70,10 @@ const POLLED: u64 = 1 << 6;
 const RUNNING: u64 = 1 << 7;
 /// Linked into its loop's list of live tasks.
 const REGISTERED: u64 = 1 << 8;
+/// The stage holds the future.
+const FUTURE: u64 = 1 << 9;
+/// The stage holds the output.
+const OUTPUT: u64 = 1 << 10;
 /// The bits above `ID_SHIFT` of the state word hold the task's id.
 const ID_SHIFT: u32 = 16;
 
@@ -196,11 +200,13 @@ struct Vtable {
     dealloc: unsafe fn(NonNull<Header>),
 }
 
-/// What the stage of a task holds.
-enum Stage<F: Future> {
-    Running(F),
-    Finished(Result<F::Output, TaskError>),
-    Consumed,
+/// What a task's stage holds: the future while [`FUTURE`] is set in the
+/// task's state, then the output while [`OUTPUT`] is, and nothing once
+/// both are clear. A union, so that the stage costs no tag of its own; its
+/// fields are never dropped implicitly.
+union Stage<F: Future> {
+    future: ManuallyDrop<F>,
+    output: ManuallyDrop<Result<F::Output, TaskError>>,
 }
 
 /// The block: header, then stage.
@@ -231,7 +237,7 @@ impl<F: Future> TaskCell<F> {
         let cell = Box::new(TaskCell {
             header: Header {
                 refs: AtomicUsize::new(refs),
-                state: Cell::new(state),
+                state: Cell::new(state | FUTURE),
                 vtable: &Self::VTABLE,
                 owner,
                 join_waker: Cell::new(None),
@@ -239,25 +245,29 @@ impl<F: Future> TaskCell<F> {
                 next: Cell::new(None),
                 meta: Meta::new(location, name),
             },
-            stage: UnsafeCell::new(Stage::Running(future)),
+            stage: UnsafeCell::new(Stage {
+                future: ManuallyDrop::new(future),
+            }),
         });
         NonNull::from(Box::leak(cell)).cast()
     }
 
+    /// The header and a pointer to the stage.
+    ///
     /// # Safety
     ///
-    /// `ptr` is a live block made by `allocate::<F>`, and the caller is on
-    /// the loop's thread with no other reference to the stage alive.
-    unsafe fn stage<'a>(ptr: NonNull<Header>) -> &'a mut Stage<F> {
-        let cell = ptr.cast::<TaskCell<F>>();
+    /// `ptr` is a live block made by `allocate::<F>`.
+    unsafe fn parts<'a>(ptr: NonNull<Header>) -> (&'a Header, *mut Stage<F>) {
+        let cell = ptr.cast::<TaskCell<F>>().as_ptr();
         // SAFETY: the caller guarantees the block is a live `TaskCell<F>`
-        // (the header is its first field, `repr(C)`), that this runs on the
-        // loop thread, and that no other reference to the stage exists.
-        unsafe { &mut *(*cell.as_ptr()).stage.get() }
+        // (the header is its first field, `repr(C)`); the header is only
+        // ever shared (its fields are cells), the stage is reached through
+        // the `UnsafeCell`'s pointer.
+        unsafe { (&(*cell).header, (*cell).stage.get()) }
     }
 }
 
-/// Moves the stage to `Finished(output)` and returns the end bits.
+/// The end bits of a task that finished with `output`.
 fn finished_bits<T>(output: &Result<T, TaskError>) -> u64 {
     match output {
         Ok(_) => 0,
@@ -266,30 +276,68 @@ fn finished_bits<T>(output: &Result<T, TaskError>) -> u64 {
     }
 }
 
-/// Drops a `Running` stage's future where it lies and leaves `Consumed`,
-/// turning a panic in its `Drop` into a [`PanicError`].
+/// Drops the future where it lies, turning a panic in its `Drop` into a
+/// [`PanicError`]; `FUTURE` is cleared first, so that even a panicking
+/// `Drop` runs once.
 ///
 /// The future is pinned: it must be dropped in place, never moved out first
-/// (`mem::replace` would move it to the stack, and an async block holding a
-/// reference to one of its own locals would then drop through a dangling
-/// pointer).
+/// (moving it to the stack would leave an async block holding a reference
+/// to one of its own locals to drop through a dangling pointer).
 ///
 /// # Safety
 ///
-/// `stage` is a live, initialized stage with no other reference to it.
-unsafe fn consume_in_place<F: Future>(stage: *mut Stage<F>) -> Option<PanicError> {
-    let panic = catch_unwind(AssertUnwindSafe(|| {
-        // SAFETY: the caller guarantees the stage is live and unaliased; it
-        // is dropped exactly once here and overwritten below without a drop.
-        unsafe { std::ptr::drop_in_place(stage) }
+/// `stage` is the stage of `header`'s block, `FUTURE` is set, no reference
+/// to the future is alive, and the caller is on the loop's thread (or owns
+/// the block alone, see [`cancel_future`]).
+unsafe fn drop_future<F: Future>(header: &Header, stage: *mut Stage<F>) -> Option<PanicError> {
+    header.state.set(header.state.get() & !FUTURE);
+    catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: `FUTURE` was set, so the future is initialized; its bit is
+        // clear now, so nothing drops it again.
+        unsafe { ManuallyDrop::drop(&mut (*stage).future) }
     }))
     .err()
-    .map(PanicError::new);
-    // SAFETY: the old value has been dropped (or its `Drop` panicked, after
-    // which it must not be dropped again), so the slot is overwritten
-    // without dropping what was there.
-    unsafe { std::ptr::write(stage, Stage::Consumed) };
-    panic
+    .map(PanicError::new)
+}
+
+/// Stores the output and returns the end bits.
+///
+/// # Safety
+///
+/// As [`drop_future`], except that the stage holds nothing (`FUTURE` and
+/// `OUTPUT` clear): nothing live is overwritten.
+unsafe fn store_output<F: Future>(
+    header: &Header,
+    stage: *mut Stage<F>,
+    output: Result<F::Output, TaskError>,
+) -> u64 {
+    let bits = finished_bits(&output);
+    // SAFETY: the stage holds nothing (see above) and is valid for writes.
+    unsafe { std::ptr::addr_of_mut!((*stage).output).write(ManuallyDrop::new(output)) };
+    header.state.set(header.state.get() | OUTPUT);
+    bits
+}
+
+/// Moves the output out of the stage, clearing `OUTPUT`; `None` if there
+/// is none.
+///
+/// # Safety
+///
+/// As [`drop_future`], without the condition on `FUTURE`.
+unsafe fn read_output<F: Future>(
+    header: &Header,
+    stage: *mut Stage<F>,
+) -> Option<Result<F::Output, TaskError>> {
+    let state = header.state.get();
+    if state & OUTPUT == 0 {
+        return None;
+    }
+    header.state.set(state & !OUTPUT);
+    // SAFETY: `OUTPUT` was set, so the output is initialized; it is read
+    // once, its bit cleared above.
+    Some(ManuallyDrop::into_inner(unsafe {
+        std::ptr::addr_of!((*stage).output).read()
+    }))
 }
 
 /// Drops `value`, turning a panic in its `Drop` into a [`PanicError`].
@@ -301,32 +349,29 @@ fn drop_quietly<V>(value: V) -> Option<PanicError> {
 
 /// # Safety
 ///
-/// As [`TaskCell::stage`], and the stage is `Running`.
+/// `ptr` is a live block made for `F`, this is its loop's thread, and no
+/// reference to its stage is alive.
 unsafe fn poll_future<F: Future>(ptr: NonNull<Header>, cx: &mut Context<'_>) -> Poll<u64> {
     // SAFETY: forwarded from the caller.
-    let stage = unsafe { TaskCell::<F>::stage(ptr) };
-    let Stage::Running(future) = stage else {
+    let (header, stage) = unsafe { TaskCell::<F>::parts(ptr) };
+    if header.state.get() & FUTURE == 0 {
         return Poll::Ready(0);
-    };
-    // SAFETY: the future lives in the heap block, which never moves, and it
-    // is only ever dropped in place (by `consume_in_place`, below or in
-    // `cancel_future`, or by `dealloc`), never moved out.
-    let future = unsafe { Pin::new_unchecked(future) };
+    }
+    // SAFETY: `FUTURE` is set; the future lives in the heap block, which
+    // never moves, and it is only ever dropped in place (`drop_future`).
+    let future = unsafe { Pin::new_unchecked(&mut *(*stage).future) };
     let output = match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
         Ok(Poll::Pending) => return Poll::Pending,
         Ok(Poll::Ready(value)) => Ok(value),
         Err(payload) => Err(TaskError::Panicked(PanicError::new(payload))),
     };
-    // SAFETY: the borrow of the future above has ended.
-    let stage = unsafe { TaskCell::<F>::stage(ptr) };
-    // SAFETY: `stage` is the only reference to the live stage.
-    let future_panic = unsafe { consume_in_place::<F>(stage) };
+    // SAFETY: the borrow of the future above has ended; `FUTURE` is set.
+    let future_panic = unsafe { drop_future::<F>(header, stage) };
     let output = match (future_panic, output) {
         (Some(panic), Ok(_)) => Err(TaskError::Panicked(panic)),
         (_, output) => output,
     };
-    // SAFETY: loop thread, block alive (forwarded from the caller).
-    let cancel_requested = unsafe { ptr.as_ref() }.state.get() & CANCEL_REQUESTED != 0;
+    let cancel_requested = header.state.get() & CANCEL_REQUESTED != 0;
     let output = match output {
         // asyncio: a task that cancelled itself and then returned ends
         // cancelled, its value discarded (`test_cancel_at_end`).
@@ -336,38 +381,41 @@ unsafe fn poll_future<F: Future>(ptr: NonNull<Header>, cx: &mut Context<'_>) -> 
         },
         output => output,
     };
-    let bits = finished_bits(&output);
-    *stage = Stage::Finished(output);
-    Poll::Ready(bits)
+    // SAFETY: the future is gone and a running task has no output yet.
+    Poll::Ready(unsafe { store_output::<F>(header, stage, output) })
 }
 
 /// # Safety
 ///
-/// As [`TaskCell::stage`]; off the loop's thread only for a block no other
+/// As [`poll_future`]; off the loop's thread only for a block no other
 /// thread can reach whose future and output are `Send` ([`RemoteSpawn`]).
 unsafe fn cancel_future<F: Future>(ptr: NonNull<Header>) -> u64 {
     // SAFETY: forwarded from the caller.
-    let stage = unsafe { TaskCell::<F>::stage(ptr) };
-    // SAFETY: `stage` is the only reference to the live stage.
-    let output = match unsafe { consume_in_place::<F>(stage) } {
-        Some(panic) => Err(TaskError::Panicked(panic)),
-        None => Err(TaskError::Cancelled),
-    };
-    let bits = finished_bits(&output);
-    // SAFETY: the old stage was dropped in place above; no reference remains.
-    let stage = unsafe { TaskCell::<F>::stage(ptr) };
-    *stage = Stage::Finished(output);
-    bits
+    let (header, stage) = unsafe { TaskCell::<F>::parts(ptr) };
+    let mut output = Err(TaskError::Cancelled);
+    if header.state.get() & FUTURE != 0 {
+        // SAFETY: `FUTURE` is set and the future is not borrowed.
+        if let Some(panic) = unsafe { drop_future::<F>(header, stage) } {
+            output = Err(TaskError::Panicked(panic));
+        }
+    }
+    // SAFETY: as above. An unfinished task has no output; should one be
+    // there, it is dropped rather than overwritten.
+    if let Some(old) = unsafe { read_output::<F>(header, stage) } {
+        let _ = drop_quietly(old);
+    }
+    // SAFETY: the stage holds nothing now.
+    unsafe { store_output::<F>(header, stage, output) }
 }
 
 /// # Safety
 ///
-/// As [`TaskCell::stage`].
+/// As [`poll_future`].
 unsafe fn drop_output<F: Future>(ptr: NonNull<Header>) {
     // SAFETY: forwarded from the caller.
-    let stage = unsafe { TaskCell::<F>::stage(ptr) };
-    if let Stage::Finished(_) = stage {
-        let old = std::mem::replace(stage, Stage::Consumed);
+    let (header, stage) = unsafe { TaskCell::<F>::parts(ptr) };
+    // SAFETY: as above.
+    if let Some(old) = unsafe { read_output::<F>(header, stage) } {
         // A panicking `Drop` of an output nobody wants is swallowed.
         let _ = drop_quietly(old);
     }
@@ -375,25 +423,29 @@ unsafe fn drop_output<F: Future>(ptr: NonNull<Header>) {
 
 /// # Safety
 ///
-/// As [`TaskCell::stage`].
+/// As [`poll_future`].
 unsafe fn panic_message<F: Future>(ptr: NonNull<Header>) -> Option<String> {
     // SAFETY: forwarded from the caller.
-    match unsafe { TaskCell::<F>::stage(ptr) } {
-        Stage::Finished(Err(TaskError::Panicked(panic))) => Some(panic.message().to_owned()),
+    let (header, stage) = unsafe { TaskCell::<F>::parts(ptr) };
+    if header.state.get() & OUTPUT == 0 {
+        return None;
+    }
+    // SAFETY: `OUTPUT` is set, so the output is initialized; it is only
+    // read here.
+    match unsafe { &*(*stage).output } {
+        Err(TaskError::Panicked(panic)) => Some(panic.message().to_owned()),
         _ => None,
     }
 }
 
 /// # Safety
 ///
-/// As [`TaskCell::stage`]; `out` points to an `Option<Result<F::Output, TaskError>>`.
+/// As [`poll_future`]; `out` points to an `Option<Result<F::Output, TaskError>>`.
 unsafe fn take_output<F: Future>(ptr: NonNull<Header>, out: *mut ()) {
     // SAFETY: forwarded from the caller.
-    let stage = unsafe { TaskCell::<F>::stage(ptr) };
-    if let Stage::Finished(_) = stage {
-        let Stage::Finished(output) = std::mem::replace(stage, Stage::Consumed) else {
-            unreachable!("matched just above");
-        };
+    let (header, stage) = unsafe { TaskCell::<F>::parts(ptr) };
+    // SAFETY: as above.
+    if let Some(output) = unsafe { read_output::<F>(header, stage) } {
         // SAFETY: the caller guarantees `out`'s type and that it is valid for writes.
         unsafe { *out.cast::<Option<Result<F::Output, TaskError>>>() = Some(output) };
     }
@@ -405,13 +457,20 @@ unsafe fn take_output<F: Future>(ptr: NonNull<Header>, out: *mut ()) {
 /// `allocate::<F>` that nothing else can reach any more.
 unsafe fn dealloc<F: Future>(ptr: NonNull<Header>) {
     // SAFETY: the block was made by `Box::new` in `allocate::<F>` and the
-    // last reference is gone. Its stage is `Consumed`: the loop drops the
+    // last reference is gone. Its stage holds nothing (and, a union, would
+    // not be dropped anyway): the loop drops the
     // future before giving up its reference, and the output is dropped on
     // the loop thread by `finish` (no handle) or by the `JoinRef`'s
     // `detach` (run by its `Drop` too, so no path skips it). The header's
     // `!Send` parts (done callbacks) were taken by `finish`. So dropping
     // the box drops only `Send` parts, whichever thread this is.
-    drop(unsafe { Box::from_raw(ptr.cast::<TaskCell<F>>().as_ptr()) });
+    let cell = unsafe { Box::from_raw(ptr.cast::<TaskCell<F>>().as_ptr()) };
+    debug_assert_eq!(
+        cell.header.state.get() & (FUTURE | OUTPUT),
+        0,
+        "a task block freed with its future or output still in it"
+    );
+    drop(cell);
 }
 
 // ---------------------------------------------------------------------------
