@@ -94,12 +94,86 @@ pub(crate) struct Header {
     /// and the loop's identity. Never changes.
     owner: Arc<Remote>,
     /// Woken when the task finishes (the awaiter of the handle).
-    join_waker: Cell<Option<Waker>>,
+    join_waker: JoinWaker,
     /// The loop's list of live tasks, in spawn order.
     prev: Cell<Option<NonNull<Header>>>,
     next: Cell<Option<NonNull<Header>>>,
     /// The spawn location, and the rarely used parts.
     meta: Meta,
+}
+
+/// The awaiter of a task's handle, in one word: `0` for none, a task
+/// block holding one reference (low bit clear) when the awaiter is a tulipa
+/// task (the common case: a task awaiting a task), or a `Box<Waker>` (low
+/// bit set) for any other waker. As an `Option<Waker>` would, it owns what
+/// it holds, in half the space.
+#[derive(Default)]
+struct JoinWaker {
+    word: Cell<usize>,
+}
+
+const BOXED_WAKER: usize = 1;
+
+impl JoinWaker {
+    /// Registers `waker`, keeping the one there if it wakes the same task.
+    fn set(&self, waker: &Waker) {
+        let old = self.word.get();
+        let new = if std::ptr::eq(waker.vtable(), &WAKER_VTABLE) {
+            let task = waker.data() as usize;
+            if task == old {
+                return;
+            }
+            debug_assert_eq!(task & BOXED_WAKER, 0, "task blocks are 8-aligned");
+            // SAFETY: `waker` holds a reference to the block, so it is
+            // alive; the new one is this slot's.
+            unsafe { acquire(as_header(waker.data())) };
+            task
+        } else {
+            if old & BOXED_WAKER != 0 {
+                // SAFETY: a tagged word is a `Box<Waker>` this slot owns.
+                let held = unsafe { &*((old & !BOXED_WAKER) as *const Waker) };
+                if held.will_wake(waker) {
+                    return;
+                }
+            }
+            let boxed = Box::into_raw(Box::new(waker.clone())) as usize;
+            debug_assert_eq!(boxed & BOXED_WAKER, 0, "a Box<Waker> is 8-aligned");
+            boxed | BOXED_WAKER
+        };
+        self.word.set(new);
+        // The old one goes last: dropping a waker may run foreign code.
+        drop(Self::into_waker(old));
+    }
+
+    /// Takes the waker out, if any.
+    fn take(&self) -> Option<Waker> {
+        Self::into_waker(self.word.replace(0))
+    }
+
+    /// The waker a word owns, as a `Waker`.
+    fn into_waker(word: usize) -> Option<Waker> {
+        if word == 0 {
+            return None;
+        }
+        if word & BOXED_WAKER != 0 {
+            let boxed = (word & !BOXED_WAKER) as *mut Waker;
+            // SAFETY: a tagged word is a `Box<Waker>` made by `set` and
+            // owned by the word being consumed.
+            return Some(*unsafe { Box::from_raw(boxed) });
+        }
+        let raw = RawWaker::new(word as *const (), &WAKER_VTABLE);
+        // SAFETY: an untagged word is a task block holding one reference,
+        // which the `Waker` made from it now holds, with the vtable every
+        // task waker has.
+        Some(unsafe { Waker::from_raw(raw) })
+    }
+}
+
+impl Drop for JoinWaker {
+    fn drop(&mut self) {
+        // A waker is `Send`: dropping it is fine on any thread.
+        drop(self.take());
+    }
 }
 
 /// The parts of a task most tasks never use.
@@ -240,7 +314,7 @@ impl<F: Future> TaskCell<F> {
                 state: Cell::new(state | FUTURE),
                 vtable: &Self::VTABLE,
                 owner,
-                join_waker: Cell::new(None),
+                join_waker: JoinWaker::default(),
                 prev: Cell::new(None),
                 next: Cell::new(None),
                 meta: Meta::new(location, name),
@@ -713,15 +787,7 @@ impl TaskRef {
 
     /// Registers `waker` to be woken when the task finishes.
     pub(crate) fn set_join_waker(&self, waker: &Waker) {
-        let slot = &self.header().join_waker;
-        let old = slot.take();
-        match old {
-            Some(old) if old.will_wake(waker) => slot.set(Some(old)),
-            _ => {
-                slot.set(Some(waker.clone()));
-                drop(old);
-            }
-        }
+        self.header().join_waker.set(waker);
     }
 
     /// Schedules `callback` for when the task finishes; `Err` gives it back
