@@ -1,4 +1,4 @@
-//! W1, W5, W6, W8, W8x and M1 of BENCHMARKS.md: tulipa against tokio's
+//! W1 (lazy and eager tasks), W5, W6, W8, W8x and M1 of BENCHMARKS.md: tulipa against tokio's
 //! current_thread runtime and async-executor's `LocalExecutor` ("smol",
 //! with async-channel and async-io's `Timer`), interleaved in one process
 //! run. M1 measures each contender in a fresh child process of this binary
@@ -35,7 +35,7 @@ type Run = fn() -> (Duration, u64);
 /// A workload: its name, its unit, and its contenders (tulipa first).
 type Workload = (&'static str, &'static str, &'static [(&'static str, Run)]);
 
-/// One M1 contender: parks `M1_TASKS` tasks and returns bytes per task.
+/// One M1 contender: makes `M1_TASKS` tasks wait and returns bytes per task.
 type MemRun = fn() -> f64;
 
 thread_local! {
@@ -63,6 +63,15 @@ fn main() {
             "ns/task",
             &[
                 ("tulipa", w1_tulipa),
+                ("tokio", w1_tokio),
+                ("smol", w1_smol),
+            ],
+        ),
+        (
+            "W1e eager tasks: spawn 100k + await all",
+            "ns/task",
+            &[
+                ("tulipa spawn_eager", w1_tulipa_eager),
                 ("tokio", w1_tokio),
                 ("smol", w1_smol),
             ],
@@ -187,7 +196,17 @@ fn tokio_rt() -> tokio::runtime::Runtime {
 }
 
 fn w1_tulipa() -> (Duration, u64) {
-    let lp = tulipa::EventLoop::new().unwrap();
+    w1_tulipa_with(tulipa::EventLoop::new().unwrap())
+}
+
+/// W1 on a loop whose `spawn` starts tasks eagerly (asyncio 3.12's
+/// `eager_task_factory`): each task finishes inside its `spawn` call and
+/// never enters the ready queue.
+fn w1_tulipa_eager() -> (Duration, u64) {
+    w1_tulipa_with(tulipa::EventLoop::builder().eager_tasks().build().unwrap())
+}
+
+fn w1_tulipa_with(lp: tulipa::EventLoop) -> (Duration, u64) {
     let start = Instant::now();
     let sum = lp
         .run_until_complete(async {
@@ -535,8 +554,8 @@ fn w8x_smol() -> (Duration, u64) {
 
 // ------------------------------------------------------- M1 task memory
 
-/// The contenders of M1. The first three park on the same `tulipa::Event`
-/// (so only the task costs differ); the references in parentheses park on
+/// The contenders of M1. The first three wait on the same `tulipa::Event`
+/// (so only the task costs differ); the references in parentheses wait on
 /// their runtime's own primitive.
 const M1_CONTENDERS: &[(&str, MemRun)] = &[
     ("tulipa", m1_tulipa),
@@ -563,7 +582,7 @@ fn m1() {
     }
     let medians: Vec<f64> = bytes.iter_mut().map(|b| median(b)).collect();
     println!(
-        "\nM1 1M tasks parked on one Event, RSS delta ({M1_SAMPLES} samples, one child process each)"
+        "\nM1 1M tasks waiting on one Event, RSS delta ({M1_SAMPLES} samples, one child process each)"
     );
     for ((who, _), m) in M1_CONTENDERS.iter().zip(&medians) {
         println!("  {who:<30} {m:>10.1} bytes/task");
@@ -579,23 +598,23 @@ fn rss() -> usize {
 }
 
 /// What every M1 task shares: the event and two counters.
-struct Parked<E> {
+struct Waiting<E> {
     event: E,
-    parked: AtomicUsize,
+    waiting: AtomicUsize,
     woken: AtomicUsize,
 }
 
-impl<E> Parked<E> {
-    fn new(event: E) -> Arc<Parked<E>> {
-        Arc::new(Parked {
+impl<E> Waiting<E> {
+    fn new(event: E) -> Arc<Waiting<E>> {
+        Arc::new(Waiting {
             event,
-            parked: AtomicUsize::new(0),
+            waiting: AtomicUsize::new(0),
             woken: AtomicUsize::new(0),
         })
     }
 
-    fn parked(&self) -> bool {
-        self.parked.load(Ordering::Relaxed) == M1_TASKS
+    fn all_waiting(&self) -> bool {
+        self.waiting.load(Ordering::Relaxed) == M1_TASKS
     }
 
     fn woken(&self) -> bool {
@@ -603,13 +622,13 @@ impl<E> Parked<E> {
     }
 }
 
-/// One M1 task body: count itself parked, wait on `$wait` (a method of
+/// One M1 task body: count itself waiting, wait on `$wait` (a method of
 /// the shared event), count itself woken.
 macro_rules! m1_task {
     ($p:expr, $wait:ident) => {{
         let p = $p.clone();
         async move {
-            p.parked.fetch_add(1, Ordering::Relaxed);
+            p.waiting.fetch_add(1, Ordering::Relaxed);
             p.event.$wait().await;
             p.woken.fetch_add(1, Ordering::Relaxed);
         }
@@ -623,13 +642,13 @@ fn per_task(before: usize) -> f64 {
 fn m1_tulipa() -> f64 {
     let lp = tulipa::EventLoop::new().unwrap();
     lp.run_until_complete(async {
-        let p = Parked::new(tulipa::Event::new());
+        let p = Waiting::new(tulipa::Event::new());
         let before = rss();
         for _ in 0..M1_TASKS {
             // A handle dropped without being polled detaches its task.
             drop(tulipa::spawn(m1_task!(p, wait)));
         }
-        while !p.parked() {
+        while !p.all_waiting() {
             tulipa::yield_now().await;
         }
         let bytes = per_task(before);
@@ -644,12 +663,12 @@ fn m1_tulipa() -> f64 {
 
 fn m1_tokio() -> f64 {
     tokio_rt().block_on(async {
-        let p = Parked::new(tulipa::Event::new());
+        let p = Waiting::new(tulipa::Event::new());
         let before = rss();
         for _ in 0..M1_TASKS {
             drop(tokio::spawn(m1_task!(p, wait)));
         }
-        while !p.parked() {
+        while !p.all_waiting() {
             tokio::task::yield_now().await;
         }
         let bytes = per_task(before);
@@ -663,12 +682,12 @@ fn m1_tokio() -> f64 {
 
 fn m1_tokio_notify() -> f64 {
     tokio_rt().block_on(async {
-        let p = Parked::new(tokio::sync::Notify::new());
+        let p = Waiting::new(tokio::sync::Notify::new());
         let before = rss();
         for _ in 0..M1_TASKS {
             drop(tokio::spawn(m1_task!(p, notified)));
         }
-        while !p.parked() {
+        while !p.all_waiting() {
             tokio::task::yield_now().await;
         }
         let bytes = per_task(before);
@@ -695,12 +714,12 @@ fn smol_yield() -> impl Future<Output = ()> {
 
 fn m1_smol() -> f64 {
     smol_run(|ex| async move {
-        let p = Parked::new(tulipa::Event::new());
+        let p = Waiting::new(tulipa::Event::new());
         let before = rss();
         for _ in 0..M1_TASKS {
             ex.spawn(m1_task!(p, wait)).detach();
         }
-        while !p.parked() {
+        while !p.all_waiting() {
             smol_yield().await;
         }
         let bytes = per_task(before);
@@ -714,12 +733,12 @@ fn m1_smol() -> f64 {
 
 fn m1_smol_listener() -> f64 {
     smol_run(|ex| async move {
-        let p = Parked::new(event_listener::Event::new());
+        let p = Waiting::new(event_listener::Event::new());
         let before = rss();
         for _ in 0..M1_TASKS {
             ex.spawn(m1_task!(p, listen)).detach();
         }
-        while !p.parked() {
+        while !p.all_waiting() {
             smol_yield().await;
         }
         let bytes = per_task(before);

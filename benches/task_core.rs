@@ -1,4 +1,4 @@
-//! The task core: W1 (spawn + gather), M1 (memory per parked task) and W8x
+//! The task core: W1 (spawn + gather), M1 (memory per waiting task) and W8x
 //! (`spawn_threadsafe` from a plain thread) of BENCHMARKS.md, tulipa
 //! against tokio's current-thread runtime and async-executor's
 //! `LocalExecutor` (smol) in the same process, interleaved samples,
@@ -128,7 +128,7 @@ fn m1_tulipa() -> f64 {
 fn m1_tokio() -> f64 {
     let rt = tokio_rt();
     rt.block_on(async {
-        // A closed channel wakes every receiver, even one that parks late.
+        // A closed channel wakes every receiver, even one that starts waiting late.
         let (tx, rx) = async_channel::bounded::<()>(1);
         let before = rss();
         let tasks: Vec<_> = (0..M1_TASKS)
@@ -315,6 +315,18 @@ fn report(title: &str, rows: &[Row<'_>], samples: usize) {
 }
 
 fn main() {
+    // One M1 sample, in a process of its own (freed memory stays resident,
+    // so samples in one process would measure each other's leftovers):
+    // checked first, so that the child runs nothing else.
+    if let Ok(which) = std::env::var("TASK_CORE_M1") {
+        let bytes = match which.as_str() {
+            "tulipa" => m1_tulipa(),
+            "tokio" => m1_tokio(),
+            _ => m1_smol(),
+        };
+        println!("{bytes}");
+        return;
+    }
     let only = std::env::var("TULIPA_BENCH_ONLY").unwrap_or_default();
     let wants = |w: &str| only.is_empty() || only == w;
     if wants("W1") {
@@ -329,20 +341,9 @@ fn main() {
             SAMPLES,
         );
     }
-    // One M1 sample, in a process of its own (freed memory stays resident,
-    // so samples in one process would measure each other's leftovers).
-    if let Ok(which) = std::env::var("TASK_CORE_M1") {
-        let bytes = match which.as_str() {
-            "tulipa" => m1_tulipa(),
-            "tokio" => m1_tokio(),
-            _ => m1_smol(),
-        };
-        println!("{bytes}");
-        return;
-    }
     if wants("M1") {
         report(
-            "M1 1M tasks parked on one event, bytes/task (RSS delta, one process per sample)",
+            "M1 1M tasks waiting on one event, bytes/task (RSS delta, one process per sample)",
             &[
                 ("tulipa", || m1_in_child("tulipa")),
                 ("tokio current_thread", || m1_in_child("tokio")),

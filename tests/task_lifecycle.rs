@@ -356,3 +356,60 @@ fn cancel_on_drop_into_inner_gives_back_a_detaching_handle() {
         .unwrap();
     assert_eq!(log.take(), ["finished"]);
 }
+
+/// Counts its wake-ups: a waker that is not a tulipa task's.
+struct CountingWake(std::sync::atomic::AtomicUsize);
+
+impl std::task::Wake for CountingWake {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn task_handle_polled_with_foreign_wakers_wakes_the_last_one() {
+    use std::future::Future;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::task::{Context, Poll, Waker};
+
+    let lp = virtual_loop();
+    let (first, second) = (
+        Arc::new(CountingWake(AtomicUsize::new(0))),
+        Arc::new(CountingWake(AtomicUsize::new(0))),
+    );
+    let (w1, w2) = (Waker::from(first.clone()), Waker::from(second.clone()));
+    let out = lp
+        .run_until_complete(async move {
+            let mut task = tulipa::spawn(async {
+                tulipa::sleep(Duration::from_secs(1)).await;
+                9
+            });
+            // The same foreign waker twice (kept), then another one
+            // (replaces it), then the main task's own waker (replaces
+            // that), then a foreign one again.
+            for waker in [&w1, &w1, &w2] {
+                let polled = std::pin::Pin::new(&mut task).poll(&mut Context::from_waker(waker));
+                assert!(polled.is_pending());
+            }
+            std::future::poll_fn(|cx| {
+                assert!(std::pin::Pin::new(&mut task).poll(cx).is_pending());
+                Poll::Ready(())
+            })
+            .await;
+            assert!(std::pin::Pin::new(&mut task)
+                .poll(&mut Context::from_waker(&w2))
+                .is_pending());
+            tulipa::sleep(Duration::from_secs(2)).await;
+            assert!(task.is_done());
+            task.await.unwrap()
+        })
+        .unwrap();
+    assert_eq!(out, 9);
+    assert_eq!(first.0.load(Ordering::SeqCst), 0, "replaced before the end");
+    assert_eq!(
+        second.0.load(Ordering::SeqCst),
+        1,
+        "the last waker is woken once"
+    );
+}

@@ -4,6 +4,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::Rc;
 use std::sync::Arc;
+use std::task::Waker;
 use std::time::{Duration, Instant};
 
 use std::future::Future;
@@ -341,10 +342,19 @@ impl Core {
             });
         }
         if let Some(waker) = join_waker {
-            waker.wake();
+            self.wake_local(waker);
         }
         for callback in callbacks {
             self.call_soon_boxed(callback);
+        }
+    }
+
+    /// Wakes `waker` from inside the loop: a waker of one of this loop's
+    /// tasks appends it to the ready queue directly, as it would itself on
+    /// this thread, but without looking up the running loop.
+    fn wake_local(&self, waker: Waker) {
+        if let Some(scheduled) = self.tasks.wake_local(waker) {
+            self.push_task(scheduled);
         }
     }
 
@@ -573,7 +583,7 @@ impl Core {
         for ready in woken.drain(..) {
             match ready {
                 // On the loop thread a task waker appends to the ready queue.
-                Woken::Task(waker) => waker.wake(),
+                Woken::Task(waker) => self.wake_local(waker),
                 #[cfg(unix)]
                 Woken::Fd(callback) => self.push_ready(Ready::Fd(callback)),
             }
@@ -681,7 +691,7 @@ impl Core {
             let action = self.timers.borrow_mut().pop_due(now);
             match action {
                 None => break,
-                Some(Action::Wake(waker)) => waker.wake(),
+                Some(Action::Wake(waker)) => self.wake_local(waker),
                 Some(Action::Call(call)) => self.push_ready(Ready::Call(call)),
             }
             if let Some(tracer) = &self.tracer {

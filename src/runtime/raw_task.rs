@@ -30,7 +30,7 @@
 //! With `net::sys` (the socket calls), this is one of the crate's two
 //! modules with `unsafe` code.
 
-use std::cell::{Cell, OnceCell, RefCell, UnsafeCell};
+use std::cell::{Cell, RefCell, UnsafeCell};
 use std::future::Future;
 use std::marker::PhantomData;
 use std::mem::ManuallyDrop;
@@ -53,23 +53,29 @@ use crate::task::error::TaskError;
 use crate::task::id::{TaskId, TaskInfo};
 
 /// In the ready queue: exactly one [`Scheduled`] exists for the task.
-const SCHEDULED: u32 = 1 << 0;
+const SCHEDULED: u64 = 1 << 0;
 /// Finished: the future is gone, the output (if any) is in the stage.
-const DONE: u32 = 1 << 1;
+const DONE: u64 = 1 << 1;
 /// `cancel()` was called: the future is dropped at its next turn.
-const CANCEL_REQUESTED: u32 = 1 << 2;
+const CANCEL_REQUESTED: u64 = 1 << 2;
 /// It finished by being cancelled.
-const CANCELLED: u32 = 1 << 3;
+const CANCELLED: u64 = 1 << 3;
 /// It finished by panicking.
-const PANICKED: u32 = 1 << 4;
+const PANICKED: u64 = 1 << 4;
 /// A `Task` handle exists (not yet dropped).
-const HANDLE: u32 = 1 << 5;
+const HANDLE: u64 = 1 << 5;
 /// The handle has been polled (awaited) at least once.
-const POLLED: u32 = 1 << 6;
+const POLLED: u64 = 1 << 6;
 /// Being polled right now.
-const RUNNING: u32 = 1 << 7;
+const RUNNING: u64 = 1 << 7;
 /// Linked into its loop's list of live tasks.
-const REGISTERED: u32 = 1 << 8;
+const REGISTERED: u64 = 1 << 8;
+/// The stage holds the future.
+const FUTURE: u64 = 1 << 9;
+/// The stage holds the output.
+const OUTPUT: u64 = 1 << 10;
+/// The bits above `ID_SHIFT` of the state word hold the task's id.
+const ID_SHIFT: u32 = 16;
 
 /// What every task starts with, whatever its future.
 ///
@@ -80,38 +86,184 @@ pub(crate) struct Header {
     /// References to the block (see the module docs); the only field
     /// touched off the loop's thread, with `owner`.
     refs: AtomicUsize,
-    /// The bits above; loop thread only.
-    state: Cell<u32>,
+    /// The bits above, and the id in the bits from `ID_SHIFT` up; loop
+    /// thread only.
+    state: Cell<u64>,
     vtable: &'static Vtable,
-    id: Cell<u64>,
     /// The inbox of the loop the task belongs to: where off-thread wakes go,
     /// and the loop's identity. Never changes.
     owner: Arc<Remote>,
     /// Woken when the task finishes (the awaiter of the handle).
-    join_waker: Cell<Option<Waker>>,
+    join_waker: JoinWaker,
     /// The loop's list of live tasks, in spawn order.
     prev: Cell<Option<NonNull<Header>>>,
     next: Cell<Option<NonNull<Header>>>,
-    location: &'static Location<'static>,
-    /// Rarely used parts, allocated on first use.
-    extras: OnceCell<Box<Extras>>,
+    /// The spawn location, and the rarely used parts.
+    meta: Meta,
+}
+
+/// The awaiter of a task's handle, in one word: `0` for none, a task
+/// block holding one reference (low bit clear) when the awaiter is a tulipa
+/// task (the common case: a task awaiting a task), or a `Box<Waker>` (low
+/// bit set) for any other waker. As an `Option<Waker>` would, it owns what
+/// it holds, in half the space.
+#[derive(Default)]
+struct JoinWaker {
+    word: Cell<usize>,
+}
+
+const BOXED_WAKER: usize = 1;
+
+impl JoinWaker {
+    /// Registers `waker`, keeping the one there if it wakes the same task.
+    fn set(&self, waker: &Waker) {
+        let old = self.word.get();
+        let new = if std::ptr::eq(waker.vtable(), &WAKER_VTABLE) {
+            let task = waker.data() as usize;
+            if task == old {
+                return;
+            }
+            debug_assert_eq!(task & BOXED_WAKER, 0, "task blocks are 8-aligned");
+            // SAFETY: `waker` holds a reference to the block, so it is
+            // alive; the new one is this slot's.
+            unsafe { acquire(as_header(waker.data())) };
+            task
+        } else {
+            if old & BOXED_WAKER != 0 {
+                // SAFETY: a tagged word is a `Box<Waker>` this slot owns.
+                let held = unsafe { &*((old & !BOXED_WAKER) as *const Waker) };
+                if held.will_wake(waker) {
+                    return;
+                }
+            }
+            let boxed = Box::into_raw(Box::new(waker.clone())) as usize;
+            debug_assert_eq!(boxed & BOXED_WAKER, 0, "a Box<Waker> is 8-aligned");
+            boxed | BOXED_WAKER
+        };
+        self.word.set(new);
+        // The old one goes last: dropping a waker may run foreign code.
+        drop(Self::into_waker(old));
+    }
+
+    /// Takes the waker out, if any.
+    fn take(&self) -> Option<Waker> {
+        Self::into_waker(self.word.replace(0))
+    }
+
+    /// The waker a word owns, as a `Waker`.
+    fn into_waker(word: usize) -> Option<Waker> {
+        if word == 0 {
+            return None;
+        }
+        if word & BOXED_WAKER != 0 {
+            let boxed = (word & !BOXED_WAKER) as *mut Waker;
+            // SAFETY: a tagged word is a `Box<Waker>` made by `set` and
+            // owned by the word being consumed.
+            return Some(*unsafe { Box::from_raw(boxed) });
+        }
+        let raw = RawWaker::new(word as *const (), &WAKER_VTABLE);
+        // SAFETY: an untagged word is a task block holding one reference,
+        // which the `Waker` made from it now holds, with the vtable every
+        // task waker has.
+        Some(unsafe { Waker::from_raw(raw) })
+    }
+}
+
+impl Drop for JoinWaker {
+    fn drop(&mut self) {
+        // A waker is `Send`: dropping it is fine on any thread.
+        drop(self.take());
+    }
 }
 
 /// The parts of a task most tasks never use.
-#[derive(Default)]
 struct Extras {
+    location: &'static Location<'static>,
     name: Option<Box<str>>,
     callbacks: RefCell<Vec<Box<dyn FnOnce()>>>,
+}
+
+/// A task's spawn location, or its [`Extras`] (which then hold the
+/// location), in one word: a tagged pointer whose low bit says which. Most
+/// tasks have no name and no done callback, and pay one word for both.
+struct Meta {
+    /// A `&'static Location` (low bit clear) or a `Box<Extras>` leaked by
+    /// `Meta` itself (low bit set); both are 8-aligned.
+    word: Cell<usize>,
+}
+
+const EXTRAS_TAG: usize = 1;
+
+impl Meta {
+    fn new(location: &'static Location<'static>, name: Option<String>) -> Meta {
+        let word = match name {
+            None => std::ptr::from_ref(location) as usize,
+            Some(name) => Meta::boxed(location, Some(name.into_boxed_str())),
+        };
+        Meta {
+            word: Cell::new(word),
+        }
+    }
+
+    /// A tagged word owning new extras.
+    fn boxed(location: &'static Location<'static>, name: Option<Box<str>>) -> usize {
+        let extras = Box::new(Extras {
+            location,
+            name,
+            callbacks: RefCell::default(),
+        });
+        let ptr = Box::into_raw(extras) as usize;
+        debug_assert_eq!(ptr & EXTRAS_TAG, 0, "a Box<Extras> is 8-aligned");
+        ptr | EXTRAS_TAG
+    }
+
+    fn extras(&self) -> Option<&Extras> {
+        let word = self.word.get();
+        if word & EXTRAS_TAG == 0 {
+            return None;
+        }
+        // SAFETY: a tagged word is a `Box<Extras>` this `Meta` owns, freed
+        // only by its `Drop`; shared borrows of it end before that.
+        Some(unsafe { &*((word & !EXTRAS_TAG) as *const Extras) })
+    }
+
+    /// The extras, made on first use.
+    fn extras_or_init(&self) -> &Extras {
+        if self.word.get() & EXTRAS_TAG == 0 {
+            self.word.set(Meta::boxed(self.location(), None));
+        }
+        self.extras().expect("just made")
+    }
+
+    fn location(&self) -> &'static Location<'static> {
+        match self.extras() {
+            Some(extras) => extras.location,
+            // SAFETY: an untagged word is the `&'static Location` itself.
+            None => unsafe { &*(self.word.get() as *const Location<'static>) },
+        }
+    }
+}
+
+impl Drop for Meta {
+    fn drop(&mut self) {
+        let word = self.word.get();
+        if word & EXTRAS_TAG != 0 {
+            // SAFETY: made by `Box::into_raw` in `extras_or_init`, freed once.
+            // Its done callbacks (`!Send`) were taken by `finish` on the
+            // loop's thread; the name is `Send`.
+            drop(unsafe { Box::from_raw((word & !EXTRAS_TAG) as *mut Extras) });
+        }
+    }
 }
 
 /// The operations that depend on the future's type.
 struct Vtable {
     /// Polls the future once; on `Ready` (or a panic) stores the output and
     /// returns the end state bits.
-    poll: unsafe fn(NonNull<Header>, &mut Context<'_>) -> Poll<u32>,
+    poll: unsafe fn(NonNull<Header>, &mut Context<'_>) -> Poll<u64>,
     /// Drops the future unpolled and stores `Cancelled` (or the panic of
     /// its `Drop`); returns the end state bits.
-    cancel: unsafe fn(NonNull<Header>) -> u32,
+    cancel: unsafe fn(NonNull<Header>) -> u64,
     /// Drops the output if it is still there.
     drop_output: unsafe fn(NonNull<Header>),
     /// The message of a stored panic.
@@ -122,11 +274,13 @@ struct Vtable {
     dealloc: unsafe fn(NonNull<Header>),
 }
 
-/// What the stage of a task holds.
-enum Stage<F: Future> {
-    Running(F),
-    Finished(Result<F::Output, TaskError>),
-    Consumed,
+/// What a task's stage holds: the future while [`FUTURE`] is set in the
+/// task's state, then the output while [`OUTPUT`] is, and nothing once
+/// both are clear. A union, so that the stage costs no tag of its own; its
+/// fields are never dropped implicitly.
+union Stage<F: Future> {
+    future: ManuallyDrop<F>,
+    output: ManuallyDrop<Result<F::Output, TaskError>>,
 }
 
 /// The block: header, then stage.
@@ -152,48 +306,43 @@ impl<F: Future> TaskCell<F> {
         name: Option<String>,
         location: &'static Location<'static>,
         refs: usize,
-        state: u32,
+        state: u64,
     ) -> NonNull<Header> {
-        let extras = OnceCell::new();
-        if let Some(name) = name {
-            let _ = extras.set(Box::new(Extras {
-                name: Some(name.into_boxed_str()),
-                callbacks: RefCell::default(),
-            }));
-        }
         let cell = Box::new(TaskCell {
             header: Header {
                 refs: AtomicUsize::new(refs),
-                state: Cell::new(state),
+                state: Cell::new(state | FUTURE),
                 vtable: &Self::VTABLE,
-                id: Cell::new(0),
                 owner,
-                join_waker: Cell::new(None),
+                join_waker: JoinWaker::default(),
                 prev: Cell::new(None),
                 next: Cell::new(None),
-                location,
-                extras,
+                meta: Meta::new(location, name),
             },
-            stage: UnsafeCell::new(Stage::Running(future)),
+            stage: UnsafeCell::new(Stage {
+                future: ManuallyDrop::new(future),
+            }),
         });
         NonNull::from(Box::leak(cell)).cast()
     }
 
+    /// The header and a pointer to the stage.
+    ///
     /// # Safety
     ///
-    /// `ptr` is a live block made by `allocate::<F>`, and the caller is on
-    /// the loop's thread with no other reference to the stage alive.
-    unsafe fn stage<'a>(ptr: NonNull<Header>) -> &'a mut Stage<F> {
-        let cell = ptr.cast::<TaskCell<F>>();
+    /// `ptr` is a live block made by `allocate::<F>`.
+    unsafe fn parts<'a>(ptr: NonNull<Header>) -> (&'a Header, *mut Stage<F>) {
+        let cell = ptr.cast::<TaskCell<F>>().as_ptr();
         // SAFETY: the caller guarantees the block is a live `TaskCell<F>`
-        // (the header is its first field, `repr(C)`), that this runs on the
-        // loop thread, and that no other reference to the stage exists.
-        unsafe { &mut *(*cell.as_ptr()).stage.get() }
+        // (the header is its first field, `repr(C)`); the header is only
+        // ever shared (its fields are cells), the stage is reached through
+        // the `UnsafeCell`'s pointer.
+        unsafe { (&(*cell).header, (*cell).stage.get()) }
     }
 }
 
-/// Moves the stage to `Finished(output)` and returns the end bits.
-fn finished_bits<T>(output: &Result<T, TaskError>) -> u32 {
+/// The end bits of a task that finished with `output`.
+fn finished_bits<T>(output: &Result<T, TaskError>) -> u64 {
     match output {
         Ok(_) => 0,
         Err(TaskError::Cancelled) => CANCELLED,
@@ -201,30 +350,68 @@ fn finished_bits<T>(output: &Result<T, TaskError>) -> u32 {
     }
 }
 
-/// Drops a `Running` stage's future where it lies and leaves `Consumed`,
-/// turning a panic in its `Drop` into a [`PanicError`].
+/// Drops the future where it lies, turning a panic in its `Drop` into a
+/// [`PanicError`]; `FUTURE` is cleared first, so that even a panicking
+/// `Drop` runs once.
 ///
 /// The future is pinned: it must be dropped in place, never moved out first
-/// (`mem::replace` would move it to the stack, and an async block holding a
-/// reference to one of its own locals would then drop through a dangling
-/// pointer).
+/// (moving it to the stack would leave an async block holding a reference
+/// to one of its own locals to drop through a dangling pointer).
 ///
 /// # Safety
 ///
-/// `stage` is a live, initialized stage with no other reference to it.
-unsafe fn consume_in_place<F: Future>(stage: *mut Stage<F>) -> Option<PanicError> {
-    let panic = catch_unwind(AssertUnwindSafe(|| {
-        // SAFETY: the caller guarantees the stage is live and unaliased; it
-        // is dropped exactly once here and overwritten below without a drop.
-        unsafe { std::ptr::drop_in_place(stage) }
+/// `stage` is the stage of `header`'s block, `FUTURE` is set, no reference
+/// to the future is alive, and the caller is on the loop's thread (or owns
+/// the block alone, see [`cancel_future`]).
+unsafe fn drop_future<F: Future>(header: &Header, stage: *mut Stage<F>) -> Option<PanicError> {
+    header.state.set(header.state.get() & !FUTURE);
+    catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: `FUTURE` was set, so the future is initialized; its bit is
+        // clear now, so nothing drops it again.
+        unsafe { ManuallyDrop::drop(&mut (*stage).future) }
     }))
     .err()
-    .map(PanicError::new);
-    // SAFETY: the old value has been dropped (or its `Drop` panicked, after
-    // which it must not be dropped again), so the slot is overwritten
-    // without dropping what was there.
-    unsafe { std::ptr::write(stage, Stage::Consumed) };
-    panic
+    .map(PanicError::new)
+}
+
+/// Stores the output and returns the end bits.
+///
+/// # Safety
+///
+/// As [`drop_future`], except that the stage holds nothing (`FUTURE` and
+/// `OUTPUT` clear): nothing live is overwritten.
+unsafe fn store_output<F: Future>(
+    header: &Header,
+    stage: *mut Stage<F>,
+    output: Result<F::Output, TaskError>,
+) -> u64 {
+    let bits = finished_bits(&output);
+    // SAFETY: the stage holds nothing (see above) and is valid for writes.
+    unsafe { std::ptr::addr_of_mut!((*stage).output).write(ManuallyDrop::new(output)) };
+    header.state.set(header.state.get() | OUTPUT);
+    bits
+}
+
+/// Moves the output out of the stage, clearing `OUTPUT`; `None` if there
+/// is none.
+///
+/// # Safety
+///
+/// As [`drop_future`], without the condition on `FUTURE`.
+unsafe fn read_output<F: Future>(
+    header: &Header,
+    stage: *mut Stage<F>,
+) -> Option<Result<F::Output, TaskError>> {
+    let state = header.state.get();
+    if state & OUTPUT == 0 {
+        return None;
+    }
+    header.state.set(state & !OUTPUT);
+    // SAFETY: `OUTPUT` was set, so the output is initialized; it is read
+    // once, its bit cleared above.
+    Some(ManuallyDrop::into_inner(unsafe {
+        std::ptr::addr_of!((*stage).output).read()
+    }))
 }
 
 /// Drops `value`, turning a panic in its `Drop` into a [`PanicError`].
@@ -236,32 +423,29 @@ fn drop_quietly<V>(value: V) -> Option<PanicError> {
 
 /// # Safety
 ///
-/// As [`TaskCell::stage`], and the stage is `Running`.
-unsafe fn poll_future<F: Future>(ptr: NonNull<Header>, cx: &mut Context<'_>) -> Poll<u32> {
+/// `ptr` is a live block made for `F`, this is its loop's thread, and no
+/// reference to its stage is alive.
+unsafe fn poll_future<F: Future>(ptr: NonNull<Header>, cx: &mut Context<'_>) -> Poll<u64> {
     // SAFETY: forwarded from the caller.
-    let stage = unsafe { TaskCell::<F>::stage(ptr) };
-    let Stage::Running(future) = stage else {
+    let (header, stage) = unsafe { TaskCell::<F>::parts(ptr) };
+    if header.state.get() & FUTURE == 0 {
         return Poll::Ready(0);
-    };
-    // SAFETY: the future lives in the heap block, which never moves, and it
-    // is only ever dropped in place (by `consume_in_place`, below or in
-    // `cancel_future`, or by `dealloc`), never moved out.
-    let future = unsafe { Pin::new_unchecked(future) };
+    }
+    // SAFETY: `FUTURE` is set; the future lives in the heap block, which
+    // never moves, and it is only ever dropped in place (`drop_future`).
+    let future = unsafe { Pin::new_unchecked(&mut *(*stage).future) };
     let output = match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
         Ok(Poll::Pending) => return Poll::Pending,
         Ok(Poll::Ready(value)) => Ok(value),
         Err(payload) => Err(TaskError::Panicked(PanicError::new(payload))),
     };
-    // SAFETY: the borrow of the future above has ended.
-    let stage = unsafe { TaskCell::<F>::stage(ptr) };
-    // SAFETY: `stage` is the only reference to the live stage.
-    let future_panic = unsafe { consume_in_place::<F>(stage) };
+    // SAFETY: the borrow of the future above has ended; `FUTURE` is set.
+    let future_panic = unsafe { drop_future::<F>(header, stage) };
     let output = match (future_panic, output) {
         (Some(panic), Ok(_)) => Err(TaskError::Panicked(panic)),
         (_, output) => output,
     };
-    // SAFETY: loop thread, block alive (forwarded from the caller).
-    let cancel_requested = unsafe { ptr.as_ref() }.state.get() & CANCEL_REQUESTED != 0;
+    let cancel_requested = header.state.get() & CANCEL_REQUESTED != 0;
     let output = match output {
         // asyncio: a task that cancelled itself and then returned ends
         // cancelled, its value discarded (`test_cancel_at_end`).
@@ -271,38 +455,41 @@ unsafe fn poll_future<F: Future>(ptr: NonNull<Header>, cx: &mut Context<'_>) -> 
         },
         output => output,
     };
-    let bits = finished_bits(&output);
-    *stage = Stage::Finished(output);
-    Poll::Ready(bits)
+    // SAFETY: the future is gone and a running task has no output yet.
+    Poll::Ready(unsafe { store_output::<F>(header, stage, output) })
 }
 
 /// # Safety
 ///
-/// As [`TaskCell::stage`]; off the loop's thread only for a block no other
+/// As [`poll_future`]; off the loop's thread only for a block no other
 /// thread can reach whose future and output are `Send` ([`RemoteSpawn`]).
-unsafe fn cancel_future<F: Future>(ptr: NonNull<Header>) -> u32 {
+unsafe fn cancel_future<F: Future>(ptr: NonNull<Header>) -> u64 {
     // SAFETY: forwarded from the caller.
-    let stage = unsafe { TaskCell::<F>::stage(ptr) };
-    // SAFETY: `stage` is the only reference to the live stage.
-    let output = match unsafe { consume_in_place::<F>(stage) } {
-        Some(panic) => Err(TaskError::Panicked(panic)),
-        None => Err(TaskError::Cancelled),
-    };
-    let bits = finished_bits(&output);
-    // SAFETY: the old stage was dropped in place above; no reference remains.
-    let stage = unsafe { TaskCell::<F>::stage(ptr) };
-    *stage = Stage::Finished(output);
-    bits
+    let (header, stage) = unsafe { TaskCell::<F>::parts(ptr) };
+    let mut output = Err(TaskError::Cancelled);
+    if header.state.get() & FUTURE != 0 {
+        // SAFETY: `FUTURE` is set and the future is not borrowed.
+        if let Some(panic) = unsafe { drop_future::<F>(header, stage) } {
+            output = Err(TaskError::Panicked(panic));
+        }
+    }
+    // SAFETY: as above. An unfinished task has no output; should one be
+    // there, it is dropped rather than overwritten.
+    if let Some(old) = unsafe { read_output::<F>(header, stage) } {
+        let _ = drop_quietly(old);
+    }
+    // SAFETY: the stage holds nothing now.
+    unsafe { store_output::<F>(header, stage, output) }
 }
 
 /// # Safety
 ///
-/// As [`TaskCell::stage`].
+/// As [`poll_future`].
 unsafe fn drop_output<F: Future>(ptr: NonNull<Header>) {
     // SAFETY: forwarded from the caller.
-    let stage = unsafe { TaskCell::<F>::stage(ptr) };
-    if let Stage::Finished(_) = stage {
-        let old = std::mem::replace(stage, Stage::Consumed);
+    let (header, stage) = unsafe { TaskCell::<F>::parts(ptr) };
+    // SAFETY: as above.
+    if let Some(old) = unsafe { read_output::<F>(header, stage) } {
         // A panicking `Drop` of an output nobody wants is swallowed.
         let _ = drop_quietly(old);
     }
@@ -310,25 +497,29 @@ unsafe fn drop_output<F: Future>(ptr: NonNull<Header>) {
 
 /// # Safety
 ///
-/// As [`TaskCell::stage`].
+/// As [`poll_future`].
 unsafe fn panic_message<F: Future>(ptr: NonNull<Header>) -> Option<String> {
     // SAFETY: forwarded from the caller.
-    match unsafe { TaskCell::<F>::stage(ptr) } {
-        Stage::Finished(Err(TaskError::Panicked(panic))) => Some(panic.message().to_owned()),
+    let (header, stage) = unsafe { TaskCell::<F>::parts(ptr) };
+    if header.state.get() & OUTPUT == 0 {
+        return None;
+    }
+    // SAFETY: `OUTPUT` is set, so the output is initialized; it is only
+    // read here.
+    match unsafe { &*(*stage).output } {
+        Err(TaskError::Panicked(panic)) => Some(panic.message().to_owned()),
         _ => None,
     }
 }
 
 /// # Safety
 ///
-/// As [`TaskCell::stage`]; `out` points to an `Option<Result<F::Output, TaskError>>`.
+/// As [`poll_future`]; `out` points to an `Option<Result<F::Output, TaskError>>`.
 unsafe fn take_output<F: Future>(ptr: NonNull<Header>, out: *mut ()) {
     // SAFETY: forwarded from the caller.
-    let stage = unsafe { TaskCell::<F>::stage(ptr) };
-    if let Stage::Finished(_) = stage {
-        let Stage::Finished(output) = std::mem::replace(stage, Stage::Consumed) else {
-            unreachable!("matched just above");
-        };
+    let (header, stage) = unsafe { TaskCell::<F>::parts(ptr) };
+    // SAFETY: as above.
+    if let Some(output) = unsafe { read_output::<F>(header, stage) } {
         // SAFETY: the caller guarantees `out`'s type and that it is valid for writes.
         unsafe { *out.cast::<Option<Result<F::Output, TaskError>>>() = Some(output) };
     }
@@ -340,13 +531,20 @@ unsafe fn take_output<F: Future>(ptr: NonNull<Header>, out: *mut ()) {
 /// `allocate::<F>` that nothing else can reach any more.
 unsafe fn dealloc<F: Future>(ptr: NonNull<Header>) {
     // SAFETY: the block was made by `Box::new` in `allocate::<F>` and the
-    // last reference is gone. Its stage is `Consumed`: the loop drops the
+    // last reference is gone. Its stage holds nothing (and, a union, would
+    // not be dropped anyway): the loop drops the
     // future before giving up its reference, and the output is dropped on
     // the loop thread by `finish` (no handle) or by the `JoinRef`'s
     // `detach` (run by its `Drop` too, so no path skips it). The header's
     // `!Send` parts (done callbacks) were taken by `finish`. So dropping
     // the box drops only `Send` parts, whichever thread this is.
-    drop(unsafe { Box::from_raw(ptr.cast::<TaskCell<F>>().as_ptr()) });
+    let cell = unsafe { Box::from_raw(ptr.cast::<TaskCell<F>>().as_ptr()) };
+    debug_assert_eq!(
+        cell.header.state.get() & (FUTURE | OUTPUT),
+        0,
+        "a task block freed with its future or output still in it"
+    );
+    drop(cell);
 }
 
 // ---------------------------------------------------------------------------
@@ -506,28 +704,28 @@ impl TaskRef {
         unsafe { self.ptr.as_ref() }
     }
 
-    fn state(&self) -> u32 {
+    fn state(&self) -> u64 {
         self.header().state.get()
     }
 
-    fn set(&self, bits: u32) {
+    fn set(&self, bits: u64) {
         let header = self.header();
         header.state.set(header.state.get() | bits);
     }
 
-    fn clear(&self, bits: u32) {
+    fn clear(&self, bits: u64) {
         let header = self.header();
         header.state.set(header.state.get() & !bits);
     }
 
     /// The task's id, unique within its loop.
     pub(crate) fn id(&self) -> TaskId {
-        TaskId::new(self.header().id.get())
+        TaskId::new(self.state() >> ID_SHIFT)
     }
 
     /// The name given at spawn time.
     pub(crate) fn name(&self) -> Option<&str> {
-        self.header().extras.get()?.name.as_deref()
+        self.header().meta.extras()?.name.as_deref()
     }
 
     /// Id, name and spawn location.
@@ -535,7 +733,7 @@ impl TaskRef {
         TaskInfo {
             id: self.id(),
             name: self.name().map(str::to_owned),
-            location: self.header().location,
+            location: self.header().meta.location(),
         }
     }
 
@@ -589,15 +787,7 @@ impl TaskRef {
 
     /// Registers `waker` to be woken when the task finishes.
     pub(crate) fn set_join_waker(&self, waker: &Waker) {
-        let slot = &self.header().join_waker;
-        let old = slot.take();
-        match old {
-            Some(old) if old.will_wake(waker) => slot.set(Some(old)),
-            _ => {
-                slot.set(Some(waker.clone()));
-                drop(old);
-            }
-        }
+        self.header().join_waker.set(waker);
     }
 
     /// Schedules `callback` for when the task finishes; `Err` gives it back
@@ -609,7 +799,7 @@ impl TaskRef {
         if self.is_done() {
             return Err(callback);
         }
-        let extras = self.header().extras.get_or_init(Box::default);
+        let extras = self.header().meta.extras_or_init();
         extras.callbacks.borrow_mut().push(callback);
         Ok(())
     }
@@ -952,7 +1142,8 @@ impl LocalTasks {
         let id = self.next_id.get();
         self.next_id.set(id + 1);
         // SAFETY: a live block of this loop, loop thread.
-        unsafe { ptr.as_ref() }.id.set(id);
+        let state = &unsafe { ptr.as_ref() }.state;
+        state.set((state.get() & ((1 << ID_SHIFT) - 1)) | (id << ID_SHIFT));
     }
 
     /// Gives the task its id and links it at the end of the live list.
@@ -1005,6 +1196,31 @@ impl LocalTasks {
             ptr,
             _not_send: PhantomData,
         })
+    }
+
+    /// Wakes `waker` on the loop's thread: a waker of one of this loop's
+    /// tasks is turned straight into its scheduling, with no look-up of the
+    /// running loop; any other waker is woken as usual.
+    pub(crate) fn wake_local(&self, waker: Waker) -> Option<Scheduled> {
+        if !std::ptr::eq(waker.vtable(), &WAKER_VTABLE) {
+            waker.wake();
+            return None;
+        }
+        let ptr = as_header(waker.data());
+        // SAFETY: the waker holds a reference, so the block is alive;
+        // `owner` never changes.
+        if !self.owns(unsafe { &(*ptr.as_ptr()).owner }) {
+            waker.wake();
+            return None;
+        }
+        let waker = ManuallyDrop::new(waker);
+        // One of ours, and this is the loop's thread (`LocalTasks` is
+        // `!Send`): schedule it as its waker would.
+        let scheduled = self.schedule_ptr(ptr);
+        // SAFETY: the waker's reference is given up here instead of by its
+        // (suppressed) drop; a scheduled task keeps the loop's reference.
+        unsafe { release(as_header(waker.data())) };
+        scheduled
     }
 
     /// Turns an off-thread wake drained from the inbox into a scheduling.
@@ -1085,7 +1301,7 @@ impl LocalTasks {
 
     /// The task's future is gone: marks it done, unlinks it and collects
     /// what the loop must do next.
-    fn finish(&self, ptr: NonNull<Header>, bits: u32) -> Finished {
+    fn finish(&self, ptr: NonNull<Header>, bits: u64) -> Finished {
         // SAFETY: registered until `unregister` below, and the loop's
         // reference is released last; loop thread.
         let header = unsafe { ptr.as_ref() };
@@ -1093,7 +1309,7 @@ impl LocalTasks {
         if header.state.get() & REGISTERED != 0 {
             self.unregister(ptr);
         }
-        let callbacks = match header.extras.get() {
+        let callbacks = match header.meta.extras() {
             Some(extras) => extras.callbacks.take(),
             None => Vec::new(),
         };
@@ -1443,9 +1659,9 @@ mod loom_tests {
         _reactor: Reactor,
     }
 
-    /// A loop-less table with one task polled once (now parked), and the
+    /// A loop-less table with one task polled once (now waiting), and the
     /// waker it left.
-    fn parked_task() -> (Fixture, Waker) {
+    fn waiting_task() -> (Fixture, Waker) {
         let (reactor, wakeup) = Reactor::new().unwrap();
         let remote = Arc::new(Remote::new(wakeup));
         let tasks = LocalTasks::new(remote.clone());
@@ -1505,7 +1721,7 @@ mod loom_tests {
     #[test]
     fn wake_from_another_thread_races_completion() {
         loom::model(|| {
-            let (f, waker) = parked_task();
+            let (f, waker) = waiting_task();
             let waking = loom::thread::spawn(move || waker.wake());
             // The loop completes the task meanwhile.
             let scheduled = f.tasks.schedule(f.join.task()).unwrap();
@@ -1521,7 +1737,7 @@ mod loom_tests {
     #[test]
     fn wake_from_another_thread_races_cancellation() {
         loom::model(|| {
-            let (f, waker) = parked_task();
+            let (f, waker) = waiting_task();
             let waking = loom::thread::spawn(move || waker.wake());
             // Off the running loop, the cancel's own wake goes through the inbox.
             assert!(f.join.task().request_cancel());
@@ -1554,9 +1770,9 @@ mod loom_tests {
             let dropped_on = Rc::new(Cell::new(None));
             let mut output = Some(DroppedOn(dropped_on.clone()));
             let slot = Rc::new(RefCell::new(None));
-            let parked = slot.clone();
+            let kept = slot.clone();
             let future = std::future::poll_fn(move |cx| {
-                *parked.borrow_mut() = Some(cx.waker().clone());
+                *kept.borrow_mut() = Some(cx.waker().clone());
                 Poll::Ready(output.take().unwrap())
             });
             let join = tasks.spawn(future, None, Location::caller());
@@ -1583,7 +1799,7 @@ mod loom_tests {
         });
     }
 
-    /// The main task of `run_main`, parked, woken from another thread
+    /// The main task of `run_main`, waiting, woken from another thread
     /// while the loop gives up on it (`stop()`): the guard drops the
     /// future before `run_main` returns, whichever comes first, and the
     /// wake schedules nothing afterwards.
@@ -1625,7 +1841,7 @@ mod loom_tests {
     #[test]
     fn last_handle_and_waker_dropped_on_two_threads() {
         loom::model(|| {
-            let (f, waker) = parked_task();
+            let (f, waker) = waiting_task();
             let waking = loom::thread::spawn(move || {
                 waker.wake_by_ref();
                 drop(waker);
