@@ -62,8 +62,8 @@ pub(crate) enum Taken<T> {
     Value(T),
     /// The filler closed the slot without a value.
     Closed,
-    /// The value was already taken by an earlier call.
-    AlreadyTaken,
+    /// The value was already taken by an earlier call (or the receiver left).
+    Gone,
 }
 
 impl<T> ResultSlot<T> {
@@ -112,7 +112,7 @@ impl<T> ResultSlot<T> {
         match std::mem::replace(&mut state.stage, Stage::Taken) {
             Stage::Full(value) => Poll::Ready(Taken::Value(value)),
             Stage::Closed => Poll::Ready(Taken::Closed),
-            Stage::Taken | Stage::Detached => Poll::Ready(Taken::AlreadyTaken),
+            Stage::Taken | Stage::Detached => Poll::Ready(Taken::Gone),
             Stage::Empty => {
                 state.stage = Stage::Empty;
                 match &state.waker {
@@ -217,7 +217,7 @@ mod tests {
         assert_eq!(take_blocking(&rx), Taken::Value(5));
         filler.join().unwrap();
         assert!(rx.is_ready());
-        assert_eq!(take_blocking(&rx), Taken::AlreadyTaken);
+        assert_eq!(take_blocking(&rx), Taken::Gone);
     }
 
     #[test]

@@ -190,7 +190,7 @@ where
             Taken::Value(outcome) => outcome,
             // A job's slot is always filled, never closed.
             Taken::Closed => Err(ExecError::Cancelled),
-            Taken::AlreadyTaken => panic!("ExecFuture polled after it completed"),
+            Taken::Gone => panic!("ExecFuture polled after it completed"),
         })
     }
 

@@ -36,7 +36,7 @@ pub struct RemoteTask<T> {
 fn outcome<T>(taken: Taken<Result<T, TaskError>>) -> Result<T, TaskError> {
     match taken {
         Taken::Value(output) => output,
-        Taken::Closed | Taken::AlreadyTaken => Err(TaskError::Cancelled),
+        Taken::Closed | Taken::Gone => Err(TaskError::Cancelled),
     }
 }
 
