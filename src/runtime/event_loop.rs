@@ -10,9 +10,9 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
+use super::callback_handle::{CallCell, CallOnce};
 use super::context::{self, Enter};
 use super::core::{self, Core};
-use super::handle::{CallCell, CallOnce};
 use super::remote::{Msg, Remote};
 use super::timers::Action;
 use super::{Builder, ExceptionContext, Handle, LoopHandle, LoopStats, RunError, TimerHandle};

@@ -13,7 +13,7 @@ use std::rc::Rc;
 use std::task::Waker;
 use std::time::Instant;
 
-use super::handle::CallOnce;
+use super::callback_handle::CallOnce;
 
 /// asyncio's `_MIN_SCHEDULED_TIMER_HANDLES`.
 const MIN_SCHEDULED_FOR_REBUILD: usize = 100;
@@ -264,7 +264,7 @@ impl Timers {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runtime::handle::CallCell;
+    use crate::runtime::callback_handle::CallCell;
     use std::cell::RefCell;
     use std::time::Duration;
 
