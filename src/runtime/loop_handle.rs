@@ -51,6 +51,28 @@ impl LoopHandle {
     ///
     /// [`LoopClosed`] if the loop has been closed; the callback is dropped
     /// without running.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::mpsc;
+    ///
+    /// let lp = tulipa::EventLoop::new().unwrap();
+    /// let handle = lp.handle();
+    /// let (tx, rx) = mpsc::channel();
+    /// std::thread::spawn(move || {
+    ///     for i in 0..3 {
+    ///         let tx = tx.clone();
+    ///         handle.call_soon_threadsafe(move || tx.send(i).unwrap()).unwrap();
+    ///     }
+    ///     handle.stop().unwrap();
+    /// })
+    /// .join()
+    /// .unwrap();
+    /// lp.run_forever().unwrap();
+    /// // In the order they were posted, on the loop's thread.
+    /// assert_eq!(rx.try_iter().collect::<Vec<_>>(), [0, 1, 2]);
+    /// ```
     pub fn call_soon_threadsafe<F>(&self, callback: F) -> Result<(), LoopClosed>
     where
         F: FnOnce() + Send + 'static,
@@ -105,11 +127,33 @@ impl LoopHandle {
     /// # Errors
     ///
     /// [`LoopClosed`] if the loop has been closed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = tulipa::EventLoop::new().unwrap();
+    /// let handle = lp.handle();
+    /// std::thread::spawn(move || handle.stop().unwrap()).join().unwrap();
+    /// lp.run_forever().unwrap(); // returns: the stop was waiting
+    /// lp.close().unwrap();
+    /// assert_eq!(lp.handle().stop(), Err(tulipa::LoopClosed));
+    /// ```
     pub fn stop(&self) -> Result<(), LoopClosed> {
         self.remote.post(Msg::Stop)
     }
 
     /// Whether the loop has been closed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = tulipa::EventLoop::new().unwrap();
+    /// let handle = lp.handle();
+    /// assert!(!handle.is_closed());
+    /// lp.close().unwrap();
+    /// assert!(handle.is_closed());
+    /// assert!(handle.call_soon_threadsafe(|| {}).is_err());
+    /// ```
     pub fn is_closed(&self) -> bool {
         self.remote.inbox.is_closed()
     }
@@ -119,6 +163,29 @@ impl LoopHandle {
     ///
     /// Only the virtual clock cares: while any hold is alive it does not jump
     /// to the next timer but waits, in real time, for the post.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::mpsc;
+    /// use std::time::Duration;
+    ///
+    /// let lp = tulipa::EventLoop::builder().virtual_time().build().unwrap();
+    /// let handle = lp.handle();
+    /// let (tx, rx) = mpsc::channel();
+    /// let hold = handle.hold(); // a reply is on its way
+    /// let replier = std::thread::spawn(move || {
+    ///     std::thread::sleep(Duration::from_millis(20));
+    ///     handle.call_soon_threadsafe(move || tx.send(tulipa::now()).unwrap()).unwrap();
+    ///     drop(hold); // virtual time may jump again
+    /// });
+    /// let start = lp.time();
+    /// lp.run_until_complete(tulipa::sleep(Duration::from_secs(3600))).unwrap();
+    /// replier.join().unwrap();
+    /// // The reply ran long before the hour was up: time did not jump past it.
+    /// assert!(rx.recv().unwrap() - start < Duration::from_secs(3600));
+    /// assert!(lp.time() - start >= Duration::from_secs(3600));
+    /// ```
     pub fn hold(&self) -> PendingPost {
         self.remote.begin_hold();
         PendingPost {

@@ -318,6 +318,16 @@ impl EventLoop {
     /// A handle to this loop's default executor, made now if it was not yet.
     ///
     /// On a closed loop this is a new pool that is already shut down.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = tulipa::EventLoop::new().unwrap();
+    /// let pool = lp.default_executor();
+    /// assert_eq!(pool.submit(|| 6 * 7).unwrap().wait().unwrap(), 42);
+    /// lp.close().unwrap();
+    /// assert!(lp.default_executor().submit(|| ()).is_err()); // shut down
+    /// ```
     pub fn default_executor(&self) -> ThreadPoolExecutor {
         default_executor_of(&self.core).unwrap_or_else(|| {
             let pool = ThreadPoolExecutor::new(1);
