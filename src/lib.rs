@@ -120,6 +120,7 @@ pub mod hyper_rt;
 mod loom_shim;
 pub mod net;
 pub(crate) mod oneshot;
+mod panic;
 #[cfg(all(unix, feature = "process"))]
 #[cfg_attr(docsrs, doc(cfg(all(unix, feature = "process"))))]
 pub mod process;

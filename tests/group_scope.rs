@@ -88,7 +88,7 @@ fn first_failure_cancels_siblings_on_every_loop_before_the_scope_returns() {
             ChildError::Failed(e) => assert_eq!(e, "child failed"),
             other => panic!("unexpected {other:?}"),
         }
-        assert_eq!(err.to_string(), "1 task of the scope failed");
+        assert_eq!(err.to_string(), "1 task of the group failed");
         assert!(flags.iter().all(Flag::is_set));
     });
 }

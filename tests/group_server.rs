@@ -95,20 +95,26 @@ fn acceptor_balances_10_000_short_connections_in_bursts_within_1_1x_fair_share()
     });
 }
 
+/// The kernel spreads `SO_REUSEPORT` connections by a hash of the
+/// connection, not by load: the balance is reported, and only that every
+/// loop took a share is asserted.
 #[test]
-fn per_loop_listeners_serve_every_connection() {
-    within(PATIENCE * 2, || {
+fn per_loop_listeners_serve_10_000_short_connections_in_bursts_on_every_loop() {
+    within(PATIENCE * 4, || {
         let group = LoopGroup::new(LOOPS).unwrap();
         let (server, served) = counting_server(&group, ServeMode::PerLoop);
         assert_eq!(server.mode(), ServeMode::PerLoop);
-        clients(server.local_addr(), 20, 100);
+        clients(server.local_addr(), 100, 100);
         eventually("every connection was counted", || {
-            counts(&served).iter().sum::<usize>() == 2_000
+            counts(&served).iter().sum::<usize>() == 10_000
         });
+        let seen = counts(&served);
+        let fair = 10_000 / LOOPS;
         eprintln!(
-            "per-loop (kernel's choice): connections per loop {:?}",
-            counts(&served)
+            "per-loop (kernel's choice): connections per loop {seen:?}, busiest {:.3}x fair",
+            *seen.iter().max().unwrap() as f64 / fair as f64
         );
+        assert!(seen.iter().all(|&n| n > 0), "a loop took nothing: {seen:?}");
         drop(server);
         assert!(group.close().is_clean());
     });

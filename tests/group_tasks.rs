@@ -394,49 +394,6 @@ fn tasks_left_at_close_are_cancelled_and_their_handles_say_so() {
 }
 
 #[test]
-fn virtual_time_group_sleeps_jump_and_awaiting_another_loop_holds_the_clock() {
-    within(PATIENCE, || {
-        let real = std::time::Instant::now();
-        let group = LoopGroup::builder()
-            .loops(2)
-            .virtual_time()
-            .build()
-            .unwrap();
-        let out = group
-            .spawn_on(0, || async {
-                let group = tulipa::group().unwrap();
-                let start = tulipa::now();
-                // An hour on loop 1: its clock jumps.
-                let remote = group
-                    .spawn_on(1, || async {
-                        let start = tulipa::now();
-                        tulipa::sleep(Duration::from_secs(3600)).await;
-                        tulipa::now() - start
-                    })
-                    .unwrap();
-                // Loop 0 waits for the answer instead of jumping a timeout
-                // past it.
-                let remote_took = tulipa::wait_for(remote, Duration::from_secs(60))
-                    .await
-                    .expect("the answer arrives before loop 0's timeout")
-                    .unwrap();
-                (remote_took, tulipa::now() - start)
-            })
-            .unwrap()
-            .wait()
-            .unwrap();
-        assert_eq!(out.0, Duration::from_secs(3600));
-        assert!(
-            out.1 < Duration::from_secs(60),
-            "loop 0's clock moved {:?}",
-            out.1
-        );
-        assert!(real.elapsed() < Duration::from_secs(20));
-        assert!(group.close().is_clean());
-    });
-}
-
-#[test]
 fn the_thread_crossing_types_are_send_and_sync() {
     fn send_sync<T: Send + Sync>() {}
     send_sync::<LoopGroup>();

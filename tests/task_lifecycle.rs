@@ -249,17 +249,16 @@ fn add_done_callback_on_a_finished_task_is_scheduled_at_once() {
 #[test]
 fn current_task_and_all_tasks_report_ids_and_names() {
     tulipa::run(async {
-        assert!(
-            tulipa::current_task().is_none(),
-            "the main future is not a task"
-        );
+        let main = tulipa::current_task().expect("the main future runs as a task");
+        assert_eq!(main.name.as_deref(), Some("main"));
         let named = tulipa::spawn_named("worker", async {
             let me = tulipa::current_task().unwrap();
             (me.id, me.name)
         });
         let other = tulipa::spawn(tulipa::sleep(Duration::from_millis(5)));
         let all = tulipa::all_tasks();
-        assert_eq!(all.len(), 2);
+        assert_eq!(all.len(), 2, "the main task is not listed");
+        assert!(all.iter().all(|t| t.id != main.id));
         assert!(all.iter().any(|t| t.name.as_deref() == Some("worker")));
         assert!(all[0].location.file().ends_with("task_lifecycle.rs"));
         let id = named.id();

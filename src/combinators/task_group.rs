@@ -463,6 +463,12 @@ pub struct GroupError<E> {
 }
 
 impl<E> GroupError<E> {
+    /// The failures of a group of tasks: a `TaskGroup`'s, or a cross-loop
+    /// [`Scope`](crate::group::Scope)'s.
+    pub(crate) fn new(errors: Vec<ChildError<E>>) -> GroupError<E> {
+        GroupError { errors }
+    }
+
     /// The failures, first one first.
     pub fn errors(&self) -> &[ChildError<E>] {
         &self.errors

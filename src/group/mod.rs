@@ -24,19 +24,24 @@
 //! loop thread that died; a panic in a task or callback stays on its loop,
 //! as on any loop.
 //!
-//! **Virtual time.** [`Builder::virtual_time`] gives every loop its own
-//! virtual clock. A clock jumps only when its loop has nothing else to do
-//! and nothing to expect from outside; an awaited [`GroupTask`] counts as
-//! something to expect (it holds the awaiting loop with
-//! [`LoopHandle::hold`]), so a loop waiting for another loop's answer lets
-//! its clock follow real time instead of jumping past the answer. Loops
-//! that wait only on their own timers jump independently. There is no
-//! single clock for the group: a shared clock would need every loop to
-//! agree that all are idle before any may jump.
+//! **Virtual time.** [`Builder::virtual_time`] gives the group one virtual
+//! clock, shared by every loop. It jumps, to the earliest timer of any
+//! loop, only when every loop is idle (nothing ready) and nothing is on its
+//! way between them (every idle loop's inbox is empty); the loops whose
+//! timer is then due wake together. So a test over several loops with
+//! sleeps and timeouts runs at once and sees the same order on every run.
+//! A loop waiting for I/O or an executor job waits in real time meanwhile,
+//! and a post from a plain thread arrives whenever that thread sends it:
+//! for a deterministic test, start the work from a loop of the group
+//! ([`Builder::run`], [`run_group`]).
 //!
-//! **Not provided.** CPU pinning (it needs `sched_setaffinity`, which the
-//! standard library does not offer). Traces are written per loop, one file
-//! each (see [`Builder::trace`]).
+//! **Trace.** [`Builder::trace`] (or `TULIPA_TRACE`) writes one timeline
+//! for the whole group: a lane per loop, and an arrow for each piece of
+//! work placed from one loop on another and for its result coming back
+//! (see [`crate::trace`]).
+//!
+//! **Pinning.** [`Builder::pin_to_cores`] restricts each loop thread to one
+//! CPU (Linux's `sched_setaffinity`); [`thread_cores`] reads the mask back.
 //!
 //! # Examples
 //!
@@ -54,12 +59,12 @@
 //! assert_eq!(sum, 55);
 //! ```
 
+mod lock_and_flag;
 mod placement;
 mod scope;
 #[cfg(unix)]
 mod server;
 mod stats;
-mod sync;
 mod task;
 
 use std::cell::RefCell;
@@ -67,7 +72,7 @@ use std::fmt;
 use std::future::Future;
 use std::io;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
@@ -76,7 +81,7 @@ use std::time::{Duration, Instant};
 use crossbeam_utils::CachePadded;
 use parking_lot::{Condvar, Mutex};
 
-pub use scope::{Scope, ScopeError};
+pub use scope::Scope;
 #[cfg(unix)]
 pub use server::{GroupServer, ServeMode};
 pub use stats::{GroupStats, LoopReport};
@@ -84,7 +89,9 @@ pub use task::GroupTask;
 
 use self::placement::{By, Load, LoadGuard, Loads};
 use self::task::{run_remote, Completer, TaskShared};
+use crate::runtime::clock::{ClockMember, GroupClock};
 use crate::runtime::{EventLoop, LoopHandle, RunError};
+use crate::trace::GroupTrace;
 
 /// A hook run on a loop thread, given the loop's index.
 type Hook = Arc<dyn Fn(usize) + Send + Sync>;
@@ -117,6 +124,18 @@ pub struct Builder {
     close_timeout: Duration,
     on_thread_start: Option<Hook>,
     on_thread_stop: Option<Hook>,
+    pinning: Pinning,
+}
+
+/// Which CPU each loop thread is restricted to.
+#[derive(Debug, Clone)]
+enum Pinning {
+    /// The OS schedules the threads (the default).
+    Off,
+    /// Loop `i` on the `i`-th CPU the process may use, wrapping around.
+    Available,
+    /// Loop `i` on `cores[i % cores.len()]`.
+    Cores(Vec<usize>),
 }
 
 impl Default for Builder {
@@ -130,6 +149,7 @@ impl Default for Builder {
             close_timeout: Duration::from_secs(5),
             on_thread_start: None,
             on_thread_stop: None,
+            pinning: Pinning::Off,
         }
     }
 }
@@ -137,39 +157,110 @@ impl Default for Builder {
 impl Builder {
     /// A builder with the defaults: one loop per available core, threads
     /// named `tulipa-loop-<index>`, real time, a 5-second close timeout.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let b = tulipa::group::Builder::new().loops(2);
+    /// let group = b.build().unwrap();
+    /// assert_eq!(group.len(), 2);
+    /// assert!(group.close().is_clean());
+    /// ```
     pub fn new() -> Builder {
         Builder::default()
     }
 
     /// How many loops (default: `std::thread::available_parallelism()`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let group = tulipa::LoopGroup::builder().loops(3).build().unwrap();
+    /// assert_eq!(group.handles().len(), 3);
+    /// # drop(group);
+    /// ```
     pub fn loops(mut self, n: usize) -> Builder {
         self.loops = Some(n);
         self
     }
 
     /// The prefix of the loop threads' names; loop `i` is `<prefix>-<i>`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let group = tulipa::LoopGroup::builder().loops(1).thread_name("io").build().unwrap();
+    /// let name = group.spawn_on(0, || async { std::thread::current().name().unwrap().to_owned() });
+    /// assert_eq!(name.unwrap().wait().unwrap(), "io-0");
+    /// # drop(group);
+    /// ```
     pub fn thread_name(mut self, prefix: impl Into<String>) -> Builder {
         self.thread_name = prefix.into();
         self
     }
 
-    /// Gives every loop a virtual clock (see the [module docs](self) for
-    /// what that means across loops).
+    /// Gives the group one virtual clock, shared by every loop: it jumps to
+    /// the next timer of any loop when every loop is idle and no post is on
+    /// its way between them (see the [module docs](self)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let order = tulipa::LoopGroup::builder().loops(2).virtual_time().run(async {
+    ///     let group = tulipa::group().unwrap();
+    ///     let start = tulipa::now();
+    ///     let late = group.spawn_on(1, || async { tulipa::sleep(Duration::from_secs(60)).await; 1 });
+    ///     tulipa::sleep(Duration::from_secs(30)).await;
+    ///     let first = 0;
+    ///     let second = late.unwrap().await.unwrap();
+    ///     (first, second, tulipa::now() - start)
+    /// });
+    /// assert_eq!(order.unwrap(), (0, 1, Duration::from_secs(60))); // at once, exactly
+    /// ```
     pub fn virtual_time(mut self) -> Builder {
         self.virtual_time = true;
         self
     }
 
     /// Debug mode on every loop (see [`crate::Builder::debug`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let group = tulipa::LoopGroup::builder().loops(1).debug(true).build().unwrap();
+    /// let debug = group.spawn_on(0, || async { tulipa::get_running_loop().unwrap().is_debug() });
+    /// assert!(debug.unwrap().wait().unwrap());
+    /// # drop(group);
+    /// ```
     pub fn debug(mut self, on: bool) -> Builder {
         self.debug = Some(on);
         self
     }
 
-    /// Records a timeline of every loop: loop `i` writes `<stem>-loop<i>.json`
-    /// next to `path` when it closes. Without this call, the `TULIPA_TRACE`
-    /// environment variable names the base path the same way (so loops never
-    /// overwrite each other's file).
+    /// Records one timeline of every loop in the Chrome trace-event JSON
+    /// file at `path`: a lane per loop, and an arrow for each spawn from one
+    /// loop (or thread) onto another and for its result (see
+    /// [`crate::trace`]). Each loop writes the file as it closes, with
+    /// everything recorded so far, so the last to close leaves it whole.
+    /// Without this call, the `TULIPA_TRACE` environment variable names the
+    /// file.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let path = std::env::temp_dir().join(format!("tulipa-doc-group-{}.json", std::process::id()));
+    /// tulipa::LoopGroup::builder().loops(2).trace(&path).run(async {
+    ///     let group = tulipa::group().unwrap();
+    ///     group.spawn_on(1, || async { 7 }).unwrap().await.unwrap()
+    /// })
+    /// .unwrap();
+    /// let trace = std::fs::read_to_string(&path).unwrap();
+    /// assert!(trace.contains("\"loop 0\"") && trace.contains("\"loop 1\""));
+    /// assert!(trace.contains("\"ph\":\"s\"") && trace.contains("\"ph\":\"f\"")); // the arrows
+    /// std::fs::remove_file(&path).unwrap();
+    /// ```
     pub fn trace(mut self, path: impl Into<PathBuf>) -> Builder {
         self.trace = Some(path.into());
         self
@@ -178,20 +269,125 @@ impl Builder {
     /// How long [`LoopGroup::close`] waits for the loop threads to end
     /// (default 5 s; any duration is accepted) before it detaches the ones
     /// still running and reports them.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    ///
+    /// let group = tulipa::LoopGroup::builder()
+    ///     .loops(1)
+    ///     .close_timeout(Duration::from_millis(100))
+    ///     .build()
+    ///     .unwrap();
+    /// let (tx, rx) = std::sync::mpsc::channel();
+    /// // Blocks its loop's thread until told to end.
+    /// let (end_tx, end_rx) = std::sync::mpsc::channel::<()>();
+    /// drop(group.spawn_on(0, move || async move { tx.send(()).unwrap(); let _ = end_rx.recv(); }));
+    /// rx.recv().unwrap();
+    /// let started = Instant::now();
+    /// assert_eq!(group.close().stuck, [0]); // given up on after the timeout
+    /// assert!(started.elapsed() < Duration::from_secs(5));
+    /// drop(end_tx);
+    /// ```
     pub fn close_timeout(mut self, timeout: Duration) -> Builder {
         self.close_timeout = timeout;
+        self
+    }
+
+    /// Pins loop `i` to the `i`-th CPU the calling thread may run on
+    /// (wrapping around when there are more loops than CPUs), with
+    /// `sched_setaffinity(2)`. With [`run`](Builder::run), loop 0 is the
+    /// calling thread, which stays pinned afterwards. Linux only.
+    ///
+    /// [`build`](Builder::build) reports a failure as
+    /// [`LoopGroupError::Pin`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[cfg(target_os = "linux")] {
+    /// let cores = tulipa::group::thread_cores().unwrap();
+    /// let group = tulipa::LoopGroup::builder().loops(1).pin_to_cores().build().unwrap();
+    /// let seen = group.spawn_on(0, || async { tulipa::group::thread_cores().unwrap() });
+    /// assert_eq!(seen.unwrap().wait().unwrap(), [cores[0]]);
+    /// # }
+    /// ```
+    pub fn pin_to_cores(mut self) -> Builder {
+        self.pinning = Pinning::Available;
+        self
+    }
+
+    /// Pins loop `i` to CPU `cores[i % cores.len()]` (as
+    /// [`pin_to_cores`](Builder::pin_to_cores), with the CPUs chosen).
+    ///
+    /// [`build`](Builder::build) reports an empty list, or a CPU the
+    /// calling thread may not run on, as [`LoopGroupError::Pin`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[cfg(target_os = "linux")] {
+    /// let err = tulipa::LoopGroup::builder().loops(1).pin_loops_to([100_000]).build();
+    /// assert!(matches!(
+    ///     err.unwrap_err(),
+    ///     tulipa::group::LoopGroupError::Pin(tulipa::group::PinError::NoSuchCore { core: 100_000, .. })
+    /// ));
+    /// # }
+    /// ```
+    pub fn pin_loops_to(mut self, cores: impl IntoIterator<Item = usize>) -> Builder {
+        self.pinning = Pinning::Cores(cores.into_iter().collect());
         self
     }
 
     /// Runs `hook(index)` on each loop thread before its loop starts. A
     /// panic in it ends that loop's thread: the loop is reported as dead and
     /// receives no work.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    ///
+    /// let started = Arc::new(AtomicUsize::new(0));
+    /// let seen = started.clone();
+    /// let group = tulipa::LoopGroup::builder()
+    ///     .loops(3)
+    ///     .on_thread_start(move |_| { seen.fetch_add(1, Ordering::SeqCst); })
+    ///     .build()
+    ///     .unwrap();
+    /// // Each hook ran before its loop took any work.
+    /// for i in 0..3 {
+    ///     group.spawn_on(i, || async {}).unwrap().wait().unwrap();
+    /// }
+    /// assert_eq!(started.load(Ordering::SeqCst), 3);
+    /// # drop(group);
+    /// ```
     pub fn on_thread_start<H: Fn(usize) + Send + Sync + 'static>(mut self, hook: H) -> Builder {
         self.on_thread_start = Some(Arc::new(hook));
         self
     }
 
     /// Runs `hook(index)` on each loop thread after its loop closed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    ///
+    /// let stopped = Arc::new(Mutex::new(Vec::new()));
+    /// let seen = stopped.clone();
+    /// let group = tulipa::LoopGroup::builder()
+    ///     .loops(2)
+    ///     .on_thread_stop(move |i| seen.lock().unwrap().push(i))
+    ///     .build()
+    ///     .unwrap();
+    /// assert!(group.close().is_clean());
+    /// let mut stopped = stopped.lock().unwrap().clone();
+    /// stopped.sort();
+    /// assert_eq!(stopped, [0, 1]);
+    /// ```
     pub fn on_thread_stop<H: Fn(usize) + Send + Sync + 'static>(mut self, hook: H) -> Builder {
         self.on_thread_stop = Some(Arc::new(hook));
         self
@@ -202,8 +398,18 @@ impl Builder {
     /// # Errors
     ///
     /// [`LoopGroupError::NoLoops`] for zero loops; [`LoopGroupError::Io`] if
-    /// a loop's selector or a thread cannot be created (the loops already
-    /// started are closed again).
+    /// a loop's selector or a thread cannot be created;
+    /// [`LoopGroupError::Pin`] if pinning was asked for and a loop thread
+    /// cannot be pinned (the loops already started are closed again).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let group = tulipa::LoopGroup::builder().loops(2).build().unwrap();
+    /// assert_eq!(group.spawn(|| async { 1 + 1 }).unwrap().wait().unwrap(), 2);
+    /// assert!(tulipa::LoopGroup::builder().loops(0).build().is_err()); // no loops
+    /// # drop(group);
+    /// ```
     pub fn build(self) -> Result<LoopGroup, LoopGroupError> {
         self.start(false).map(|(group, _)| group)
     }
@@ -217,6 +423,16 @@ impl Builder {
     /// As [`build`](Builder::build), and [`LoopGroupError::Run`] if loop 0
     /// cannot run `main` (a loop already runs on this thread, or `main`
     /// stopped it).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let on = tulipa::LoopGroup::builder()
+    ///     .loops(2)
+    ///     .run(async { tulipa::group().unwrap().current_loop() })
+    ///     .unwrap();
+    /// assert_eq!(on, Some(0)); // `main` runs on loop 0
+    /// ```
     pub fn run<F: Future>(self, main: F) -> Result<F::Output, LoopGroupError> {
         let (group, lp) = self.start(true)?;
         let lp = lp.expect("loop 0 runs on this thread");
@@ -229,22 +445,16 @@ impl Builder {
         output.map_err(LoopGroupError::Run)
     }
 
-    fn loop_builder(&self, index: usize) -> crate::Builder {
+    fn loop_builder(&self, index: usize, parts: &Parts) -> crate::Builder {
         let mut b = EventLoop::builder();
-        if self.virtual_time {
-            b = b.virtual_time();
-        }
         if let Some(on) = self.debug {
             b = b.debug(on);
         }
-        let trace = self
-            .trace
+        let clock = parts
+            .clock
             .clone()
-            .or_else(|| std::env::var_os("TULIPA_TRACE").map(PathBuf::from));
-        if let Some(base) = trace {
-            b = b.trace(per_loop_path(&base, index));
-        }
-        b
+            .map(|clock| ClockMember { clock, index });
+        b.group_member(clock, parts.trace.clone().map(|t| (t, index)))
     }
 
     /// Starts the threads; with `caller_is_loop_0`, loop 0 is built here and
@@ -260,6 +470,18 @@ impl Builder {
         if n == 0 {
             return Err(LoopGroupError::NoLoops);
         }
+        let pins = self.resolve_pins(n)?;
+        let trace = self
+            .trace
+            .clone()
+            .or_else(|| std::env::var_os("TULIPA_TRACE").map(PathBuf::from))
+            .map(|path| GroupTrace::new(path, n));
+        let parts = Parts {
+            clock: self
+                .virtual_time
+                .then(|| GroupClock::new(n, trace.as_ref().map(|t| t.sink().clone()))),
+            trace,
+        };
         let mut handles = Vec::with_capacity(n);
         let mut starts = Vec::with_capacity(n);
         let mut threads = Vec::with_capacity(n);
@@ -267,7 +489,11 @@ impl Builder {
         let mut failure = None;
         for index in 0..n {
             if index == 0 && caller_is_loop_0 {
-                match self.loop_builder(0).build() {
+                let built = pin_this_thread(0, pins[0]).and_then(|()| {
+                    let builder = self.loop_builder(0, &parts);
+                    builder.build().map_err(LoopGroupError::Io)
+                });
+                match built {
                     Ok(lp) => {
                         handles.push(lp.handle());
                         caller_loop = Some(lp);
@@ -277,7 +503,7 @@ impl Builder {
                 threads.push(None);
                 continue;
             }
-            match self.spawn_thread(index) {
+            match self.spawn_thread(index, pins[index], &parts) {
                 Ok((handle, go, thread)) => {
                     handles.push(handle);
                     starts.push(go);
@@ -298,15 +524,21 @@ impl Builder {
             for thread in threads.into_iter().flatten() {
                 let _ = thread.join();
             }
-            return Err(LoopGroupError::Io(e));
+            return Err(e);
         }
         let loads: Loads = (0..n)
             .map(|_| Arc::new(CachePadded::new(Load::default())))
             .collect();
-        let shared = Arc::new(Shared {
+        if let Some(clock) = &parts.clock {
+            for (index, handle) in handles.iter().enumerate() {
+                clock.attach(index, handle.remote.clone());
+            }
+        }
+        let shared = Arc::new(GroupLoops {
             handles: handles.into(),
             loads,
-            virtual_time: self.virtual_time,
+            clock: parts.clock,
+            trace: parts.trace,
             closing: AtomicBool::new(false),
             exits: Mutex::new((0..n).map(|_| None).collect()),
             exited: Condvar::new(),
@@ -332,14 +564,20 @@ impl Builder {
     fn spawn_thread(
         &self,
         index: usize,
-    ) -> io::Result<(LoopHandle, mpsc::Sender<Start>, JoinHandle<()>)> {
-        let (ready_tx, ready_rx) = mpsc::channel::<io::Result<LoopHandle>>();
+        pin: Option<usize>,
+        parts: &Parts,
+    ) -> Result<(LoopHandle, mpsc::Sender<Start>, JoinHandle<()>), LoopGroupError> {
+        let (ready_tx, ready_rx) = mpsc::channel::<Result<LoopHandle, LoopGroupError>>();
         let (go_tx, go_rx) = mpsc::channel::<Start>();
-        let builder = self.loop_builder(index);
+        let builder = self.loop_builder(index, parts);
         let thread = std::thread::Builder::new()
             .name(format!("{}-{index}", self.thread_name))
             .spawn(move || {
-                let lp = match builder.build() {
+                if let Err(e) = pin_this_thread(index, pin) {
+                    let _ = ready_tx.send(Err(e));
+                    return;
+                }
+                let lp = match builder.build().map_err(LoopGroupError::Io) {
                     Ok(lp) => lp,
                     Err(e) => {
                         let _ = ready_tx.send(Err(e));
@@ -350,7 +588,8 @@ impl Builder {
                 if let Ok(start) = go_rx.recv() {
                     loop_thread(index, lp, start);
                 }
-            })?;
+            })
+            .map_err(LoopGroupError::Io)?;
         match ready_rx.recv() {
             Ok(Ok(handle)) => Ok((handle, go_tx, thread)),
             Ok(Err(e)) => {
@@ -359,10 +598,97 @@ impl Builder {
             }
             Err(_) => {
                 let _ = thread.join();
-                Err(io::Error::other("a loop thread ended while starting"))
+                Err(LoopGroupError::Io(io::Error::other(
+                    "a loop thread ended while starting",
+                )))
             }
         }
     }
+}
+
+impl Builder {
+    /// The CPU of each loop, checked against the CPUs the calling thread
+    /// may run on.
+    fn resolve_pins(&self, n: usize) -> Result<Vec<Option<usize>>, LoopGroupError> {
+        let wanted = match &self.pinning {
+            Pinning::Off => return Ok(vec![None; n]),
+            Pinning::Cores(cores) if cores.is_empty() => {
+                return Err(LoopGroupError::Pin(PinError::NoCores))
+            }
+            Pinning::Cores(cores) => Some(cores),
+            Pinning::Available => None,
+        };
+        let available = thread_cores().map_err(|error| {
+            LoopGroupError::Pin(match error.kind() {
+                io::ErrorKind::Unsupported => PinError::Unsupported,
+                _ => PinError::Os {
+                    index: 0,
+                    core: None,
+                    error,
+                },
+            })
+        })?;
+        if available.is_empty() {
+            return Err(LoopGroupError::Pin(PinError::NoCores));
+        }
+        (0..n)
+            .map(|index| {
+                let core = match wanted {
+                    Some(cores) => cores[index % cores.len()],
+                    None => available[index % available.len()],
+                };
+                if available.contains(&core) {
+                    Ok(Some(core))
+                } else {
+                    Err(LoopGroupError::Pin(PinError::NoSuchCore {
+                        index,
+                        core,
+                        available: available.clone(),
+                    }))
+                }
+            })
+            .collect()
+    }
+}
+
+/// Pins the calling thread, which is to run loop `index`, to `core`.
+fn pin_this_thread(index: usize, core: Option<usize>) -> Result<(), LoopGroupError> {
+    let Some(core) = core else { return Ok(()) };
+    #[cfg(target_os = "linux")]
+    let pinned = crate::net::sys::pin_thread(core);
+    #[cfg(not(target_os = "linux"))]
+    let pinned: io::Result<()> = Err(io::ErrorKind::Unsupported.into());
+    pinned.map_err(|error| {
+        LoopGroupError::Pin(PinError::Os {
+            index,
+            core: Some(core),
+            error,
+        })
+    })
+}
+
+/// The CPUs the calling thread may run on, ascending (Linux's
+/// `sched_getaffinity(2)`): on a loop of a group built with
+/// [`Builder::pin_to_cores`], exactly the loop's core.
+///
+/// # Errors
+///
+/// The OS error; [`io::ErrorKind::Unsupported`] off Linux.
+///
+/// # Examples
+///
+/// ```
+/// # #[cfg(target_os = "linux")] {
+/// let cores = tulipa::group::thread_cores().unwrap();
+/// assert!(!cores.is_empty());
+/// assert!(cores.windows(2).all(|w| w[0] < w[1]));
+/// # }
+/// ```
+pub fn thread_cores() -> io::Result<Vec<usize>> {
+    #[cfg(target_os = "linux")]
+    return crate::net::sys::thread_cores();
+    #[cfg(not(target_os = "linux"))]
+    return Err(io::ErrorKind::Unsupported.into());
 }
 
 impl fmt::Debug for Builder {
@@ -372,24 +698,20 @@ impl fmt::Debug for Builder {
             .field("thread_name", &self.thread_name)
             .field("virtual_time", &self.virtual_time)
             .field("close_timeout", &self.close_timeout)
+            .field("pinning", &self.pinning)
             .finish_non_exhaustive()
     }
 }
 
-/// `trace.json` → `trace-loop3.json` for loop 3.
-fn per_loop_path(base: &Path, index: usize) -> PathBuf {
-    let stem = base
-        .file_stem()
-        .map_or_else(|| "trace".into(), |s| s.to_string_lossy().into_owned());
-    let ext = base
-        .extension()
-        .map_or_else(|| "json".into(), |e| e.to_string_lossy().into_owned());
-    base.with_file_name(format!("{stem}-loop{index}.{ext}"))
+/// What the loops of one group share from the start: the clock and the trace.
+struct Parts {
+    clock: Option<Arc<GroupClock>>,
+    trace: Option<GroupTrace>,
 }
 
 /// What a loop thread needs once the group exists.
 struct Start {
-    shared: Arc<Shared>,
+    shared: Arc<GroupLoops>,
     on_start: Option<Hook>,
     on_stop: Option<Hook>,
 }
@@ -431,20 +753,26 @@ fn loop_thread(index: usize, lp: EventLoop, start: Start) {
     shared.record_exit(index, died);
 }
 
-struct Shared {
+/// The loops of a group, and what they share: placement loads, the shared
+/// virtual clock and trace, the close flag and each thread's exit.
+struct GroupLoops {
     handles: Box<[LoopHandle]>,
     loads: Loads,
-    virtual_time: bool,
+    clock: Option<Arc<GroupClock>>,
+    trace: Option<GroupTrace>,
     closing: AtomicBool,
     /// `Some(None)`: the loop's thread ended normally; `Some(Some(msg))`: it died.
     exits: Mutex<Vec<Option<Option<String>>>>,
     exited: Condvar,
 }
 
-impl Shared {
+impl GroupLoops {
     fn record_exit(&self, index: usize, died: Option<String>) {
         // ORDERING: a placement hint (see `placement::least_loaded`).
         self.loads[index].gone.store(true, Ordering::Relaxed);
+        if let Some(clock) = &self.clock {
+            clock.leave(index);
+        }
         if let Some(message) = &died {
             report_death(index, message);
         }
@@ -540,16 +868,32 @@ pub fn run_group<F: Future>(loops: usize, main: F) -> Result<F::Output, LoopGrou
 /// ```
 #[derive(Clone)]
 pub struct GroupHandle {
-    shared: Arc<Shared>,
+    shared: Arc<GroupLoops>,
 }
 
 impl GroupHandle {
     /// The number of loops.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let group = tulipa::LoopGroup::new(3).unwrap();
+    /// assert_eq!(group.len(), 3);
+    /// # drop(group);
+    /// ```
     pub fn len(&self) -> usize {
         self.shared.handles.len()
     }
 
     /// Always `false`: a group has at least one loop.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let group = tulipa::LoopGroup::new(1).unwrap();
+    /// assert!(!group.is_empty());
+    /// # drop(group);
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.shared.handles.is_empty()
     }
@@ -572,6 +916,17 @@ impl GroupHandle {
 
     /// The index of the loop running on the calling thread, if it is one of
     /// this group's.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let group = tulipa::LoopGroup::new(2).unwrap();
+    /// assert_eq!(group.current_loop(), None); // this thread is no loop
+    /// let handle = (*group).clone();
+    /// let on = group.spawn_on(1, move || async move { handle.current_loop() });
+    /// assert_eq!(on.unwrap().wait().unwrap(), Some(1));
+    /// # drop(group);
+    /// ```
     pub fn current_loop(&self) -> Option<usize> {
         CURRENT
             .try_with(|c| match &*c.borrow() {
@@ -584,6 +939,21 @@ impl GroupHandle {
 
     /// Live tasks placed on loop `index` through the group (what
     /// [`spawn`](GroupHandle::spawn) compares); 0 for an unknown index.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let group = tulipa::LoopGroup::new(2).unwrap();
+    /// let task = group.spawn_on(1, || std::future::pending::<()>()).unwrap();
+    /// assert_eq!((group.load(0), group.load(1)), (0, 1));
+    /// assert!(task.cancel());
+    /// let _ = task.wait();
+    /// while group.load(1) != 0 {
+    ///     std::thread::yield_now(); // the count drops as the task unwinds on loop 1
+    /// }
+    /// assert_eq!(group.load(7), 0); // no such loop
+    /// # drop(group);
+    /// ```
     pub fn load(&self, index: usize) -> usize {
         self.shared.loads.get(index).map_or(0, |l| {
             // ORDERING: a snapshot for display and placement.
@@ -680,10 +1050,26 @@ impl GroupHandle {
         let shared = TaskShared::new(upstream);
         let completer = Completer::new(shared.clone());
         let load = LoadGuard::new(&self.shared.loads, index, By::Tasks);
+        // Traced: an arrow from here to the loop for the spawn, and one
+        // back from there for the result.
+        let flows = self.shared.trace.as_ref().map(|trace| {
+            let (spawn, result) = (trace.next_flow(), trace.next_flow());
+            trace
+                .sink()
+                .flow(self.trace_lane(trace), "spawn", spawn, true);
+            (trace.clone(), spawn, result)
+        });
+        let result_flow = flows.as_ref().map(|(t, _, result)| (t.clone(), *result));
         let start = move || {
+            if let Some((trace, spawn, _)) = &flows {
+                trace.sink().flow(index, "spawn", *spawn, false);
+            }
             drop(crate::spawn(async move {
                 let _load = load;
                 run_remote(build, completer).await;
+                if let Some((trace, _, result)) = &flows {
+                    trace.sink().flow(index, "result", *result, true);
+                }
             }));
         };
         if self.current_loop() == Some(index) && crate::get_running_loop().is_some() {
@@ -693,7 +1079,13 @@ impl GroupHandle {
                 .call_soon_threadsafe(start)
                 .map_err(|_| SpawnError::LoopClosed { index })?;
         }
-        Ok(GroupTask::new(shared, index, self.shared.virtual_time))
+        Ok(GroupTask::new(shared, index, result_flow))
+    }
+
+    /// The trace lane of the calling thread: its loop's, or a thread lane.
+    fn trace_lane(&self, trace: &GroupTrace) -> usize {
+        self.current_loop()
+            .unwrap_or_else(|| trace.sink().lane_of_current_thread())
     }
 }
 
@@ -735,11 +1127,28 @@ impl LoopGroup {
     /// # Errors
     ///
     /// As [`Builder::build`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let group = tulipa::LoopGroup::new(2).unwrap();
+    /// assert_eq!(group.len(), 2);
+    /// assert!(tulipa::LoopGroup::new(0).is_err());
+    /// # drop(group);
+    /// ```
     pub fn new(n: usize) -> Result<LoopGroup, LoopGroupError> {
         Builder::new().loops(n).build()
     }
 
     /// A [`Builder`] for a group with non-default settings.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let group = tulipa::LoopGroup::builder().loops(1).thread_name("one").build().unwrap();
+    /// assert_eq!(group.len(), 1);
+    /// # drop(group);
+    /// ```
     pub fn builder() -> Builder {
         Builder::new()
     }
@@ -876,6 +1285,14 @@ pub struct CloseReport {
 
 impl CloseReport {
     /// Whether every loop ended normally in time.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let group = tulipa::LoopGroup::new(2).unwrap();
+    /// let report = group.close();
+    /// assert!(report.is_clean());
+    /// ```
     pub fn is_clean(&self) -> bool {
         self.stuck.is_empty() && self.died.is_empty()
     }
@@ -891,6 +1308,76 @@ pub enum LoopGroupError {
     Io(io::Error),
     /// Loop 0 could not run the main future ([`run_group`]).
     Run(RunError),
+    /// A loop thread could not be pinned to its CPU
+    /// ([`Builder::pin_to_cores`], [`Builder::pin_loops_to`]).
+    Pin(PinError),
+}
+
+/// Why the loops of a group could not be pinned to their CPUs.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum PinError {
+    /// Loop `index` was to run on `core`, which is not one of the CPUs the
+    /// calling thread may run on (it does not exist, is offline, or is
+    /// outside the process's affinity mask).
+    NoSuchCore {
+        /// The loop's index.
+        index: usize,
+        /// The CPU asked for.
+        core: usize,
+        /// The CPUs that may be used.
+        available: Vec<usize>,
+    },
+    /// The list of CPUs was empty.
+    NoCores,
+    /// The OS refused: `sched_setaffinity(2)` on loop `index`'s thread to
+    /// `core`, or reading the affinity mask (`core` is `None`).
+    Os {
+        /// The loop's index.
+        index: usize,
+        /// The CPU asked for.
+        core: Option<usize>,
+        /// The OS error.
+        error: io::Error,
+    },
+    /// Thread affinity is not available on this platform (only Linux).
+    Unsupported,
+}
+
+impl fmt::Display for PinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PinError::NoSuchCore {
+                index,
+                core,
+                available,
+            } => write!(
+                f,
+                "cannot pin loop {index} to CPU {core}: the CPUs available are {available:?}"
+            ),
+            PinError::NoCores => f.write_str("no CPU to pin the loops to"),
+            PinError::Os {
+                index,
+                core: Some(core),
+                error,
+            } => write!(f, "cannot pin loop {index} to CPU {core}: {error}"),
+            PinError::Os {
+                core: None, error, ..
+            } => write!(f, "cannot read the thread's CPU affinity: {error}"),
+            PinError::Unsupported => {
+                f.write_str("pinning threads to CPUs is not supported on this platform")
+            }
+        }
+    }
+}
+
+impl std::error::Error for PinError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            PinError::Os { error, .. } => Some(error),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Display for LoopGroupError {
@@ -899,6 +1386,7 @@ impl fmt::Display for LoopGroupError {
             LoopGroupError::NoLoops => f.write_str("a loop group needs at least one loop"),
             LoopGroupError::Io(e) => write!(f, "cannot start the loop group: {e}"),
             LoopGroupError::Run(e) => write!(f, "loop 0 of the group: {e}"),
+            LoopGroupError::Pin(e) => e.fmt(f),
         }
     }
 }
@@ -908,6 +1396,7 @@ impl std::error::Error for LoopGroupError {
         match self {
             LoopGroupError::Io(e) => Some(e),
             LoopGroupError::Run(e) => Some(e),
+            LoopGroupError::Pin(e) => Some(e),
             LoopGroupError::NoLoops => None,
         }
     }
@@ -935,11 +1424,30 @@ pub enum SpawnError {
 
 impl SpawnError {
     /// Whether the index was past the last loop.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let group = tulipa::LoopGroup::new(1).unwrap();
+    /// let err = group.spawn_on(5, || async {}).unwrap_err();
+    /// assert!(err.is_no_such_loop() && !err.is_closed());
+    /// # drop(group);
+    /// ```
     pub fn is_no_such_loop(&self) -> bool {
         matches!(self, SpawnError::NoSuchLoop { .. })
     }
 
     /// Whether the loop (or every loop) had ended.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let group = tulipa::LoopGroup::new(1).unwrap();
+    /// let handle = (*group).clone();
+    /// assert!(group.close().is_clean());
+    /// let err = handle.spawn_on(0, || async {}).unwrap_err();
+    /// assert!(err.is_closed());
+    /// ```
     pub fn is_closed(&self) -> bool {
         matches!(self, SpawnError::LoopClosed { .. } | SpawnError::Closed)
     }
@@ -958,15 +1466,3 @@ impl fmt::Display for SpawnError {
 }
 
 impl std::error::Error for SpawnError {}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn per_loop_trace_paths_differ() {
-        let base = Path::new("/tmp/x/trace.json");
-        assert_eq!(per_loop_path(base, 3), Path::new("/tmp/x/trace-loop3.json"));
-        assert_eq!(per_loop_path(Path::new("t"), 0), Path::new("t-loop0.json"));
-    }
-}

@@ -10,7 +10,7 @@ use std::task::{Poll, Waker};
 
 use super::task::{Cancel, Completer, TaskShared};
 use super::{placement, GroupHandle, GroupTask, SpawnError};
-use crate::combinators::ChildError;
+use crate::combinators::{ChildError, GroupError};
 use crate::task::TaskError;
 
 /// The children of a cross-loop scope, opened with [`GroupHandle::scope`].
@@ -20,7 +20,8 @@ use crate::task::TaskError;
 /// place work. The first failure (a child returning `Err`, a child
 /// panicking, or the body returning `Err`) cancels every other child on
 /// every loop and drops the body; the scope returns only when every child
-/// has ended on its own loop, with a [`ScopeError`] listing the failures in
+/// has ended on its own loop, with a [`GroupError`] listing the failures (the error of a
+/// [`TaskGroup`](crate::TaskGroup), whose rules these are) in
 /// the order they happened. A child cancelled from outside is not a failure.
 ///
 /// A child's [`GroupTask`] gives `Ok(value)` if it succeeded; a failed child
@@ -35,7 +36,7 @@ use crate::task::TaskError;
 /// ```
 pub struct Scope<E> {
     group: GroupHandle,
-    state: Rc<RefCell<State<E>>>,
+    state: Rc<RefCell<ScopeChildren<E>>>,
 }
 
 impl<E> Clone for Scope<E> {
@@ -47,7 +48,9 @@ impl<E> Clone for Scope<E> {
     }
 }
 
-struct State<E> {
+/// The scope's book of its children: their cancel handles, the failures so
+/// far, and the awaiting task to wake.
+struct ScopeChildren<E> {
     /// Cancel handles of the live children, by slot.
     children: Vec<Option<Arc<dyn Cancel>>>,
     free: Vec<usize>,
@@ -65,7 +68,7 @@ impl GroupHandle {
     ///
     /// # Errors
     ///
-    /// [`ScopeError`] with every failure, if the body or a child failed.
+    /// [`GroupError`] with every failure, if the body or a child failed.
     ///
     /// # Panics
     ///
@@ -96,7 +99,7 @@ impl GroupHandle {
     /// let err = out.unwrap_err();
     /// assert_eq!(err.errors().len(), 1);
     /// ```
-    pub fn scope<E, B, Fut, R>(&self, body: B) -> impl Future<Output = Result<R, ScopeError<E>>>
+    pub fn scope<E, B, Fut, R>(&self, body: B) -> impl Future<Output = Result<R, GroupError<E>>>
     where
         E: Send + 'static,
         B: FnOnce(Scope<E>) -> Fut,
@@ -104,7 +107,7 @@ impl GroupHandle {
     {
         let scope = Scope {
             group: self.clone(),
-            state: Rc::new(RefCell::new(State {
+            state: Rc::new(RefCell::new(ScopeChildren {
                 children: Vec::new(),
                 free: Vec::new(),
                 live: 0,
@@ -151,7 +154,7 @@ impl GroupHandle {
             let errors = std::mem::take(&mut state.errors);
             match value {
                 Some(value) if errors.is_empty() => Ok(value),
-                _ => Err(ScopeError { errors }),
+                _ => Err(GroupError::new(errors)),
             }
         }
     }
@@ -170,6 +173,24 @@ impl<E: Send + 'static> Scope<E> {
     /// # Panics
     ///
     /// Outside a running tulipa loop.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let loops = tulipa::run_group(2, async {
+    ///     let group = tulipa::group().unwrap();
+    ///     group
+    ///         .scope(|scope| async move {
+    ///             let a = scope.spawn(|| async { Ok::<_, String>(tulipa::group().unwrap().current_loop()) }).unwrap();
+    ///             let b = scope.spawn(|| async { Ok::<_, String>(tulipa::group().unwrap().current_loop()) }).unwrap();
+    ///             Ok((a.await.unwrap(), b.await.unwrap()))
+    ///         })
+    ///         .await
+    ///         .unwrap()
+    /// })
+    /// .unwrap();
+    /// assert_ne!(loops.0, loops.1); // least loaded: one child per loop
+    /// ```
     pub fn spawn<F, Fut, T>(&self, build: F) -> Result<GroupTask<T>, SpawnError>
     where
         F: FnOnce() -> Fut + Send + 'static,
@@ -191,20 +212,42 @@ impl<E: Send + 'static> Scope<E> {
     /// # Panics
     ///
     /// Outside a running tulipa loop.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sum = tulipa::run_group(3, async {
+    ///     let group = tulipa::group().unwrap();
+    ///     group
+    ///         .scope(|scope| async move {
+    ///             let children: Vec<_> = (0..3u32)
+    ///                 .map(|i| scope.spawn_on(i as usize, move || async move { Ok::<_, String>(i * 10) }).unwrap())
+    ///                 .collect();
+    ///             let mut sum = 0;
+    ///             for child in children {
+    ///                 sum += child.await.unwrap();
+    ///             }
+    ///             Ok(sum)
+    ///         })
+    ///         .await
+    ///         .unwrap()
+    /// })
+    /// .unwrap();
+    /// assert_eq!(sum, 30);
+    /// ```
     pub fn spawn_on<F, Fut, T>(&self, index: usize, build: F) -> Result<GroupTask<T>, SpawnError>
     where
         F: FnOnce() -> Fut + Send + 'static,
         Fut: Future<Output = Result<T, E>> + 'static,
         T: Send + 'static,
     {
-        let hold_clock = self.group.shared.virtual_time;
         {
             let state = self.state.borrow();
             if state.closed || state.aborting {
                 // Dropped at once: the handle reports a cancel.
                 let refused = TaskShared::new(None);
                 drop(Completer::new(refused.clone()));
-                return Ok(GroupTask::new(refused, index, hold_clock));
+                return Ok(GroupTask::new(refused, index, None));
             }
         }
         let remote = self.group.spawn_shared(index, build, None)?;
@@ -230,20 +273,72 @@ impl<E: Send + 'static> Scope<E> {
             }
             scope.ended(slot);
         }));
-        Ok(GroupTask::new(user, index, hold_clock))
+        Ok(GroupTask::new(user, index, None))
     }
 
     /// Live children.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let live = tulipa::run_group(2, async {
+    ///     let group = tulipa::group().unwrap();
+    ///     group
+    ///         .scope(|scope| async move {
+    ///             let child = scope.spawn_on(1, || async { Ok::<_, String>(()) }).unwrap();
+    ///             let live = scope.len();
+    ///             child.await.unwrap();
+    ///             Ok((live, scope.len()))
+    ///         })
+    ///         .await
+    ///         .unwrap()
+    /// })
+    /// .unwrap();
+    /// assert_eq!(live.0, 1);
+    /// ```
     pub fn len(&self) -> usize {
         self.state.borrow().live
     }
 
     /// Whether no child is live.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let empty = tulipa::run_group(1, async {
+    ///     let group = tulipa::group().unwrap();
+    ///     group
+    ///         .scope(|scope: tulipa::group::Scope<String>| async move { Ok(scope.is_empty()) })
+    ///         .await
+    ///         .unwrap()
+    /// })
+    /// .unwrap();
+    /// assert!(empty);
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// Whether a failure happened and the children are being cancelled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let seen = tulipa::run_group(2, async {
+    ///     let group = tulipa::group().unwrap();
+    ///     let out = group
+    ///         .scope(|scope| async move {
+    ///             assert!(!scope.is_aborting());
+    ///             let failing = scope.spawn_on(1, || async { Err::<(), _>("no".to_owned()) }).unwrap();
+    ///             let _ = failing.await; // the failure went to the scope
+    ///             Ok(scope.is_aborting())
+    ///         })
+    ///         .await;
+    ///     out.unwrap_err().errors().len()
+    /// })
+    /// .unwrap();
+    /// assert_eq!(seen, 1); // the body was dropped once the child failed
+    /// ```
     pub fn is_aborting(&self) -> bool {
         self.state.borrow().aborting
     }
@@ -315,39 +410,3 @@ impl<E> fmt::Debug for Scope<E> {
             .finish()
     }
 }
-
-/// Why a cross-loop [`Scope`] failed: every failure, in order.
-pub struct ScopeError<E> {
-    errors: Vec<ChildError<E>>,
-}
-
-impl<E> ScopeError<E> {
-    /// The failures, in the order they happened.
-    pub fn errors(&self) -> &[ChildError<E>] {
-        &self.errors
-    }
-
-    /// The failures, by value.
-    pub fn into_errors(self) -> Vec<ChildError<E>> {
-        self.errors
-    }
-}
-
-impl<E: fmt::Debug> fmt::Debug for ScopeError<E> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ScopeError")
-            .field("errors", &self.errors)
-            .finish()
-    }
-}
-
-impl<E> fmt::Display for ScopeError<E> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.errors.len() {
-            1 => f.write_str("1 task of the scope failed"),
-            n => write!(f, "{n} tasks of the scope failed"),
-        }
-    }
-}
-
-impl<E: fmt::Debug + fmt::Display> std::error::Error for ScopeError<E> {}

@@ -209,6 +209,32 @@ impl GroupHandle {
     }
 
     /// Open connections on loop `index` handed out by a group server.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::io::Read;
+    /// use tulipa::group::ServeMode;
+    ///
+    /// let group = tulipa::LoopGroup::new(2).unwrap();
+    /// let (tx, rx) = std::sync::mpsc::channel();
+    /// let server = group
+    ///     .start_server(ServeMode::Acceptor, "127.0.0.1:0", move |_reader, writer| {
+    ///         let tx = tx.clone();
+    ///         async move {
+    ///             tx.send(tulipa::group().unwrap().current_loop().unwrap()).unwrap();
+    ///             std::future::pending::<()>().await; // stays open
+    ///             drop(writer);
+    ///         }
+    ///     })
+    ///     .unwrap();
+    /// let _client = std::net::TcpStream::connect(server.local_addr()).unwrap();
+    /// let index = rx.recv().unwrap();
+    /// assert_eq!(group.connections(index), 1);
+    /// assert_eq!(group.connections(1 - index), 0);
+    /// # drop(server);
+    /// # drop(group);
+    /// ```
     pub fn connections(&self, index: usize) -> usize {
         self.shared.loads.get(index).map_or(0, |l| {
             // ORDERING: a snapshot for display.
@@ -350,16 +376,64 @@ pub struct GroupServer {
 
 impl GroupServer {
     /// The address the server listens on.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulipa::group::ServeMode;
+    ///
+    /// let group = tulipa::LoopGroup::new(1).unwrap();
+    /// let server = group.start_server(ServeMode::PerLoop, "127.0.0.1:0", |_, _| async {}).unwrap();
+    /// assert!(server.local_addr().ip().is_loopback());
+    /// assert_ne!(server.local_addr().port(), 0); // the port the OS chose
+    /// # drop(server);
+    /// # drop(group);
+    /// ```
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
     }
 
     /// How it spreads connections.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulipa::group::ServeMode;
+    ///
+    /// let group = tulipa::LoopGroup::new(1).unwrap();
+    /// let server = group.start_server(ServeMode::Acceptor, "127.0.0.1:0", |_, _| async {}).unwrap();
+    /// assert_eq!(server.mode(), ServeMode::Acceptor);
+    /// # drop(server);
+    /// # drop(group);
+    /// ```
     pub fn mode(&self) -> ServeMode {
         self.mode
     }
 
     /// Stops accepting: the listeners close on their loops.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tulipa::group::ServeMode;
+    ///
+    /// let group = tulipa::LoopGroup::new(2).unwrap();
+    /// let server = group.start_server(ServeMode::Acceptor, "127.0.0.1:0", |_, _| async {}).unwrap();
+    /// let addr = server.local_addr();
+    /// server.close();
+    /// // The listener closes on its loop: connecting is soon refused.
+    /// let mut refused = false;
+    /// for _ in 0..500 {
+    ///     if std::net::TcpStream::connect(addr).is_err() {
+    ///         refused = true;
+    ///         break;
+    ///     }
+    ///     std::thread::sleep(Duration::from_millis(10));
+    /// }
+    /// assert!(refused);
+    /// # drop(group);
+    /// ```
     pub fn close(&self) {
         for accepting in &self.accepting {
             accepting.cancel();

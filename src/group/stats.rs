@@ -36,6 +36,20 @@ pub struct GroupStats {
 
 impl GroupStats {
     /// The sum of the loops' cross-thread posts that answered.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let group = tulipa::LoopGroup::new(2).unwrap();
+    /// for _ in 0..3 {
+    ///     group.spawn_on(1, || async {}).unwrap().wait().unwrap();
+    /// }
+    /// let stats = group.stats(Duration::from_secs(5));
+    /// assert!(stats.cross_thread_posts() >= 3); // the spawns, at least
+    /// # drop(group);
+    /// ```
     pub fn cross_thread_posts(&self) -> u64 {
         self.loops
             .iter()
@@ -79,7 +93,7 @@ impl GroupHandle {
                     completer.complete(Ok(crate::get_running_loop().map(|lp| lp.stats())));
                 };
                 self.shared.handles[i].call_soon_threadsafe(ask).ok()?;
-                Some(GroupTask::new(shared, i, false))
+                Some(GroupTask::new(shared, i, None))
             })
             .collect();
         let loops = asked

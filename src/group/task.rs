@@ -19,21 +19,22 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use super::sync::{AtomicBool, Condvar, Mutex};
-use crate::runtime::PendingPost;
+use super::lock_and_flag::{AtomicBool, Condvar, Mutex};
 use crate::task::{PanicError, TaskError};
+use crate::trace::GroupTrace;
 
 /// What both ends of a cross-loop task share.
 pub(crate) struct TaskShared<T> {
     /// A cancel was requested; read by the running side at each poll.
     cancel: AtomicBool,
-    state: Mutex<State<T>>,
+    state: Mutex<Handoff<T>>,
     ended: Condvar,
     /// Where a cancel goes on from here (a scope child's own handle).
     upstream: Option<Arc<dyn Cancel>>,
 }
 
-struct State<T> {
+/// What crosses between the two threads: the output and both sides' wakers.
+struct Handoff<T> {
     output: Option<Result<T, TaskError>>,
     done: bool,
     /// The awaiting side.
@@ -74,7 +75,7 @@ impl<T> TaskShared<T> {
     pub(crate) fn new(upstream: Option<Arc<dyn Cancel>>) -> Arc<TaskShared<T>> {
         Arc::new(TaskShared {
             cancel: AtomicBool::new(false),
-            state: Mutex::new(State {
+            state: Mutex::new(Handoff {
                 output: None,
                 done: false,
                 joiner: None,
@@ -230,20 +231,21 @@ pub struct GroupTask<T> {
     shared: Arc<TaskShared<T>>,
     index: usize,
     polled: bool,
-    /// Set on a group with a virtual clock: the awaiting loop's clock waits
-    /// for the result instead of jumping past it.
-    hold_clock: bool,
-    hold: Option<PendingPost>,
+    /// On a traced group: the arrow for the result, ended where it arrives.
+    result_flow: Option<(GroupTrace, u64)>,
 }
 
 impl<T: Send + 'static> GroupTask<T> {
-    pub(crate) fn new(shared: Arc<TaskShared<T>>, index: usize, hold_clock: bool) -> GroupTask<T> {
+    pub(crate) fn new(
+        shared: Arc<TaskShared<T>>,
+        index: usize,
+        result_flow: Option<(GroupTrace, u64)>,
+    ) -> GroupTask<T> {
         GroupTask {
             shared,
             index,
             polled: false,
-            hold_clock,
-            hold: None,
+            result_flow,
         }
     }
 
@@ -274,6 +276,16 @@ impl<T: Send + 'static> GroupTask<T> {
 
 impl<T> GroupTask<T> {
     /// The index of the loop the task runs on.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let group = tulipa::LoopGroup::new(3).unwrap();
+    /// let task = group.spawn_on(2, || async {}).unwrap();
+    /// assert_eq!(task.loop_index(), 2);
+    /// task.wait().unwrap();
+    /// # drop(group);
+    /// ```
     pub fn loop_index(&self) -> usize {
         self.index
     }
@@ -293,6 +305,46 @@ impl<T> GroupTask<T> {
     /// ```
     pub fn is_done(&self) -> bool {
         self.shared.is_done()
+    }
+
+    /// Registers `cx`'s waker for the task's end without taking its output
+    /// and without counting as an await: a handle watched this way and then
+    /// dropped detaches the task, as `Task::poll_done` does for `wait`.
+    #[allow(dead_code, reason = "for `wait` once it takes any task handle")]
+    pub(crate) fn poll_done(&self, cx: &mut Context<'_>) -> Poll<()> {
+        let mut state = self.shared.state.lock();
+        if state.done {
+            return Poll::Ready(());
+        }
+        match &state.joiner {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            _ => state.joiner = Some(cx.waker().clone()),
+        }
+        Poll::Pending
+    }
+
+    /// Whether the task ended by panicking (what `wait`'s `FirstException`
+    /// looks for); `false` while it runs and after its output was taken.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let group = tulipa::LoopGroup::new(1).unwrap();
+    /// let ok = group.spawn(|| async { 1 }).unwrap();
+    /// let boom = group.spawn(|| async { panic!("boom") }).unwrap();
+    /// while !(ok.is_done() && boom.is_done()) {
+    ///     std::thread::yield_now();
+    /// }
+    /// assert!(!ok.is_panicked());
+    /// assert!(boom.is_panicked());
+    /// assert!(matches!(boom.wait(), Err(tulipa::TaskError::Panicked(_))));
+    /// # drop(group);
+    /// ```
+    pub fn is_panicked(&self) -> bool {
+        matches!(
+            self.shared.state.lock().output,
+            Some(Err(TaskError::Panicked(_)))
+        )
     }
 
     /// Blocks the calling thread until the task ends.
@@ -370,6 +422,7 @@ impl<T> GroupTask<T> {
             }
         };
         self.polled = false;
+        self.trace_arrival();
         Ok(output.expect("the output of a GroupTask was already taken"))
     }
 }
@@ -387,7 +440,7 @@ impl<T> Future for GroupTask<T> {
             if state.done {
                 let output = state.output.take();
                 drop(state);
-                self.hold = None;
+                self.trace_arrival();
                 // Ended: dropping the handle has nothing left to cancel.
                 self.polled = false;
                 return Poll::Ready(output.expect("a GroupTask was polled after it completed"));
@@ -397,10 +450,19 @@ impl<T> Future for GroupTask<T> {
                 _ => state.joiner = Some(cx.waker().clone()),
             }
         }
-        if self.hold_clock && self.hold.is_none() {
-            self.hold = crate::get_running_loop().map(|lp| lp.handle().hold());
-        }
         Poll::Pending
+    }
+}
+
+impl<T> GroupTask<T> {
+    /// Ends the result's arrow on the lane of the thread that received it.
+    fn trace_arrival(&mut self) {
+        if let Some((trace, id)) = self.result_flow.take() {
+            let lane = super::group()
+                .and_then(|g| g.current_loop())
+                .unwrap_or_else(|| trace.sink().lane_of_current_thread());
+            trace.sink().flow(lane, "result", id, false);
+        }
     }
 }
 
@@ -434,6 +496,61 @@ impl<T> fmt::Debug for GroupTask<T> {
             .field("loop", &self.index)
             .field("done", &self.is_done())
             .finish()
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+    use std::task::Wake;
+
+    struct CountWakes(AtomicUsize);
+
+    impl Wake for CountWakes {
+        fn wake(self: Arc<Self>) {
+            // ORDERING: a test counter, read after the waking thread joined.
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    #[test]
+    fn poll_done_is_woken_by_the_end_takes_no_output_and_does_not_cancel_on_drop() {
+        let shared = TaskShared::<u32>::new(None);
+        let completer = Completer::new(shared.clone());
+        let task = GroupTask::new(shared.clone(), 0, None);
+        let wakes = Arc::new(CountWakes(AtomicUsize::new(0)));
+        let waker = Waker::from(wakes.clone());
+        let mut cx = Context::from_waker(&waker);
+        assert!(task.poll_done(&mut cx).is_pending());
+        assert!(!task.is_panicked());
+        std::thread::spawn(move || completer.complete(Ok(9)))
+            .join()
+            .unwrap();
+        // ORDERING: the completing thread was joined.
+        assert_eq!(wakes.0.load(Ordering::Relaxed), 1);
+        assert!(task.poll_done(&mut cx).is_ready());
+        assert_eq!(task.wait().unwrap(), 9, "the output is still there");
+
+        // Watched, then dropped while pending: the task is not cancelled.
+        let shared = TaskShared::<u32>::new(None);
+        let task = GroupTask::new(shared.clone(), 0, None);
+        assert!(task.poll_done(&mut cx).is_pending());
+        drop(task);
+        assert!(!shared.cancel_requested());
+    }
+
+    #[test]
+    fn is_panicked_sees_a_panic_only() {
+        let shared = TaskShared::<u32>::new(None);
+        let task = GroupTask::new(shared.clone(), 0, None);
+        let payload: Box<dyn std::any::Any + Send> = Box::new("boom");
+        Completer::new(shared).complete(Err(TaskError::Panicked(PanicError::new(payload))));
+        assert!(task.is_panicked());
+        let cancelled = TaskShared::<u32>::new(None);
+        let task = GroupTask::new(cancelled.clone(), 0, None);
+        drop(Completer::new(cancelled));
+        assert!(task.is_done() && !task.is_panicked());
     }
 }
 
@@ -485,7 +602,7 @@ mod loom_tests {
             let shared = TaskShared::<u32>::new(None);
             let completer = Completer::new(shared.clone());
             let runner = loom::thread::spawn(move || completer.complete(Ok(7)));
-            let task = GroupTask::new(shared, 0, false);
+            let task = GroupTask::new(shared, 0, None);
             assert_eq!(task.wait().unwrap(), 7);
             runner.join().unwrap();
         });

@@ -103,7 +103,7 @@ impl EventLoop {
     /// assert_eq!(lp.io_sources(), 0);
     /// ```
     pub fn remove_reader(&self, fd: RawFd) -> bool {
-        self.core.reactor.remove_fd(fd, Direction::Read)
+        self.core.reactor().remove_fd(fd, Direction::Read)
     }
 
     /// Stops watching `fd` for writing; `true` if it had a writer.
@@ -120,7 +120,7 @@ impl EventLoop {
     /// assert!(!lp.remove_writer(tx.as_raw_fd())); // removed already
     /// ```
     pub fn remove_writer(&self, fd: RawFd) -> bool {
-        self.core.reactor.remove_fd(fd, Direction::Write)
+        self.core.reactor().remove_fd(fd, Direction::Write)
     }
 
     /// How many I/O sources are registered with the loop's selector: sockets
@@ -141,13 +141,13 @@ impl EventLoop {
     /// assert_eq!(lp.io_sources(), 0);
     /// ```
     pub fn io_sources(&self) -> usize {
-        self.core.reactor.source_count()
+        self.core.reactor().source_count()
     }
 
     fn add_fd(&self, fd: RawFd, dir: Direction, callback: Box<dyn FnMut()>) -> io::Result<()> {
         if self.is_closed() {
             return Err(io::Error::other("event loop is closed"));
         }
-        self.core.reactor.add_fd(fd, dir, callback)
+        self.core.reactor().add_fd(fd, dir, callback)
     }
 }

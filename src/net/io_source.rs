@@ -69,7 +69,7 @@ impl<S: Socket> IoSource<S> {
         interest: Interest,
         ready: bool,
     ) -> io::Result<IoSource<S>> {
-        let (token, io) = core.reactor.register(&mut source, interest, ready)?;
+        let (token, io) = core.reactor().register(&mut source, interest, ready)?;
         Ok(IoSource {
             source,
             interest,
@@ -124,10 +124,10 @@ impl<S: Socket> IoSource<S> {
         let fd = self.source.as_raw_fd();
         let mut source = mio::unix::SourceFd(&fd);
         let token = core
-            .reactor
+            .reactor()
             .register_io(&mut source, self.interest, self.io.clone())?;
         let old = std::mem::replace(&mut *self.reg.borrow_mut(), Registration { core, token });
-        old.core.reactor.deregister(&mut source, old.token);
+        old.core.reactor().deregister(&mut source, old.token);
         Ok(())
     }
 
@@ -255,7 +255,7 @@ impl<S: Socket> Drop for IoSource<S> {
         let source = &mut mio::unix::SourceFd(&fd);
         #[cfg(not(unix))]
         let source = &mut self.source;
-        reg.core.reactor.deregister(source, reg.token);
+        reg.core.reactor().deregister(source, reg.token);
     }
 }
 

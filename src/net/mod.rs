@@ -78,7 +78,7 @@ mod server;
 mod stream_reader;
 mod stream_writer;
 #[cfg(unix)]
-mod sys;
+pub(crate) mod sys;
 mod tcp_listener;
 mod tcp_stream;
 mod udp;

@@ -1,5 +1,7 @@
 //! The socket calls that neither std nor mio offers: `listen(2)` with a
-//! chosen backlog, and `SO_REUSEADDR` / `SO_REUSEPORT` set before `bind(2)`.
+//! chosen backlog, and `SO_REUSEADDR` / `SO_REUSEPORT` set before `bind(2)`;
+//! and, on Linux, the thread affinity calls a pinned loop group needs
+//! (`sched_setaffinity(2)` / `sched_getaffinity(2)`, absent from std).
 //!
 //! This is the crate's only `unsafe` module. std and mio both listen with a
 //! hard-coded backlog of 128 and neither can set an option between
@@ -129,6 +131,38 @@ fn bind(fd: &OwnedFd, addr: SocketAddr) -> io::Result<()> {
             })
         }
     }
+}
+
+/// The CPUs the calling thread may run on, ascending (`sched_getaffinity(2)`).
+#[cfg(target_os = "linux")]
+pub(crate) fn thread_cores() -> io::Result<Vec<usize>> {
+    // SAFETY: cpu_set_t is a plain bit array: all zeroes is the empty set.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: pid 0 is the calling thread; `set` is a live cpu_set_t and its
+    // exact size is passed, so the kernel writes within it.
+    cvt(unsafe { libc::sched_getaffinity(0, size_of::<libc::cpu_set_t>(), &mut set) })?;
+    let max = 8 * size_of::<libc::cpu_set_t>();
+    // SAFETY: CPU_ISSET only reads `set`, and every index is below its size
+    // in bits (CPU_SETSIZE).
+    Ok((0..max)
+        .filter(|&cpu| unsafe { libc::CPU_ISSET(cpu, &set) })
+        .collect())
+}
+
+/// Restricts the calling thread to CPU `core` (`sched_setaffinity(2)`).
+/// `core` must be below `CPU_SETSIZE`; the caller checks.
+#[cfg(target_os = "linux")]
+pub(crate) fn pin_thread(core: usize) -> io::Result<()> {
+    if core >= 8 * size_of::<libc::cpu_set_t>() {
+        return Err(io::Error::from(io::ErrorKind::InvalidInput));
+    }
+    // SAFETY: as in `thread_cores`, all zeroes is the empty set.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `core` was checked to be below the set's size in bits.
+    unsafe { libc::CPU_SET(core, &mut set) };
+    // SAFETY: pid 0 is the calling thread; `set` is a live cpu_set_t of the
+    // size passed, only read by the kernel.
+    cvt(unsafe { libc::sched_setaffinity(0, size_of::<libc::cpu_set_t>(), &set) })
 }
 
 fn cvt(ret: libc::c_int) -> io::Result<()> {

@@ -394,7 +394,7 @@ impl Command {
             .map(|p| crate::net::pipe::reader(core.clone(), p.into()))
             .transpose()?;
         let handle = LoopHandle {
-            remote: core.remote.clone(),
+            remote: core.remote().clone(),
         };
         let state = Rc::new(ChildState {
             pid: child.id(),
@@ -825,7 +825,7 @@ impl ChildState {
     fn unwatch(&self) {
         let fd = self.pidfd.borrow_mut().take();
         if let (Some(fd), Some(core)) = (&fd, self.core.upgrade()) {
-            core.reactor.remove_fd(fd.as_raw_fd(), Direction::Read);
+            core.reactor().remove_fd(fd.as_raw_fd(), Direction::Read);
         }
         drop(fd);
     }
@@ -893,7 +893,7 @@ fn watch_pidfd(core: &Rc<Core>, state: &Rc<ChildState>) -> io::Result<()> {
             let raw = fd.as_raw_fd();
             *state.pidfd.borrow_mut() = Some(fd);
             let watched = state.clone();
-            let added = core.reactor.add_fd(
+            let added = core.reactor().add_fd(
                 raw,
                 Direction::Read,
                 Box::new(move || {
@@ -936,7 +936,7 @@ impl Reaper {
             // Reapers of loops gone: their children become orphans.
             reapers.retain(|_, (core, _)| core.strong_count() > 0);
             reapers
-                .entry(core.id)
+                .entry(core.id())
                 .or_insert_with(|| {
                     let reaper = Rc::new(Reaper {
                         children: RefCell::new(Vec::new()),

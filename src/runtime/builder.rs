@@ -33,6 +33,10 @@ pub struct Builder {
     trace: Option<PathBuf>,
     trace_svg: Option<PathBuf>,
     trace_capacity: usize,
+    /// Set by a loop group: the loop's seat at the group's clock, and its
+    /// lane in the group's trace.
+    group_clock: Option<super::clock::ClockMember>,
+    group_tracer: Option<(crate::trace::GroupTrace, usize)>,
 }
 
 impl Default for Builder {
@@ -45,6 +49,8 @@ impl Default for Builder {
             trace: None,
             trace_svg: None,
             trace_capacity: crate::trace::DEFAULT_CAPACITY,
+            group_clock: None,
+            group_tracer: None,
         }
     }
 }
@@ -127,6 +133,17 @@ impl Builder {
         self
     }
 
+    /// A loop of a group: it shares the group's clock and trace.
+    pub(crate) fn group_member(
+        mut self,
+        clock: Option<super::clock::ClockMember>,
+        trace: Option<(crate::trace::GroupTrace, usize)>,
+    ) -> Builder {
+        self.group_clock = clock;
+        self.group_tracer = trace;
+        self
+    }
+
     /// Builds the loop.
     ///
     /// # Errors
@@ -142,10 +159,15 @@ impl Builder {
             .or_else(|| std::env::var_os("TULIPA_TRACE").map(PathBuf::from));
         let config = super::core::Config {
             virtual_time: self.virtual_time,
+            group_clock: self.group_clock,
             eager_tasks: self.eager_tasks,
             slow_callback: debug.then_some(self.slow_callback),
-            tracer: trace
-                .map(|json| crate::trace::Tracer::new(json, self.trace_svg, self.trace_capacity)),
+            tracer: match self.group_tracer {
+                Some((group, index)) => Some(group.tracer(index)),
+                None => trace.map(|json| {
+                    crate::trace::Tracer::new(json, self.trace_svg, self.trace_capacity)
+                }),
+            },
         };
         Ok(EventLoop::owning(Rc::new(Core::new(id, config)?)))
     }

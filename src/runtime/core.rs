@@ -11,13 +11,16 @@ use std::panic::Location;
 
 use super::callback_handle::{CallCell, CallOnce};
 use super::clock::Clock;
+use super::context::Enter;
 use super::raw_task::{Finished, JoinRef, LocalTasks, Scheduled, TaskRef};
 use super::reactor::{Polled, Reactor, Woken};
 use super::remote::{Msg, Remote};
 use super::stats::{bump, Counters, LoopStats};
 use super::timers::{Action, TimerKey, Timers};
 use super::ExceptionContext;
-use crate::task::TaskInfo;
+use crate::panic::panic_message;
+use crate::task::error::TaskError;
+use crate::task::id::TaskInfo;
 use crate::trace::Tracer;
 
 /// Lane of the loop thread in a trace.
@@ -26,6 +29,8 @@ const LOOP_LANE: usize = 0;
 /// What the builder decided.
 pub(crate) struct Config {
     pub(crate) virtual_time: bool,
+    /// The loop's seat at its group's shared virtual clock.
+    pub(crate) group_clock: Option<super::clock::ClockMember>,
     /// `spawn` starts tasks eagerly.
     pub(crate) eager_tasks: bool,
     /// `Some(threshold)` in debug mode.
@@ -37,8 +42,6 @@ pub(crate) struct Config {
 pub(crate) enum Ready {
     /// Poll a task.
     Task(Scheduled),
-    /// Poll the future given to `run_until_complete`.
-    Main,
     /// Run a callback (`call_soon`, a due `call_later`, a posted callback).
     Call(Rc<dyn CallOnce>),
     /// Run a callback posted from another thread.
@@ -52,21 +55,20 @@ pub(crate) type Handler = Rc<dyn Fn(&ExceptionContext)>;
 
 /// Loop state shared by the `EventLoop`, its handles and the thread-local slot.
 pub(crate) struct Core {
-    pub(crate) id: u64,
-    pub(crate) clock: Clock,
+    id: u64,
+    clock: Clock,
     ready: RefCell<VecDeque<Ready>>,
     /// The live tasks; also this loop's identity for their wakers.
-    pub(crate) tasks: LocalTasks,
-    pub(crate) timers: RefCell<Timers>,
-    pub(crate) reactor: Reactor,
+    tasks: LocalTasks,
+    timers: RefCell<Timers>,
+    reactor: Reactor,
     /// Reused buffer for what the selector found ready.
     io_woken: RefCell<Vec<Woken>>,
-    pub(crate) remote: Arc<Remote>,
+    remote: Arc<Remote>,
     /// Reused buffer for draining the inbox.
     drained: RefCell<Vec<Msg>>,
-    pub(crate) stopping: Cell<bool>,
-    pub(crate) closed: Cell<bool>,
-    main_scheduled: Cell<bool>,
+    stopping: Cell<bool>,
+    closed: Cell<bool>,
     handler: RefCell<Option<Handler>>,
     eager_tasks: bool,
     /// Tasks cancelled because their awaited handle was dropped, collected
@@ -78,12 +80,12 @@ pub(crate) struct Core {
     refused: RefCell<Vec<Box<dyn std::any::Any>>>,
     /// Inside `detaching`: a dropped awaited handle detaches its task.
     detaching: Cell<bool>,
-    pub(crate) counters: Counters,
+    counters: Counters,
     /// Debug mode: warn about callbacks slower than this.
-    pub(crate) slow_callback: Cell<Option<Duration>>,
-    pub(crate) tracer: Option<Tracer>,
+    slow_callback: Cell<Option<Duration>>,
+    tracer: Option<Tracer>,
     /// The pool of `run_in_executor`, made on first use; shut down by `close`.
-    pub(crate) default_executor: RefCell<Option<crate::executor::ThreadPoolExecutor>>,
+    default_executor: RefCell<Option<crate::executor::ThreadPoolExecutor>>,
 }
 
 impl Core {
@@ -92,7 +94,7 @@ impl Core {
         let remote = Arc::new(Remote::new(wakeup));
         Ok(Core {
             id,
-            clock: Clock::new(config.virtual_time),
+            clock: Clock::new(config.virtual_time, config.group_clock),
             ready: RefCell::new(VecDeque::with_capacity(64)),
             tasks: LocalTasks::new(remote.clone()),
             timers: RefCell::new(Timers::default()),
@@ -102,7 +104,6 @@ impl Core {
             drained: RefCell::new(Vec::new()),
             stopping: Cell::new(false),
             closed: Cell::new(false),
-            main_scheduled: Cell::new(false),
             handler: RefCell::new(None),
             eager_tasks: config.eager_tasks,
             cancelled: RefCell::new(None),
@@ -114,6 +115,102 @@ impl Core {
             tracer: config.tracer,
             default_executor: RefCell::new(None),
         })
+    }
+
+    /// The loop's number, unique in the process (timers and I/O sources
+    /// remember which loop they were armed on).
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// The loop's selector and its registered sources.
+    pub(crate) fn reactor(&self) -> &Reactor {
+        &self.reactor
+    }
+
+    /// The loop's inbox, the door from other threads.
+    pub(crate) fn remote(&self) -> &Arc<Remote> {
+        &self.remote
+    }
+
+    /// The trace recorder, on a traced loop.
+    pub(crate) fn tracer(&self) -> Option<&Tracer> {
+        self.tracer.as_ref()
+    }
+
+    /// Whether the loop runs on the virtual clock.
+    pub(crate) fn is_virtual_time(&self) -> bool {
+        self.clock.is_virtual()
+    }
+
+    /// Whether `close` was called.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.get()
+    }
+
+    /// Whether `stop` was asked for and the current run has not ended yet.
+    pub(super) fn is_stopping(&self) -> bool {
+        self.stopping.get()
+    }
+
+    /// Asks the loop to stop after the current iteration, or sets whether
+    /// a run ending now has consumed the stop.
+    pub(super) fn set_stopping(&self, stopping: bool) {
+        self.stopping.set(stopping);
+    }
+
+    /// The live tasks and the loop's scheduling of them.
+    pub(super) fn tasks(&self) -> &LocalTasks {
+        &self.tasks
+    }
+
+    /// The per-loop counters behind `stats()`.
+    pub(super) fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    /// Debug mode's slow-callback threshold; `None` when debug mode is off.
+    pub(super) fn slow_callback(&self) -> Option<Duration> {
+        self.slow_callback.get()
+    }
+
+    pub(super) fn set_slow_callback(&self, threshold: Option<Duration>) {
+        self.slow_callback.set(threshold);
+    }
+
+    /// The pool of `run_in_executor`, made by `make` on first use; `None`
+    /// once the loop is closed.
+    pub(crate) fn default_executor(
+        &self,
+        make: impl FnOnce() -> crate::executor::ThreadPoolExecutor,
+    ) -> Option<crate::executor::ThreadPoolExecutor> {
+        if self.closed.get() {
+            return None;
+        }
+        Some(
+            self.default_executor
+                .borrow_mut()
+                .get_or_insert_with(make)
+                .clone(),
+        )
+    }
+
+    /// Replaces the pool of `run_in_executor`; returns the previous one.
+    pub(crate) fn replace_default_executor(
+        &self,
+        pool: Option<crate::executor::ThreadPoolExecutor>,
+    ) -> Option<crate::executor::ThreadPoolExecutor> {
+        self.default_executor.replace(pool)
+    }
+
+    /// Whether the timer `key` is still armed (not fired, not cancelled).
+    pub(crate) fn timer_is_armed(&self, key: TimerKey) -> bool {
+        self.timers.borrow().is_armed(key)
+    }
+
+    /// Replaces the waker of the armed timer `key`.
+    pub(crate) fn set_timer_waker(&self, key: TimerKey, waker: &std::task::Waker) {
+        self.timers.borrow_mut().set_waker(key, waker);
     }
 
     pub(crate) fn stats(&self) -> LoopStats {
@@ -132,13 +229,6 @@ impl Core {
     /// Appends a task to the ready queue.
     pub(crate) fn push_task(&self, task: Scheduled) {
         self.push_ready(Ready::Task(task));
-    }
-
-    /// Schedules the future of `run_until_complete`.
-    pub(crate) fn schedule_main(&self) {
-        if !self.main_scheduled.replace(true) {
-            self.push_ready(Ready::Main);
-        }
     }
 
     /// Schedules a callback with `call_soon`.
@@ -299,8 +389,37 @@ impl Core {
         }
     }
 
+    /// Closes the loop (see `EventLoop::close`); closing twice does nothing.
+    pub(super) fn close(self: &Rc<Core>) {
+        if self.closed.replace(true) {
+            return;
+        }
+        // Drop user futures with this loop as the running one, so their Drop
+        // code may still look at it (spawns made there are cancelled at once).
+        let enter = Enter::new(self).ok();
+        for msg in self.remote.inbox.close() {
+            self.discard(msg);
+        }
+        self.close_tasks(self.slow_callback.get().is_some());
+        self.clear_queues();
+        drop(enter);
+        // asyncio's close: `executor.shutdown(wait=False)`. The loop's jobs
+        // that had not started were cancelled with their tasks just above.
+        if let Some(pool) = self.default_executor.take() {
+            pool.shutdown(false, false);
+        }
+        if let Some(tracer) = &self.tracer {
+            if let Err(e) = tracer.flush() {
+                emit(
+                    log::Level::Error,
+                    format_args!("cannot write the trace: {e}"),
+                );
+            }
+        }
+    }
+
     /// Drops every live task's future, one at a time (loop close).
-    pub(crate) fn close_tasks(&self, debug: bool) {
+    fn close_tasks(&self, debug: bool) {
         while let Some((info, finished)) = self.tasks.close_next() {
             if debug {
                 // asyncio: "Task was destroyed but it is pending!"
@@ -337,7 +456,7 @@ impl Core {
         if let Err(payload) = std::panic::catch_unwind(run) {
             self.report(&ExceptionContext {
                 message: "dropping a discarded callback panicked".to_owned(),
-                panic: Some(crate::task::panic_message(&*payload)),
+                panic: Some(panic_message(&*payload)),
                 task: None,
             });
         }
@@ -370,10 +489,30 @@ impl Core {
         self.timers.borrow_mut().cancel(key)
     }
 
+    /// Runs the loop until `future`, the main task, completes or the loop
+    /// stops (`run_until_complete`); `None` if it stopped first, in which
+    /// case the future has been dropped.
+    pub(super) fn run_main<F: Future>(
+        &self,
+        future: F,
+        location: &'static Location<'static>,
+    ) -> Option<Result<F::Output, TaskError>> {
+        self.tasks.run_main(future, location, |scheduled, is_done| {
+            self.push_task(scheduled);
+            // As asyncio's `run_forever`: an iteration first, then the
+            // checks, so a `stop()` made before running still lets one
+            // iteration happen.
+            loop {
+                self.run_once();
+                if is_done() || self.stopping.get() {
+                    break;
+                }
+            }
+        })
+    }
+
     /// One iteration, as asyncio's `BaseEventLoop._run_once`.
-    ///
-    /// `main` polls the future of `run_until_complete` when it is ready.
-    pub(crate) fn run_once(&self, main: &mut dyn FnMut()) {
+    pub(crate) fn run_once(&self) {
         bump(&self.counters.iterations, 1);
         let traced_from = self.tracer.as_ref().map(Tracer::now);
         // 1. Sweep cancelled timers off the heap (`_timer_cancelled_count`).
@@ -398,9 +537,9 @@ impl Core {
                 break;
             };
             if timed {
-                self.run_entry_timed(entry, main);
+                self.run_entry_timed(entry);
             } else {
-                self.run_entry(entry, main);
+                self.run_entry(entry);
             }
         }
         if let (Some(tracer), Some(from)) = (&self.tracer, traced_from) {
@@ -498,6 +637,12 @@ impl Core {
     /// waits in real time and lets virtual time follow.
     fn wait_virtual(&self, timeout: Option<Duration>) {
         let outside_can_post = self.reactor.has_sources() || self.remote.has_holds();
+        if let Some(group) = self.clock.group() {
+            return group.wait(timeout, outside_can_post, |t| {
+                let polled = self.poll_selector(t);
+                polled.io_events > 0 || polled.woken
+            });
+        }
         match timeout {
             Some(gap) if !outside_can_post => {
                 self.clock.advance_by(gap);
@@ -571,24 +716,18 @@ impl Core {
                         self.push_task(scheduled);
                     }
                 }
-                Msg::WakeMain => self.schedule_main(),
                 Msg::Stop => self.stopping.set(true),
             }
         }
     }
 
-    fn run_entry(&self, entry: Ready, main: &mut dyn FnMut()) {
+    fn run_entry(&self, entry: Ready) {
         match entry {
             Ready::Task(task) => {
                 bump(&self.counters.task_polls, 1);
                 if let Some(finished) = self.tasks.run(task) {
                     self.on_finished(finished);
                 }
-            }
-            Ready::Main => {
-                self.main_scheduled.set(false);
-                bump(&self.counters.task_polls, 1);
-                main();
             }
             Ready::Call(call) => {
                 if !call.is_cancelled() {
@@ -609,19 +748,18 @@ impl Core {
     }
 
     /// `run_entry` with a clock read around it, for debug mode and tracing.
-    fn run_entry_timed(&self, entry: Ready, main: &mut dyn FnMut()) {
+    fn run_entry_timed(&self, entry: Ready) {
         let task = match &entry {
             Ready::Task(scheduled) => Some(scheduled.task()),
             _ => None,
         };
         if task.as_ref().is_some_and(TaskRef::is_done) {
             // A finished task still in the queue: nothing runs.
-            self.run_entry(entry, main);
+            self.run_entry(entry);
             return;
         }
         let label = match (&entry, &task) {
             (_, Some(task)) => task.label(),
-            (Ready::Main, _) => "main".to_owned(),
             (Ready::Task(_), None) => unreachable!("a task entry has a task"),
             (Ready::Call(_), _) => "callback".to_owned(),
             (Ready::Posted(_), _) => "threadsafe callback".to_owned(),
@@ -629,7 +767,7 @@ impl Core {
             (Ready::Fd(_), _) => "fd callback".to_owned(),
         };
         let started = Instant::now();
-        self.run_entry(entry, main);
+        self.run_entry(entry);
         let took = started.elapsed();
         self.counters.saw_callback_duration(took);
         if let Some(tracer) = &self.tracer {
@@ -668,7 +806,7 @@ impl Core {
 
     /// Empties the ready queue and the timers (loop close); the entries are
     /// dropped after the borrows end, since dropping them runs user code.
-    pub(crate) fn clear_queues(&self) {
+    fn clear_queues(&self) {
         let ready = std::mem::take(&mut *self.ready.borrow_mut());
         let timers = self.timers.borrow_mut().clear();
         self.reactor.clear();

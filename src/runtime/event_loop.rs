@@ -4,19 +4,17 @@
 use std::fmt;
 use std::future::Future;
 use std::io;
-use std::pin::pin;
+use std::panic::Location;
 use std::rc::Rc;
-use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
 use super::callback_handle::{CallCell, CallOnce};
 use super::context::{self, Enter};
 use super::core::{self, Core};
-use super::remote::{Msg, Remote};
 use super::timers::Action;
 use super::{Builder, ExceptionContext, Handle, LoopHandle, LoopStats, RunError, TimerHandle};
-use crate::task::{self as tasks, Task, TaskInfo};
+use crate::task::error::TaskError;
+use crate::task::id::TaskInfo;
 
 /// A selector event loop on one thread (asyncio's `BaseEventLoop`).
 ///
@@ -69,10 +67,14 @@ impl EventLoop {
 
     /// Runs the loop until `future` completes and returns its output.
     ///
-    /// The future is polled on this thread as the loop's "main" future; it
-    /// need not be `'static` or `Send`. Tasks it spawns keep running on the
-    /// loop; they are not cancelled when it returns (use [`EventLoop::run`] or
-    /// [`tulipa::run`](crate::run) for that).
+    /// The future runs on this thread as the loop's main task (asyncio wraps
+    /// it in a task too): a task named "main" that
+    /// [`current_task`](crate::current_task) returns inside it, scheduled
+    /// like any other, but not listed by [`all_tasks`](EventLoop::all_tasks).
+    /// It need not be `'static` or `Send`; it is dropped before this returns.
+    /// Tasks it spawns keep running on the loop; they are not cancelled when
+    /// it returns (use [`EventLoop::run`] or [`tulipa::run`](crate::run) for
+    /// that).
     ///
     /// # Errors
     ///
@@ -80,39 +82,25 @@ impl EventLoop {
     ///   is already running (e.g. a re-entrant call from inside a callback);
     /// - [`RunError::Closed`] if the loop was closed;
     /// - [`RunError::Stopped`] if [`stop`](EventLoop::stop) ended the loop
-    ///   before the future completed; the future is dropped.
+    ///   before the future completed; the future is dropped;
+    /// - [`RunError::Cancelled`] if the main task was cancelled
+    ///   (`current_task().cancel()` inside it).
     ///
     /// # Panics
     ///
-    /// A panic of `future` itself propagates to the caller (tasks' panics do not).
+    /// A panic of `future` itself propagates to the caller (tasks' panics do
+    /// not), at the end of the loop iteration in which it panicked.
+    #[track_caller]
     pub fn run_until_complete<F: Future>(&self, future: F) -> Result<F::Output, RunError> {
         let _enter = self.enter()?;
-        let core = &self.core;
-        let mut future = pin!(future);
-        let waker = Waker::from(Arc::new(MainWake {
-            remote: core.remote.clone(),
-        }));
-        let output = std::cell::Cell::new(None);
-        let done = std::cell::Cell::new(false);
-        let mut poll_main = || {
-            if !done.get() {
-                if let Poll::Ready(v) = future.as_mut().poll(&mut Context::from_waker(&waker)) {
-                    output.set(Some(v));
-                    done.set(true);
-                }
-            }
-        };
-        core.schedule_main();
-        // As asyncio's `run_forever`: an iteration first, then the checks, so
-        // a `stop()` made before running still lets one iteration happen.
-        loop {
-            core.run_once(&mut poll_main);
-            if done.get() || core.stopping.get() {
-                break;
-            }
+        let output = self.core.run_main(future, Location::caller());
+        self.core.set_stopping(false);
+        match output {
+            None => Err(RunError::Stopped),
+            Some(Ok(value)) => Ok(value),
+            Some(Err(TaskError::Cancelled)) => Err(RunError::Cancelled),
+            Some(Err(TaskError::Panicked(panic))) => std::panic::resume_unwind(panic.into_panic()),
         }
-        core.stopping.set(false);
-        output.take().ok_or(RunError::Stopped)
     }
 
     /// Runs the loop until [`stop`](EventLoop::stop) is called.
@@ -123,14 +111,13 @@ impl EventLoop {
     /// [`run_until_complete`](EventLoop::run_until_complete).
     pub fn run_forever(&self) -> Result<(), RunError> {
         let _enter = self.enter()?;
-        let mut nothing = || {};
         loop {
-            self.core.run_once(&mut nothing);
-            if self.core.stopping.get() {
+            self.core.run_once();
+            if self.core.is_stopping() {
                 break;
             }
         }
-        self.core.stopping.set(false);
+        self.core.set_stopping(false);
         Ok(())
     }
 
@@ -144,7 +131,7 @@ impl EventLoop {
     /// [`RunError::AlreadyRunning`] or [`RunError::Closed`].
     pub fn run_once(&self) -> Result<(), RunError> {
         let _enter = self.enter()?;
-        self.core.run_once(&mut || {});
+        self.core.run_once();
         Ok(())
     }
 
@@ -154,6 +141,7 @@ impl EventLoop {
     /// # Errors
     ///
     /// As [`run_until_complete`](EventLoop::run_until_complete).
+    #[track_caller]
     pub fn run<F: Future>(self, future: F) -> Result<F::Output, RunError> {
         let output = self.run_until_complete(future);
         self.cancel_all_tasks();
@@ -166,7 +154,7 @@ impl EventLoop {
     /// spawning tasks; `close` drops whatever is left.
     fn cancel_all_tasks(&self) {
         for _ in 0..100 {
-            let live = self.core.tasks.live();
+            let live = self.core.tasks().live();
             if live.is_empty() {
                 return;
             }
@@ -180,11 +168,11 @@ impl EventLoop {
     }
 
     fn enter(&self) -> Result<Running<'_>, RunError> {
-        if self.core.closed.get() {
+        if self.core.is_closed() {
             return Err(RunError::Closed);
         }
         let enter = Enter::new(&self.core)?;
-        self.core.counters.started_running();
+        self.core.counters().started_running();
         Ok(Running {
             _enter: enter,
             core: &self.core,
@@ -199,7 +187,7 @@ impl EventLoop {
 
     /// Whether debug mode is on (see [`Builder::debug`]).
     pub fn is_debug(&self) -> bool {
-        self.core.slow_callback.get().is_some()
+        self.core.slow_callback().is_some()
     }
 
     /// Turns debug mode on or off while the loop exists (asyncio's `set_debug`),
@@ -207,17 +195,16 @@ impl EventLoop {
     pub fn set_debug(&self, on: bool) {
         let threshold = self
             .core
-            .slow_callback
-            .get()
+            .slow_callback()
             .unwrap_or(Duration::from_millis(100));
-        self.core.slow_callback.set(on.then_some(threshold));
+        self.core.set_slow_callback(on.then_some(threshold));
     }
 
     /// Sets debug mode's slow-callback threshold (asyncio's
     /// `loop.slow_callback_duration`); has no effect unless debug mode is on.
     pub fn set_slow_callback_duration(&self, threshold: Duration) {
-        if self.core.slow_callback.get().is_some() {
-            self.core.slow_callback.set(Some(threshold));
+        if self.core.slow_callback().is_some() {
+            self.core.set_slow_callback(Some(threshold));
         }
     }
 
@@ -226,7 +213,7 @@ impl EventLoop {
     /// Called while the loop is not running, it makes the next
     /// `run_forever` run one iteration and return (asyncio's behaviour).
     pub fn stop(&self) {
-        self.core.stopping.set(true);
+        self.core.set_stopping(true);
     }
 
     /// Closes the loop: every task still alive is dropped (its future with
@@ -242,31 +229,7 @@ impl EventLoop {
         if self.is_running() {
             return Err(RunError::AlreadyRunning);
         }
-        if self.core.closed.replace(true) {
-            return Ok(());
-        }
-        // Drop user futures with this loop as the running one, so their Drop
-        // code may still look at it (spawns made there are cancelled at once).
-        let enter = Enter::new(&self.core).ok();
-        for msg in self.core.remote.inbox.close() {
-            self.core.discard(msg);
-        }
-        self.core.close_tasks(self.is_debug());
-        self.core.clear_queues();
-        drop(enter);
-        // asyncio's close: `executor.shutdown(wait=False)`. The loop's jobs
-        // that had not started were cancelled with their tasks just above.
-        if let Some(pool) = self.core.default_executor.take() {
-            pool.shutdown(false, false);
-        }
-        if let Some(tracer) = &self.core.tracer {
-            if let Err(e) = tracer.flush() {
-                core::emit(
-                    log::Level::Error,
-                    format_args!("cannot write the trace: {e}"),
-                );
-            }
-        }
+        self.core.close();
         Ok(())
     }
 
@@ -277,7 +240,7 @@ impl EventLoop {
 
     /// Whether [`close`](EventLoop::close) was called.
     pub fn is_closed(&self) -> bool {
-        self.core.closed.get()
+        self.core.is_closed()
     }
 
     /// The loop's current time (asyncio's `loop.time()`): the monotonic clock,
@@ -310,7 +273,7 @@ impl EventLoop {
     /// ```
     pub fn call_soon<F: FnOnce() + 'static>(&self, callback: F) -> Handle {
         let cell: Rc<dyn CallOnce> = Rc::new(CallCell::new(callback));
-        if self.core.closed.get() {
+        if self.core.is_closed() {
             cell.cancel();
         } else {
             self.core.push_ready(core::Ready::Call(cell.clone()));
@@ -347,7 +310,7 @@ impl EventLoop {
     pub fn call_at<F: FnOnce() + 'static>(&self, when: Instant, callback: F) -> TimerHandle {
         let cell: Rc<dyn CallOnce> = Rc::new(CallCell::new(callback));
         let key = self.core.insert_timer(when, Action::Call(cell.clone()));
-        if self.core.closed.get() {
+        if self.core.is_closed() {
             cell.cancel();
             self.core.cancel_timer(key);
         }
@@ -359,56 +322,10 @@ impl EventLoop {
         }
     }
 
-    /// Spawns `future` as a task on this loop; it first runs in the next
-    /// iteration. The future may be `!Send`.
-    ///
-    /// On a closed loop the task is cancelled at once.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let lp = tulipa::EventLoop::new().unwrap();
-    /// let task = lp.spawn(async { "done" });
-    /// assert_eq!(lp.run_until_complete(task).unwrap().unwrap(), "done");
-    /// ```
-    #[track_caller]
-    pub fn spawn<F>(&self, future: F) -> Task<F::Output>
-    where
-        F: Future + 'static,
-        F::Output: 'static,
-    {
-        let eager = self.core.eager_tasks();
-        tasks::spawn_with(
-            &self.core,
-            future,
-            None,
-            std::panic::Location::caller(),
-            eager,
-        )
-    }
-
-    /// Like [`spawn`](EventLoop::spawn), with a name for introspection,
-    /// reports and traces (asyncio's `create_task(coro, name=...)`).
-    #[track_caller]
-    pub fn spawn_named<F>(&self, name: impl Into<String>, future: F) -> Task<F::Output>
-    where
-        F: Future + 'static,
-        F::Output: 'static,
-    {
-        let eager = self.core.eager_tasks();
-        tasks::spawn_with(
-            &self.core,
-            future,
-            Some(name.into()),
-            std::panic::Location::caller(),
-            eager,
-        )
-    }
-
     /// A `Send + Sync` handle for reaching this loop from other threads.
     pub fn handle(&self) -> LoopHandle {
         LoopHandle {
-            remote: self.core.remote.clone(),
+            remote: self.core.remote().clone(),
         }
     }
 
@@ -429,32 +346,6 @@ impl EventLoop {
     }
 }
 
-/// The waker of `run_until_complete`'s future: schedules it directly on the
-/// loop thread, through the inbox from anywhere else.
-struct MainWake {
-    remote: Arc<Remote>,
-}
-
-impl Wake for MainWake {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        let local = context::with_current(|core| match core {
-            Some(core) if Arc::ptr_eq(&core.remote, &self.remote) => {
-                core.schedule_main();
-                true
-            }
-            _ => false,
-        });
-        if !local {
-            // A closed loop refuses the post; it will not run again anyway.
-            let _ = self.remote.post(Msg::WakeMain);
-        }
-    }
-}
-
 /// The loop is running on this thread until this drops.
 struct Running<'a> {
     _enter: Enter,
@@ -463,7 +354,7 @@ struct Running<'a> {
 
 impl Drop for Running<'_> {
     fn drop(&mut self) {
-        self.core.counters.stopped_running();
+        self.core.counters().stopped_running();
     }
 }
 
@@ -480,7 +371,7 @@ impl fmt::Debug for EventLoop {
         f.debug_struct("EventLoop")
             .field("running", &self.is_running())
             .field("closed", &self.is_closed())
-            .field("virtual_time", &self.core.clock.is_virtual())
+            .field("virtual_time", &self.core.is_virtual_time())
             .finish()
     }
 }
@@ -514,6 +405,7 @@ pub fn get_running_loop() -> Option<EventLoop> {
 /// });
 /// assert_eq!(out.unwrap(), 42);
 /// ```
+#[track_caller]
 pub fn run<F: Future>(future: F) -> Result<F::Output, RunError> {
     let lp = EventLoop::new().map_err(RunError::Io)?;
     #[cfg(all(unix, feature = "signal"))]

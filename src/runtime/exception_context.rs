@@ -2,7 +2,8 @@
 
 use std::fmt;
 
-use crate::task::TaskInfo;
+use crate::panic::panic_message;
+use crate::task::id::TaskInfo;
 
 /// What the exception handler receives: a panic in a callback, or in a task
 /// whose handle was dropped so nobody will see its result.
@@ -21,7 +22,7 @@ impl ExceptionContext {
     pub(crate) fn callback_panic(payload: Box<dyn std::any::Any + Send>) -> ExceptionContext {
         ExceptionContext {
             message: "callback panicked".to_owned(),
-            panic: Some(crate::task::panic_message(&*payload)),
+            panic: Some(panic_message(&*payload)),
             task: None,
         }
     }

@@ -17,7 +17,7 @@
 
 mod builder;
 pub(crate) mod callback_handle;
-mod clock;
+pub(crate) mod clock;
 pub(crate) mod context;
 pub(crate) mod core;
 mod event_loop;

@@ -48,7 +48,9 @@ use std::sync::atomic::{fence, AtomicUsize};
 
 use super::context;
 use super::remote::{Msg, Remote};
-use crate::task::{PanicError, TaskError, TaskId, TaskInfo};
+use crate::panic::PanicError;
+use crate::task::error::TaskError;
+use crate::task::id::{TaskId, TaskInfo};
 
 /// In the ready queue: exactly one [`Scheduled`] exists for the task.
 const SCHEDULED: u32 = 1 << 0;
@@ -449,10 +451,10 @@ fn wake_on_loop_thread(ptr: NonNull<Header>) -> bool {
     // to read from any thread; the caller's reference keeps the block alive.
     let owner = unsafe { &(*ptr.as_ptr()).owner };
     context::with_current(|core| match core {
-        Some(core) if core.tasks.owns(owner) => {
+        Some(core) if core.tasks().owns(owner) => {
             // The running loop is on this thread and owns the task: its
             // loop-thread fields may be touched here.
-            if let Some(scheduled) = core.tasks.schedule_ptr(ptr) {
+            if let Some(scheduled) = core.tasks().schedule_ptr(ptr) {
                 core.push_task(scheduled);
             }
             true
@@ -867,6 +869,47 @@ impl LocalTasks {
         }
     }
 
+    /// Runs `future`, which may borrow (it need not be `'static`), as the
+    /// main task of `run_until_complete`: a task like any other, named
+    /// "main", except that it is not in the list of live tasks and has no
+    /// `Task` handle. `drive` gets the task's first scheduling and a probe
+    /// that tells whether it is done, and runs the loop; when it returns,
+    /// the output is taken (`None` if the task has not finished).
+    ///
+    /// Before this returns, normally or by unwinding, the future has been
+    /// dropped and the output taken or dropped: what outlives the call (the
+    /// block, kept by wakers or a `CurrentTask`) holds neither, so the
+    /// borrows inside `F` never outlive their lifetimes. The guard that
+    /// does this lives in this frame, out of the caller's reach: it cannot
+    /// be leaked.
+    pub(crate) fn run_main<F: Future>(
+        &self,
+        future: F,
+        location: &'static Location<'static>,
+        drive: impl FnOnce(Scheduled, &dyn Fn() -> bool),
+    ) -> Option<Result<F::Output, TaskError>> {
+        // Two references: the loop's and the guard's. Named, so that
+        // traces and reports call it "main".
+        let name = Some("main".to_owned());
+        let ptr = TaskCell::allocate(future, self.remote.clone(), name, location, 2, HANDLE);
+        self.assign_id(ptr);
+        let guard = MainGuard {
+            tasks: self,
+            join: JoinRef {
+                task: TaskRef {
+                    ptr,
+                    _not_send: PhantomData,
+                },
+                _output: PhantomData,
+            },
+        };
+        let scheduled = self.schedule_ptr(ptr).expect("a new task is not scheduled");
+        drive(scheduled, &|| guard.join.task.is_done());
+        let output = guard.join.take_output();
+        drop(guard);
+        output
+    }
+
     /// Marks one of this loop's tasks scheduled, for the ready queue;
     /// `None` if it is scheduled already, done, or not this loop's.
     pub(crate) fn schedule(&self, task: &TaskRef) -> Option<Scheduled> {
@@ -1144,6 +1187,41 @@ impl Drop for LocalTasks {
     }
 }
 
+/// Ends the main task of [`LocalTasks::run_main`] when its frame ends,
+/// also by unwinding: a future still there is dropped in place, the output
+/// is dropped if nobody took it.
+struct MainGuard<'t, T> {
+    tasks: &'t LocalTasks,
+    join: JoinRef<T>,
+}
+
+impl<T> Drop for MainGuard<'_, T> {
+    fn drop(&mut self) {
+        let ptr = self.join.task.ptr;
+        if self.tasks.current.get() == Some(ptr) {
+            // Only if a poll of it unwound past its `catch_unwind`, which
+            // nothing does; never leave `current` naming a task that may go.
+            self.tasks.current.set(None);
+        }
+        if !self.join.task.is_done() {
+            // The loop gave up on it (`stop()`, or an unwind out of the
+            // loop). No poll of it is on the stack: this frame is below
+            // every `run_once`, and those have returned or unwound.
+            let cancel = self.join.task.header().vtable.cancel;
+            // SAFETY: a live block made for `F` by `run_main` (the guard's
+            // reference keeps it), loop thread (`LocalTasks` is `!Send`),
+            // its stage not borrowed (see above) and still `Running` (not
+            // done). It is dropped in place, never moved.
+            let bits = unsafe { cancel(ptr) };
+            // Marks it done and gives up the loop's reference (or leaves it
+            // to its `Scheduled`); a main task has no callbacks or awaiter.
+            drop(self.tasks.finish(ptr, bits));
+        }
+        // Dropping `join` next drops an output nobody took (its `detach`)
+        // and gives up the guard's reference.
+    }
+}
+
 /// A task made on another thread for [`LoopHandle::spawn_threadsafe`],
 /// on its way to the loop through the inbox.
 ///
@@ -1203,7 +1281,7 @@ pub(crate) fn pin_index<T>(slice: Pin<&mut [T]>, index: usize) -> Pin<&mut T> {
 
 #[cfg(all(test, not(loom)))]
 mod tests {
-    use std::cell::Cell;
+    use std::cell::{Cell, RefCell};
     use std::rc::Rc;
     use std::thread::{self, ThreadId};
 
@@ -1242,6 +1320,79 @@ mod tests {
         let waker = rx.recv().unwrap();
         thread::spawn(move || drop(waker)).join().unwrap();
         assert_eq!(dropped_on.get(), Some(thread::current().id()));
+        drop(tasks);
+        assert_eq!(Arc::strong_count(&remote), 1, "the block was freed");
+    }
+
+    /// Sets its flag when dropped; borrows it (a non-`'static` future).
+    struct Flag<'a>(&'a Cell<bool>);
+
+    impl Drop for Flag<'_> {
+        fn drop(&mut self) {
+            self.0.set(true);
+        }
+    }
+
+    /// A main task whose loop unwinds out of `drive` before it finished:
+    /// the guard drops its borrowing future in place before `run_main`'s
+    /// frame is gone, and a waker kept past that frees only plain memory
+    /// on another thread.
+    #[test]
+    fn main_task_future_dropped_when_drive_unwinds() {
+        let (_reactor, wakeup) = Reactor::new().unwrap();
+        let remote = Arc::new(Remote::new(wakeup));
+        let tasks = LocalTasks::new(remote.clone());
+        let dropped = Cell::new(false);
+        let kept = RefCell::new(None);
+        let unwound = catch_unwind(AssertUnwindSafe(|| {
+            let flag = Flag(&dropped);
+            let kept = &kept;
+            let future = std::future::poll_fn(move |cx| {
+                let _hold = &flag;
+                *kept.borrow_mut() = Some(cx.waker().clone());
+                Poll::<u32>::Pending
+            });
+            tasks.run_main(future, Location::caller(), |scheduled, is_done| {
+                assert!(tasks.run(scheduled).is_none());
+                assert!(!is_done());
+                panic!("the loop unwinds");
+            })
+        }));
+        assert!(unwound.is_err());
+        assert!(dropped.get(), "the guard dropped the future");
+        let waker: Waker = kept.borrow_mut().take().unwrap();
+        // The task is done: a wake on this thread (no loop running) posts,
+        // and the loop, draining it, schedules nothing.
+        waker.wake_by_ref();
+        let mut msgs = Vec::new();
+        remote.inbox.drain(&mut msgs);
+        for msg in msgs {
+            let Msg::Wake(wake) = msg else { panic!() };
+            assert!(tasks.accept(wake).is_none());
+        }
+        thread::spawn(move || drop(waker)).join().unwrap();
+        drop(tasks);
+        assert_eq!(Arc::strong_count(&remote), 1, "the block was freed");
+    }
+
+    /// A main task that finishes: its output (which borrows) is handed
+    /// back and the block is freed with the last reference.
+    #[test]
+    fn main_task_output_may_borrow() {
+        let (_reactor, wakeup) = Reactor::new().unwrap();
+        let remote = Arc::new(Remote::new(wakeup));
+        let tasks = LocalTasks::new(remote.clone());
+        let text = String::from("borrowed");
+        let out = tasks.run_main(
+            async { text.as_str() },
+            Location::caller(),
+            |scheduled, is_done| {
+                let finished = tasks.run(scheduled).expect("done at its first poll");
+                assert!(finished.join_waker.is_none() && finished.callbacks.is_empty());
+                assert!(is_done());
+            },
+        );
+        assert_eq!(out.unwrap().unwrap(), "borrowed");
         drop(tasks);
         assert_eq!(Arc::strong_count(&remote), 1, "the block was freed");
     }
@@ -1420,6 +1571,45 @@ mod loom_tests {
             drop(join);
             waking.join().unwrap();
             assert_eq!(dropped_on.get(), Some(loom::thread::current().id()));
+            let mut msgs = Vec::new();
+            remote.inbox.drain(&mut msgs);
+            for msg in msgs {
+                let Msg::Wake(wake) = msg else { panic!() };
+                assert!(tasks.accept(wake).is_none());
+            }
+            drop(tasks);
+            drop(reactor);
+            assert_eq!(Arc::strong_count(&remote), 1, "the block was freed");
+        });
+    }
+
+    /// The main task of `run_main`, parked, woken from another thread
+    /// while the loop gives up on it (`stop()`): the guard drops the
+    /// future before `run_main` returns, whichever comes first, and the
+    /// wake schedules nothing afterwards.
+    #[test]
+    fn wake_from_another_thread_races_main_task_end() {
+        loom::model(|| {
+            let (reactor, wakeup) = Reactor::new().unwrap();
+            let remote = Arc::new(Remote::new(wakeup));
+            let tasks = LocalTasks::new(remote.clone());
+            let dropped = Rc::new(Cell::new(0));
+            let slot = Rc::new(RefCell::new(None));
+            let future = PendingOnce {
+                waker: slot.clone(),
+                dropped: dropped.clone(),
+            };
+            let mut waking = None;
+            let out = tasks.run_main(future, Location::caller(), |scheduled, is_done| {
+                assert!(tasks.run(scheduled).is_none());
+                let waker: Waker = slot.borrow_mut().take().unwrap();
+                waking = Some(loom::thread::spawn(move || waker.wake()));
+                assert!(!is_done());
+                // The loop stops here, the task unfinished.
+            });
+            assert!(out.is_none());
+            assert_eq!(dropped.get(), 1, "dropped before run_main returned");
+            waking.unwrap().join().unwrap();
             let mut msgs = Vec::new();
             remote.inbox.drain(&mut msgs);
             for msg in msgs {

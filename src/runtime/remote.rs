@@ -16,8 +16,6 @@ pub(crate) enum Msg {
     Call(Box<dyn FnOnce() + Send>),
     /// A task's waker was woken off the loop thread.
     Wake(WakeRef),
-    /// The waker of `run_until_complete`'s future was woken off the loop thread.
-    WakeMain,
     /// `spawn_threadsafe`: a task made on another thread.
     Spawn(RemoteSpawn),
     /// `LoopHandle::stop`.

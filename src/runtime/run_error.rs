@@ -14,6 +14,11 @@ pub enum RunError {
     Closed,
     /// `stop()` ended the loop before the future completed.
     Stopped,
+    /// The future was cancelled: it runs as the loop's main task, and
+    /// [`current_task`](crate::current_task)`().cancel()` inside it cancels
+    /// it as any task (asyncio raises `CancelledError` out of
+    /// `run_until_complete`).
+    Cancelled,
     /// The selector could not be created.
     Io(io::Error),
     /// Ctrl-C (`SIGINT`) interrupted [`run`](super::run) (asyncio's `KeyboardInterrupt`).
@@ -29,6 +34,7 @@ impl fmt::Display for RunError {
             }
             RunError::Closed => f.write_str("event loop is closed"),
             RunError::Stopped => f.write_str("event loop stopped before the future completed"),
+            RunError::Cancelled => f.write_str("the future of run_until_complete was cancelled"),
             RunError::Io(e) => write!(f, "cannot create the event loop: {e}"),
             #[cfg(feature = "signal")]
             RunError::Interrupted => f.write_str("interrupted by Ctrl-C (SIGINT)"),

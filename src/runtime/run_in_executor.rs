@@ -20,7 +20,6 @@ use super::context;
 use super::core::Core;
 use super::{EventLoop, LoopHandle, PendingPost};
 use crate::executor::{Builder, ExecError, ExecFuture, Submit, SubmitError, ThreadPoolExecutor};
-use crate::trace::Tracer;
 
 type BoxedJob<T> = Box<dyn FnOnce() -> T + Send>;
 
@@ -53,7 +52,7 @@ impl<T: Send + 'static> RunInExecutor<T> {
         F: FnOnce() -> T + Send + 'static,
     {
         // On a traced loop the job draws itself on its worker's lane.
-        match core.and_then(Core::tracer) {
+        match core.and_then(|c| c.tracer()) {
             Some(tracer) => {
                 let sink = tracer.sink.clone();
                 Self::submit(pool, move || sink.job("executor job", f), core)
@@ -73,8 +72,13 @@ impl<T: Send + 'static> RunInExecutor<T> {
         };
         let hold = match (&stage, core) {
             (RunStage::Failed(_), _) | (_, None) => None,
-            (_, Some(core)) if !core.has_virtual_clock() => None,
-            (_, Some(core)) => Some(core.loop_handle().hold()),
+            (_, Some(core)) if !core.is_virtual_time() => None,
+            (_, Some(core)) => Some(
+                LoopHandle {
+                    remote: core.remote().clone(),
+                }
+                .hold(),
+            ),
         };
         let mut run = RunInExecutor { stage, hold };
         run.hand_hold_to_job();
@@ -155,13 +159,7 @@ impl<T> fmt::Debug for RunInExecutor<T> {
 
 /// The loop's default pool, made on first use; `None` once the loop is closed.
 fn default_executor_of(core: &Core) -> Option<ThreadPoolExecutor> {
-    if core.is_closed() {
-        return None;
-    }
-    let mut slot = core.default_executor_slot().borrow_mut();
-    let pool =
-        slot.get_or_insert_with(|| Builder::new().thread_name_prefix("tulipa-default").build());
-    Some(pool.clone())
+    core.default_executor(|| Builder::new().thread_name_prefix("tulipa-default").build())
 }
 
 /// Runs the blocking closure `f` on the running loop's default executor and
@@ -311,7 +309,7 @@ impl EventLoop {
     /// assert_eq!(lp.default_executor().max_workers(), 2);
     /// ```
     pub fn set_default_executor(&self, pool: ThreadPoolExecutor) {
-        let previous = self.core.default_executor_slot().replace(Some(pool));
+        let previous = self.core.replace_default_executor(Some(pool));
         drop(previous);
     }
 
@@ -374,36 +372,6 @@ impl ThreadPoolExecutor {
         T: Send + 'static,
     {
         RunInExecutor::on_pool(self, f, context::current().as_deref())
-    }
-}
-
-/// What the bridge reads of the loop, through methods only.
-impl Core {
-    /// The loop's tracer, if it traces.
-    fn tracer(&self) -> Option<&Tracer> {
-        self.tracer.as_ref()
-    }
-
-    /// Whether the loop runs on the virtual clock.
-    fn has_virtual_clock(&self) -> bool {
-        self.clock.is_virtual()
-    }
-
-    /// A handle to this loop, for a hold on its virtual clock.
-    fn loop_handle(&self) -> LoopHandle {
-        LoopHandle {
-            remote: self.remote.clone(),
-        }
-    }
-
-    /// Whether the loop has been closed.
-    fn is_closed(&self) -> bool {
-        self.closed.get()
-    }
-
-    /// The loop's default executor, made on first use.
-    fn default_executor_slot(&self) -> &std::cell::RefCell<Option<ThreadPoolExecutor>> {
-        &self.default_executor
     }
 }
 

@@ -242,13 +242,13 @@ thread_local! {
 impl LoopSignals {
     /// The signal state of `core`'s loop, made on first use.
     fn of(core: &Rc<Core>) -> Result<Rc<LoopSignals>, SignalError> {
-        if core.closed.get() {
+        if core.is_closed() {
             return Err(SignalError::LoopClosed);
         }
         let found = LOOPS.with(|loops| {
             let mut loops = loops.borrow_mut();
             loops.retain(|_, w| w.strong_count() > 0);
-            loops.get(&core.id).and_then(Weak::upgrade)
+            loops.get(&core.id()).and_then(Weak::upgrade)
         });
         if let Some(found) = found {
             return Ok(found);
@@ -265,9 +265,9 @@ impl LoopSignals {
             next_id: Cell::new(1),
         });
         let reader = sigs.clone();
-        core.reactor
+        core.reactor()
             .add_fd(fd, Direction::Read, Box::new(move || reader.on_readable()))?;
-        LOOPS.with(|loops| loops.borrow_mut().insert(core.id, Rc::downgrade(&sigs)));
+        LOOPS.with(|loops| loops.borrow_mut().insert(core.id(), Rc::downgrade(&sigs)));
         Ok(sigs)
     }
 
@@ -391,9 +391,9 @@ impl LoopSignals {
         if self.slots.borrow().is_empty() {
             if let Some(core) = self.core.upgrade() {
                 // Drops the reader callback, which held the state.
-                core.reactor
+                core.reactor()
                     .remove_fd(self.read.as_raw_fd(), Direction::Read);
-                LOOPS.with(|loops| loops.borrow_mut().remove(&core.id));
+                LOOPS.with(|loops| loops.borrow_mut().remove(&core.id()));
             }
         }
     }
@@ -576,7 +576,7 @@ impl EventLoop {
     #[cfg_attr(docsrs, doc(cfg(all(unix, feature = "signal"))))]
     pub fn remove_signal_handler(&self, signal: Signal) -> Result<bool, SignalError> {
         check(signal)?;
-        let found = LOOPS.with(|loops| loops.borrow().get(&self.core.id).and_then(Weak::upgrade));
+        let found = LOOPS.with(|loops| loops.borrow().get(&self.core.id()).and_then(Weak::upgrade));
         let Some(sigs) = found else {
             return Ok(false);
         };

@@ -1,8 +1,10 @@
 //! Tasks: futures driven by the loop, with handles to await, cancel and
 //! inspect them (asyncio's `Task`).
 
-mod panic;
+pub(crate) mod error;
+pub(crate) mod id;
 mod remote;
+mod spawn;
 
 use std::fmt;
 use std::future::Future;
@@ -10,13 +12,16 @@ use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-pub(crate) use panic::panic_message;
-pub use panic::PanicError;
+pub(crate) use crate::panic::panic_message;
+pub use crate::panic::PanicError;
+pub use error::TaskError;
+pub use id::{TaskId, TaskInfo};
 pub(crate) use remote::forward;
 pub use remote::RemoteTask;
+pub(crate) use spawn::spawn_on;
+pub use spawn::{spawn, spawn_eager, spawn_named};
 
 use crate::runtime::context;
-use crate::runtime::core::Core;
 use crate::runtime::raw_task::{JoinRef, TaskRef};
 
 /// A handle to a spawned task (asyncio's `Task`).
@@ -305,147 +310,6 @@ impl<T> fmt::Debug for Task<T> {
     }
 }
 
-/// Spawns `future` as a task on the running loop (asyncio's `create_task`).
-///
-/// The task first runs in the loop's next iteration (or at once, inside
-/// this call, on a loop built with
-/// [`Builder::eager_tasks`](crate::Builder::eager_tasks)). The future may
-/// be `!Send`; it is polled only on this thread.
-///
-/// # Panics
-///
-/// If no tulipa loop is running on this thread; use
-/// [`EventLoop::spawn`](crate::EventLoop::spawn) to spawn on a loop that is
-/// not running yet.
-///
-/// # Examples
-///
-/// ```
-/// let out = tulipa::run(async {
-///     let a = tulipa::spawn(async { 1 });
-///     let b = tulipa::spawn(async { 2 });
-///     a.await.unwrap() + b.await.unwrap()
-/// });
-/// assert_eq!(out.unwrap(), 3);
-/// ```
-#[doc(alias = "create_task")]
-#[track_caller]
-pub fn spawn<F>(future: F) -> Task<F::Output>
-where
-    F: Future + 'static,
-    F::Output: 'static,
-{
-    let core = context::expect_current("tulipa::spawn");
-    let eager = core.eager_tasks();
-    spawn_with(&core, future, None, Location::caller(), eager)
-}
-
-/// Like [`spawn`], with a name that shows up in [`TaskInfo`], [`current_task`]
-/// and reports.
-///
-/// # Panics
-///
-/// If no tulipa loop is running on this thread.
-///
-/// # Examples
-///
-/// ```
-/// let name = tulipa::run(async {
-///     tulipa::spawn_named("worker", async {
-///         tulipa::current_task().unwrap().name
-///     })
-///     .await
-///     .unwrap()
-/// });
-/// assert_eq!(name.unwrap().as_deref(), Some("worker"));
-/// ```
-#[track_caller]
-pub fn spawn_named<F>(name: impl Into<String>, future: F) -> Task<F::Output>
-where
-    F: Future + 'static,
-    F::Output: 'static,
-{
-    let core = context::expect_current("tulipa::spawn_named");
-    let eager = core.eager_tasks();
-    spawn_with(&core, future, Some(name.into()), Location::caller(), eager)
-}
-
-/// Spawns `future` as an eager task (asyncio 3.12's `eager_task_factory`):
-/// its first step runs inside this call, before `spawn_eager` returns.
-///
-/// A task that finishes without suspending never enters the ready queue:
-/// it is done when this returns, and costs no loop iteration. One that
-/// suspends is then scheduled as any task is, by its wakers.
-///
-/// **Scheduling order.** The eager task runs *before* the code after
-/// `spawn_eager` and before every task already in the ready queue, where a
-/// plain [`spawn`] runs after them; in particular, a chain of eager spawns
-/// runs depth-first inside the spawning task's turn. Code that relies on
-/// a spawned task not having started yet (asyncio code written before
-/// 3.12 often does) must use `spawn`.
-///
-/// # Panics
-///
-/// If no tulipa loop is running on this thread.
-///
-/// # Examples
-///
-/// ```
-/// use std::cell::Cell;
-/// use std::rc::Rc;
-///
-/// tulipa::run(async {
-///     let ran = Rc::new(Cell::new(false));
-///     let flag = ran.clone();
-///     let task = tulipa::spawn_eager(async move {
-///         flag.set(true);
-///         7
-///     });
-///     // Already done: the first step ran inside the call.
-///     assert!(ran.get() && task.is_done());
-///     assert_eq!(task.await.unwrap(), 7);
-/// })
-/// .unwrap();
-/// ```
-#[track_caller]
-pub fn spawn_eager<F>(future: F) -> Task<F::Output>
-where
-    F: Future + 'static,
-    F::Output: 'static,
-{
-    let core = context::expect_current("tulipa::spawn_eager");
-    spawn_with(&core, future, None, Location::caller(), true)
-}
-
-/// Spawns on `core`, lazily (the task first runs in the next iteration).
-pub(crate) fn spawn_on<F>(
-    core: &Core,
-    future: F,
-    name: Option<String>,
-    location: &'static Location<'static>,
-) -> Task<F::Output>
-where
-    F: Future + 'static,
-    F::Output: 'static,
-{
-    spawn_with(core, future, name, location, false)
-}
-
-/// Spawns on `core`, eagerly or not.
-pub(crate) fn spawn_with<F>(
-    core: &Core,
-    future: F,
-    name: Option<String>,
-    location: &'static Location<'static>,
-    eager: bool,
-) -> Task<F::Output>
-where
-    F: Future + 'static,
-    F::Output: 'static,
-{
-    Task::from_join(core.spawn_task(future, name, location, eager))
-}
-
 /// The task being polled right now (asyncio's `current_task`), with what
 /// introspection tells about it and a way to cancel it.
 ///
@@ -510,16 +374,18 @@ impl fmt::Debug for CurrentTask {
 }
 
 /// The task being polled right now, if this code runs inside one (asyncio's
-/// `current_task`). `None` in callbacks and in the future given to
-/// `run_until_complete`.
+/// `current_task`). The future given to `run_until_complete` (or
+/// [`run`](crate::run)) runs as the loop's main task, named "main", so it
+/// has one too; `None` in callbacks.
 ///
 /// # Examples
 ///
 /// ```
 /// tulipa::run(async {
-///     assert!(tulipa::current_task().is_none());
+///     let main = tulipa::current_task().unwrap();
+///     assert_eq!(main.name.as_deref(), Some("main"));
 ///     let id = tulipa::spawn(async { tulipa::current_task().unwrap().id }).await.unwrap();
-///     assert_eq!(id.get(), 1);
+///     assert!(id > main.id);
 /// })
 /// .unwrap();
 /// ```
@@ -539,92 +405,3 @@ pub fn current_task() -> Option<CurrentTask> {
 pub fn all_tasks() -> Vec<TaskInfo> {
     context::with_current(|core| core.map(|c| c.all_tasks()).unwrap_or_default())
 }
-
-/// A task's id, unique among the tasks of one loop.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct TaskId(u64);
-
-impl TaskId {
-    pub(crate) fn new(id: u64) -> TaskId {
-        TaskId(id)
-    }
-
-    /// The number behind the id (ids start at 1 and increase).
-    pub fn get(self) -> u64 {
-        self.0
-    }
-}
-
-impl fmt::Display for TaskId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "#{}", self.0)
-    }
-}
-
-/// What introspection tells about a task: its id, name and where it was spawned.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TaskInfo {
-    /// The task's id.
-    pub id: TaskId,
-    /// The name given at spawn time, if any.
-    pub name: Option<String>,
-    /// The source location of the `spawn` call.
-    pub location: &'static Location<'static>,
-}
-
-impl fmt::Display for TaskInfo {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "task {}", self.id)?;
-        if let Some(name) = &self.name {
-            write!(f, " '{name}'")?;
-        }
-        write!(f, " spawned at {}", self.location)
-    }
-}
-
-/// How a task ended without an output.
-///
-/// It is `Send + Sync` and one pointer wide, so `task.await?` converts into
-/// `Box<dyn Error + Send + Sync>` (or `anyhow::Error`).
-///
-/// # Examples
-///
-/// ```
-/// fn check() -> Result<u8, Box<dyn std::error::Error + Send + Sync>> {
-///     let lp = tulipa::EventLoop::new().unwrap();
-///     let task = lp.spawn(async { 5 });
-///     task.cancel();
-///     Ok(lp.run_until_complete(task)??)
-/// }
-/// assert_eq!(check().unwrap_err().to_string(), "task was cancelled");
-/// ```
-#[derive(Debug)]
-pub enum TaskError {
-    /// The task was cancelled before it finished (asyncio's `CancelledError`).
-    Cancelled,
-    /// The task's future panicked; the panic was caught and the loop went on.
-    Panicked(PanicError),
-}
-
-impl TaskError {
-    /// Whether the task was cancelled.
-    pub fn is_cancelled(&self) -> bool {
-        matches!(self, TaskError::Cancelled)
-    }
-
-    /// Whether the task panicked.
-    pub fn is_panic(&self) -> bool {
-        matches!(self, TaskError::Panicked(_))
-    }
-}
-
-impl fmt::Display for TaskError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TaskError::Cancelled => f.write_str("task was cancelled"),
-            TaskError::Panicked(p) => write!(f, "task panicked: {}", p.message()),
-        }
-    }
-}
-
-impl std::error::Error for TaskError {}

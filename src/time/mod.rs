@@ -111,7 +111,7 @@ pub struct Sleep {
 impl Sleep {
     fn arm(&mut self, core: &Core, deadline: Instant, cx: &mut Context<'_>) -> Poll<()> {
         let key = core.insert_timer(deadline, Action::Wake(cx.waker().clone()));
-        self.timer = Some((core.id, key));
+        self.timer = Some((core.id(), key));
         Poll::Pending
     }
 
@@ -143,11 +143,11 @@ impl Future for Sleep {
             // arm it here, on the loop that polls it. A timer left on the
             // other loop only wakes a waker nobody listens to.
             None => self.arm(&core, deadline, cx),
-            Some((loop_id, _)) if loop_id != core.id => self.arm(&core, deadline, cx),
+            Some((loop_id, _)) if loop_id != core.id() => self.arm(&core, deadline, cx),
             Some((_, key)) => {
-                if core.timers.borrow().is_armed(key) {
+                if core.timer_is_armed(key) {
                     if core.now() < deadline {
-                        core.timers.borrow_mut().set_waker(key, cx.waker());
+                        core.set_timer_waker(key, cx.waker());
                         return Poll::Pending;
                     }
                     core.cancel_timer(key);
@@ -165,7 +165,7 @@ impl Drop for Sleep {
             // Off the loop's thread the timer stays armed and later wakes a
             // waker nobody listens to, which is harmless.
             context::with_current(|core| {
-                if let Some(core) = core.filter(|c| c.id == loop_id) {
+                if let Some(core) = core.filter(|c| c.id() == loop_id) {
                     core.cancel_timer(key);
                 }
             });

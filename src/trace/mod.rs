@@ -16,6 +16,14 @@
 //! duration), so the file cannot hold an unmatched begin or end, even when a
 //! task panics or the ring buffer has dropped old events.
 //!
+//! A [`LoopGroup`](crate::LoopGroup) traced with
+//! [`group::Builder::trace`](crate::group::Builder::trace) writes one file
+//! for all its loops: one lane per loop (`loop 0`, `loop 1`, ...), then the
+//! other threads, on one time axis. Work placed on another loop shows as a
+//! flow arrow (`"ph": "s"` to `"ph": "f"`) from the posting lane to the
+//! loop that runs it (`spawn`), and from there back to the loop that
+//! receives the result (`result`).
+//!
 //! Memory is bounded: events go into a ring buffer of
 //! [`Builder::trace_capacity`](crate::Builder::trace_capacity) entries
 //! (default 100 000); the oldest are dropped first and the file says how many.
@@ -76,6 +84,9 @@ pub(crate) struct Event {
     pub(crate) lane: usize,
     pub(crate) name: String,
     pub(crate) cat: &'static str,
+    /// `Some((id, start))` for a flow event: an arrow from the `start` end
+    /// to the other end with the same id.
+    pub(crate) flow: Option<(u64, bool)>,
 }
 
 #[derive(Debug)]
@@ -83,8 +94,10 @@ struct Ring {
     events: VecDeque<Event>,
     capacity: usize,
     dropped: u64,
-    /// Lane names; lane 0 is the loop thread.
+    /// Lane names: first the loops' lanes, then one per other thread.
     lanes: Vec<String>,
+    /// How many of the first lanes are loops' lanes.
+    loop_lanes: usize,
 }
 
 /// The thread-safe end of a trace: other threads (executor workers) record
@@ -95,20 +108,55 @@ pub(crate) struct TraceSink {
     origin: Instant,
     /// Virtual-clock jumps so far, in microseconds, added to every timestamp.
     jumped: Arc<Mutex<Duration>>,
+    /// The lane that lane 0 stands for in `slice` and `instant`: the lane
+    /// of the loop this sink belongs to (0 for a loop of its own).
+    own_lane: usize,
 }
 
 impl TraceSink {
-    fn new(capacity: usize) -> TraceSink {
+    fn new(capacity: usize, loop_lanes: Vec<String>) -> TraceSink {
+        let count = loop_lanes.len();
         TraceSink {
             ring: Arc::new(Mutex::new(Ring {
                 events: VecDeque::with_capacity(capacity.min(4096)),
                 capacity: capacity.max(1),
                 dropped: 0,
-                lanes: vec!["loop".to_owned()],
+                lanes: loop_lanes,
+                loop_lanes: count,
             })),
             origin: Instant::now(),
             jumped: Arc::new(Mutex::new(Duration::ZERO)),
+            own_lane: 0,
         }
+    }
+
+    /// Lane 0 (`LOOP_LANE`) is this sink's loop; other lanes are absolute
+    /// (threads' lanes come after every loop lane, so never 0).
+    fn lane(&self, lane: usize) -> usize {
+        if lane == 0 {
+            self.own_lane
+        } else {
+            lane
+        }
+    }
+
+    /// Adds a virtual-clock jump to every later timestamp of every lane.
+    pub(crate) fn add_jump(&self, by: Duration) {
+        let mut jumped = self.jumped.lock();
+        *jumped = jumped.saturating_add(by);
+    }
+
+    /// Records one end of a cross-loop arrow on the absolute lane `lane`
+    /// (a loop's index, or a thread lane from `lane_of_current_thread`).
+    pub(crate) fn flow(&self, lane: usize, name: &'static str, id: u64, start: bool) {
+        self.push(Event {
+            ts: self.ts(Instant::now()),
+            dur: None,
+            lane,
+            name: name.to_owned(),
+            cat: "post",
+            flow: Some((id, start)),
+        });
     }
 
     /// The trace timestamp of a real instant.
@@ -134,8 +182,9 @@ impl TraceSink {
             .map(str::to_owned)
             .unwrap_or_else(|| format!("{:?}", thread.id()));
         let mut ring = self.ring.lock();
-        match ring.lanes.iter().position(|l| *l == name) {
-            Some(i) => i,
+        let first = ring.loop_lanes;
+        match ring.lanes.iter().skip(first).position(|l| *l == name) {
+            Some(i) => first + i,
             None => {
                 ring.lanes.push(name);
                 ring.lanes.len() - 1
@@ -148,9 +197,10 @@ impl TraceSink {
         self.push(Event {
             ts: start,
             dur: Some((end - start).max(0.0)),
-            lane,
+            lane: self.lane(lane),
             name,
             cat,
+            flow: None,
         });
     }
 
@@ -169,9 +219,10 @@ impl TraceSink {
         self.push(Event {
             ts: at,
             dur: None,
-            lane,
+            lane: self.lane(lane),
             name,
             cat,
+            flow: None,
         });
     }
 }
@@ -182,14 +233,17 @@ pub(crate) struct Tracer {
     pub(crate) sink: TraceSink,
     json_path: PathBuf,
     svg_path: Option<PathBuf>,
+    /// Held while writing: the loops of a group share one file.
+    writing: Arc<Mutex<()>>,
 }
 
 impl Tracer {
     pub(crate) fn new(json_path: PathBuf, svg_path: Option<PathBuf>, capacity: usize) -> Tracer {
         Tracer {
-            sink: TraceSink::new(capacity),
+            sink: TraceSink::new(capacity, vec!["loop".to_owned()]),
             json_path,
             svg_path,
+            writing: Arc::new(Mutex::new(())),
         }
     }
 
@@ -199,11 +253,15 @@ impl Tracer {
 
     /// Adds a virtual-clock jump to every later timestamp.
     pub(crate) fn jumped(&self, by: Duration) {
-        *self.sink.jumped.lock() += by;
+        self.sink.add_jump(by);
     }
 
-    /// Writes the JSON file (and the SVG, if asked for).
+    /// Writes the JSON file (and the SVG, if asked for). In a group every
+    /// loop writes the shared file when it closes, one at a time, each time
+    /// with every event recorded so far: the last loop to close leaves the
+    /// whole timeline.
     pub(crate) fn flush(&self) -> std::io::Result<()> {
+        let _writing = self.writing.lock();
         let (events, lanes, dropped) = {
             let ring = self.sink.ring.lock();
             (
@@ -217,6 +275,50 @@ impl Tracer {
             std::fs::write(svg_path, svg::render(&events, &lanes))?;
         }
         Ok(())
+    }
+}
+
+/// One trace for every loop of a group: a lane per loop, one file.
+#[derive(Debug, Clone)]
+pub(crate) struct GroupTrace {
+    sink: TraceSink,
+    json_path: PathBuf,
+    writing: Arc<Mutex<()>>,
+    next_flow: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl GroupTrace {
+    pub(crate) fn new(json_path: PathBuf, loops: usize) -> GroupTrace {
+        let lanes = (0..loops).map(|i| format!("loop {i}")).collect();
+        GroupTrace {
+            sink: TraceSink::new(DEFAULT_CAPACITY, lanes),
+            json_path,
+            writing: Arc::new(Mutex::new(())),
+            next_flow: Arc::new(std::sync::atomic::AtomicU64::new(1)),
+        }
+    }
+
+    /// The tracer of loop `index`: its lane 0 is the group's lane `index`.
+    pub(crate) fn tracer(&self, index: usize) -> Tracer {
+        let mut sink = self.sink.clone();
+        sink.own_lane = index;
+        Tracer {
+            sink,
+            json_path: self.json_path.clone(),
+            svg_path: None,
+            writing: self.writing.clone(),
+        }
+    }
+
+    pub(crate) fn sink(&self) -> &TraceSink {
+        &self.sink
+    }
+
+    /// A fresh id for a cross-loop arrow.
+    pub(crate) fn next_flow(&self) -> u64 {
+        // ORDERING: a unique number; nothing else is published through it.
+        self.next_flow
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     }
 }
 
@@ -245,11 +347,17 @@ fn chrome_json(events: &[Event], lanes: &[String], dropped: u64) -> String {
             json_string(&e.name),
             e.cat
         );
-        match e.dur {
-            Some(dur) => {
+        match (e.dur, e.flow) {
+            (_, Some((id, true))) => {
+                let _ = write!(out, ",\"ph\":\"s\",\"id\":{id}}}");
+            }
+            (_, Some((id, false))) => {
+                let _ = write!(out, ",\"ph\":\"f\",\"bp\":\"e\",\"id\":{id}}}");
+            }
+            (Some(dur), None) => {
                 let _ = write!(out, ",\"ph\":\"X\",\"dur\":{dur:.3}}}");
             }
-            None => out.push_str(",\"ph\":\"i\",\"s\":\"t\"}"),
+            (None, None) => out.push_str(",\"ph\":\"i\",\"s\":\"t\"}"),
         }
     }
     out.push_str("\n]}\n");
@@ -288,7 +396,7 @@ mod tests {
 
     #[test]
     fn ring_drops_oldest_and_counts_them() {
-        let sink = TraceSink::new(2);
+        let sink = TraceSink::new(2, vec!["loop".to_owned()]);
         for i in 0..5 {
             sink.instant(0, format!("e{i}"), "t", i as f64);
         }

@@ -1,4 +1,4 @@
-//! [`PanicError`]: a caught panic, and how its message is read.
+//! [`PanicError`]: a caught panic, and how a panic payload's message is read.
 
 use std::any::Any;
 use std::fmt;
