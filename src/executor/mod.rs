@@ -1,5 +1,5 @@
 //! Offloading blocking work: [`ThreadPoolExecutor`] and
-//! [`run_in_executor`] (asyncio's `loop.run_in_executor` on
+//! [`run_in_executor`](crate::run_in_executor) (asyncio's `loop.run_in_executor` on
 //! `concurrent.futures.ThreadPoolExecutor`).
 //!
 //! A job travels through the files in this order:
