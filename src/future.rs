@@ -8,9 +8,9 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
+use crate::runtime::callback_handle::CallCell;
 use crate::runtime::context;
 use crate::runtime::core::Ready;
-use crate::runtime::handle::CallCell;
 
 /// What a [`LoopFuture`] holds: nothing yet, or its result.
 enum Outcome<T> {

@@ -149,10 +149,7 @@ pub use combinators::{
     as_completed, gather, shield, timeout, timeout_at, try_gather, wait, wait_for, ReturnWhen,
     TaskGroup, Timeout, TimeoutError, WaitError,
 };
-pub use executor::{
-    run_in_executor, run_in_executor_on, ExecError, ExecFuture, RunInExecutor, SubmitError,
-    ThreadPoolExecutor,
-};
+pub use executor::{ExecError, ExecFuture, SubmitError, ThreadPoolExecutor};
 pub use future::LoopFuture;
 pub use group::{group, run_group, GroupTask, LoopGroup};
 pub use queue::{
@@ -160,8 +157,9 @@ pub use queue::{
     PutError, PutTimeoutError, Queue, TaskDoneError, TryGetError, TryPutError,
 };
 pub use runtime::{
-    get_running_loop, run, Builder, EventLoop, ExceptionContext, Handle, LoopClosed, LoopHandle,
-    LoopStats, RunError, TimerHandle,
+    get_running_loop, run, run_in_executor, run_in_executor_on, Builder, EventLoop,
+    ExceptionContext, Handle, LoopClosed, LoopHandle, LoopStats, RunError, RunInExecutor,
+    TimerHandle,
 };
 pub use sync::{Barrier, BoundedSemaphore, Condition, Event, Lock, Semaphore};
 pub use task::{

@@ -1,5 +1,6 @@
-//! The loom shim: the mutex and the thread parking that the queues and the
-//! sync primitives use where they cross threads, swapped for loom's models
+//! The loom shim: the mutex, the atomics and the thread parking that the
+//! queues, the sync primitives, the one-shot and the loop's inbox use where
+//! they cross threads, swapped for loom's models
 //! under `cfg(loom)` so that those paths can be checked exhaustively; and,
 //! built on them, what a blocked thread does (wait in line behind a waker
 //! that unparks it) and the check that refuses to block a loop's thread.
@@ -23,6 +24,16 @@ pub(crate) use self::loom_mutex::{Mutex, MutexGuard};
 
 #[cfg(loom)]
 use loom::thread::{current, park, Thread};
+
+/// The atomics of the cross-thread hand-offs (the loop's inbox).
+pub(crate) mod atomic {
+    #[cfg(not(loom))]
+    pub(crate) use std::sync::atomic::AtomicUsize;
+    pub(crate) use std::sync::atomic::Ordering;
+
+    #[cfg(loom)]
+    pub(crate) use loom::sync::atomic::AtomicUsize;
+}
 
 #[cfg(loom)]
 mod loom_mutex {

@@ -12,7 +12,7 @@
 //! of:
 //!
 //! 1. a spinner: `spinning - 1`, `spin_handed + 1`, hint `+ 1` (no syscall);
-//! 2. a sleeper: `idle - 1`, `notified + 1`, then one condvar notify once
+//! 2. a sleeper: `idle - 1`, `sleep_handed + 1`, then one condvar notify once
 //!    the lock is released (tokio's `num_notify`): the idle count drops at
 //!    once, so a burst of jobs wakes as many sleepers as it needs, no more;
 //! 3. a new worker, below `max_workers`: `threads + 1`, and the caller
@@ -24,8 +24,8 @@
 //!
 //! All counts change only under the pool lock.
 //!
-//! - `spinning + spin_handed + idle + notified <= threads <= max_workers`.
-//! - `spin_handed` and `notified` are tokens: each is taken by exactly one
+//! - `spinning + spin_handed + idle + sleep_handed <= threads <= max_workers`.
+//! - `spin_handed` and `sleep_handed` are tokens: each is taken by exactly one
 //!   worker of that kind (a spinner as it stops spinning, a sleeper as it
 //!   wakes). A worker that stops without a token takes itself off its own
 //!   count (`spinning` or `idle`) in the same critical section, so no token
@@ -58,7 +58,7 @@ pub(super) struct Crew {
     /// Workers asleep that nobody has handed a token yet.
     pub(super) idle: usize,
     /// Tokens handed to sleepers and not yet taken.
-    notified: usize,
+    sleep_handed: usize,
     /// Workers spinning that nobody has handed a job yet.
     spinning: usize,
     /// Jobs handed to spinners and not yet taken.
@@ -102,7 +102,7 @@ impl Crew {
             Handed::Spinner
         } else if self.idle > 0 {
             self.idle -= 1;
-            self.notified += 1;
+            self.sleep_handed += 1;
             Handed::Sleeper
         } else if self.threads < max_workers {
             self.threads += 1;
@@ -138,8 +138,8 @@ impl Crew {
     /// A sleeper looks for its token: true if it was handed one (whoever
     /// handed it took it off the idle count).
     pub(super) fn take_token(&mut self) -> bool {
-        let handed = self.notified > 0;
-        self.notified -= usize::from(handed);
+        let handed = self.sleep_handed > 0;
+        self.sleep_handed -= usize::from(handed);
         handed
     }
 
@@ -176,7 +176,7 @@ impl Signals {
         });
     }
 
-    /// Sleeps on the condvar until notified (or spuriously woken), or until
+    /// Sleeps on the condvar until woken (or spuriously), or until
     /// `deadline`; true if the deadline has passed.
     pub(super) fn sleep<S>(
         &self,
@@ -300,7 +300,7 @@ mod loom_tests {
                 (state.crew.threads, state.crew.idle, state.crew.spinning),
                 (0, 0, 0)
             );
-            assert_eq!((state.crew.notified, state.crew.spin_handed), (0, 0));
+            assert_eq!((state.crew.sleep_handed, state.crew.spin_handed), (0, 0));
             assert!(!pool.signals.hinted());
         });
     }

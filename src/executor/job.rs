@@ -1,12 +1,14 @@
-//! One job: its closure, its result and the one waiter, in one allocation
-//! shared by the pool's queue and the [`ExecFuture`].
+//! One job: its closure and its result slot, in one allocation shared by
+//! the pool's queue and the [`ExecFuture`].
 //!
-//! A job moves through these stages, each change under the job's own lock:
+//! The closure moves through these stages, each change under the job's
+//! lock; the result goes through the crate's one-shot
+//! ([`ResultSlot`](crate::oneshot::ResultSlot)), which wakes the waiter:
 //!
 //! ```text
-//! Queued(f) ──claim (worker, under the pool lock)──▶ Claimed(f) ──run──▶ Running ──▶ Done(result) ──▶ Taken
+//! Queued(f) ──claim (worker, under the pool lock)──▶ Claimed(f) ──run──▶ Running ──▶ Ended (result filled)
 //!     │                                                   │
-//!     └── ExecFuture dropped / cancelled ──▶ Cancelled    └── pool cancels it (shutdown) ──▶ Done(Err(Cancelled))
+//!     └── ExecFuture dropped / cancelled ──▶ Cancelled    └── pool cancels it (shutdown) ──▶ Ended (Err(Cancelled))
 //! ```
 //!
 //! Whoever takes a job out of `Queued` (a worker's `claim`, or the future's
@@ -23,13 +25,14 @@ use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
 use super::blocking::block_until;
 use super::error::ExecError;
+use crate::oneshot::{ResultSlot, Taken};
 use crate::task::PanicError;
 
 /// What a job's future gives back when it cancels its job while the job is
@@ -71,27 +74,27 @@ trait JobHandle<T>: Send + Sync {
 /// hold); dropped after the waiter has been woken.
 pub(crate) type Guard = Box<dyn Send>;
 
-enum Stage<F, T> {
+/// Where the job's closure is.
+enum Closure<F> {
     Queued(F),
     Claimed(F),
     Running,
-    Done(Result<T, ExecError>),
+    /// It ran (or was abandoned) and its result is in the slot.
+    Ended,
+    /// Cancelled while queued; never runs.
     Cancelled,
-    /// The result was handed out.
-    Taken,
 }
 
-struct State<F, T> {
-    stage: Stage<F, T>,
-    waker: Option<Waker>,
-    /// The future was dropped: a result that arrives is dropped at once.
-    detached: bool,
-    /// Released when the job ends, after the waker has been woken.
+/// The closure's stage and the hold kept until the job ends.
+struct ClosureStage<F> {
+    closure: Closure<F>,
+    /// Released when the job ends, after the waiter has been woken.
     until_done: Option<Guard>,
 }
 
 struct JobCell<F, T> {
-    state: Mutex<State<F, T>>,
+    stage: Mutex<ClosureStage<F>>,
+    result: ResultSlot<Result<T, ExecError>>,
 }
 
 /// Makes a job: the entry for the pool's queue and the future for the
@@ -102,12 +105,11 @@ where
     T: Send + 'static,
 {
     let cell = Arc::new(JobCell {
-        state: Mutex::new(State {
-            stage: Stage::Queued(f),
-            waker: None,
-            detached: false,
+        stage: Mutex::new(ClosureStage {
+            closure: Closure::Queued(f),
             until_done: None,
         }),
+        result: ResultSlot::new(),
     });
     let future = ExecFuture {
         job: cell.clone(),
@@ -120,33 +122,25 @@ impl<F, T> JobCell<F, T> {
     /// `Claimed → Running`: the closure, to run or drop; `None` if the job
     /// is not claimed.
     fn start(&self) -> Option<F> {
-        let mut state = self.state.lock();
-        match std::mem::replace(&mut state.stage, Stage::Running) {
-            Stage::Claimed(f) => Some(f),
+        let mut stage = self.stage.lock();
+        match std::mem::replace(&mut stage.closure, Closure::Running) {
+            Closure::Claimed(f) => Some(f),
             other => {
-                state.stage = other;
+                stage.closure = other;
                 None
             }
         }
     }
 
-    /// Stores the outcome, wakes the waiter (after the lock is released).
-    /// A detached job's result is dropped here, outside the lock.
+    /// Fills the result slot, which wakes the waiter (or drops the outcome
+    /// if the future is gone), then ends the hold.
     fn finish(&self, outcome: Result<T, ExecError>) {
-        let mut state = self.state.lock();
-        let guard = state.until_done.take();
-        if state.detached {
-            state.stage = Stage::Taken;
-            drop(state);
-            drop(outcome);
-            return;
-        }
-        state.stage = Stage::Done(outcome);
-        let waker = state.waker.take();
-        drop(state);
-        if let Some(waker) = waker {
-            waker.wake();
-        }
+        self.result.fill(outcome);
+        let guard = {
+            let mut stage = self.stage.lock();
+            stage.closure = Closure::Ended;
+            stage.until_done.take()
+        };
         // Only now: a virtual clock must not jump before the wake is posted.
         drop(guard);
     }
@@ -158,14 +152,14 @@ where
     T: Send,
 {
     fn claim(&self) -> bool {
-        let mut state = self.state.lock();
-        match std::mem::replace(&mut state.stage, Stage::Running) {
-            Stage::Queued(f) => {
-                state.stage = Stage::Claimed(f);
+        let mut stage = self.stage.lock();
+        match std::mem::replace(&mut stage.closure, Closure::Running) {
+            Closure::Queued(f) => {
+                stage.closure = Closure::Claimed(f);
                 true
             }
             other => {
-                state.stage = other;
+                stage.closure = other;
                 false
             }
         }
@@ -192,83 +186,65 @@ where
     T: Send,
 {
     fn poll_result(&self, cx: &mut Context<'_>) -> Poll<Result<T, ExecError>> {
-        let mut state = self.state.lock();
-        match std::mem::replace(&mut state.stage, Stage::Taken) {
-            Stage::Done(outcome) => Poll::Ready(outcome),
-            Stage::Cancelled => Poll::Ready(Err(ExecError::Cancelled)),
-            Stage::Taken => panic!("ExecFuture polled after it completed"),
-            pending => {
-                state.stage = pending;
-                match &state.waker {
-                    Some(w) if w.will_wake(cx.waker()) => {}
-                    _ => state.waker = Some(cx.waker().clone()),
-                }
-                Poll::Pending
-            }
-        }
+        self.result.poll_take(cx).map(|taken| match taken {
+            Taken::Value(outcome) => outcome,
+            // A job's slot is always filled, never closed.
+            Taken::Closed => Err(ExecError::Cancelled),
+            Taken::Gone => panic!("ExecFuture polled after it completed"),
+        })
     }
 
     fn cancel(&self) -> Option<bool> {
         let (f, guard) = {
-            let mut state = self.state.lock();
-            match std::mem::replace(&mut state.stage, Stage::Cancelled) {
-                Stage::Queued(f) => (f, state.until_done.take()),
-                Stage::Cancelled => return Some(false),
+            let mut stage = self.stage.lock();
+            match std::mem::replace(&mut stage.closure, Closure::Cancelled) {
+                Closure::Queued(f) => (f, stage.until_done.take()),
+                Closure::Cancelled => return Some(false),
                 other => {
-                    state.stage = other;
+                    stage.closure = other;
                     return None;
                 }
             }
         };
         drop(f);
+        self.result.fill(Err(ExecError::Cancelled));
         drop(guard);
         Some(true)
     }
 
     fn detach(&self) -> bool {
-        let (f, result, guard) = {
-            let mut state = self.state.lock();
-            state.detached = true;
-            state.waker = None;
-            let guard = state.until_done.take();
-            match std::mem::replace(&mut state.stage, Stage::Taken) {
-                Stage::Queued(f) => (Some(f), None, guard),
-                Stage::Done(outcome) => (None, Some(outcome), guard),
+        let (f, guard) = {
+            let mut stage = self.stage.lock();
+            let guard = stage.until_done.take();
+            match std::mem::replace(&mut stage.closure, Closure::Cancelled) {
+                Closure::Queued(f) => (Some(f), guard),
                 other => {
-                    state.stage = other;
-                    (None, None, guard)
+                    stage.closure = other;
+                    (None, guard)
                 }
             }
         };
         let cancelled = f.is_some();
-        // User values are dropped outside the lock.
+        // User values are dropped outside the lock: the closure here, a
+        // result already there (or still to come) by the slot.
         drop(f);
-        drop(result);
+        self.result.detach();
         drop(guard);
         cancelled
     }
 
     fn keep_until_done(&self, guard: Guard) {
-        let mut state = self.state.lock();
-        let ended = state.detached
-            || matches!(
-                state.stage,
-                Stage::Done(_) | Stage::Cancelled | Stage::Taken
-            );
-        let late = if ended {
-            Some(guard)
-        } else {
-            state.until_done.replace(guard)
+        let mut stage = self.stage.lock();
+        let late = match stage.closure {
+            Closure::Ended | Closure::Cancelled => Some(guard),
+            _ => stage.until_done.replace(guard),
         };
-        drop(state);
+        drop(stage);
         drop(late);
     }
 
     fn is_done(&self) -> bool {
-        matches!(
-            self.state.lock().stage,
-            Stage::Done(_) | Stage::Cancelled | Stage::Taken
-        )
+        self.result.is_ready()
     }
 }
 

@@ -1,5 +1,5 @@
 //! Offloading blocking work: [`ThreadPoolExecutor`] and
-//! [`run_in_executor`] (asyncio's `loop.run_in_executor` on
+//! [`run_in_executor`](crate::run_in_executor) (asyncio's `loop.run_in_executor` on
 //! `concurrent.futures.ThreadPoolExecutor`).
 //!
 //! A job travels through the files in this order:
@@ -16,7 +16,11 @@
 //! | `job.rs` | one job, its stages, and its [`ExecFuture`] |
 //! | `blocking.rs` | how a plain thread waits: parked behind a waker, like a task |
 //! | `error.rs` | [`ExecError`] and [`SubmitError`] |
-//! | `pool_run.rs`, `run.rs` | the loop side: [`ThreadPoolExecutor::run`], [`run_in_executor`], [`RunInExecutor`], the default executor |
+//!
+//! The loop's side, [`ThreadPoolExecutor::run`] and
+//! [`run_in_executor`](crate::run_in_executor) with its
+//! [`RunInExecutor`](crate::RunInExecutor) future, lives with the loop
+//! (`runtime/run_in_executor.rs`): nothing here knows of the loop.
 //!
 //! `submit` admits the job (or waits in line for room), pushes it on the
 //! queue and hands it to a spinning or idle worker (or starts one, up to
@@ -44,9 +48,7 @@ mod error;
 mod handoff;
 mod job;
 mod pool;
-mod pool_run;
 mod queue;
-mod run;
 mod submit;
 mod worker;
 
@@ -54,5 +56,4 @@ pub use builder::Builder;
 pub use error::{ExecError, SubmitError};
 pub use job::ExecFuture;
 pub use pool::ThreadPoolExecutor;
-pub use run::{run_in_executor, run_in_executor_on, RunInExecutor};
 pub use submit::Submit;

@@ -99,7 +99,7 @@ pub(crate) trait Door: Send + Sync {
 
 impl Door for Remote {
     fn has_post(&self) -> bool {
-        self.inbox.is_notified()
+        self.inbox.is_wake_pending()
     }
 
     fn wake(&self) {

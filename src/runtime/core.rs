@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 use std::future::Future;
 use std::panic::Location;
 
+use super::callback_handle::{CallCell, CallOnce};
 use super::clock::Clock;
 use super::context::Enter;
-use super::handle::{CallCell, CallOnce};
 use super::raw_task::{Finished, JoinRef, LocalTasks, Scheduled, TaskRef};
 use super::reactor::{Polled, Reactor, Woken};
 use super::remote::{Msg, Remote};
@@ -596,7 +596,7 @@ impl Core {
     /// another thread posted, and no syscall is made.
     fn select(&self, timeout: Option<Duration>) {
         let may_block = timeout != Some(Duration::ZERO);
-        if !may_block || self.remote.inbox.is_notified() {
+        if !may_block || self.remote.inbox.is_wake_pending() {
             // Work is ready, or a post is already waiting: look at I/O
             // without blocking, if there is any I/O to look at.
             if self.reactor.has_sources() {

@@ -8,9 +8,9 @@ use std::panic::Location;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
+use super::callback_handle::{CallCell, CallOnce};
 use super::context::{self, Enter};
 use super::core::{self, Core};
-use super::handle::{CallCell, CallOnce};
 use super::timers::Action;
 use super::{Builder, ExceptionContext, Handle, LoopHandle, LoopStats, RunError, TimerHandle};
 use crate::task::error::TaskError;

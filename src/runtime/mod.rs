@@ -16,26 +16,29 @@
 //!    anything they schedule runs in the next iteration.
 
 mod builder;
+pub(crate) mod callback_handle;
 pub(crate) mod clock;
 pub(crate) mod context;
 pub(crate) mod core;
 mod event_loop;
 mod exception_context;
-pub(crate) mod handle;
 mod inbox;
+mod loop_handle;
 #[allow(unsafe_code)]
 pub(crate) mod raw_task;
 pub(crate) mod reactor;
 pub(crate) mod remote;
 mod run_error;
+mod run_in_executor;
 mod sources;
 mod stats;
 pub(crate) mod timers;
 
 pub use builder::Builder;
+pub use callback_handle::{Handle, TimerHandle};
 pub use event_loop::{get_running_loop, run, EventLoop};
 pub use exception_context::ExceptionContext;
-pub use handle::{Handle, TimerHandle};
-pub use remote::{LoopClosed, LoopHandle, PendingPost};
+pub use loop_handle::{LoopClosed, LoopHandle, PendingPost};
 pub use run_error::RunError;
+pub use run_in_executor::{run_in_executor, run_in_executor_on, RunInExecutor};
 pub use stats::LoopStats;

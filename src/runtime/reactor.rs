@@ -10,7 +10,7 @@
 //! - sockets (`crate::net`) get a [`ScheduledIo`]: edge-triggered readiness
 //!   bits plus the wakers of the tasks waiting on each direction, as tokio's
 //!   `ScheduledIo`. A socket operation that hits `WouldBlock` clears its bit
-//!   and parks; the next event sets it and wakes the parked tasks. No event
+//!   and waits; the next event sets it and wakes the waiting tasks. No event
 //!   can be dispatched while a task runs (one thread), so a bit cleared by a
 //!   task can never hide an event that arrived after its `WouldBlock`.
 //! - raw fds of `add_reader` / `add_writer` get callbacks. asyncio's selector
@@ -83,7 +83,7 @@ pub(crate) struct ScheduledIo {
 }
 
 impl ScheduledIo {
-    /// Ready in `dir`, or parks the task of `cx` until the next event for it.
+    /// Ready in `dir`, or keeps the waker of `cx` until the next event for it.
     pub(crate) fn poll_ready(&self, dir: Direction, cx: &mut Context<'_>) -> TaskPoll<()> {
         if self.ready.get() & dir.any() != 0 {
             return TaskPoll::Ready(());
@@ -308,7 +308,7 @@ impl Reactor {
     }
 
     /// Registers a socket with readiness and waiters of its own (a socket
-    /// moving here from another loop keeps its parked tasks).
+    /// moving here from another loop keeps its waiting tasks).
     pub(crate) fn register_io<S: Source + ?Sized>(
         &self,
         source: &mut S,

@@ -1,14 +1,14 @@
-//! The door in from other threads: [`LoopHandle`].
+//! The thread-safe part of a loop, [`Remote`], behind every
+//! [`LoopHandle`](crate::LoopHandle) and every waker woken off the loop's
+//! thread: the inbox, the selector's wake-up, and the count of posts on
+//! their way; and [`Msg`], what other threads post.
 
-use std::fmt;
-use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 
 use super::inbox::{Inbox, Pushed};
+use super::loop_handle::LoopClosed;
 use super::raw_task::{RemoteSpawn, WakeRef};
 use super::reactor::Wakeup;
-use crate::task::RemoteTask;
 
 /// A message posted to the loop from another thread.
 pub(crate) enum Msg {
@@ -53,165 +53,22 @@ impl Remote {
     }
 
     pub(crate) fn has_holds(&self) -> bool {
+        // ORDERING: Acquire pairs with `end_hold`'s Release: a loop that
+        // sees no hold sees what the hold's job posted before it ended.
         self.holds.load(Ordering::Acquire) > 0
     }
-}
 
-/// The `Send + Sync` handle to an [`EventLoop`](crate::EventLoop), the only
-/// way in from other threads.
-///
-/// Posting from another thread appends to the loop's inbox and, if the loop
-/// has not been woken since it last drained the inbox, wakes its selector
-/// through a `mio::Waker` (an `eventfd` on Linux). Many posts between two
-/// loop iterations cost one wake-up.
-///
-/// # Examples
-///
-/// ```
-/// use tulipa::EventLoop;
-/// use std::sync::atomic::{AtomicUsize, Ordering};
-/// use std::sync::Arc;
-///
-/// let lp = EventLoop::new().unwrap();
-/// let handle = lp.handle();
-/// let hits = Arc::new(AtomicUsize::new(0));
-/// let seen = hits.clone();
-/// std::thread::spawn(move || {
-///     handle.call_soon_threadsafe(move || { seen.fetch_add(1, Ordering::SeqCst); }).unwrap();
-///     handle.stop().unwrap();
-/// });
-/// lp.run_forever().unwrap();
-/// assert_eq!(hits.load(Ordering::SeqCst), 1);
-/// ```
-#[derive(Clone)]
-pub struct LoopHandle {
-    pub(crate) remote: Arc<Remote>,
-}
-
-impl LoopHandle {
-    /// Schedules `callback` to run on the loop thread, in the loop's next
-    /// iteration after it sees the post (asyncio's `call_soon_threadsafe`).
-    ///
-    /// Callbacks posted from one thread run in the order they were posted.
-    /// A callback that panics goes to the loop's exception handler.
-    ///
-    /// # Errors
-    ///
-    /// [`LoopClosed`] if the loop has been closed; the callback is dropped
-    /// without running.
-    pub fn call_soon_threadsafe<F>(&self, callback: F) -> Result<(), LoopClosed>
-    where
-        F: FnOnce() + Send + 'static,
-    {
-        self.remote.post(Msg::Call(Box::new(callback)))
+    /// A post is on its way (see [`LoopHandle::hold`](crate::LoopHandle::hold)).
+    pub(crate) fn begin_hold(&self) {
+        // ORDERING: see `has_holds`.
+        self.holds.fetch_add(1, Ordering::AcqRel);
     }
 
-    /// Spawns a `Send` future on the loop from any thread.
-    ///
-    /// The returned [`RemoteTask`] can be awaited on any executor or waited on
-    /// from a plain thread with [`RemoteTask::wait`]. The task is made here,
-    /// in one allocation, and posted to the loop, which schedules it when it
-    /// drains its inbox; its output reaches the handle through a one-value
-    /// channel, with no second task forwarding it.
-    ///
-    /// # Errors
-    ///
-    /// [`LoopClosed`] if the loop has been closed.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let lp = tulipa::EventLoop::new().unwrap();
-    /// let handle = lp.handle();
-    /// let remote = std::thread::spawn(move || handle.spawn_threadsafe(async { 6 * 7 }).unwrap())
-    ///     .join()
-    ///     .unwrap();
-    /// assert_eq!(lp.run_until_complete(remote).unwrap().unwrap(), 42);
-    /// ```
-    #[track_caller]
-    pub fn spawn_threadsafe<F>(&self, future: F) -> Result<RemoteTask<F::Output>, LoopClosed>
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
-        let (run, handle) = crate::task::forward(future);
-        let task = RemoteSpawn::new(run, self.remote.clone(), std::panic::Location::caller());
-        self.remote.post(Msg::Spawn(task))?;
-        Ok(handle)
-    }
-
-    /// Asks the loop to stop after its current iteration, as
-    /// `call_soon_threadsafe(loop.stop)` does in asyncio.
-    ///
-    /// The loop takes its posts in batches, once per iteration. Callbacks
-    /// posted before `stop` still run in this run. So do callbacks posted
-    /// after it that reach the loop in the same batch: they join the
-    /// iteration's ready callbacks, as they would join asyncio's ready
-    /// queue before the loop sees `_stopping`. Callbacks that arrive in a
-    /// later batch stay queued and run when the loop is run again.
-    ///
-    /// # Errors
-    ///
-    /// [`LoopClosed`] if the loop has been closed.
-    pub fn stop(&self) -> Result<(), LoopClosed> {
-        self.remote.post(Msg::Stop)
-    }
-
-    /// Whether the loop has been closed.
-    pub fn is_closed(&self) -> bool {
-        self.remote.inbox.is_closed()
-    }
-
-    /// Tells the loop that a post is on its way (an executor job, a reply from
-    /// another thread), until the returned guard drops.
-    ///
-    /// Only the virtual clock cares: while any hold is alive it does not jump
-    /// to the next timer but waits, in real time, for the post.
-    pub fn hold(&self) -> PendingPost {
-        self.remote.holds.fetch_add(1, Ordering::AcqRel);
-        PendingPost {
-            remote: self.remote.clone(),
-        }
+    /// The post came (or will not): wakes the loop so that it re-evaluates
+    /// whether virtual time may jump.
+    pub(crate) fn end_hold(&self) {
+        // ORDERING: see `has_holds`.
+        self.holds.fetch_sub(1, Ordering::AcqRel);
+        self.wakeup.wake();
     }
 }
-
-impl fmt::Debug for LoopHandle {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LoopHandle")
-            .field("closed", &self.is_closed())
-            .finish()
-    }
-}
-
-/// A guard from [`LoopHandle::hold`]: while alive, the virtual clock waits
-/// for a post instead of jumping ahead.
-#[must_use = "the hold ends as soon as the guard is dropped"]
-pub struct PendingPost {
-    remote: Arc<Remote>,
-}
-
-impl Drop for PendingPost {
-    fn drop(&mut self) {
-        self.remote.holds.fetch_sub(1, Ordering::AcqRel);
-        // Wake the loop so that it re-evaluates whether time may jump.
-        self.remote.wakeup.wake();
-    }
-}
-
-impl fmt::Debug for PendingPost {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PendingPost").finish_non_exhaustive()
-    }
-}
-
-/// The loop was closed: nothing can be posted to it any more.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LoopClosed;
-
-impl fmt::Display for LoopClosed {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("event loop is closed")
-    }
-}
-
-impl std::error::Error for LoopClosed {}

@@ -14,7 +14,7 @@ use std::rc::Rc;
 use std::task::Waker;
 use std::time::Instant;
 
-use super::handle::CallOnce;
+use super::callback_handle::CallOnce;
 use crate::slab::{Key, Slab};
 
 /// asyncio's `_MIN_SCHEDULED_TIMER_HANDLES`.
@@ -231,7 +231,7 @@ impl Timers {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runtime::handle::CallCell;
+    use crate::runtime::callback_handle::CallCell;
     use std::cell::RefCell;
     use std::time::Duration;
 

@@ -5,10 +5,11 @@ use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::{PanicError, TaskError};
-use crate::oneshot;
+use crate::loom_shim::{block_on, block_until};
+use crate::oneshot::{self, Taken};
 
 /// A task spawned from another thread with
 /// [`LoopHandle::spawn_threadsafe`](crate::LoopHandle::spawn_threadsafe).
@@ -30,31 +31,90 @@ pub struct RemoteTask<T> {
     rx: oneshot::Receiver<Result<T, TaskError>>,
 }
 
+/// The task's outcome from what its slot held: no value means the task was
+/// dropped unfinished (cancelled, or its loop closed).
+fn outcome<T>(taken: Taken<Result<T, TaskError>>) -> Result<T, TaskError> {
+    match taken {
+        Taken::Value(output) => output,
+        Taken::Closed | Taken::Gone => Err(TaskError::Cancelled),
+    }
+}
+
 impl<T> RemoteTask<T> {
-    /// Blocks the calling thread until the task finishes.
+    /// Blocks the calling thread until the task finishes and returns its
+    /// outcome.
     ///
     /// Never call this on the loop's own thread: the loop could not run.
-    pub fn wait(self) -> Result<T, TaskError> {
-        self.rx
-            .recv_blocking(None)
-            .unwrap_or(Err(TaskError::Cancelled))
-    }
-
-    /// Like [`wait`](RemoteTask::wait) for at most `timeout`; gives the handle
-    /// back if the task is still running.
     ///
     /// # Errors
     ///
-    /// `Err(self)` if `timeout` passed first.
+    /// [`TaskError::Panicked`] if the task panicked, [`TaskError::Cancelled`]
+    /// if it was cancelled or its loop closed before it finished.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = tulipa::EventLoop::new().unwrap();
+    /// let handle = lp.handle();
+    /// let remote = handle.spawn_threadsafe(async { "from the loop" }).unwrap();
+    /// let waiter = std::thread::spawn(move || remote.wait());
+    /// handle.call_soon_threadsafe({
+    ///     let handle = handle.clone();
+    ///     move || handle.stop().unwrap()
+    /// }).unwrap();
+    /// lp.run_forever().unwrap();
+    /// assert_eq!(waiter.join().unwrap().unwrap(), "from the loop");
+    /// ```
+    pub fn wait(self) -> Result<T, TaskError> {
+        outcome(block_on(|waker| {
+            self.rx.poll_take(&mut Context::from_waker(waker))
+        }))
+    }
+
+    /// Like [`wait`](RemoteTask::wait) for at most `timeout`; gives the handle
+    /// back if the task is still running. Any `timeout` is valid; one too
+    /// large for the clock waits without limit.
+    ///
+    /// # Errors
+    ///
+    /// `Err(self)` if `timeout` passed first (the task goes on);
+    /// `Ok(Err(_))` as for [`wait`](RemoteTask::wait).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let lp = tulipa::EventLoop::new().unwrap();
+    /// let remote = lp.handle().spawn_threadsafe(async { 6 * 7 }).unwrap();
+    /// // The loop has not run yet: the task cannot have finished.
+    /// let remote = remote.wait_timeout(Duration::from_millis(1)).unwrap_err();
+    /// lp.run_until_complete(tulipa::yield_now()).unwrap();
+    /// assert_eq!(remote.wait_timeout(Duration::MAX).unwrap().unwrap(), 42);
+    /// ```
     pub fn wait_timeout(self, timeout: Duration) -> Result<Result<T, TaskError>, RemoteTask<T>> {
-        match self.rx.recv_blocking(Some(timeout)) {
-            Ok(output) => Ok(output),
-            Err(oneshot::RecvError::Closed) => Ok(Err(TaskError::Cancelled)),
-            Err(oneshot::RecvError::Timeout) => Err(self),
+        let step = |waker: &std::task::Waker| self.rx.poll_take(&mut Context::from_waker(waker));
+        let taken = match Instant::now().checked_add(timeout) {
+            Some(deadline) => block_until(deadline, step),
+            None => Some(block_on(step)),
+        };
+        match taken {
+            Some(taken) => Ok(outcome(taken)),
+            None => Err(self),
         }
     }
 
-    /// Whether the task has finished.
+    /// Whether the task has finished (or was dropped unfinished).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = tulipa::EventLoop::new().unwrap();
+    /// let remote = lp.handle().spawn_threadsafe(async {}).unwrap();
+    /// assert!(!remote.is_done()); // the loop has not run it yet
+    /// lp.run_until_complete(tulipa::yield_now()).unwrap();
+    /// assert!(remote.is_done());
+    /// ```
     pub fn is_done(&self) -> bool {
         self.rx.is_ready()
     }
@@ -64,9 +124,7 @@ impl<T> Future for RemoteTask<T> {
     type Output = Result<T, TaskError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.rx
-            .poll_recv(cx)
-            .map(|output| output.unwrap_or(Err(TaskError::Cancelled)))
+        self.rx.poll_take(cx).map(outcome)
     }
 }
 

@@ -1,5 +1,7 @@
-//! The loop side: [`run_in_executor`], [`run_in_executor_on`], the loop's
-//! default executor, and the [`RunInExecutor`] future.
+//! The loop's side of the executor: [`run_in_executor`],
+//! [`run_in_executor_on`], [`ThreadPoolExecutor::run`], the loop's default
+//! executor, and the [`RunInExecutor`] future. The pool itself
+//! (`crate::executor`) knows nothing of the loop; this file joins the two.
 //!
 //! A finished job wakes the awaiting task's waker from the worker thread;
 //! that wake goes through the loop's inbox and its `mio::Waker` (asyncio's
@@ -14,14 +16,10 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
-use super::builder::Builder;
-use super::error::{ExecError, SubmitError};
-use super::job::ExecFuture;
-use super::pool::ThreadPoolExecutor;
-use super::submit::Submit;
-use crate::runtime::context;
-use crate::runtime::core::Core;
-use crate::runtime::{EventLoop, LoopHandle, PendingPost};
+use super::context;
+use super::core::Core;
+use super::{EventLoop, LoopHandle, PendingPost};
+use crate::executor::{Builder, ExecError, ExecFuture, Submit, SubmitError, ThreadPoolExecutor};
 
 type BoxedJob<T> = Box<dyn FnOnce() -> T + Send>;
 
@@ -222,7 +220,7 @@ where
 ///
 /// Works on any executor. Under a running tulipa loop with a virtual clock
 /// it also keeps virtual time from jumping while the job is out. On a pool
-/// with a [bound on queued jobs](super::Builder::max_queued) that is full,
+/// with a [bound on queued jobs](crate::executor::Builder::max_queued) that is full,
 /// the future first waits for room (FIFO) without blocking the loop.
 ///
 /// # Errors
@@ -318,11 +316,70 @@ impl EventLoop {
     /// A handle to this loop's default executor, made now if it was not yet.
     ///
     /// On a closed loop this is a new pool that is already shut down.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = tulipa::EventLoop::new().unwrap();
+    /// let pool = lp.default_executor();
+    /// assert_eq!(pool.submit(|| 6 * 7).unwrap().wait().unwrap(), 42);
+    /// lp.close().unwrap();
+    /// assert!(lp.default_executor().submit(|| ()).is_err()); // shut down
+    /// ```
     pub fn default_executor(&self) -> ThreadPoolExecutor {
         default_executor_of(&self.core).unwrap_or_else(|| {
             let pool = ThreadPoolExecutor::new(1);
             pool.shutdown(false, false);
             pool
         })
+    }
+}
+
+impl ThreadPoolExecutor {
+    /// Runs `f` on the pool and resolves to its result: [`submit_async`]
+    /// and the job's future in one (asyncio's `loop.run_in_executor(pool, f)`).
+    ///
+    /// The job is queued at once if the queue has room (like asyncio,
+    /// before the future is first polled), else when the future is polled
+    /// and room appears. See [`run_in_executor_on`](crate::run_in_executor_on).
+    ///
+    /// [`submit_async`]: ThreadPoolExecutor::submit_async
+    ///
+    /// # Errors
+    ///
+    /// The future resolves to [`ExecError::Panicked`](crate::ExecError::Panicked)
+    /// if `f` panicked, [`ExecError::Cancelled`](crate::ExecError::Cancelled)
+    /// if a shutdown with `cancel_pending` cancelled the job, and
+    /// [`ExecError::ShutDown`](crate::ExecError::ShutDown) if the pool was shut
+    /// down before the job could be queued.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future cancels the job if it has not started; a running
+    /// job finishes and its result is dropped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let pool = tulipa::ThreadPoolExecutor::new(2);
+    /// let n = tulipa::run(async { pool.run(|| (1..=10u32).sum::<u32>()).await.unwrap() });
+    /// assert_eq!(n.unwrap(), 55);
+    /// ```
+    #[doc(alias = "run_in_executor")]
+    pub fn run<F, T>(&self, f: F) -> RunInExecutor<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        RunInExecutor::on_pool(self, f, context::current().as_deref())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn run_in_executor_is_send() {
+        fn check_send<T: Send>() {}
+        check_send::<super::RunInExecutor<Vec<u8>>>();
     }
 }

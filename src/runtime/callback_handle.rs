@@ -62,11 +62,36 @@ impl Handle {
     /// Cancels the callback if it has not run yet; the closure is dropped at once.
     ///
     /// Cancelling a callback that already ran, or twice, does nothing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::cell::Cell;
+    /// use std::rc::Rc;
+    ///
+    /// let lp = tulipa::EventLoop::new().unwrap();
+    /// let ran = Rc::new(Cell::new(false));
+    /// let flag = ran.clone();
+    /// let handle = lp.call_soon(move || flag.set(true));
+    /// handle.cancel();
+    /// lp.run_once().unwrap();
+    /// assert!(!ran.get()); // cancelled before its turn
+    /// ```
     pub fn cancel(&self) {
         self.cell.cancel();
     }
 
     /// Whether [`cancel`](Handle::cancel) was called.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = tulipa::EventLoop::new().unwrap();
+    /// let handle = lp.call_soon(|| {});
+    /// assert!(!handle.is_cancelled());
+    /// handle.cancel();
+    /// assert!(handle.is_cancelled());
+    /// ```
     pub fn is_cancelled(&self) -> bool {
         self.cell.is_cancelled()
     }
@@ -98,6 +123,22 @@ impl TimerHandle {
     /// The heap entry stays until the loop purges it lazily (as asyncio does),
     /// so cancelling costs O(1) and a million cancelled timers cost no more
     /// than the live ones once swept.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::cell::Cell;
+    /// use std::rc::Rc;
+    /// use std::time::Duration;
+    ///
+    /// let lp = tulipa::EventLoop::builder().virtual_time().build().unwrap();
+    /// let ran = Rc::new(Cell::new(false));
+    /// let flag = ran.clone();
+    /// let timer = lp.call_later(Duration::from_secs(60), move || flag.set(true));
+    /// timer.cancel();
+    /// lp.run_until_complete(tulipa::sleep(Duration::from_secs(120))).unwrap();
+    /// assert!(!ran.get()); // its time passed, but it was cancelled
+    /// ```
     pub fn cancel(&self) {
         self.cell.cancel();
         if let Some(core) = self.core.upgrade() {
@@ -106,11 +147,35 @@ impl TimerHandle {
     }
 
     /// Whether [`cancel`](TimerHandle::cancel) was called.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let lp = tulipa::EventLoop::new().unwrap();
+    /// let timer = lp.call_later(Duration::MAX, || {});
+    /// assert!(!timer.is_cancelled());
+    /// timer.cancel();
+    /// assert!(timer.is_cancelled());
+    /// ```
     pub fn is_cancelled(&self) -> bool {
         self.cell.is_cancelled()
     }
 
     /// The loop time at which the callback is due (asyncio's `when()`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let lp = tulipa::EventLoop::builder().virtual_time().build().unwrap();
+    /// let timer = lp.call_later(Duration::from_secs(5), || {});
+    /// assert_eq!(timer.when(), lp.time() + Duration::from_secs(5));
+    /// let at = lp.call_at(timer.when(), || {});
+    /// assert_eq!(at.when(), timer.when());
+    /// ```
     pub fn when(&self) -> Instant {
         self.when
     }
