@@ -147,7 +147,7 @@ mod waiters;
 
 pub use combinators::{
     as_completed, gather, shield, timeout, timeout_at, try_gather, wait, wait_for, ReturnWhen,
-    TaskGroup, Timeout, TimeoutError, WaitError,
+    TaskGroup, Timeout, TimeoutError, WaitError, Waitable,
 };
 pub use executor::{ExecError, ExecFuture, SubmitError, ThreadPoolExecutor};
 pub use future::LoopFuture;

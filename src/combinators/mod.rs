@@ -49,5 +49,5 @@ pub use gather::{gather, try_gather, Gather, TryGather};
 pub use shield::{shield, Shield};
 pub use task_group::{ChildError, GroupError, TaskGroup};
 pub use timeout::{timeout, timeout_at, Timeout, TimeoutError};
-pub use wait::{wait, ReturnWhen, Wait, WaitError, WaitOutput};
+pub use wait::{wait, ReturnWhen, Wait, WaitError, WaitOutput, Waitable};
 pub use wait_for::wait_for;

@@ -7,6 +7,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use super::wake_set::WakeSet;
+use crate::group::GroupTask;
 use crate::task::Task;
 use crate::time::{sleep, Sleep};
 
@@ -26,6 +27,72 @@ pub enum ReturnWhen {
     #[doc(alias = "ALL_COMPLETED")]
     AllCompleted,
 }
+
+/// A task handle [`wait`] can watch without consuming it: a [`Task`] of
+/// this loop or a [`GroupTask`] of any loop of a group. Sealed: no other
+/// type implements it.
+///
+/// # Examples
+///
+/// ```
+/// use tulipa::{ReturnWhen, Waitable};
+///
+/// fn watchable<H: Waitable>(_: &H) -> bool {
+///     true
+/// }
+///
+/// let done = tulipa::run(async {
+///     let task = tulipa::spawn(async { 7 });
+///     assert!(watchable(&task));
+///     let (done, pending) = tulipa::wait([task], ReturnWhen::AllCompleted, None)
+///         .await
+///         .unwrap();
+///     assert!(pending.is_empty());
+///     done.into_iter().next().unwrap().await.unwrap()
+/// })
+/// .unwrap();
+/// assert_eq!(done, 7);
+/// ```
+pub trait Waitable: sealed::Watch {}
+
+mod sealed {
+    use std::task::{Context, Poll};
+
+    /// What `wait` asks of a handle.
+    pub trait Watch {
+        fn poll_done(&self, cx: &mut Context<'_>) -> Poll<()>;
+        fn is_done(&self) -> bool;
+        fn is_panicked(&self) -> bool;
+    }
+}
+
+impl<T> sealed::Watch for Task<T> {
+    fn poll_done(&self, cx: &mut Context<'_>) -> Poll<()> {
+        Task::poll_done(self, cx)
+    }
+    fn is_done(&self) -> bool {
+        Task::is_done(self)
+    }
+    fn is_panicked(&self) -> bool {
+        Task::is_panicked(self)
+    }
+}
+
+impl<T> Waitable for Task<T> {}
+
+impl<T> sealed::Watch for GroupTask<T> {
+    fn poll_done(&self, cx: &mut Context<'_>) -> Poll<()> {
+        GroupTask::poll_done(self, cx)
+    }
+    fn is_done(&self) -> bool {
+        GroupTask::is_done(self)
+    }
+    fn is_panicked(&self) -> bool {
+        GroupTask::is_panicked(self)
+    }
+}
+
+impl<T> Waitable for GroupTask<T> {}
 
 /// Waits until `tasks` satisfy `return_when` or `timeout` passes, and hands
 /// the tasks back split into `(done, pending)` (asyncio's `asyncio.wait`).
@@ -90,11 +157,12 @@ pub enum ReturnWhen {
 /// .unwrap();
 /// ```
 #[doc(alias = "asyncio.wait")]
-pub fn wait<I, T>(tasks: I, return_when: ReturnWhen, timeout: Option<Duration>) -> Wait<T>
+pub fn wait<I, H>(tasks: I, return_when: ReturnWhen, timeout: Option<Duration>) -> Wait<H>
 where
-    I: IntoIterator<Item = Task<T>>,
+    I: IntoIterator<Item = H>,
+    H: Waitable,
 {
-    let tasks: Vec<Task<T>> = tasks.into_iter().collect();
+    let tasks: Vec<H> = tasks.into_iter().collect();
     Wait {
         wake: WakeSet::new(tasks.len()),
         seen: vec![false; tasks.len()],
@@ -111,8 +179,8 @@ where
 
 /// The future of [`wait`].
 #[must_use = "futures do nothing unless you `.await` or poll them"]
-pub struct Wait<T> {
-    tasks: Vec<Task<T>>,
+pub struct Wait<H> {
+    tasks: Vec<H>,
     /// Tasks already seen done.
     seen: Vec<bool>,
     ndone: usize,
@@ -129,9 +197,9 @@ pub struct Wait<T> {
 }
 
 /// The output of [`wait`]: the done tasks and the pending ones.
-pub type WaitOutput<T> = Result<(Vec<Task<T>>, Vec<Task<T>>), WaitError>;
+pub type WaitOutput<H> = Result<(Vec<H>, Vec<H>), WaitError>;
 
-impl<T> Wait<T> {
+impl<H: Waitable> Wait<H> {
     fn satisfied(&self) -> bool {
         match self.return_when {
             ReturnWhen::FirstCompleted => self.ndone > 0,
@@ -169,7 +237,7 @@ impl<T> Wait<T> {
     }
 
     /// Spends one of the remaining loop iterations before returning.
-    fn hop(&mut self, hops: u8, cx: &mut Context<'_>) -> Poll<WaitOutput<T>> {
+    fn hop(&mut self, hops: u8, cx: &mut Context<'_>) -> Poll<WaitOutput<H>> {
         if hops == 0 {
             self.hops = None;
             return Poll::Ready(Ok(self.split()));
@@ -179,7 +247,7 @@ impl<T> Wait<T> {
         Poll::Pending
     }
 
-    fn split(&mut self) -> (Vec<Task<T>>, Vec<Task<T>>) {
+    fn split(&mut self) -> (Vec<H>, Vec<H>) {
         self.timer = None;
         std::mem::take(&mut self.tasks)
             .into_iter()
@@ -187,10 +255,10 @@ impl<T> Wait<T> {
     }
 }
 
-impl<T> Unpin for Wait<T> {}
+impl<H> Unpin for Wait<H> {}
 
-impl<T> Future for Wait<T> {
-    type Output = WaitOutput<T>;
+impl<H: Waitable> Future for Wait<H> {
+    type Output = WaitOutput<H>;
 
     /// # Panics
     ///
@@ -223,7 +291,7 @@ impl<T> Future for Wait<T> {
     }
 }
 
-impl<T> fmt::Debug for Wait<T> {
+impl<H> fmt::Debug for Wait<H> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Wait")
             .field("tasks", &self.tasks.len())

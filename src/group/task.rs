@@ -310,7 +310,6 @@ impl<T> GroupTask<T> {
     /// Registers `cx`'s waker for the task's end without taking its output
     /// and without counting as an await: a handle watched this way and then
     /// dropped detaches the task, as `Task::poll_done` does for `wait`.
-    #[allow(dead_code, reason = "for `wait` once it takes any task handle")]
     pub(crate) fn poll_done(&self, cx: &mut Context<'_>) -> Poll<()> {
         let mut state = self.shared.state.lock();
         if state.done {
