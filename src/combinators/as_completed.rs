@@ -106,11 +106,35 @@ impl<F: Future> AsCompleted<F> {
     }
 
     /// How many outputs are still to come (running or queued).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let left = tulipa::run(async {
+    ///     let mut stream = tulipa::as_completed([1, 2].map(|n| async move { n }));
+    ///     let before = stream.len();
+    ///     stream.next().await;
+    ///     (before, stream.len())
+    /// });
+    /// assert_eq!(left.unwrap(), (2, 1));
+    /// ```
     pub fn len(&self) -> usize {
         self.remaining + self.finished.len()
     }
 
     /// Whether every output has been yielded.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let empty = tulipa::run(async {
+    ///     let mut stream = tulipa::as_completed([async { 1 }]);
+    ///     let before = stream.is_empty();
+    ///     stream.next().await;
+    ///     (before, stream.is_empty())
+    /// });
+    /// assert_eq!(empty.unwrap(), (false, true));
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

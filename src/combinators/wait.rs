@@ -312,6 +312,18 @@ pub enum WaitError {
 
 impl WaitError {
     /// Whether no task was given.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use tulipa::{ReturnWhen, Task};
+    ///
+    /// let err = tulipa::run(async {
+    ///     let none: Vec<Task<()>> = Vec::new();
+    ///     tulipa::wait(none, ReturnWhen::AllCompleted, None).await.unwrap_err()
+    /// });
+    /// assert!(err.unwrap().is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         matches!(self, WaitError::Empty)
     }

@@ -23,7 +23,7 @@ use parking_lot::Mutex;
 pub(crate) const SMALL: usize = 8;
 
 #[derive(Default)]
-struct Shared {
+struct WokenChildren {
     /// The parent's waker, taken by the first child wake-up after a poll:
     /// later wake-ups before the parent runs again need not wake it twice.
     parent: Option<Waker>,
@@ -35,7 +35,7 @@ struct ChildWake {
     index: usize,
     /// Already in `woken`: a second wake-up adds nothing.
     queued: AtomicBool,
-    shared: Arc<Mutex<Shared>>,
+    shared: Arc<Mutex<WokenChildren>>,
 }
 
 impl Wake for ChildWake {
@@ -76,7 +76,7 @@ enum Mode {
     Small,
     /// Many children: one waker each, made on demand; poll the woken ones.
     Large {
-        shared: Arc<Mutex<Shared>>,
+        shared: Arc<Mutex<WokenChildren>>,
         /// A child's waker, made the first time it is polled after the
         /// first pass.
         wakers: Vec<Option<(Arc<ChildWake>, Waker)>>,
@@ -96,7 +96,7 @@ impl WakeSet {
             Mode::Small
         } else {
             Mode::Large {
-                shared: Arc::new(Mutex::new(Shared::default())),
+                shared: Arc::new(Mutex::new(WokenChildren::default())),
                 wakers: Vec::new(),
                 unnamed: Vec::new(),
                 passes: 0,

@@ -169,14 +169,8 @@ impl EventLoop {
         F: Future + 'static,
         F::Output: 'static,
     {
-        let eager = self.core.eager_tasks();
-        spawn_with(
-            &self.core,
-            future,
-            None,
-            std::panic::Location::caller(),
-            eager,
-        )
+        let location = std::panic::Location::caller();
+        spawn_with(&self.core, future, None, location, self.core.eager_tasks())
     }
 
     /// Like [`spawn`](EventLoop::spawn), with a name for introspection,
@@ -196,13 +190,13 @@ impl EventLoop {
         F: Future + 'static,
         F::Output: 'static,
     {
-        let eager = self.core.eager_tasks();
+        let location = std::panic::Location::caller();
         spawn_with(
             &self.core,
             future,
             Some(name.into()),
-            std::panic::Location::caller(),
-            eager,
+            location,
+            self.core.eager_tasks(),
         )
     }
 }
