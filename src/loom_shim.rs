@@ -1,9 +1,14 @@
 //! The loom shim: the mutex, the atomics and the thread parking that the
-//! queues, the sync primitives, the one-shot and the loop's inbox use where
-//! they cross threads, swapped for loom's models
+//! queues, the sync primitives, the one-shot, the executor and the loop's
+//! inbox use where they cross threads, swapped for loom's models
 //! under `cfg(loom)` so that those paths can be checked exhaustively; and,
 //! built on them, what a blocked thread does (wait in line behind a waker
 //! that unparks it) and the check that refuses to block a loop's thread.
+//!
+//! A blocked thread parks on a crossbeam `Parker` of its own rather than
+//! on the thread's park token, so no other park on the same thread and no
+//! waker of an earlier wait can wake it; under `cfg(loom)` it parks on
+//! loom's model of the thread's token.
 //!
 //! loom's mutex cannot be built in a constant, so the primitives' `const`
 //! constructors are written through [`const_fn_unless_loom!`], which drops
@@ -17,7 +22,7 @@ use std::time::Instant;
 pub(crate) use parking_lot::{Mutex, MutexGuard};
 
 #[cfg(not(loom))]
-use std::thread::{current, park, park_timeout, Thread};
+use crossbeam_utils::sync::{Parker, Unparker};
 
 #[cfg(loom)]
 pub(crate) use self::loom_mutex::{Mutex, MutexGuard};
@@ -66,9 +71,13 @@ macro_rules! const_fn_unless_loom {
 }
 pub(crate) use const_fn_unless_loom;
 
-/// Wakes a thread blocked in a queue's or a primitive's blocking call: a
-/// blocked thread waits in the same FIFO as tasks, behind an ordinary
-/// `Waker`.
+/// Wakes a thread blocked in a queue's, a primitive's or the executor's
+/// blocking call: a blocked thread waits in the same FIFO as tasks, behind
+/// an ordinary `Waker`.
+#[cfg(not(loom))]
+struct ThreadWake(Unparker);
+
+#[cfg(loom)]
 struct ThreadWake(Thread);
 
 impl Wake for ThreadWake {
@@ -81,20 +90,62 @@ impl Wake for ThreadWake {
     }
 }
 
-/// A waker that unparks the calling thread.
-fn thread_waker() -> Waker {
-    Waker::from(Arc::new(ThreadWake(current())))
+/// A blocked thread's sleep between polls, and the waker that ends it.
+struct Sleep {
+    #[cfg(not(loom))]
+    parker: Parker,
+    waker: Waker,
+}
+
+impl Sleep {
+    #[cfg(not(loom))]
+    fn new() -> Sleep {
+        let parker = Parker::new();
+        let waker = Waker::from(Arc::new(ThreadWake(parker.unparker().clone())));
+        Sleep { parker, waker }
+    }
+
+    #[cfg(loom)]
+    fn new() -> Sleep {
+        Sleep {
+            waker: Waker::from(Arc::new(ThreadWake(current()))),
+        }
+    }
+
+    /// Parks the calling thread until the waker is woken (or spuriously).
+    fn park(&self) {
+        #[cfg(not(loom))]
+        self.parker.park();
+        #[cfg(loom)]
+        park();
+    }
+
+    /// As [`park`](Sleep::park), or until `deadline`. Returns `false`
+    /// once the deadline has passed.
+    #[cfg(not(loom))]
+    fn park_until(&self, deadline: Instant) -> bool {
+        if Instant::now() >= deadline {
+            return false;
+        }
+        self.parker.park_deadline(deadline);
+        true
+    }
+
+    #[cfg(loom)]
+    fn park_until(&self, _: Instant) -> bool {
+        unimplemented!("loom models no timeouts")
+    }
 }
 
 /// Polls `step` with a waker that unparks this thread, parking it between
 /// polls, until `step` is ready.
 pub(crate) fn block_on<R>(mut step: impl FnMut(&Waker) -> Poll<R>) -> R {
-    let waker = thread_waker();
+    let sleep = Sleep::new();
     loop {
-        if let Poll::Ready(out) = step(&waker) {
+        if let Poll::Ready(out) = step(&sleep.waker) {
             return out;
         }
-        park();
+        sleep.park();
     }
 }
 
@@ -104,35 +155,18 @@ pub(crate) fn block_until<R>(
     deadline: Instant,
     mut step: impl FnMut(&Waker) -> Poll<R>,
 ) -> Option<R> {
-    let waker = thread_waker();
+    let sleep = Sleep::new();
     loop {
-        if let Poll::Ready(out) = step(&waker) {
+        if let Poll::Ready(out) = step(&sleep.waker) {
             return Some(out);
         }
-        if !park_until(deadline) {
-            return match step(&waker) {
+        if !sleep.park_until(deadline) {
+            return match step(&sleep.waker) {
                 Poll::Ready(out) => Some(out),
                 Poll::Pending => None,
             };
         }
     }
-}
-
-/// Parks the calling thread until it is unparked (or spuriously woken), or
-/// until `deadline`. Returns `false` once the deadline has passed.
-#[cfg(not(loom))]
-fn park_until(deadline: Instant) -> bool {
-    let now = Instant::now();
-    if now >= deadline {
-        return false;
-    }
-    park_timeout(deadline - now);
-    true
-}
-
-#[cfg(loom)]
-fn park_until(_: Instant) -> bool {
-    unimplemented!("loom models no timeouts")
 }
 
 /// Whether a tulipa loop is running on this thread: a blocking call here

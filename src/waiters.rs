@@ -128,6 +128,19 @@ impl WaiterList {
         self.waiting += 1;
     }
 
+    /// Keeps a waiter in line with `waker`: one without a slot (`None`)
+    /// joins at the back and `slot` takes its index; one whose slot was
+    /// notified, but must wait again, goes back to the front
+    /// ([`rejoin_front`](WaiterList::rejoin_front)). A `Some` slot must be
+    /// notified.
+    #[inline]
+    pub(crate) fn wait_in_line(&mut self, slot: &mut Option<u32>, waker: &Waker) {
+        match *slot {
+            Some(index) => self.rejoin_front(index, waker.clone()),
+            None => *slot = Some(self.push_back(waker.clone())),
+        }
+    }
+
     /// Looks at slot `index`, keeping it; a waiting one takes `waker` if it
     /// differs from the one it holds (the future moved to another task or
     /// executor).
@@ -347,6 +360,24 @@ mod tests {
         assert_eq!((list.waiting(), list.notified), (2, 0));
         list.notify_one().unwrap().wake();
         assert_eq!(last.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn wait_in_line_joins_at_the_back_then_rejoins_at_the_front() {
+        let last = Arc::new(AtomicUsize::new(0));
+        let mut list = WaiterList::new();
+        let _a = list.push_back(waker(1, &last));
+        let mut slot = None;
+        list.wait_in_line(&mut slot, &waker(2, &last));
+        let b = slot.expect("a new waiter takes a slot");
+        assert_eq!(list.waiting(), 2);
+        let mut woken = Vec::new();
+        assert_eq!(list.notify_many(2, &mut woken), 2);
+        list.wait_in_line(&mut slot, &waker(2, &last));
+        assert_eq!(slot, Some(b), "a rejoining waiter keeps its slot");
+        assert_eq!((list.waiting(), list.notified), (1, 1));
+        list.notify_one().unwrap().wake();
+        assert_eq!(last.load(Ordering::SeqCst), 2, "back at the front");
     }
 
     #[test]

@@ -84,16 +84,14 @@ impl RunSlot {
     /// or, woken by `reschedule`, goes back in line.
     fn wait(&mut self, waker: &Waker) {
         let mut runs = self.deadline.runs.borrow_mut();
-        match self.slot {
-            None => self.slot = Some(runs.push_back(waker.clone())),
-            Some(slot) => {
-                if runs.poll_slot(slot, waker) == Seen::Notified {
-                    // Woken by `reschedule`: wait on. Places in this line
-                    // do not matter; `reschedule` wakes every run.
-                    runs.rejoin_front(slot, waker.clone());
-                }
+        if let Some(slot) = self.slot {
+            if runs.poll_slot(slot, waker) == Seen::Waiting {
+                return;
             }
+            // Woken by `reschedule`: wait on. Places in this line do not
+            // matter; `reschedule` wakes every run.
         }
+        runs.wait_in_line(&mut self.slot, waker);
     }
 }
 

@@ -125,10 +125,7 @@ impl JobQueue {
     /// Puts a submitter in line: a new one at the back, one that was woken
     /// for room someone else took back at the front (asyncio's gh-83055).
     pub(super) fn wait_in_line(&mut self, slot: &mut Slot, waker: &Waker) {
-        match *slot {
-            Some(index) => self.line.rejoin_front(index, waker.clone()),
-            None => *slot = Some(self.line.push_back(waker.clone())),
-        }
+        self.line.wait_in_line(slot, waker);
     }
 
     /// A submitter is done waiting (it queued its job or saw the shutdown).

@@ -166,7 +166,7 @@ impl<S: Store> Inner<S> {
         }
         if st.is_full() {
             *item = Some(value);
-            wait_in_line(&mut st.putters, slot, waker);
+            st.putters.wait_in_line(slot, waker);
             return Poll::Pending;
         }
         release(&mut st.putters, slot);
@@ -199,7 +199,7 @@ impl<S: Store> Inner<S> {
             release(&mut st.getters, slot);
             return Poll::Ready(Err(GetError::ShutDown));
         }
-        wait_in_line(&mut st.getters, slot, waker);
+        st.getters.wait_in_line(slot, waker);
         Poll::Pending
     }
 
@@ -361,16 +361,6 @@ fn store_item<S: Store>(st: &mut QueueState<S>, item: S::Item) -> Option<Waker> 
     st.store.push(item);
     st.unfinished += 1;
     st.getters.notify_one()
-}
-
-/// Puts a waiter in line: a new one at the back, a woken one that must wait
-/// again back at the front.
-#[inline]
-fn wait_in_line(line: &mut WaiterList, slot: &mut Slot, waker: &Waker) {
-    match *slot {
-        Some(index) => line.rejoin_front(index, waker.clone()),
-        None => *slot = Some(line.push_back(waker.clone())),
-    }
 }
 
 /// Frees a waiter's slot once it is done waiting.

@@ -3,36 +3,20 @@
 #![allow(dead_code)]
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Generous: only a lost wake-up or a hang gets near it.
 pub(crate) const PATIENCE: Duration = Duration::from_secs(30);
 
+/// The integration tests' helpers (`mod.rs`), for the watchdog they share.
+#[path = "mod.rs"]
+mod common;
+
 /// Runs `body` on a fresh thread and fails the test if it takes longer
 /// than `limit` (the stuck thread is left behind; the test fails, it does
 /// not hang). A panic in `body` fails the test with its message.
-pub(crate) fn within<T: Send + 'static>(
-    limit: Duration,
-    body: impl FnOnce() -> T + Send + 'static,
-) -> T {
-    let (tx, rx) = mpsc::channel();
-    let thread = std::thread::spawn(move || {
-        let out = body();
-        let _ = tx.send(());
-        out
-    });
-    match rx.recv_timeout(limit) {
-        Ok(()) => thread.join().unwrap(),
-        Err(mpsc::RecvTimeoutError::Disconnected) => match thread.join() {
-            Ok(_) => unreachable!("the body ended without reporting"),
-            Err(panic) => std::panic::resume_unwind(panic),
-        },
-        Err(mpsc::RecvTimeoutError::Timeout) => {
-            panic!("watchdog: no progress after {limit:?} (a lost wake-up or a hang)")
-        }
-    }
-}
+pub(crate) use common::on_thread_within as within;
 
 /// A flag raised when the value made by [`Flag::on_drop`] is dropped.
 #[derive(Clone, Default)]
