@@ -63,8 +63,23 @@ async fn yield_turns(turns: u32) {
     .await
 }
 
+/// Spawns a task that holds a [`ThreadGuard`] and waits forever, runs the
+/// loop until the task has handed out its waker, and returns the task, the
+/// guard's record and that waker.
+fn waiting_task(lp: &EventLoop) -> (tulipa::Task<()>, DropRecord, Waker) {
+    let (guard, record) = ThreadGuard::new();
+    let (tx, rx) = mpsc::channel();
+    let task = lp.spawn(async move {
+        let _guard = guard;
+        wait_and_send(tx).await;
+    });
+    lp.run_until_complete(yield_turns(3)).unwrap();
+    let waker = rx.try_recv().expect("the task waited and sent its waker");
+    (task, record, waker)
+}
+
 /// Pending forever; hands a clone of its waker out at its first poll.
-async fn park_and_send(tx: mpsc::Sender<Waker>) {
+async fn wait_and_send(tx: mpsc::Sender<Waker>) {
     let mut sent = false;
     poll_fn(move |cx| {
         if !sent {
@@ -79,14 +94,7 @@ async fn park_and_send(tx: mpsc::Sender<Waker>) {
 #[test]
 fn remote_waker_is_last_reference_after_close_future_dropped_on_loop_thread() {
     let lp = EventLoop::new().unwrap();
-    let (guard, (dropped_on, drops)) = ThreadGuard::new();
-    let (tx, rx) = mpsc::channel();
-    let task = lp.spawn(async move {
-        let _guard = guard;
-        park_and_send(tx).await;
-    });
-    lp.run_until_complete(yield_turns(3)).unwrap();
-    let waker = rx.try_recv().expect("the task parked and sent its waker");
+    let (task, (dropped_on, drops), waker) = waiting_task(&lp);
     let second = waker.clone();
     drop(task);
     lp.close().unwrap();
@@ -163,14 +171,7 @@ fn remote_waker_is_last_reference_detached_output_dropped_on_loop_thread() {
 #[test]
 fn wakes_queued_in_inbox_at_close_are_released() {
     let lp = EventLoop::new().unwrap();
-    let (guard, (dropped_on, drops)) = ThreadGuard::new();
-    let (tx, rx) = mpsc::channel();
-    let task = lp.spawn(async move {
-        let _guard = guard;
-        park_and_send(tx).await;
-    });
-    lp.run_until_complete(yield_turns(3)).unwrap();
-    let waker = rx.try_recv().unwrap();
+    let (task, (dropped_on, drops), waker) = waiting_task(&lp);
     // Posted while the loop is not running: they wait in the inbox.
     thread::spawn(move || {
         for _ in 0..3 {

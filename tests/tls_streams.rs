@@ -51,10 +51,16 @@ async fn echo_server(acceptor: TlsAcceptor) -> net::Server {
 /// Starts [`echo_server`] with `acceptor`, connects to it through
 /// `connector` as "localhost", and returns why the handshake failed.
 async fn handshake_error(acceptor: TlsAcceptor, connector: &TlsConnector) -> TlsError {
+    connect_error(acceptor, connector, "localhost").await
+}
+
+/// Starts an echo server and returns the error of connecting to it as
+/// `host`.
+async fn connect_error(acceptor: TlsAcceptor, connector: &TlsConnector, host: &str) -> TlsError {
     let server = echo_server(acceptor).await;
-    tls::open_connection(server.local_addr().unwrap(), connector, "localhost")
+    tls::open_connection(server.local_addr().unwrap(), connector, host)
         .await
-        .expect_err("the handshake should fail")
+        .expect_err("the connection should fail")
 }
 
 #[test]
@@ -235,14 +241,7 @@ fn mutual_tls_client_certificate_of_unknown_ca_is_refused_and_server_goes_on() {
 fn wrong_host_name_is_a_name_mismatch() {
     let pki = Pki::new();
     run_within(WATCHDOG, async move {
-        let server = echo_server(pki.acceptor()).await;
-        let err = tls::open_connection(
-            server.local_addr().unwrap(),
-            &pki.connector(),
-            "example.com",
-        )
-        .await
-        .unwrap_err();
+        let err = connect_error(pki.acceptor(), &pki.connector(), "example.com").await;
         assert!(
             matches!(
                 err,
@@ -298,14 +297,7 @@ fn certificate_of_untrusted_ca_is_a_bad_certificate() {
 fn invalid_server_hostname_is_refused_before_connecting_tls() {
     let pki = Pki::new();
     run_within(WATCHDOG, async move {
-        let server = echo_server(pki.acceptor()).await;
-        let err = tls::open_connection(
-            server.local_addr().unwrap(),
-            &pki.connector(),
-            "not a name!",
-        )
-        .await
-        .unwrap_err();
+        let err = connect_error(pki.acceptor(), &pki.connector(), "not a name!").await;
         assert!(
             matches!(&err, TlsError::InvalidServerName(n) if n == "not a name!"),
             "{err:?}"
