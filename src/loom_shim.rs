@@ -140,13 +140,12 @@ impl Sleep {
 /// Polls `step` with a waker that unparks this thread, parking it between
 /// polls, until `step` is ready.
 pub(crate) fn block_on<R>(mut step: impl FnMut(&Waker) -> Poll<R>) -> R {
-    let sleep = Sleep::new();
-    loop {
+    with_sleep(|sleep| loop {
         if let Poll::Ready(out) = step(&sleep.waker) {
             return out;
         }
         sleep.park();
-    }
+    })
 }
 
 /// [`block_on`] until `deadline`: `None` if `step` is still pending then,
@@ -155,8 +154,7 @@ pub(crate) fn block_until<R>(
     deadline: Instant,
     mut step: impl FnMut(&Waker) -> Poll<R>,
 ) -> Option<R> {
-    let sleep = Sleep::new();
-    loop {
+    with_sleep(|sleep| loop {
         if let Poll::Ready(out) = step(&sleep.waker) {
             return Some(out);
         }
@@ -166,6 +164,30 @@ pub(crate) fn block_until<R>(
                 Poll::Pending => None,
             };
         }
+    })
+}
+
+/// Runs `f` with this thread's [`Sleep`], made once per thread, so a
+/// blocking call allocates nothing after the thread's first. A waker of an
+/// earlier call still held somewhere can only unpark the thread early, which
+/// costs one more poll: every caller re-polls until it is ready. (A fresh
+/// `Sleep` while the thread's own is being destroyed at thread exit, and
+/// under loom, which models no thread-locals here.)
+fn with_sleep<R>(f: impl FnOnce(&Sleep) -> R) -> R {
+    #[cfg(not(loom))]
+    {
+        thread_local! {
+            static SLEEP: Sleep = Sleep::new();
+        }
+        let mut f = Some(f);
+        if let Ok(out) = SLEEP.try_with(|sleep| (f.take().expect("called once"))(sleep)) {
+            return out;
+        }
+        (f.take().expect("not called yet"))(&Sleep::new())
+    }
+    #[cfg(loom)]
+    {
+        f(&Sleep::new())
     }
 }
 
