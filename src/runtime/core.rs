@@ -629,7 +629,7 @@ impl Core {
         let started = Instant::now();
         let polled = self.reactor.poll(timeout);
         let waited = started.elapsed();
-        self.remote.inbox.unpark();
+        self.remote.inbox.unpark(waited);
         bump(&self.counters.io_events, polled.io_events as u64);
         self.counters.add_polling(waited);
         if let Some(tracer) = &self.tracer {

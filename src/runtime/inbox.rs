@@ -79,8 +79,6 @@ pub(crate) struct Inbox<M> {
     /// docs). Only the loop thread reads or writes it, so it is not one of
     /// the hand-off's atomics and loom does not model it.
     spin: std::sync::atomic::AtomicBool,
-    /// The loop's own: when it last set `PARKED` (uncontended).
-    parked_at: parking_lot::Mutex<Option<Instant>>,
 }
 
 /// What a successful push asks of the caller.
@@ -101,7 +99,6 @@ impl<M> Inbox<M> {
             }),
             flags: CachePadded::new(AtomicUsize::new(0)),
             spin: std::sync::atomic::AtomicBool::new(false),
-            parked_at: parking_lot::Mutex::new(None),
         }
     }
 
@@ -144,19 +141,16 @@ impl<M> Inbox<M> {
             self.flags.fetch_and(!PARKED, Ordering::AcqRel);
             return false;
         }
-        if cfg!(not(loom)) {
-            *self.parked_at.lock() = Some(Instant::now());
-        }
         true
     }
 
-    /// Called by the loop once the selector returned.
-    pub(crate) fn unpark(&self) {
+    /// Called by the loop once the selector returned, with how long it was
+    /// blocked there (the loop measures it for its stats anyway).
+    pub(crate) fn unpark(&self, blocked: Duration) {
         // ORDERING: see `push`.
         let before = self.flags.fetch_and(!PARKED, Ordering::AcqRel);
-        let parked_at = self.parked_at.lock().take();
         // Spin next time if a post ended a short block.
-        let short = parked_at.is_some_and(|at| at.elapsed() < SHORT_BLOCK);
+        let short = blocked < SHORT_BLOCK;
         // ORDERING: the loop's own flag; no other thread touches it.
         self.spin
             .store(short && before & WAKE_PENDING != 0, Ordering::Relaxed);
@@ -232,7 +226,7 @@ mod tests {
         assert!(inbox.park());
         assert_eq!(inbox.push(1), Ok(Pushed::WakeNeeded));
         assert_eq!(inbox.push(2), Ok(Pushed::NoWakeNeeded));
-        inbox.unpark();
+        inbox.unpark(Duration::ZERO);
         let mut out = Vec::new();
         inbox.drain(&mut out);
         assert_eq!(out, vec![1, 2]);
@@ -255,14 +249,14 @@ mod tests {
         let inbox = Inbox::new();
         assert!(inbox.park());
         assert_eq!(inbox.push(1), Ok(Pushed::WakeNeeded));
-        inbox.unpark();
+        inbox.unpark(Duration::ZERO);
         assert!(inbox.spin.load(Ordering::Relaxed));
         let mut out = Vec::new();
         inbox.drain(&mut out);
         // Nothing comes: the spin gives up, turns itself off, and parks.
         assert!(inbox.park());
         assert!(!inbox.spin.load(Ordering::Relaxed));
-        inbox.unpark();
+        inbox.unpark(Duration::ZERO);
         // Ended without a post (a timeout, I/O): no spinning next time.
         assert!(!inbox.spin.load(Ordering::Relaxed));
     }
@@ -305,7 +299,7 @@ mod loom_tests {
             if batch.is_empty() && inbox.park() {
                 // Blocked in the selector until a poster wakes it.
                 waker.wait();
-                inbox.unpark();
+                inbox.unpark(Duration::ZERO);
             }
             seen.append(&mut batch);
         }
