@@ -5,9 +5,11 @@
 //! built on them, what a blocked thread does (wait in line behind a waker
 //! that unparks it) and the check that refuses to block a loop's thread.
 //!
-//! A blocked thread parks on a crossbeam `Parker` of its own rather than
-//! on the thread's park token, so no other park on the same thread and no
-//! waker of an earlier wait can wake it; under `cfg(loom)` it parks on
+//! A blocked thread parks on a crossbeam `Parker` kept for the crate's
+//! blocking calls (one per thread) rather than on the thread's park token,
+//! so no other park on the same thread can wake it. A waker of an earlier
+//! blocking call may still unpark it early: that costs one more poll, since
+//! every call polls again until it is ready. Under `cfg(loom)` it parks on
 //! loom's model of the thread's token.
 //!
 //! loom's mutex cannot be built in a constant, so the primitives' `const`
