@@ -103,7 +103,8 @@ impl<T> Waitable for GroupTask<T> {}
 /// `wait` returns, including ones that finished in the same iteration as
 /// the one that released it. A timeout cancels nothing; it only returns
 /// early. The same task cannot appear twice: `Task` handles are not
-/// `Clone`.
+/// `Clone`. The handles may be [`Task`]s of this loop or [`GroupTask`]s
+/// of any loop of a group (see [`Waitable`]), one kind per call.
 ///
 /// Scheduling order is asyncio's: `wait` returns two loop iterations after
 /// the task that satisfied it finished (asyncio's done callback and then
