@@ -460,7 +460,8 @@ fn wait_done_and_pending_keep_input_order_up_to_and_beyond_64_tasks() {
                             .await
                             .unwrap();
                     let pending_ids: Vec<_> = pending.iter().map(Task::id).collect();
-                    let want_pending: Vec<_> = (0..n).filter(|&i| !quick(i)).map(|i| ids[i]).collect();
+                    let want_pending: Vec<_> =
+                        (0..n).filter(|&i| !quick(i)).map(|i| ids[i]).collect();
                     assert_eq!(pending_ids, want_pending, "n = {n}, phase = {phase}");
                     assert!(pending.iter().all(|t| !t.is_done()));
                     let mut outputs = Vec::new();

@@ -305,7 +305,11 @@ impl Seen {
     }
 
     fn get(&self, i: usize) -> bool {
-        let word = if i < 64 { self.first } else { self.rest[i / 64 - 1] };
+        let word = if i < 64 {
+            self.first
+        } else {
+            self.rest[i / 64 - 1]
+        };
         word & 1 << (i % 64) != 0
     }
 

@@ -285,7 +285,11 @@ mod tests {
             assert!(t.cancel(key));
             assert_eq!(t.heap_len(), 1, "a cancelled timer leaves the heap at once");
         }
-        assert_eq!(t.slots.slots_allocated(), 2, "the cancelled timers' slot is reused");
+        assert_eq!(
+            t.slots.slots_allocated(),
+            2,
+            "the cancelled timers' slot is reused"
+        );
         assert_eq!(t.next_deadline(), Some(at + Duration::from_secs(1)));
         assert!(t.cancel(live));
         assert_eq!(t.next_deadline(), None);
