@@ -76,12 +76,16 @@ pub(crate) struct Timers {
 
 impl Timers {
     pub(crate) fn insert(&mut self, when: Instant, action: Action) -> TimerKey {
-        let pos = self.heap.len();
-        let key = TimerKey(self.slots.insert(Timer { action, pos }));
+        let end = self.heap.len();
+        let key = TimerKey(self.slots.insert(Timer { action, pos: end }));
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.heap.push(HeapEntry { when, seq, key });
-        self.sift_up(pos);
+        let entry = HeapEntry { when, seq, key };
+        self.heap.push(entry);
+        let pos = self.sift_up(end, entry);
+        if pos != end {
+            self.set_pos(key, pos);
+        }
         key
     }
 
@@ -172,31 +176,35 @@ impl Timers {
             return;
         }
         // The last entry fills the hole and moves to where it belongs.
-        self.heap[pos] = last;
-        if pos > 0 && last.before(&self.heap[(pos - 1) / 2]) {
-            self.sift_up(pos);
+        let to = if pos > 0 && last.before(&self.heap[(pos - 1) / 2]) {
+            self.sift_up(pos, last)
         } else {
-            self.sift_down(pos);
-        }
+            self.sift_down(pos, last)
+        };
+        self.set_pos(last.key, to);
     }
 
-    /// Moves the entry at `pos` up while it fires before its parent.
-    fn sift_up(&mut self, mut pos: usize) {
-        let entry = self.heap[pos];
+    /// Puts `entry` where it belongs at or above the hole at `pos`, moving
+    /// the entries it passes (and telling their timers); returns where it
+    /// went. Its own timer is the caller's to tell.
+    fn sift_up(&mut self, mut pos: usize, entry: HeapEntry) -> usize {
         while pos > 0 {
             let parent = (pos - 1) / 2;
-            if !entry.before(&self.heap[parent]) {
+            let above = self.heap[parent];
+            if !entry.before(&above) {
                 break;
             }
-            self.place(pos, self.heap[parent]);
+            self.heap[pos] = above;
+            self.set_pos(above.key, pos);
             pos = parent;
         }
-        self.place(pos, entry);
+        self.heap[pos] = entry;
+        pos
     }
 
-    /// Moves the entry at `pos` down while a child fires before it.
-    fn sift_down(&mut self, mut pos: usize) {
-        let entry = self.heap[pos];
+    /// As [`sift_up`](Timers::sift_up), downwards: while a child of the hole
+    /// fires before `entry`, the child moves up.
+    fn sift_down(&mut self, mut pos: usize, entry: HeapEntry) -> usize {
         let len = self.heap.len();
         loop {
             let left = 2 * pos + 1;
@@ -209,20 +217,22 @@ impl Timers {
             } else {
                 left
             };
-            if !self.heap[child].before(&entry) {
+            let below = self.heap[child];
+            if !below.before(&entry) {
                 break;
             }
-            self.place(pos, self.heap[child]);
+            self.heap[pos] = below;
+            self.set_pos(below.key, pos);
             pos = child;
         }
-        self.place(pos, entry);
+        self.heap[pos] = entry;
+        pos
     }
 
-    /// Puts `entry` at `pos` and tells its timer.
+    /// Tells the timer `key` that its entry is now at `pos`.
     #[inline]
-    fn place(&mut self, pos: usize, entry: HeapEntry) {
-        self.heap[pos] = entry;
-        if let Some(timer) = self.slots.get_mut(entry.key.0) {
+    fn set_pos(&mut self, key: TimerKey, pos: usize) {
+        if let Some(timer) = self.slots.get_mut(key.0) {
             timer.pos = pos;
         }
     }
