@@ -324,18 +324,34 @@ fn workload(title: &str, ops: u64, contenders: &mut [(&str, &mut dyn FnMut())]) 
 fn main() {
     let lp = EventLoop::new().unwrap();
     // `COMBINATORS_PROFILE=w9` runs only tulipa's W9, `TULIPA_BENCH_SAMPLES`
-    // times, for a profiler (perf, callgrind) to see nothing else.
+    // times, for a profiler (perf, callgrind) to see nothing else;
+    // `COMBINATORS_PROFILE=w1,w9` runs W1 once first, on the same loop (as
+    // the full bench does), and times only the last one.
     if let Ok(which) = std::env::var("COMBINATORS_PROFILE") {
-        let run: fn(&EventLoop) = match which.as_str() {
-            "w1" => w1_tulipa,
-            "w5" => |lp| w5_tulipa(lp, false),
-            "w5x" => |lp| w5_tulipa(lp, true),
-            "w9" => w9_tulipa,
-            other => panic!("COMBINATORS_PROFILE: no workload {other:?} (w1, w5, w5x, w9)"),
-        };
-        for _ in 0..samples() {
+        let runs: Vec<fn(&EventLoop)> = which
+            .split(',')
+            .map(|name| -> fn(&EventLoop) {
+                match name {
+                    "w1" => w1_tulipa,
+                    "w5" => |lp| w5_tulipa(lp, false),
+                    "w5x" => |lp| w5_tulipa(lp, true),
+                    "w9" => w9_tulipa,
+                    other => panic!("COMBINATORS_PROFILE: no workload {other:?} (w1, w5, w5x, w9)"),
+                }
+            })
+            .collect();
+        let (last, before) = runs.split_last().expect("split gives one name at least");
+        for run in before {
             run(&lp);
         }
+        let start = Instant::now();
+        for _ in 0..samples() {
+            last(&lp);
+        }
+        eprintln!(
+            "{which}: {:.3} s for the last workload",
+            start.elapsed().as_secs_f64()
+        );
         return;
     }
     let rt = tokio_rt();
