@@ -6,6 +6,7 @@
 //!     cargo bench --bench combinators          # 7 samples per contender
 //!     TULIPA_BENCH_SAMPLES=11 cargo bench --bench combinators
 //!     cargo bench --bench combinators -- W9     # only the rows whose title contains "W9"
+//!     COMBINATORS_PROFILE=w9 cargo bench --bench combinators  # tulipa's W9 alone (w1, w5, w5x too)
 #![cfg(not(loom))]
 
 use std::future::Future;
@@ -322,6 +323,37 @@ fn workload(title: &str, ops: u64, contenders: &mut [(&str, &mut dyn FnMut())]) 
 
 fn main() {
     let lp = EventLoop::new().unwrap();
+    // `COMBINATORS_PROFILE=w9` runs only tulipa's W9, `TULIPA_BENCH_SAMPLES`
+    // times, for a profiler (perf, callgrind) to see nothing else;
+    // `COMBINATORS_PROFILE=w1,w9` runs W1 once first, on the same loop (as
+    // the full bench does), and times only the last one.
+    if let Ok(which) = std::env::var("COMBINATORS_PROFILE") {
+        let runs: Vec<fn(&EventLoop)> = which
+            .split(',')
+            .map(|name| -> fn(&EventLoop) {
+                match name {
+                    "w1" => w1_tulipa,
+                    "w5" => |lp| w5_tulipa(lp, false),
+                    "w5x" => |lp| w5_tulipa(lp, true),
+                    "w9" => w9_tulipa,
+                    other => panic!("COMBINATORS_PROFILE: no workload {other:?} (w1, w5, w5x, w9)"),
+                }
+            })
+            .collect();
+        let (last, before) = runs.split_last().expect("split gives one name at least");
+        for run in before {
+            run(&lp);
+        }
+        let start = Instant::now();
+        for _ in 0..samples() {
+            last(&lp);
+        }
+        eprintln!(
+            "{which}: {:.3} s for the last workload",
+            start.elapsed().as_secs_f64()
+        );
+        return;
+    }
     let rt = tokio_rt();
     let ex = LocalExecutor::new();
     println!(

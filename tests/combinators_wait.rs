@@ -436,3 +436,45 @@ fn wait_on_done_tasks_yields_two_iterations_as_asyncio() {
         })
         .unwrap();
 }
+
+/// `done` and `pending` each keep the input order, whether the split is
+/// made in place (up to 64 tasks) or not, and whichever task comes first.
+#[test]
+fn wait_done_and_pending_keep_input_order_up_to_and_beyond_64_tasks() {
+    for n in [1usize, 2, 7, 64, 65, 130] {
+        for phase in 0..3 {
+            let quick = move |i: usize| (i + phase) % 3 == 0;
+            vloop()
+                .run(async move {
+                    let tasks: Vec<Task<usize>> = (0..n)
+                        .map(|i| {
+                            tulipa::spawn(async move {
+                                tulipa::sleep(if quick(i) { ms(1) } else { secs(60) }).await;
+                                i
+                            })
+                        })
+                        .collect();
+                    let ids: Vec<_> = tasks.iter().map(Task::id).collect();
+                    let (done, pending) =
+                        tulipa::wait(tasks, ReturnWhen::AllCompleted, Some(ms(500)))
+                            .await
+                            .unwrap();
+                    let pending_ids: Vec<_> = pending.iter().map(Task::id).collect();
+                    let want_pending: Vec<_> =
+                        (0..n).filter(|&i| !quick(i)).map(|i| ids[i]).collect();
+                    assert_eq!(pending_ids, want_pending, "n = {n}, phase = {phase}");
+                    assert!(pending.iter().all(|t| !t.is_done()));
+                    let mut outputs = Vec::new();
+                    for t in done {
+                        outputs.push(t.await.unwrap());
+                    }
+                    let want_done: Vec<_> = (0..n).filter(|&i| quick(i)).collect();
+                    assert_eq!(outputs, want_done, "n = {n}, phase = {phase}");
+                    for t in pending {
+                        t.cancel();
+                    }
+                })
+                .unwrap();
+        }
+    }
+}

@@ -1,4 +1,4 @@
-//! Timer cancellation and the lazy purge of cancelled timers.
+//! Timer cancellation: a cancelled timer never runs and leaves the heap.
 mod support;
 
 use std::cell::Cell;
@@ -49,8 +49,8 @@ fn timer_handle_reports_its_deadline() {
 }
 
 /// A million cancelled timers around one live one: the loop still reaches
-/// the live timer, and the cancelled ones never run. (That they are swept
-/// so memory stays bounded is checked by a unit test on the heap itself.)
+/// the live timer, and the cancelled ones never run. (That each leaves the
+/// heap when cancelled is checked by a unit test on the heap itself.)
 #[test]
 fn million_cancelled_timers_do_not_run_or_delay_the_live_one() {
     let lp = virtual_loop();

@@ -166,7 +166,7 @@ where
     let tasks: Vec<H> = tasks.into_iter().collect();
     Wait {
         wake: WakeSet::new(tasks.len()),
-        seen: vec![false; tasks.len()],
+        seen: Seen::new(tasks.len()),
         tasks,
         ndone: 0,
         panicked: false,
@@ -183,7 +183,7 @@ where
 pub struct Wait<H> {
     tasks: Vec<H>,
     /// Tasks already seen done.
-    seen: Vec<bool>,
+    seen: Seen,
     ndone: usize,
     panicked: bool,
     return_when: ReturnWhen,
@@ -219,12 +219,16 @@ impl<H: Waitable> Wait<H> {
             ..
         } = self;
         wake.poll_woken(cx, |i, cx| {
-            if !seen[i] && tasks[i].poll_done(cx).is_ready() {
-                seen[i] = true;
-                *ndone += 1;
-                *panicked |= tasks[i].is_panicked();
+            if seen.get(i) {
+                return false;
             }
-            !seen[i]
+            if tasks[i].poll_done(cx).is_pending() {
+                return true;
+            }
+            seen.set(i);
+            *ndone += 1;
+            *panicked |= tasks[i].is_panicked();
+            false
         });
     }
 
@@ -250,9 +254,72 @@ impl<H: Waitable> Wait<H> {
 
     fn split(&mut self) -> (Vec<H>, Vec<H>) {
         self.timer = None;
-        std::mem::take(&mut self.tasks)
-            .into_iter()
-            .partition(|t| t.is_done())
+        split_done(std::mem::take(&mut self.tasks))
+    }
+}
+
+/// Splits `tasks` into `(done, pending)`, each in input order. Up to 64
+/// tasks, `done` keeps the input's buffer and only `pending` is allocated
+/// (nothing is when one side is empty); beyond that, both are.
+///
+/// Each task's `is_done` is read exactly once: a [`GroupTask`] may finish
+/// on another thread meanwhile, and the split must agree with itself.
+fn split_done<H: Waitable>(mut tasks: Vec<H>) -> (Vec<H>, Vec<H>) {
+    if tasks.len() > 64 {
+        return tasks.into_iter().partition(|t| t.is_done());
+    }
+    let done_bits = tasks
+        .iter()
+        .enumerate()
+        .fold(0u64, |bits, (i, t)| bits | u64::from(t.is_done()) << i);
+    let ndone = done_bits.count_ones() as usize;
+    if ndone == 0 {
+        return (Vec::new(), tasks);
+    }
+    // A stable in-place partition: each done task rotates down past the
+    // pending ones before it, which keep their order.
+    let mut front = 0;
+    for i in 0..tasks.len() {
+        if done_bits & 1 << i != 0 {
+            tasks[front..=i].rotate_right(1);
+            front += 1;
+        }
+    }
+    let pending = tasks.split_off(ndone);
+    (tasks, pending)
+}
+
+/// Which tasks `wait` has counted as done: a bit each, the first 64 inline
+/// (no allocation for the common, small waits).
+struct Seen {
+    first: u64,
+    rest: Vec<u64>,
+}
+
+impl Seen {
+    fn new(len: usize) -> Seen {
+        Seen {
+            first: 0,
+            rest: vec![0; len.saturating_sub(1) / 64],
+        }
+    }
+
+    fn get(&self, i: usize) -> bool {
+        let word = if i < 64 {
+            self.first
+        } else {
+            self.rest[i / 64 - 1]
+        };
+        word & 1 << (i % 64) != 0
+    }
+
+    fn set(&mut self, i: usize) {
+        let word = if i < 64 {
+            &mut self.first
+        } else {
+            &mut self.rest[i / 64 - 1]
+        };
+        *word |= 1 << (i % 64);
     }
 }
 
@@ -266,7 +333,7 @@ impl<H: Waitable> Future for Wait<H> {
     /// If polled again after it returned `Ready`.
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         if self.tasks.is_empty() {
-            assert!(self.seen.is_empty(), "tulipa::Wait polled after completion");
+            assert!(!self.polled, "tulipa::Wait polled after completion");
             return Poll::Ready(Err(WaitError::Empty));
         }
         if let Some(hops) = self.hops {

@@ -120,9 +120,8 @@ pub struct TimerHandle {
 impl TimerHandle {
     /// Cancels the timer if its callback has not run yet.
     ///
-    /// The heap entry stays until the loop purges it lazily (as asyncio does),
-    /// so cancelling costs O(1) and a million cancelled timers cost no more
-    /// than the live ones once swept.
+    /// The timer leaves the loop's heap at once (O(log n) in the timers
+    /// armed), so a million cancelled timers cost the loop nothing after.
     ///
     /// # Examples
     ///

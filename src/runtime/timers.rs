@@ -1,24 +1,24 @@
-//! Timers: a binary heap ordered by (deadline, sequence number), with
-//! asyncio's lazy purge of cancelled entries.
+//! Timers: a binary min-heap ordered by (deadline, sequence number) whose
+//! entries can be removed from the middle.
 //!
 //! Entries live in the crate's [`Slab`] so that a timer costs no allocation
 //! of its own and a handle to it is one integer (which keeps `Sleep` `Send`);
-//! a stale handle is recognised by the key's generation. Cancelling
-//! only marks the slot; the heap entry stays until it reaches the top or a
-//! rebuild sweeps it, exactly as asyncio's `_timer_cancelled_count` scheme:
-//! when more than half of over 100 entries are cancelled, the heap is rebuilt.
+//! a stale handle is recognised by the key's generation. Each slot knows
+//! where its entry sits in the heap, so cancelling a timer takes its entry
+//! out at once (O(log n)) and frees its slot: the heap holds live timers
+//! only. asyncio instead marks a cancelled handle and leaves it in its heap
+//! until it reaches the top or a rebuild sweeps it; the order in which
+//! timers fire is the same either way, but here a cancelled timer costs the
+//! loop nothing afterwards (no purge at each iteration, no lookup of the
+//! top's state, no rebuild), and ten thousand cancelled timeouts leave no
+//! heap behind.
 
-use std::cmp::Ordering;
-use std::collections::BinaryHeap;
 use std::rc::Rc;
 use std::task::Waker;
 use std::time::Instant;
 
 use super::callback_handle::CallOnce;
 use crate::slab::{Key, Slab};
-
-/// asyncio's `_MIN_SCHEDULED_TIMER_HANDLES`.
-const MIN_SCHEDULED_FOR_REBUILD: usize = 100;
 
 /// What happens when a timer is due.
 pub(crate) enum Action {
@@ -28,39 +28,31 @@ pub(crate) enum Action {
     Wake(Waker),
 }
 
-/// Names one timer; a stale key (its timer fired or was purged) names none.
+/// Names one timer; a stale key (its timer fired or was cancelled) names none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct TimerKey(Key);
 
+#[derive(Clone, Copy)]
 struct HeapEntry {
     when: Instant,
     seq: u64,
     key: TimerKey,
 }
 
-impl PartialEq for HeapEntry {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-impl Eq for HeapEntry {}
-impl PartialOrd for HeapEntry {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for HeapEntry {
-    /// Reversed: `BinaryHeap` is a max-heap and the earliest must be on top.
-    fn cmp(&self, other: &Self) -> Ordering {
-        (other.when, other.seq).cmp(&(self.when, self.seq))
+impl HeapEntry {
+    /// Whether `self` fires before `other`: earlier deadline, or the same
+    /// deadline and scheduled first.
+    #[inline]
+    fn before(&self, other: &HeapEntry) -> bool {
+        (self.when, self.seq) < (other.when, other.seq)
     }
 }
 
-/// A timer still in the heap.
-enum TimerState {
-    Armed(Action),
-    /// Cancelled; its heap entry has not been purged yet.
-    Cancelled,
+/// An armed timer.
+struct Timer {
+    action: Action,
+    /// Where its entry is in the heap.
+    pos: usize,
 }
 
 /// Counters for the statistics and the tests.
@@ -72,159 +64,177 @@ pub(crate) struct TimerCounts {
 
 #[derive(Default)]
 pub(crate) struct Timers {
-    heap: BinaryHeap<HeapEntry>,
-    /// Every timer with an entry in the heap, armed or cancelled.
-    slots: Slab<TimerState>,
+    /// A min-heap of the armed timers: `heap[0]` fires first, and every
+    /// entry fires before its children `2i + 1` and `2i + 2`.
+    heap: Vec<HeapEntry>,
+    /// Every armed timer; each entry of `heap` names one, and each timer's
+    /// `pos` is the index of its entry.
+    slots: Slab<Timer>,
     next_seq: u64,
-    /// Cancelled entries still in the heap (asyncio's `_timer_cancelled_count`).
-    cancelled_in_heap: usize,
     pub(crate) counts: TimerCounts,
 }
 
 impl Timers {
     pub(crate) fn insert(&mut self, when: Instant, action: Action) -> TimerKey {
-        self.maybe_rebuild();
-        let key = TimerKey(self.slots.insert(TimerState::Armed(action)));
+        let end = self.heap.len();
+        let key = TimerKey(self.slots.insert(Timer { action, pos: end }));
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.heap.push(HeapEntry { when, seq, key });
+        let entry = HeapEntry { when, seq, key };
+        self.heap.push(entry);
+        let pos = self.sift_up(end, entry);
+        if pos != end {
+            self.set_pos(key, pos);
+        }
         key
     }
 
     /// Cancels an armed timer. Returns whether it was armed (not yet fired,
-    /// not already cancelled). The action is dropped at once.
+    /// not already cancelled). Its entry leaves the heap and its action is
+    /// dropped, at once.
     pub(crate) fn cancel(&mut self, key: TimerKey) -> bool {
-        let Some(state) = self.slots.get_mut(key.0) else {
+        let Some(timer) = self.slots.remove(key.0) else {
             return false;
         };
-        if !matches!(state, TimerState::Armed(_)) {
-            return false;
-        }
-        let action = std::mem::replace(state, TimerState::Cancelled);
-        self.cancelled_in_heap += 1;
+        self.remove_entry(timer.pos);
         self.counts.cancelled += 1;
-        drop(action);
+        drop(timer.action);
         true
     }
 
     /// Whether `key` is still armed.
+    #[inline]
     pub(crate) fn is_armed(&self, key: TimerKey) -> bool {
-        matches!(self.slots.get(key.0), Some(TimerState::Armed(_)))
+        self.slots.get(key.0).is_some()
     }
 
     /// Replaces the waker of an armed `Wake` timer (a re-polled `sleep`).
     pub(crate) fn set_waker(&mut self, key: TimerKey, waker: &Waker) {
-        if let Some(TimerState::Armed(Action::Wake(w))) = self.slots.get_mut(key.0) {
+        if let Some(Timer {
+            action: Action::Wake(w),
+            ..
+        }) = self.slots.get_mut(key.0)
+        {
             if !w.will_wake(waker) {
                 *w = waker.clone();
             }
         }
     }
 
-    /// Whether the timer of a heap entry was cancelled (every heap entry's
-    /// key is live: an entry leaves the slab only when it leaves the heap).
-    #[inline]
-    fn is_cancelled(&self, key: TimerKey) -> bool {
-        matches!(self.slots.get(key.0), Some(TimerState::Cancelled))
-    }
-
-    /// Frees the slot of a timer whose heap entry is gone.
-    #[inline]
-    fn release(&mut self, key: TimerKey) -> Option<TimerState> {
-        self.slots.remove(key.0)
-    }
-
-    /// Live timers plus cancelled ones not yet purged.
+    /// Armed timers (every heap entry is one).
     #[cfg(test)]
     pub(crate) fn heap_len(&self) -> usize {
         self.heap.len()
     }
 
-    /// Step 1 of an iteration: drop cancelled entries, asyncio style.
+    /// Step 1 of an iteration (asyncio sweeps its cancelled handles here).
+    /// There is nothing to sweep: a cancelled timer left the heap when it
+    /// was cancelled. Kept so that the loop's steps read as asyncio's.
     #[inline]
     pub(crate) fn purge(&mut self) {
-        if self.heap.is_empty() {
-            return;
-        }
-        if !self.maybe_rebuild() {
-            self.purge_top();
-        }
+        debug_assert_eq!(self.heap.len(), self.slots.len());
     }
 
-    /// Rebuilds the heap without cancelled entries when they are more than
-    /// half of over 100 (asyncio's `_MIN_CANCELLED_TIMER_HANDLES_FRACTION`).
-    fn maybe_rebuild(&mut self) -> bool {
-        let len = self.heap.len();
-        if len <= MIN_SCHEDULED_FOR_REBUILD || self.cancelled_in_heap * 2 <= len {
-            return false;
-        }
-        let mut entries = std::mem::take(&mut self.heap).into_vec();
-        entries.retain(|e| {
-            let cancelled = self.is_cancelled(e.key);
-            if cancelled {
-                self.slots.remove(e.key.0);
-            }
-            !cancelled
-        });
-        self.cancelled_in_heap = 0;
-        self.heap = BinaryHeap::from(entries);
-        true
-    }
-
-    /// The deadline of the earliest live timer.
+    /// The deadline of the earliest armed timer.
     #[inline]
     pub(crate) fn next_deadline(&mut self) -> Option<Instant> {
-        if self.heap.is_empty() {
+        self.heap.first().map(|e| e.when)
+    }
+
+    /// Pops the next timer due at `now`, in (deadline, sequence) order.
+    pub(crate) fn pop_due(&mut self, now: Instant) -> Option<Action> {
+        let top = self.heap.first()?;
+        if top.when > now {
             return None;
         }
-        self.purge_top();
-        self.heap.peek().map(|e| e.when)
-    }
-
-    fn purge_top(&mut self) {
-        while let Some(top) = self.heap.peek() {
-            let key = top.key;
-            if !self.is_cancelled(key) {
-                return;
-            }
-            self.heap.pop();
-            self.cancelled_in_heap -= 1;
-            self.release(key);
-        }
-    }
-
-    /// Pops the next live timer due at `now`, in (deadline, sequence) order.
-    pub(crate) fn pop_due(&mut self, now: Instant) -> Option<Action> {
-        loop {
-            let top = self.heap.peek()?;
-            if top.when > now {
-                // Nothing is due; leave the top live for `next_deadline`.
-                self.purge_top();
-                return None;
-            }
-            let key = top.key;
-            self.heap.pop();
-            match self.release(key) {
-                Some(TimerState::Armed(action)) => {
-                    self.counts.fired += 1;
-                    return Some(action);
-                }
-                Some(TimerState::Cancelled) => self.cancelled_in_heap -= 1,
-                None => unreachable!("a heap entry outlived its timer"),
-            }
-        }
+        let key = top.key;
+        self.remove_entry(0);
+        let timer = self
+            .slots
+            .remove(key.0)
+            .expect("every heap entry names an armed timer");
+        self.counts.fired += 1;
+        Some(timer.action)
     }
 
     /// Drops every timer (loop close).
     pub(crate) fn clear(&mut self) -> Vec<Action> {
-        let mut actions = Vec::new();
-        for entry in std::mem::take(&mut self.heap).into_vec() {
-            if let Some(TimerState::Armed(action)) = self.release(entry.key) {
-                actions.push(action);
+        let mut actions = Vec::with_capacity(self.heap.len());
+        for entry in std::mem::take(&mut self.heap) {
+            if let Some(timer) = self.slots.remove(entry.key.0) {
+                actions.push(timer.action);
             }
         }
-        self.cancelled_in_heap = 0;
         actions
+    }
+
+    /// Takes the entry at `pos` out of the heap; its timer's slot is the
+    /// caller's to free.
+    fn remove_entry(&mut self, pos: usize) {
+        let last = self.heap.pop().expect("removing from a non-empty heap");
+        if pos == self.heap.len() {
+            return;
+        }
+        // The last entry fills the hole and moves to where it belongs.
+        let to = if pos > 0 && last.before(&self.heap[(pos - 1) / 2]) {
+            self.sift_up(pos, last)
+        } else {
+            self.sift_down(pos, last)
+        };
+        self.set_pos(last.key, to);
+    }
+
+    /// Puts `entry` where it belongs at or above the hole at `pos`, moving
+    /// the entries it passes (and telling their timers); returns where it
+    /// went. Its own timer is the caller's to tell.
+    fn sift_up(&mut self, mut pos: usize, entry: HeapEntry) -> usize {
+        while pos > 0 {
+            let parent = (pos - 1) / 2;
+            let above = self.heap[parent];
+            if !entry.before(&above) {
+                break;
+            }
+            self.heap[pos] = above;
+            self.set_pos(above.key, pos);
+            pos = parent;
+        }
+        self.heap[pos] = entry;
+        pos
+    }
+
+    /// As [`sift_up`](Timers::sift_up), downwards: while a child of the hole
+    /// fires before `entry`, the child moves up.
+    fn sift_down(&mut self, mut pos: usize, entry: HeapEntry) -> usize {
+        let len = self.heap.len();
+        loop {
+            let left = 2 * pos + 1;
+            if left >= len {
+                break;
+            }
+            let right = left + 1;
+            let child = if right < len && self.heap[right].before(&self.heap[left]) {
+                right
+            } else {
+                left
+            };
+            let below = self.heap[child];
+            if !below.before(&entry) {
+                break;
+            }
+            self.heap[pos] = below;
+            self.set_pos(below.key, pos);
+            pos = child;
+        }
+        self.heap[pos] = entry;
+        pos
+    }
+
+    /// Tells the timer `key` that its entry is now at `pos`.
+    #[inline]
+    fn set_pos(&mut self, key: TimerKey, pos: usize) {
+        if let Some(timer) = self.slots.get_mut(key.0) {
+            timer.pos = pos;
+        }
     }
 }
 
@@ -276,21 +286,75 @@ mod tests {
     }
 
     #[test]
-    fn million_cancelled_timers_are_swept() {
+    fn million_cancelled_timers_leave_nothing_behind() {
         let mut t = Timers::default();
         let at = Instant::now() + Duration::from_secs(10);
+        let live = t.insert(at + Duration::from_secs(1), noop());
         for _ in 0..1_000_000 {
             let key = t.insert(at, noop());
             assert!(t.cancel(key));
+            assert_eq!(t.heap_len(), 1, "a cancelled timer leaves the heap at once");
         }
-        // Rebuilds at insert keep the heap near the asyncio bound (live * 2 + 100).
-        assert!(
-            t.heap_len() <= 2 * MIN_SCHEDULED_FOR_REBUILD + 2,
-            "{}",
-            t.heap_len()
+        assert_eq!(
+            t.slots.slots_allocated(),
+            2,
+            "the cancelled timers' slot is reused"
         );
-        assert!(t.slots.slots_allocated() <= 2 * MIN_SCHEDULED_FOR_REBUILD + 2);
-        t.purge();
+        assert_eq!(t.next_deadline(), Some(at + Duration::from_secs(1)));
+        assert!(t.cancel(live));
+        assert_eq!(t.next_deadline(), None);
+        assert_eq!(t.counts.cancelled, 1_000_001);
+    }
+
+    /// Random inserts, cancels (from anywhere in the heap) and pops against
+    /// a sorted list: the heap fires exactly the armed timers, in
+    /// (deadline, insertion) order, and its positions stay right.
+    #[test]
+    fn cancels_from_the_middle_keep_deadline_then_insertion_order() {
+        let log = Rc::new(RefCell::new(Vec::new()));
+        let mut t = Timers::default();
+        let base = Instant::now();
+        // (deadline offset, id, key), the armed ones.
+        let mut model: Vec<(u64, u32, TimerKey)> = Vec::new();
+        let mut rng = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        let mut now = 0;
+        for id in 0..20_000u32 {
+            match next() % 4 {
+                0 | 1 => {
+                    // Few distinct deadlines: many ties to order by insertion.
+                    let at = now + next() % 50;
+                    let key = t.insert(base + Duration::from_millis(at), call(&log, id));
+                    model.push((at, id, key));
+                }
+                2 if !model.is_empty() => {
+                    let victim = model.swap_remove((next() % model.len() as u64) as usize);
+                    assert!(t.cancel(victim.2));
+                    assert!(!t.cancel(victim.2), "cancelled twice");
+                }
+                _ => {
+                    now += next() % 5;
+                    run_due(&mut t, base + Duration::from_millis(now));
+                    model.sort_by_key(|&(at, id, _)| (at, id));
+                    let due = model.partition_point(|&(at, _, _)| at <= now);
+                    let fired: Vec<u32> = model.drain(..due).map(|(_, id, _)| id).collect();
+                    assert_eq!(std::mem::take(&mut *log.borrow_mut()), fired);
+                }
+            }
+            assert_eq!(t.heap_len(), model.len());
+            for &(_, _, key) in &model {
+                assert!(t.is_armed(key));
+                let pos = t.slots.get(key.0).expect("armed").pos;
+                assert_eq!(t.heap[pos].key, key, "a timer knows its heap position");
+            }
+        }
+        let left = model.len();
+        assert_eq!(t.clear().len(), left);
         assert_eq!(t.next_deadline(), None);
     }
 
@@ -306,12 +370,11 @@ mod tests {
     }
 
     #[test]
-    fn a_purged_cancelled_timer_key_stays_stale_after_its_slot_is_reused() {
+    fn a_cancelled_timer_key_stays_stale_after_its_slot_is_reused() {
         let mut t = Timers::default();
         let now = Instant::now();
         let old = t.insert(now, noop());
         assert!(t.cancel(old));
-        t.purge();
         assert_eq!(t.heap_len(), 0);
         let new = t.insert(now, noop());
         assert!(!t.is_armed(old));
