@@ -30,12 +30,24 @@ const M2_N: u64 = 10_000_000;
 type Run = fn() -> f64;
 
 fn main() {
-    // `QUEUES_PROFILE=w2` repeats tulipa's W2 only, for a profiler.
+    // `QUEUES_PROFILE=w2` repeats tulipa's W2 only, for a profiler;
+    // `QUEUES_PROFILE=tokio-w2` (or smol-, futures-; w2, w3, w4) a peer's, so
+    // that CPU times (`perf stat`) can be compared on a loaded machine.
     if let Ok(w) = std::env::var("QUEUES_PROFILE") {
         let run: Run = match w.as_str() {
-            "w2" => tulipa_w2,
-            "w3" => tulipa_w3,
-            _ => tulipa_w4,
+            "w2" | "tulipa-w2" => tulipa_w2,
+            "w3" | "tulipa-w3" => tulipa_w3,
+            "w4" | "tulipa-w4" => tulipa_w4,
+            "tokio-w2" => tokio_w2,
+            "tokio-w3" => tokio_w3,
+            "tokio-w4" => tokio_w4,
+            "smol-w2" => smol_w2,
+            "smol-w3" => smol_w3,
+            "smol-w4" => smol_w4,
+            "futures-w2" => futures_w2,
+            "futures-w3" => futures_w3,
+            "futures-w4" => futures_w4,
+            other => panic!("QUEUES_PROFILE={other}: expected w2, w3, w4 or <peer>-w<n>"),
         };
         for _ in 0..20 {
             run();
