@@ -27,6 +27,10 @@ use crate::trace::Tracer;
 /// Lane of the loop thread in a trace.
 const LOOP_LANE: usize = 0;
 
+/// Entries of ready-queue buffer kept once the queue drains (see
+/// `Core::pop_ready`): 96 KiB.
+const READY_KEPT: usize = 4096;
+
 /// What the builder decided.
 pub(crate) struct Config {
     pub(crate) virtual_time: bool,
@@ -543,7 +547,7 @@ impl Core {
         let ntodo = self.ready.borrow().len();
         let timed = self.tracer.is_some() || self.slow_callback.get().is_some();
         for _ in 0..ntodo {
-            let Some(entry) = self.ready.borrow_mut().pop_front() else {
+            let Some(entry) = self.pop_ready() else {
                 break;
             };
             if timed {
@@ -558,6 +562,23 @@ impl Core {
                 .sink
                 .slice(LOOP_LANE, "run_once".to_owned(), "iteration", from, to);
         }
+    }
+
+    /// Takes the next ready entry. The queue gives its buffer back as soon
+    /// as it drains: once empty, a buffer grown past [`READY_KEPT`] entries
+    /// shrinks back to that, so a burst (a million tasks spawned at once)
+    /// does not keep its peak's memory (24 bytes per entry) for the loop's
+    /// lifetime. A loop that refills a big queue every iteration pays for
+    /// regrowing it: at most one copy of each entry per iteration, while
+    /// the buffer is below the allocator's mmap threshold (beyond it, a
+    /// `realloc` moves pages, not entries).
+    fn pop_ready(&self) -> Option<Ready> {
+        let mut ready = self.ready.borrow_mut();
+        let entry = ready.pop_front();
+        if ready.is_empty() && ready.capacity() > READY_KEPT {
+            ready.shrink_to(READY_KEPT);
+        }
+        entry
     }
 
     fn select_timeout(&self) -> Option<Duration> {
