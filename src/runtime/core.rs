@@ -867,3 +867,40 @@ pub(crate) fn emit(level: log::Level, message: std::fmt::Arguments<'_>) {
         log::log!(target: "tulipa", level, "{message}");
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::READY_KEPT;
+    use crate::EventLoop;
+
+    /// A burst of 20 000 ready tasks grows the queue; once it drains, the
+    /// buffer is back to `READY_KEPT` entries, and the next burst grows it
+    /// again.
+    #[test]
+    fn ready_queue_gives_back_a_burst_once_drained() {
+        let lp = EventLoop::new().unwrap();
+        let core = lp.core.clone();
+        let capacities = lp
+            .run_until_complete(async move {
+                let mut seen = Vec::new();
+                for _ in 0..2 {
+                    let tasks: Vec<_> = (0..20_000)
+                        .map(|i| crate::spawn(async move { i }))
+                        .collect();
+                    seen.push(core.ready.borrow().capacity());
+                    let mut sum = 0;
+                    for task in tasks {
+                        sum += task.await.unwrap();
+                    }
+                    assert_eq!(sum, 20_000 * 19_999 / 2);
+                    seen.push(core.ready.borrow().capacity());
+                }
+                seen
+            })
+            .unwrap();
+        assert!(capacities[0] >= 20_000, "{capacities:?}");
+        assert!(capacities[1] <= READY_KEPT, "{capacities:?}");
+        assert!(capacities[2] >= 20_000, "{capacities:?}");
+        assert!(capacities[3] <= READY_KEPT, "{capacities:?}");
+    }
+}

@@ -1654,6 +1654,76 @@ mod tests {
         assert_eq!(Arc::strong_count(&remote), 1, "the block was freed");
     }
 
+    /// A task's waker kept as a `ThinWaker` costs no allocation and no
+    /// reference of its own: the waker's reference moves into the word and
+    /// back out, and dropping it gives that reference up.
+    #[test]
+    fn thin_waker_keeps_a_task_waker_as_its_block() {
+        let (_reactor, wakeup) = Reactor::new().unwrap();
+        let remote = Arc::new(Remote::new(wakeup));
+        let tasks = LocalTasks::new(remote.clone());
+        let (tx, rx) = std::sync::mpsc::channel();
+        let future = std::future::poll_fn(move |cx| {
+            tx.send(cx.waker().clone()).unwrap();
+            Poll::<()>::Pending
+        });
+        let join = tasks.spawn(future, None, Location::caller());
+        let scheduled = tasks.schedule(join.task()).unwrap();
+        assert!(tasks.run(scheduled).is_none());
+        let waker = rx.recv().unwrap();
+        // SAFETY: (test) reads the count of a block the waker keeps alive.
+        let refs = || {
+            unsafe { join.task().ptr.as_ref() }
+                .refs
+                .load(Ordering::Relaxed)
+        };
+        let before = refs();
+        let mut thin = ThinWaker::new(waker.clone());
+        assert_eq!(thin.word.get(), waker.data() as usize, "the block itself");
+        assert_eq!(refs(), before + 1, "the clone's reference, not another");
+        assert!(thin.will_wake(&waker));
+        assert!(!thin.will_wake(Waker::noop()));
+        thin.set(&waker);
+        assert_eq!(refs(), before + 1, "set keeps a waker of the same task");
+        let back = thin.into_waker();
+        assert!(back.will_wake(&waker));
+        assert_eq!(refs(), before + 1);
+        drop(ThinWaker::new(back));
+        assert_eq!(refs(), before, "dropping it gave the reference up");
+        drop(waker);
+        drop(join);
+        drop(tasks);
+        assert_eq!(Arc::strong_count(&remote), 1, "the block was freed");
+    }
+
+    /// Any other waker is boxed, compared with `will_wake`, replaced by
+    /// `set`, and handed back as itself.
+    #[test]
+    fn thin_waker_boxes_a_foreign_waker() {
+        struct Count(std::sync::atomic::AtomicUsize);
+        impl std::task::Wake for Count {
+            fn wake(self: Arc<Self>) {
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        let first = Arc::new(Count(Default::default()));
+        let second = Arc::new(Count(Default::default()));
+        let w1 = Waker::from(first.clone());
+        let w2 = Waker::from(second.clone());
+        let mut thin = ThinWaker::from_ref(&w1);
+        assert_eq!(thin.word.get() & BOXED_WAKER, BOXED_WAKER);
+        assert_eq!(Arc::strong_count(&first), 3);
+        assert!(thin.will_wake(&w1) && !thin.will_wake(&w2));
+        thin.set(&w2);
+        assert_eq!(Arc::strong_count(&first), 2, "the old waker was dropped");
+        assert!(thin.will_wake(&w2));
+        thin.into_waker().wake();
+        assert_eq!(second.0.load(Ordering::SeqCst), 1);
+        assert_eq!(first.0.load(Ordering::SeqCst), 0);
+        assert_eq!(Arc::strong_count(&second), 2, "woken and gone");
+        assert_eq!(std::mem::size_of::<Option<ThinWaker>>(), 8);
+    }
+
     /// Sets its flag when dropped; borrows it (a non-`'static` future).
     struct Flag<'a>(&'a Cell<bool>);
 
