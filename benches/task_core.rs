@@ -301,7 +301,10 @@ fn report(title: &str, rows: &[Row<'_>], samples: usize) {
         for (name, run) in rows.iter().filter(|(name, _)| name.starts_with(&prefix)) {
             let mut one: Vec<f64> = (0..samples).map(|_| run()).collect();
             one.sort_by(f64::total_cmp);
-            println!("{title}: {name} {:.1} (median of {samples})", one[samples / 2]);
+            println!(
+                "{title}: {name} {:.1} (median of {samples})",
+                one[samples / 2]
+            );
         }
         return;
     }

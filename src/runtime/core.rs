@@ -348,8 +348,11 @@ impl Core {
         if let Some(waker) = join_waker {
             self.wake_local(waker);
         }
-        for callback in callbacks {
-            self.call_soon_boxed(callback);
+        // Most tasks have none: no iterator is made for them.
+        if !callbacks.is_empty() {
+            for callback in callbacks {
+                self.call_soon_boxed(callback);
+            }
         }
     }
 

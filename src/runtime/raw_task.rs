@@ -68,7 +68,7 @@ const HANDLE: u64 = 1 << 5;
 const POLLED: u64 = 1 << 6;
 /// Being polled right now.
 const RUNNING: u64 = 1 << 7;
-/// Linked into its loop's list of live tasks.
+/// In its loop's table of live tasks (`LiveTable`).
 const REGISTERED: u64 = 1 << 8;
 /// The stage holds the future.
 const FUTURE: u64 = 1 << 9;
@@ -1061,12 +1061,12 @@ pub(crate) struct Finished {
     pub(crate) unretrieved_panic: Option<Box<(TaskInfo, String)>>,
 }
 
-/// The tasks of one loop: it spawns them, runs them and keeps the list of
+/// The tasks of one loop: it spawns them, runs them and keeps the table of
 /// the live ones (asyncio's `all_tasks`).
 ///
 /// Lives inside the loop's `Core`, on the loop's thread (`!Send`). Every
-/// registered task holds the loop's reference; the list pointers are valid
-/// while their task is registered.
+/// registered task holds the loop's reference; the table's pointers are
+/// valid while their task is registered.
 pub(crate) struct LocalTasks {
     /// This loop's inbox: the `owner` of its tasks.
     remote: Arc<Remote>,
@@ -1671,11 +1671,10 @@ mod tests {
         let scheduled = tasks.schedule(join.task()).unwrap();
         assert!(tasks.run(scheduled).is_none());
         let waker = rx.recv().unwrap();
-        // SAFETY: (test) reads the count of a block the waker keeps alive.
         let refs = || {
-            unsafe { join.task().ptr.as_ref() }
-                .refs
-                .load(Ordering::Relaxed)
+            // SAFETY: the handle keeps the block alive; `refs` is atomic.
+            let header = unsafe { join.task().ptr.as_ref() };
+            header.refs.load(Ordering::Relaxed)
         };
         let before = refs();
         let mut thin = ThinWaker::new(waker.clone());
