@@ -28,7 +28,7 @@ use crate::trace::Tracer;
 const LOOP_LANE: usize = 0;
 
 /// Entries of ready-queue buffer kept once the queue drains (see
-/// `Core::pop_ready`): 96 KiB.
+/// `ReadyQueue`).
 const READY_KEPT: usize = 4096;
 
 /// What the builder decided.
@@ -56,13 +56,97 @@ pub(crate) enum Ready {
     Fd(Rc<super::reactor::FdCallback>),
 }
 
+/// The ready queue (asyncio's `_ready` deque): one FIFO over tasks and
+/// callbacks. Tasks, nearly every entry, wait in a deque of their own at
+/// one word each (a [`Ready`] takes three); the main deque holds the other
+/// entries and, for each run of tasks pushed one after another, a single
+/// `Tasks(n)`: entries come out exactly in the order they went in.
+///
+/// Both deques give their buffers back as soon as the queue drains: once
+/// it is empty, a buffer grown past [`READY_KEPT`] entries shrinks back to
+/// that, so a burst (a million tasks spawned at once) does not keep its
+/// peak's memory for the loop's lifetime. A loop that refills a big queue
+/// every iteration pays for regrowing it: at most one copy of each entry
+/// per iteration while the buffer is below the allocator's mmap threshold
+/// (beyond it, a `realloc` moves pages, not entries).
+#[derive(Default)]
+struct ReadyQueue {
+    order: VecDeque<Queued>,
+    tasks: VecDeque<Scheduled>,
+    len: usize,
+}
+
+/// An entry of [`ReadyQueue`]'s main deque.
+enum Queued {
+    /// The next `n` tasks of the task deque (`n > 0`).
+    Tasks(usize),
+    /// Anything but a task.
+    Other(Ready),
+}
+
+impl ReadyQueue {
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn push(&mut self, entry: Ready) {
+        self.len += 1;
+        match entry {
+            Ready::Task(task) => {
+                self.tasks.push_back(task);
+                match self.order.back_mut() {
+                    Some(Queued::Tasks(n)) => *n += 1,
+                    _ => self.order.push_back(Queued::Tasks(1)),
+                }
+            }
+            other => self.order.push_back(Queued::Other(other)),
+        }
+    }
+
+    fn pop(&mut self) -> Option<Ready> {
+        let entry = match self.order.front_mut()? {
+            Queued::Tasks(n) => {
+                *n -= 1;
+                if *n == 0 {
+                    self.order.pop_front();
+                }
+                Ready::Task(self.tasks.pop_front().expect("a run counts its tasks"))
+            }
+            Queued::Other(_) => match self.order.pop_front() {
+                Some(Queued::Other(entry)) => entry,
+                _ => unreachable!("the front entry was not a task run"),
+            },
+        };
+        self.len -= 1;
+        if self.len == 0 {
+            if self.tasks.capacity() > READY_KEPT {
+                self.tasks.shrink_to(READY_KEPT);
+            }
+            if self.order.capacity() > READY_KEPT {
+                self.order.shrink_to(READY_KEPT);
+            }
+        }
+        Some(entry)
+    }
+
+    /// The larger of the two buffers, in entries.
+    #[cfg(test)]
+    fn capacity(&self) -> usize {
+        self.tasks.capacity().max(self.order.capacity())
+    }
+}
+
 pub(crate) type Handler = Rc<dyn Fn(&ExceptionContext)>;
 
 /// Loop state shared by the `EventLoop`, its handles and the thread-local slot.
 pub(crate) struct Core {
     id: u64,
     clock: Clock,
-    ready: RefCell<VecDeque<Ready>>,
+    ready: RefCell<ReadyQueue>,
     /// The live tasks; also this loop's identity for their wakers.
     tasks: LocalTasks,
     timers: RefCell<Timers>,
@@ -100,7 +184,7 @@ impl Core {
         Ok(Core {
             id,
             clock: Clock::new(config.virtual_time, config.group_clock),
-            ready: RefCell::new(VecDeque::with_capacity(64)),
+            ready: RefCell::new(ReadyQueue::default()),
             tasks: LocalTasks::new(remote.clone()),
             timers: RefCell::new(Timers::default()),
             reactor,
@@ -228,7 +312,7 @@ impl Core {
     }
 
     pub(crate) fn push_ready(&self, entry: Ready) {
-        self.ready.borrow_mut().push_back(entry);
+        self.ready.borrow_mut().push(entry);
     }
 
     /// Appends a task to the ready queue.
@@ -567,21 +651,9 @@ impl Core {
         }
     }
 
-    /// Takes the next ready entry. The queue gives its buffer back as soon
-    /// as it drains: once empty, a buffer grown past [`READY_KEPT`] entries
-    /// shrinks back to that, so a burst (a million tasks spawned at once)
-    /// does not keep its peak's memory (24 bytes per entry) for the loop's
-    /// lifetime. A loop that refills a big queue every iteration pays for
-    /// regrowing it: at most one copy of each entry per iteration, while
-    /// the buffer is below the allocator's mmap threshold (beyond it, a
-    /// `realloc` moves pages, not entries).
+    /// Takes the next ready entry.
     fn pop_ready(&self) -> Option<Ready> {
-        let mut ready = self.ready.borrow_mut();
-        let entry = ready.pop_front();
-        if ready.is_empty() && ready.capacity() > READY_KEPT {
-            ready.shrink_to(READY_KEPT);
-        }
-        entry
+        self.ready.borrow_mut().pop()
     }
 
     fn select_timeout(&self) -> Option<Duration> {
@@ -841,10 +913,10 @@ impl Core {
     /// Empties the ready queue and the timers (loop close); the entries are
     /// dropped after the borrows end, since dropping them runs user code.
     fn clear_queues(&self) {
-        let ready = std::mem::take(&mut *self.ready.borrow_mut());
+        let mut ready = std::mem::take(&mut *self.ready.borrow_mut());
         let timers = self.timers.borrow_mut().clear();
         self.reactor.clear();
-        for entry in ready {
+        while let Some(entry) = ready.pop() {
             self.discard(entry);
         }
         for action in timers {
