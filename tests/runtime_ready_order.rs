@@ -26,16 +26,16 @@ fn tasks_and_callbacks_interleaved_run_in_scheduling_order() {
     let l = log.clone();
     lp.run_until_complete(async move {
         let lp = tulipa::get_running_loop().unwrap();
-        lp.call_soon(callback(&l, "c1"));
+        let _ = lp.call_soon(callback(&l, "c1"));
         let mut tasks = vec![tulipa::spawn(task(&l, "t1"))];
-        lp.call_soon(callback(&l, "c2"));
+        let _ = lp.call_soon(callback(&l, "c2"));
         tasks.push(tulipa::spawn(task(&l, "t2")));
         tasks.push(tulipa::spawn(task(&l, "t3")));
         tasks.push(tulipa::spawn(task(&l, "t4")));
-        lp.call_soon(callback(&l, "c3"));
-        lp.call_soon(callback(&l, "c4"));
+        let _ = lp.call_soon(callback(&l, "c3"));
+        let _ = lp.call_soon(callback(&l, "c4"));
         tasks.push(tulipa::spawn(task(&l, "t5")));
-        lp.call_soon(callback(&l, "c5"));
+        let _ = lp.call_soon(callback(&l, "c5"));
         for t in tasks {
             t.await.unwrap();
         }
@@ -61,7 +61,7 @@ fn order_holds_after_a_drained_burst() {
         }
         let lp = tulipa::get_running_loop().unwrap();
         let a = tulipa::spawn(task(&l, "a"));
-        lp.call_soon(callback(&l, "b"));
+        let _ = lp.call_soon(callback(&l, "b"));
         let c = tulipa::spawn(task(&l, "c"));
         a.await.unwrap();
         c.await.unwrap();
