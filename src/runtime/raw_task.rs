@@ -2024,6 +2024,50 @@ mod loom_tests {
         });
     }
 
+    /// A task waiting on an `Event`: its waker sits in the waiter line as
+    /// a `ThinWaker` (the block itself, holding the waker's reference).
+    /// Another thread sets the event, turning it back into a `Waker` and
+    /// waking it, which posts; the loop runs the task to its end and every
+    /// reference is given back exactly once.
+    #[test]
+    fn task_waiting_on_an_event_set_from_another_thread() {
+        loom::model(|| {
+            let (reactor, wakeup) = Reactor::new().unwrap();
+            let remote = Arc::new(Remote::new(wakeup));
+            let tasks = LocalTasks::new(remote.clone());
+            let event = Arc::new(crate::sync::Event::new());
+            let waited = event.clone();
+            let future = async move {
+                waited.wait().await;
+                7u32
+            };
+            let join = tasks.spawn(future, None, Location::caller());
+            let scheduled = tasks.schedule(join.task()).unwrap();
+            assert!(tasks.run(scheduled).is_none(), "it waits");
+            let setter = loom::thread::spawn(move || event.set());
+            while !join.task().is_done() {
+                let mut msgs = Vec::new();
+                remote.inbox.drain(&mut msgs);
+                for msg in msgs {
+                    let Msg::Wake(wake) = msg else {
+                        panic!("only wakes are posted here");
+                    };
+                    if let Some(scheduled) = tasks.accept(wake) {
+                        drop(tasks.run(scheduled));
+                    }
+                }
+                loom::thread::yield_now();
+            }
+            setter.join().unwrap();
+            assert_eq!(join.take_output().unwrap().unwrap(), 7);
+            accept_schedules_nothing(&remote, &tasks);
+            drop(join);
+            drop(tasks);
+            drop(reactor);
+            assert_eq!(Arc::strong_count(&remote), 1, "the block was freed");
+        });
+    }
+
     #[test]
     fn last_handle_and_waker_dropped_on_two_threads() {
         loom::model(|| {
