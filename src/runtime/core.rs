@@ -94,16 +94,22 @@ impl ReadyQueue {
     }
 
     fn push(&mut self, entry: Ready) {
-        self.len += 1;
         match entry {
-            Ready::Task(task) => {
-                self.tasks.push_back(task);
-                match self.order.back_mut() {
-                    Some(Queued::Tasks(n)) => *n += 1,
-                    _ => self.order.push_back(Queued::Tasks(1)),
-                }
+            Ready::Task(task) => self.push_task(task),
+            other => {
+                self.len += 1;
+                self.order.push_back(Queued::Other(other));
             }
-            other => self.order.push_back(Queued::Other(other)),
+        }
+    }
+
+    #[inline]
+    fn push_task(&mut self, task: Scheduled) {
+        self.len += 1;
+        self.tasks.push_back(task);
+        match self.order.back_mut() {
+            Some(Queued::Tasks(n)) => *n += 1,
+            _ => self.order.push_back(Queued::Tasks(1)),
         }
     }
 
@@ -317,7 +323,7 @@ impl Core {
 
     /// Appends a task to the ready queue.
     pub(crate) fn push_task(&self, task: Scheduled) {
-        self.push_ready(Ready::Task(task));
+        self.ready.borrow_mut().push_task(task);
     }
 
     /// Schedules a callback with `call_soon`.

@@ -1454,47 +1454,65 @@ impl LocalTasks {
 /// per task here, where a list through the headers would take two in every
 /// block). Freed slots are chained into a free list and reused, so the
 /// table is as long as the peak number of live tasks.
-#[derive(Default)]
 struct LiveTable {
     /// A registered block (low bit clear; blocks are 8-aligned), or a free
     /// slot: `next_free << 1 | 1`.
     slots: Vec<usize>,
-    /// The first free slot.
-    free: Option<u32>,
+    /// The first free slot, or `NO_SLOT`.
+    free: u32,
     /// Registered tasks.
     len: usize,
 }
 
+/// The end of [`LiveTable`]'s free list.
+const NO_SLOT: u32 = u32::MAX;
+
+impl Default for LiveTable {
+    fn default() -> LiveTable {
+        LiveTable {
+            slots: Vec::new(),
+            free: NO_SLOT,
+            len: 0,
+        }
+    }
+}
+
 impl LiveTable {
+    #[inline]
     fn insert(&mut self, ptr: NonNull<Header>) -> u32 {
         let word = ptr.as_ptr() as usize;
         debug_assert_eq!(word & 1, 0, "task blocks are 8-aligned");
         self.len += 1;
-        if let Some(slot) = self.free {
-            let next = self.slots[slot as usize];
-            debug_assert_eq!(next & 1, 1, "the free list held a task");
-            self.free = u32::try_from(next >> 1).ok().filter(|&n| n != u32::MAX);
-            self.slots[slot as usize] = word;
+        let slot = self.free;
+        if slot != NO_SLOT {
+            let entry = &mut self.slots[slot as usize];
+            debug_assert_eq!(*entry & 1, 1, "the free list held a task");
+            // A free slot's word holds a `u32` (shifted), so this is exact.
+            self.free = (*entry >> 1) as u32;
+            *entry = word;
             return slot;
         }
-        let slot = u32::try_from(self.slots.len())
-            .ok()
-            .filter(|&n| n != u32::MAX)
-            .expect("more than 2^32 - 1 live tasks on one loop");
+        let len = self.slots.len();
+        assert!(
+            len < NO_SLOT as usize,
+            "more than 2^32 - 1 live tasks on one loop"
+        );
         self.slots.push(word);
-        slot
+        len as u32
     }
 
+    #[inline]
     fn remove(&mut self, slot: u32, ptr: NonNull<Header>) {
         let entry = &mut self.slots[slot as usize];
+        // Checked, not assumed: a wrong slot would leave a freed block in
+        // the table.
         assert_eq!(
             *entry,
             ptr.as_ptr() as usize,
             "a task left a slot not its own"
         );
-        let next = self.free.unwrap_or(u32::MAX);
-        *entry = ((next as usize) << 1) | 1;
-        self.free = Some(slot);
+        *entry = ((self.free as usize) << 1) | 1;
+        self.free = slot;
         self.len -= 1;
     }
 
