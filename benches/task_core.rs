@@ -5,6 +5,7 @@
 //! medians and ratios.
 //!
 //!     cargo bench --bench task_core
+//!     TULIPA_BENCH_ONLY=W1 TULIPA_BENCH_ROW=tulipa cargo bench --bench task_core  # one row, to profile
 #![cfg(not(loom))]
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -294,6 +295,19 @@ fn median(mut xs: Vec<f64>) -> f64 {
 type Row<'a> = (&'a str, fn() -> f64);
 
 fn report(title: &str, rows: &[Row<'_>], samples: usize) {
+    // TULIPA_BENCH_ROW=tulipa runs only the rows whose name starts with it
+    // (to profile one contender); no ratios are printed then.
+    if let Ok(prefix) = std::env::var("TULIPA_BENCH_ROW") {
+        for (name, run) in rows.iter().filter(|(name, _)| name.starts_with(&prefix)) {
+            let mut one: Vec<f64> = (0..samples).map(|_| run()).collect();
+            one.sort_by(f64::total_cmp);
+            println!(
+                "{title}: {name} {:.1} (median of {samples})",
+                one[samples / 2]
+            );
+        }
+        return;
+    }
     let mut all = vec![Vec::new(); rows.len()];
     for _ in 0..samples {
         for (i, (_, run)) in rows.iter().enumerate() {

@@ -35,22 +35,32 @@
 
 use std::task::{Poll, Waker};
 
+use crate::runtime::raw_task::ThinWaker;
+
 const NIL: u32 = u32::MAX;
 
-enum SlotState {
-    /// Unused; the next free slot.
-    Free { next_free: u32 },
-    /// Linked in the FIFO, waiting to be woken.
-    Waiting(Waker),
-    /// Woken and unlinked; the owner has not come back yet.
-    Notified,
-}
+/// Slot indices stay below this, so that an owner may keep a few values
+/// above it as markers of its own (e.g. "not in line", "done").
+pub(crate) const MAX_SLOTS: u32 = u32::MAX - 16;
 
+/// `prev` of a free slot (whose `next` is the next free slot).
+const FREE: u32 = u32::MAX - 1;
+/// `prev` of a notified slot: woken and unlinked, the owner has not come
+/// back yet.
+const NOTIFIED: u32 = u32::MAX - 2;
+
+/// One waiter, in 16 bytes: a slot holding a waker is linked in the FIFO,
+/// waiting to be woken; one without is free or notified, which its `prev`
+/// tells ([`FREE`], [`NOTIFIED`]; neither is a slot index).
 struct Slot {
-    state: SlotState,
+    waker: Option<ThinWaker>,
     prev: u32,
     next: u32,
 }
+
+#[cfg(not(loom))]
+const _: () = assert!(std::mem::size_of::<Slot>() == 16);
+const _: () = assert!(NOTIFIED >= MAX_SLOTS && FREE >= MAX_SLOTS);
 
 /// What a waiter finds when it looks at its slot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,8 +125,8 @@ impl WaiterList {
     #[inline]
     pub(crate) fn rejoin_front(&mut self, index: u32, waker: Waker) {
         let slot = &mut self.slots[index as usize];
-        debug_assert!(matches!(slot.state, SlotState::Notified));
-        slot.state = SlotState::Waiting(waker);
+        debug_assert!(slot.waker.is_none() && slot.prev == NOTIFIED);
+        slot.waker = Some(ThinWaker::new(waker));
         slot.prev = NIL;
         slot.next = self.head;
         match self.head {
@@ -146,15 +156,14 @@ impl WaiterList {
     /// executor).
     #[inline]
     pub(crate) fn poll_slot(&mut self, index: u32, waker: &Waker) -> Seen {
-        match &mut self.slots[index as usize].state {
-            SlotState::Waiting(held) => {
-                if !held.will_wake(waker) {
-                    held.clone_from(waker);
-                }
+        let slot = &mut self.slots[index as usize];
+        match &mut slot.waker {
+            Some(held) => {
+                held.set(waker);
                 Seen::Waiting
             }
-            SlotState::Notified => Seen::Notified,
-            SlotState::Free { .. } => unreachable!("a waiter looked at a freed slot"),
+            None if slot.prev == NOTIFIED => Seen::Notified,
+            None => unreachable!("a waiter looked at a freed slot"),
         }
     }
 
@@ -183,10 +192,10 @@ impl WaiterList {
         let index = self.head;
         self.unlink(index);
         self.notified += 1;
-        match std::mem::replace(&mut self.slots[index as usize].state, SlotState::Notified) {
-            SlotState::Waiting(waker) => Some(waker),
-            _ => unreachable!("a linked waiter was not waiting"),
-        }
+        let slot = &mut self.slots[index as usize];
+        slot.prev = NOTIFIED;
+        let waker = slot.waker.take().expect("a linked waiter was waiting");
+        Some(waker.into_waker())
     }
 
     /// Wakes up to `n` waiters in FIFO order, pushing their wakers onto
@@ -225,20 +234,21 @@ impl WaiterList {
     /// which a waker's drop running arbitrary code could reach again).
     #[inline]
     pub(crate) fn remove_keeping_waker(&mut self, index: u32) -> (Seen, Option<Waker>) {
-        let free = SlotState::Free {
-            next_free: self.free_head,
-        };
-        let taken = match std::mem::replace(&mut self.slots[index as usize].state, free) {
-            SlotState::Waiting(waker) => {
+        let slot = &mut self.slots[index as usize];
+        let taken = match slot.waker.take() {
+            Some(waker) => {
                 self.unlink(index);
-                (Seen::Waiting, Some(waker))
+                (Seen::Waiting, Some(waker.into_waker()))
             }
-            SlotState::Notified => {
+            None if slot.prev == NOTIFIED => {
                 self.notified -= 1;
                 (Seen::Notified, None)
             }
-            SlotState::Free { .. } => unreachable!("a waiter was freed twice"),
+            None => unreachable!("a waiter was freed twice"),
         };
+        let slot = &mut self.slots[index as usize];
+        slot.prev = FREE;
+        slot.next = self.free_head;
         self.free_head = index;
         taken
     }
@@ -246,24 +256,26 @@ impl WaiterList {
     #[inline]
     fn alloc(&mut self, waker: Waker) -> u32 {
         let slot = Slot {
-            state: SlotState::Waiting(waker),
+            waker: Some(ThinWaker::new(waker)),
             prev: NIL,
             next: NIL,
         };
         if self.free_head == NIL {
             let index = u32::try_from(self.slots.len())
                 .ok()
-                .filter(|&i| i != NIL)
-                .expect("more than 2^32 - 1 waiters in one line");
+                .filter(|&i| i < MAX_SLOTS)
+                .expect("more than 2^32 - 17 waiters in one line");
             self.slots.push(slot);
             return index;
         }
         let index = self.free_head;
-        let old = std::mem::replace(&mut self.slots[index as usize], slot);
-        match old.state {
-            SlotState::Free { next_free } => self.free_head = next_free,
-            _ => unreachable!("the free list held a used slot"),
-        }
+        let free = &mut self.slots[index as usize];
+        assert!(
+            free.waker.is_none() && free.prev == FREE,
+            "the free list held a used slot"
+        );
+        self.free_head = free.next;
+        *free = slot;
         index
     }
 

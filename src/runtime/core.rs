@@ -27,6 +27,10 @@ use crate::trace::Tracer;
 /// Lane of the loop thread in a trace.
 const LOOP_LANE: usize = 0;
 
+/// Entries of ready-queue buffer kept once the queue drains (see
+/// `ReadyQueue`).
+const READY_KEPT: usize = 4096;
+
 /// What the builder decided.
 pub(crate) struct Config {
     pub(crate) virtual_time: bool,
@@ -52,13 +56,103 @@ pub(crate) enum Ready {
     Fd(Rc<super::reactor::FdCallback>),
 }
 
+/// The ready queue (asyncio's `_ready` deque): one FIFO over tasks and
+/// callbacks. Tasks, nearly every entry, wait in a deque of their own at
+/// one word each (a [`Ready`] takes three); the main deque holds the other
+/// entries and, for each run of tasks pushed one after another, a single
+/// `Tasks(n)`: entries come out exactly in the order they went in.
+///
+/// Both deques give their buffers back as soon as the queue drains: once
+/// it is empty, a buffer grown past [`READY_KEPT`] entries shrinks back to
+/// that, so a burst (a million tasks spawned at once) does not keep its
+/// peak's memory for the loop's lifetime. A loop that refills a big queue
+/// every iteration pays for regrowing it: at most one copy of each entry
+/// per iteration while the buffer is below the allocator's mmap threshold
+/// (beyond it, a `realloc` moves pages, not entries).
+#[derive(Default)]
+struct ReadyQueue {
+    order: VecDeque<Queued>,
+    tasks: VecDeque<Scheduled>,
+    len: usize,
+}
+
+/// An entry of [`ReadyQueue`]'s main deque.
+enum Queued {
+    /// The next `n` tasks of the task deque (`n > 0`).
+    Tasks(usize),
+    /// Anything but a task.
+    Other(Ready),
+}
+
+impl ReadyQueue {
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn push(&mut self, entry: Ready) {
+        match entry {
+            Ready::Task(task) => self.push_task(task),
+            other => {
+                self.len += 1;
+                self.order.push_back(Queued::Other(other));
+            }
+        }
+    }
+
+    #[inline]
+    fn push_task(&mut self, task: Scheduled) {
+        self.len += 1;
+        self.tasks.push_back(task);
+        match self.order.back_mut() {
+            Some(Queued::Tasks(n)) => *n += 1,
+            _ => self.order.push_back(Queued::Tasks(1)),
+        }
+    }
+
+    fn pop(&mut self) -> Option<Ready> {
+        let entry = match self.order.front_mut()? {
+            Queued::Tasks(n) => {
+                *n -= 1;
+                if *n == 0 {
+                    self.order.pop_front();
+                }
+                Ready::Task(self.tasks.pop_front().expect("a run counts its tasks"))
+            }
+            Queued::Other(_) => match self.order.pop_front() {
+                Some(Queued::Other(entry)) => entry,
+                _ => unreachable!("the front entry was not a task run"),
+            },
+        };
+        self.len -= 1;
+        if self.len == 0 {
+            if self.tasks.capacity() > READY_KEPT {
+                self.tasks.shrink_to(READY_KEPT);
+            }
+            if self.order.capacity() > READY_KEPT {
+                self.order.shrink_to(READY_KEPT);
+            }
+        }
+        Some(entry)
+    }
+
+    /// The larger of the two buffers, in entries.
+    #[cfg(test)]
+    fn capacity(&self) -> usize {
+        self.tasks.capacity().max(self.order.capacity())
+    }
+}
+
 pub(crate) type Handler = Rc<dyn Fn(&ExceptionContext)>;
 
 /// Loop state shared by the `EventLoop`, its handles and the thread-local slot.
 pub(crate) struct Core {
     id: u64,
     clock: Clock,
-    ready: RefCell<VecDeque<Ready>>,
+    ready: RefCell<ReadyQueue>,
     /// The live tasks; also this loop's identity for their wakers.
     tasks: LocalTasks,
     timers: RefCell<Timers>,
@@ -96,7 +190,7 @@ impl Core {
         Ok(Core {
             id,
             clock: Clock::new(config.virtual_time, config.group_clock),
-            ready: RefCell::new(VecDeque::with_capacity(64)),
+            ready: RefCell::new(ReadyQueue::default()),
             tasks: LocalTasks::new(remote.clone()),
             timers: RefCell::new(Timers::default()),
             reactor,
@@ -224,12 +318,12 @@ impl Core {
     }
 
     pub(crate) fn push_ready(&self, entry: Ready) {
-        self.ready.borrow_mut().push_back(entry);
+        self.ready.borrow_mut().push(entry);
     }
 
     /// Appends a task to the ready queue.
     pub(crate) fn push_task(&self, task: Scheduled) {
-        self.push_ready(Ready::Task(task));
+        self.ready.borrow_mut().push_task(task);
     }
 
     /// Schedules a callback with `call_soon`.
@@ -344,8 +438,11 @@ impl Core {
         if let Some(waker) = join_waker {
             self.wake_local(waker);
         }
-        for callback in callbacks {
-            self.call_soon_boxed(callback);
+        // Most tasks have none: no iterator is made for them.
+        if !callbacks.is_empty() {
+            for callback in callbacks {
+                self.call_soon_boxed(callback);
+            }
         }
     }
 
@@ -543,7 +640,7 @@ impl Core {
         let ntodo = self.ready.borrow().len();
         let timed = self.tracer.is_some() || self.slow_callback.get().is_some();
         for _ in 0..ntodo {
-            let Some(entry) = self.ready.borrow_mut().pop_front() else {
+            let Some(entry) = self.pop_ready() else {
                 break;
             };
             if timed {
@@ -558,6 +655,11 @@ impl Core {
                 .sink
                 .slice(LOOP_LANE, "run_once".to_owned(), "iteration", from, to);
         }
+    }
+
+    /// Takes the next ready entry.
+    fn pop_ready(&self) -> Option<Ready> {
+        self.ready.borrow_mut().pop()
     }
 
     fn select_timeout(&self) -> Option<Duration> {
@@ -817,10 +919,10 @@ impl Core {
     /// Empties the ready queue and the timers (loop close); the entries are
     /// dropped after the borrows end, since dropping them runs user code.
     fn clear_queues(&self) {
-        let ready = std::mem::take(&mut *self.ready.borrow_mut());
+        let mut ready = std::mem::take(&mut *self.ready.borrow_mut());
         let timers = self.timers.borrow_mut().clear();
         self.reactor.clear();
-        for entry in ready {
+        while let Some(entry) = ready.pop() {
             self.discard(entry);
         }
         for action in timers {
@@ -844,5 +946,42 @@ pub(crate) fn emit(level: log::Level, message: std::fmt::Arguments<'_>) {
         eprintln!("tulipa: {message}");
     } else {
         log::log!(target: "tulipa", level, "{message}");
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::READY_KEPT;
+    use crate::EventLoop;
+
+    /// A burst of 20 000 ready tasks grows the queue; once it drains, the
+    /// buffer is back to `READY_KEPT` entries, and the next burst grows it
+    /// again.
+    #[test]
+    fn ready_queue_gives_back_a_burst_once_drained() {
+        let lp = EventLoop::new().unwrap();
+        let core = lp.core.clone();
+        let capacities = lp
+            .run_until_complete(async move {
+                let mut seen = Vec::new();
+                for _ in 0..2 {
+                    let tasks: Vec<_> = (0..20_000)
+                        .map(|i| crate::spawn(async move { i }))
+                        .collect();
+                    seen.push(core.ready.borrow().capacity());
+                    let mut sum = 0;
+                    for task in tasks {
+                        sum += task.await.unwrap();
+                    }
+                    assert_eq!(sum, 20_000 * 19_999 / 2);
+                    seen.push(core.ready.borrow().capacity());
+                }
+                seen
+            })
+            .unwrap();
+        assert!(capacities[0] >= 20_000, "{capacities:?}");
+        assert!(capacities[1] <= READY_KEPT, "{capacities:?}");
+        assert!(capacities[2] >= 20_000, "{capacities:?}");
+        assert!(capacities[3] <= READY_KEPT, "{capacities:?}");
     }
 }

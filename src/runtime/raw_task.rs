@@ -41,10 +41,10 @@ use std::sync::Arc;
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
 #[cfg(loom)]
-use loom::sync::atomic::{fence, AtomicUsize};
+use loom::sync::atomic::{fence, AtomicU32};
 use std::sync::atomic::Ordering;
 #[cfg(not(loom))]
-use std::sync::atomic::{fence, AtomicUsize};
+use std::sync::atomic::{fence, AtomicU32};
 
 use super::context;
 use super::remote::{Msg, Remote};
@@ -68,7 +68,7 @@ const HANDLE: u64 = 1 << 5;
 const POLLED: u64 = 1 << 6;
 /// Being polled right now.
 const RUNNING: u64 = 1 << 7;
-/// Linked into its loop's list of live tasks.
+/// In its loop's table of live tasks (`LiveTable`).
 const REGISTERED: u64 = 1 << 8;
 /// The stage holds the future.
 const FUTURE: u64 = 1 << 9;
@@ -85,7 +85,10 @@ const ID_SHIFT: u32 = 16;
 pub(crate) struct Header {
     /// References to the block (see the module docs); the only field
     /// touched off the loop's thread, with `owner`.
-    refs: AtomicUsize,
+    refs: AtomicU32,
+    /// The task's slot in its loop's table of live tasks, while
+    /// `REGISTERED`; loop thread only.
+    live_slot: Cell<u32>,
     /// The bits above, and the id in the bits from `ID_SHIFT` up; loop
     /// thread only.
     state: Cell<u64>,
@@ -95,84 +98,142 @@ pub(crate) struct Header {
     owner: Arc<Remote>,
     /// Woken when the task finishes (the awaiter of the handle).
     join_waker: JoinWaker,
-    /// The loop's list of live tasks, in spawn order.
-    prev: Cell<Option<NonNull<Header>>>,
-    next: Cell<Option<NonNull<Header>>>,
     /// The spawn location, and the rarely used parts.
     meta: Meta,
 }
 
-/// The awaiter of a task's handle, in one word: `0` for none, a task
-/// block holding one reference (low bit clear) when the awaiter is a tulipa
-/// task (the common case: a task awaiting a task), or a `Box<Waker>` (low
-/// bit set) for any other waker. As an `Option<Waker>` would, it owns what
-/// it holds, in half the space.
-#[derive(Default)]
-struct JoinWaker {
-    word: Cell<usize>,
+// Six words: with a future of up to 40 bytes, a block of at most 88 bytes
+// takes one 96-byte chunk of glibc's malloc (BENCHMARKS.md's M1).
+#[cfg(not(loom))]
+const _: () = assert!(std::mem::size_of::<Header>() == 48);
+
+/// A [`Waker`] in one word, owning what it holds as a `Waker` would: a
+/// tulipa task's waker is kept as its task block (holding the waker's one
+/// reference, low bit clear), any other waker as a `Box<Waker>` (low bit
+/// set). The common case, a tulipa task waiting, costs no allocation and
+/// half the space of a `Waker`; `Option<ThinWaker>` is one word too. The
+/// waiter line and a task's join waker keep their wakers this way.
+pub(crate) struct ThinWaker {
+    word: std::num::NonZeroUsize,
 }
 
 const BOXED_WAKER: usize = 1;
 
-impl JoinWaker {
-    /// Registers `waker`, keeping the one there if it wakes the same task.
-    fn set(&self, waker: &Waker) {
-        let old = self.word.get();
-        let new = if std::ptr::eq(waker.vtable(), &WAKER_VTABLE) {
-            let task = waker.data() as usize;
-            if task == old {
-                return;
-            }
-            debug_assert_eq!(task & BOXED_WAKER, 0, "task blocks are 8-aligned");
-            // SAFETY: `waker` holds a reference to the block, so it is
-            // alive; the new one is this slot's.
-            unsafe { acquire(as_header(waker.data())) };
-            task
+// SAFETY: a `ThinWaker` is a `Waker` (a task waker's reference, or a boxed
+// `Waker`), which is `Send` and `Sync`; it gives out only `Waker`s and
+// `will_wake`, as a `Waker` would.
+unsafe impl Send for ThinWaker {}
+// SAFETY: as above; `&ThinWaker` only compares.
+unsafe impl Sync for ThinWaker {}
+
+impl ThinWaker {
+    /// Takes `waker` over without touching a reference count when it is a
+    /// task waker.
+    pub(crate) fn new(waker: Waker) -> ThinWaker {
+        let word = if std::ptr::eq(waker.vtable(), &WAKER_VTABLE) {
+            let waker = ManuallyDrop::new(waker);
+            debug_assert_eq!(
+                waker.data() as usize & BOXED_WAKER,
+                0,
+                "task blocks are 8-aligned"
+            );
+            // Its reference is now this word's.
+            waker.data() as usize
         } else {
-            if old & BOXED_WAKER != 0 {
-                // SAFETY: a tagged word is a `Box<Waker>` this slot owns.
-                let held = unsafe { &*((old & !BOXED_WAKER) as *const Waker) };
-                if held.will_wake(waker) {
-                    return;
-                }
-            }
-            let boxed = Box::into_raw(Box::new(waker.clone())) as usize;
+            let boxed = Box::into_raw(Box::new(waker)) as usize;
             debug_assert_eq!(boxed & BOXED_WAKER, 0, "a Box<Waker> is 8-aligned");
             boxed | BOXED_WAKER
         };
-        self.word.set(new);
-        // The old one goes last: dropping a waker may run foreign code.
-        drop(Self::into_waker(old));
+        ThinWaker {
+            word: std::num::NonZeroUsize::new(word).expect("a waker's data is never null here"),
+        }
+    }
+
+    /// A clone of `waker`, kept in one word.
+    pub(crate) fn from_ref(waker: &Waker) -> ThinWaker {
+        ThinWaker::new(waker.clone())
+    }
+
+    /// The boxed waker, if this is not a task waker.
+    fn boxed(&self) -> Option<&Waker> {
+        let word = self.word.get();
+        if word & BOXED_WAKER == 0 {
+            return None;
+        }
+        // SAFETY: a tagged word is a `Box<Waker>` this value owns, freed
+        // only when it is consumed or dropped, after this borrow ends.
+        Some(unsafe { &*((word & !BOXED_WAKER) as *const Waker) })
+    }
+
+    /// Whether waking `self` would wake the same task as `waker` (as
+    /// [`Waker::will_wake`]).
+    pub(crate) fn will_wake(&self, waker: &Waker) -> bool {
+        match self.boxed() {
+            Some(held) => held.will_wake(waker),
+            None => {
+                std::ptr::eq(waker.vtable(), &WAKER_VTABLE)
+                    && waker.data() as usize == self.word.get()
+            }
+        }
+    }
+
+    /// Replaces the waker with a clone of `waker` unless it already wakes
+    /// the same task.
+    pub(crate) fn set(&mut self, waker: &Waker) {
+        if !self.will_wake(waker) {
+            // The old one drops after the new one is in place.
+            drop(std::mem::replace(self, ThinWaker::from_ref(waker)));
+        }
+    }
+
+    /// The `Waker` again.
+    pub(crate) fn into_waker(self) -> Waker {
+        let word = ManuallyDrop::new(self).word.get();
+        if word & BOXED_WAKER != 0 {
+            let boxed = (word & !BOXED_WAKER) as *mut Waker;
+            // SAFETY: a tagged word is a `Box<Waker>` made by `new` and owned
+            // by the value being consumed (its `Drop` is suppressed).
+            return *unsafe { Box::from_raw(boxed) };
+        }
+        let raw = RawWaker::new(word as *const (), &WAKER_VTABLE);
+        // SAFETY: an untagged word is a task block holding one reference,
+        // which the `Waker` made from it now holds (the consumed value's
+        // `Drop` is suppressed), with the vtable every task waker has.
+        unsafe { Waker::from_raw(raw) }
+    }
+}
+
+impl Drop for ThinWaker {
+    fn drop(&mut self) {
+        let this = ThinWaker { word: self.word };
+        // A waker is `Send`: dropping it is fine on any thread.
+        drop(this.into_waker());
+    }
+}
+
+/// The awaiter of a task's handle, in one word (a [`ThinWaker`]).
+#[derive(Default)]
+struct JoinWaker {
+    waker: Cell<Option<ThinWaker>>,
+}
+
+impl JoinWaker {
+    /// Registers `waker`, keeping the one there if it wakes the same task.
+    fn set(&self, waker: &Waker) {
+        let old = self.waker.take();
+        let new = match old {
+            Some(mut held) => {
+                held.set(waker);
+                held
+            }
+            None => ThinWaker::from_ref(waker),
+        };
+        self.waker.set(Some(new));
     }
 
     /// Takes the waker out, if any.
     fn take(&self) -> Option<Waker> {
-        Self::into_waker(self.word.replace(0))
-    }
-
-    /// The waker a word owns, as a `Waker`.
-    fn into_waker(word: usize) -> Option<Waker> {
-        if word == 0 {
-            return None;
-        }
-        if word & BOXED_WAKER != 0 {
-            let boxed = (word & !BOXED_WAKER) as *mut Waker;
-            // SAFETY: a tagged word is a `Box<Waker>` made by `set` and
-            // owned by the word being consumed.
-            return Some(*unsafe { Box::from_raw(boxed) });
-        }
-        let raw = RawWaker::new(word as *const (), &WAKER_VTABLE);
-        // SAFETY: an untagged word is a task block holding one reference,
-        // which the `Waker` made from it now holds, with the vtable every
-        // task waker has.
-        Some(unsafe { Waker::from_raw(raw) })
-    }
-}
-
-impl Drop for JoinWaker {
-    fn drop(&mut self) {
-        // A waker is `Send`: dropping it is fine on any thread.
-        drop(self.take());
+        self.waker.take().map(ThinWaker::into_waker)
     }
 }
 
@@ -305,18 +366,17 @@ impl<F: Future> TaskCell<F> {
         owner: Arc<Remote>,
         name: Option<String>,
         location: &'static Location<'static>,
-        refs: usize,
+        refs: u32,
         state: u64,
     ) -> NonNull<Header> {
         let cell = Box::new(TaskCell {
             header: Header {
-                refs: AtomicUsize::new(refs),
+                refs: AtomicU32::new(refs),
+                live_slot: Cell::new(0),
                 state: Cell::new(state | FUTURE),
                 vtable: &Self::VTABLE,
                 owner,
                 join_waker: JoinWaker::default(),
-                prev: Cell::new(None),
-                next: Cell::new(None),
                 meta: Meta::new(location, name),
             },
             stage: UnsafeCell::new(Stage {
@@ -562,7 +622,10 @@ unsafe fn acquire(ptr: NonNull<Header>) {
     // ORDERING: a new reference is made from an existing one, which keeps
     // the block alive meanwhile; nothing is published (as `Arc::clone`).
     let before = refs.fetch_add(1, Ordering::Relaxed);
-    if before > isize::MAX as usize {
+    // Far below wrapping (as `Arc` checks against `isize::MAX`): every
+    // reference is a value someone holds, so this is a leak of two
+    // billion wakers, which must not turn into a use after free.
+    if before > u32::MAX / 2 {
         std::process::abort();
     }
 }
@@ -998,18 +1061,18 @@ pub(crate) struct Finished {
     pub(crate) unretrieved_panic: Option<Box<(TaskInfo, String)>>,
 }
 
-/// The tasks of one loop: it spawns them, runs them and keeps the list of
+/// The tasks of one loop: it spawns them, runs them and keeps the table of
 /// the live ones (asyncio's `all_tasks`).
 ///
 /// Lives inside the loop's `Core`, on the loop's thread (`!Send`). Every
-/// registered task holds the loop's reference; the list pointers are valid
-/// while their task is registered.
+/// registered task holds the loop's reference; the table's pointers are
+/// valid while their task is registered.
 pub(crate) struct LocalTasks {
     /// This loop's inbox: the `owner` of its tasks.
     remote: Arc<Remote>,
-    head: Cell<Option<NonNull<Header>>>,
-    tail: Cell<Option<NonNull<Header>>>,
-    len: Cell<usize>,
+    live: RefCell<LiveTable>,
+    /// While closing: the live tasks left to close, last spawned first.
+    closing: RefCell<Vec<TaskRef>>,
     next_id: Cell<u64>,
     /// The task being polled, for `current_task()`.
     current: Cell<Option<NonNull<Header>>>,
@@ -1020,9 +1083,8 @@ impl LocalTasks {
     pub(crate) fn new(remote: Arc<Remote>) -> LocalTasks {
         LocalTasks {
             remote,
-            head: Cell::new(None),
-            tail: Cell::new(None),
-            len: Cell::new(0),
+            live: RefCell::new(LiveTable::default()),
+            closing: RefCell::new(Vec::new()),
             next_id: Cell::new(1),
             current: Cell::new(None),
             _not_send: PhantomData,
@@ -1146,39 +1208,20 @@ impl LocalTasks {
         state.set((state.get() & ((1 << ID_SHIFT) - 1)) | (id << ID_SHIFT));
     }
 
-    /// Gives the task its id and links it at the end of the live list.
+    /// Gives the task its id and a slot in the table of live tasks.
     fn register(&self, ptr: NonNull<Header>) {
         self.assign_id(ptr);
         // SAFETY: a live block of this loop, loop thread.
         let header = unsafe { ptr.as_ref() };
         header.state.set(header.state.get() | REGISTERED);
-        header.prev.set(self.tail.get());
-        header.next.set(None);
-        match self.tail.get() {
-            // SAFETY: the tail is registered, hence alive (loop's reference).
-            Some(tail) => unsafe { tail.as_ref() }.next.set(Some(ptr)),
-            None => self.head.set(Some(ptr)),
-        }
-        self.tail.set(Some(ptr));
-        self.len.set(self.len.get() + 1);
+        header.live_slot.set(self.live.borrow_mut().insert(ptr));
     }
 
     fn unregister(&self, ptr: NonNull<Header>) {
         // SAFETY: a registered block of this loop, loop thread.
         let header = unsafe { ptr.as_ref() };
-        let (prev, next) = (header.prev.take(), header.next.take());
-        match prev {
-            // SAFETY: neighbours in the list are registered, hence alive.
-            Some(prev) => unsafe { prev.as_ref() }.next.set(next),
-            None => self.head.set(next),
-        }
-        match next {
-            // SAFETY: as above.
-            Some(next) => unsafe { next.as_ref() }.prev.set(prev),
-            None => self.tail.set(prev),
-        }
+        self.live.borrow_mut().remove(header.live_slot.get(), ptr);
         header.state.set(header.state.get() & !REGISTERED);
-        self.len.set(self.len.get() - 1);
     }
 
     /// Marks the task scheduled; `None` if it is already, or done.
@@ -1353,43 +1396,132 @@ impl LocalTasks {
 
     /// References to every live task, in spawn order.
     pub(crate) fn live(&self) -> Vec<TaskRef> {
-        let mut out = Vec::with_capacity(self.len.get());
-        let mut at = self.head.get();
-        while let Some(ptr) = at {
-            // SAFETY: registered, hence alive; loop thread.
-            unsafe { acquire(ptr) };
-            out.push(TaskRef {
-                ptr,
-                _not_send: PhantomData,
-            });
-            // SAFETY: as above.
-            at = unsafe { ptr.as_ref() }.next.get();
-        }
+        let mut out: Vec<TaskRef> = self
+            .live
+            .borrow()
+            .tasks()
+            .map(|ptr| {
+                // SAFETY: registered, hence alive (the loop's reference).
+                unsafe { acquire(ptr) };
+                TaskRef {
+                    ptr,
+                    _not_send: PhantomData,
+                }
+            })
+            .collect();
+        // Ids are given in spawn order; slots are reused in any order.
+        out.sort_unstable_by_key(|task| task.state() >> ID_SHIFT);
         out
     }
 
-    /// Drops the future of the first live task (loop close); `None` when
-    /// none is left. The caller reports and drops what it returns one at a
-    /// time, so a `Drop` that spawns cannot recurse.
+    /// Drops the future of the first live task (loop close), in spawn
+    /// order; `None` when none is left. The caller reports and drops what
+    /// it returns one at a time, so a `Drop` that spawns cannot recurse.
     pub(crate) fn close_next(&self) -> Option<(TaskInfo, Finished)> {
-        let ptr = self.head.get()?;
-        // SAFETY: registered, hence alive; loop thread; not being polled
-        // (the loop is not running while it closes).
-        let header = unsafe { ptr.as_ref() };
-        let info = {
-            // SAFETY: as above; this extra reference is released at once.
-            unsafe { acquire(ptr) };
-            TaskRef {
-                ptr,
-                _not_send: PhantomData,
+        let task = loop {
+            let next = self.closing.borrow_mut().pop();
+            match next {
+                Some(task) if task.state() & REGISTERED != 0 => break task,
+                // It ended meanwhile (a `Drop` closed over its handle).
+                Some(ended) => drop(ended),
+                None => {
+                    if self.live.borrow().len == 0 {
+                        return None;
+                    }
+                    let mut left = self.live();
+                    left.reverse();
+                    *self.closing.borrow_mut() = left;
+                }
             }
-            .info()
         };
-        // Unlinked before its future runs user code in `Drop`.
+        let ptr = task.ptr;
+        let info = task.info();
+        // Unregistered before its future runs user code in `Drop`.
         self.unregister(ptr);
-        // SAFETY: as above; the stage is not borrowed.
-        let bits = unsafe { (header.vtable.cancel)(ptr) };
-        Some((info, self.finish(ptr, bits)))
+        // SAFETY: registered until just now, so the loop's reference keeps
+        // it alive (and `task` holds one more); loop thread; not being
+        // polled (the loop is not running while it closes), so the stage
+        // is not borrowed.
+        let bits = unsafe { (ptr.as_ref().vtable.cancel)(ptr) };
+        let finished = self.finish(ptr, bits);
+        drop(task);
+        Some((info, finished))
+    }
+}
+
+/// The loop's live tasks (asyncio's `all_tasks`): one slot per registered
+/// task, holding its block, and the task holds its slot's index (one word
+/// per task here, where a list through the headers would take two in every
+/// block). Freed slots are chained into a free list and reused, so the
+/// table is as long as the peak number of live tasks.
+struct LiveTable {
+    /// A registered block (low bit clear; blocks are 8-aligned), or a free
+    /// slot: `next_free << 1 | 1`.
+    slots: Vec<usize>,
+    /// The first free slot, or `NO_SLOT`.
+    free: u32,
+    /// Registered tasks.
+    len: usize,
+}
+
+/// The end of [`LiveTable`]'s free list.
+const NO_SLOT: u32 = u32::MAX;
+
+impl Default for LiveTable {
+    fn default() -> LiveTable {
+        LiveTable {
+            slots: Vec::new(),
+            free: NO_SLOT,
+            len: 0,
+        }
+    }
+}
+
+impl LiveTable {
+    #[inline]
+    fn insert(&mut self, ptr: NonNull<Header>) -> u32 {
+        let word = ptr.as_ptr() as usize;
+        debug_assert_eq!(word & 1, 0, "task blocks are 8-aligned");
+        self.len += 1;
+        let slot = self.free;
+        if slot != NO_SLOT {
+            let entry = &mut self.slots[slot as usize];
+            debug_assert_eq!(*entry & 1, 1, "the free list held a task");
+            // A free slot's word holds a `u32` (shifted), so this is exact.
+            self.free = (*entry >> 1) as u32;
+            *entry = word;
+            return slot;
+        }
+        let len = self.slots.len();
+        assert!(
+            len < NO_SLOT as usize,
+            "more than 2^32 - 1 live tasks on one loop"
+        );
+        self.slots.push(word);
+        len as u32
+    }
+
+    #[inline]
+    fn remove(&mut self, slot: u32, ptr: NonNull<Header>) {
+        let entry = &mut self.slots[slot as usize];
+        // Checked, not assumed: a wrong slot would leave a freed block in
+        // the table.
+        assert_eq!(
+            *entry,
+            ptr.as_ptr() as usize,
+            "a task left a slot not its own"
+        );
+        *entry = ((self.free as usize) << 1) | 1;
+        self.free = slot;
+        self.len -= 1;
+    }
+
+    /// The registered blocks, in slot order.
+    fn tasks(&self) -> impl Iterator<Item = NonNull<Header>> + '_ {
+        self.slots
+            .iter()
+            .filter(|&&word| word & 1 == 0)
+            .map(|&word| NonNull::new(word as *mut Header).expect("a task slot is never null"))
     }
 }
 
@@ -1538,6 +1670,75 @@ mod tests {
         assert_eq!(dropped_on.get(), Some(thread::current().id()));
         drop(tasks);
         assert_eq!(Arc::strong_count(&remote), 1, "the block was freed");
+    }
+
+    /// A task's waker kept as a `ThinWaker` costs no allocation and no
+    /// reference of its own: the waker's reference moves into the word and
+    /// back out, and dropping it gives that reference up.
+    #[test]
+    fn thin_waker_keeps_a_task_waker_as_its_block() {
+        let (_reactor, wakeup) = Reactor::new().unwrap();
+        let remote = Arc::new(Remote::new(wakeup));
+        let tasks = LocalTasks::new(remote.clone());
+        let (tx, rx) = std::sync::mpsc::channel();
+        let future = std::future::poll_fn(move |cx| {
+            tx.send(cx.waker().clone()).unwrap();
+            Poll::<()>::Pending
+        });
+        let join = tasks.spawn(future, None, Location::caller());
+        let scheduled = tasks.schedule(join.task()).unwrap();
+        assert!(tasks.run(scheduled).is_none());
+        let waker = rx.recv().unwrap();
+        let refs = || {
+            // SAFETY: the handle keeps the block alive; `refs` is atomic.
+            let header = unsafe { join.task().ptr.as_ref() };
+            header.refs.load(Ordering::Relaxed)
+        };
+        let before = refs();
+        let mut thin = ThinWaker::new(waker.clone());
+        assert_eq!(thin.word.get(), waker.data() as usize, "the block itself");
+        assert_eq!(refs(), before + 1, "the clone's reference, not another");
+        assert!(thin.will_wake(&waker));
+        assert!(!thin.will_wake(Waker::noop()));
+        thin.set(&waker);
+        assert_eq!(refs(), before + 1, "set keeps a waker of the same task");
+        let back = thin.into_waker();
+        assert!(back.will_wake(&waker));
+        assert_eq!(refs(), before + 1);
+        drop(ThinWaker::new(back));
+        assert_eq!(refs(), before, "dropping it gave the reference up");
+        drop(waker);
+        drop(join);
+        drop(tasks);
+        assert_eq!(Arc::strong_count(&remote), 1, "the block was freed");
+    }
+
+    /// Any other waker is boxed, compared with `will_wake`, replaced by
+    /// `set`, and handed back as itself.
+    #[test]
+    fn thin_waker_boxes_a_foreign_waker() {
+        struct Count(std::sync::atomic::AtomicUsize);
+        impl std::task::Wake for Count {
+            fn wake(self: Arc<Self>) {
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        let first = Arc::new(Count(Default::default()));
+        let second = Arc::new(Count(Default::default()));
+        let w1 = Waker::from(first.clone());
+        let w2 = Waker::from(second.clone());
+        let mut thin = ThinWaker::from_ref(&w1);
+        assert_eq!(thin.word.get() & BOXED_WAKER, BOXED_WAKER);
+        assert_eq!(Arc::strong_count(&first), 3);
+        assert!(thin.will_wake(&w1) && !thin.will_wake(&w2));
+        thin.set(&w2);
+        assert_eq!(Arc::strong_count(&first), 2, "the old waker was dropped");
+        assert!(thin.will_wake(&w2));
+        thin.into_waker().wake();
+        assert_eq!(second.0.load(Ordering::SeqCst), 1);
+        assert_eq!(first.0.load(Ordering::SeqCst), 0);
+        assert_eq!(Arc::strong_count(&second), 2, "woken and gone");
+        assert_eq!(std::mem::size_of::<Option<ThinWaker>>(), 8);
     }
 
     /// Sets its flag when dropped; borrows it (a non-`'static` future).
@@ -1835,6 +2036,50 @@ mod loom_tests {
             assert_eq!(dropped.get(), 1, "dropped before run_main returned");
             waking.unwrap().join().unwrap();
             accept_schedules_nothing(&remote, &tasks);
+            drop(tasks);
+            drop(reactor);
+            assert_eq!(Arc::strong_count(&remote), 1, "the block was freed");
+        });
+    }
+
+    /// A task waiting on an `Event`: its waker sits in the waiter line as
+    /// a `ThinWaker` (the block itself, holding the waker's reference).
+    /// Another thread sets the event, turning it back into a `Waker` and
+    /// waking it, which posts; the loop runs the task to its end and every
+    /// reference is given back exactly once.
+    #[test]
+    fn task_waiting_on_an_event_set_from_another_thread() {
+        loom::model(|| {
+            let (reactor, wakeup) = Reactor::new().unwrap();
+            let remote = Arc::new(Remote::new(wakeup));
+            let tasks = LocalTasks::new(remote.clone());
+            let event = Arc::new(crate::sync::Event::new());
+            let waited = event.clone();
+            let future = async move {
+                waited.wait().await;
+                7u32
+            };
+            let join = tasks.spawn(future, None, Location::caller());
+            let scheduled = tasks.schedule(join.task()).unwrap();
+            assert!(tasks.run(scheduled).is_none(), "it waits");
+            let setter = loom::thread::spawn(move || event.set());
+            while !join.task().is_done() {
+                let mut msgs = Vec::new();
+                remote.inbox.drain(&mut msgs);
+                for msg in msgs {
+                    let Msg::Wake(wake) = msg else {
+                        panic!("only wakes are posted here");
+                    };
+                    if let Some(scheduled) = tasks.accept(wake) {
+                        drop(tasks.run(scheduled));
+                    }
+                }
+                loom::thread::yield_now();
+            }
+            setter.join().unwrap();
+            assert_eq!(join.take_output().unwrap().unwrap(), 7);
+            accept_schedules_nothing(&remote, &tasks);
+            drop(join);
             drop(tasks);
             drop(reactor);
             assert_eq!(Arc::strong_count(&remote), 1, "the block was freed");

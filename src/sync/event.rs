@@ -147,8 +147,7 @@ impl Event {
     pub fn wait(&self) -> EventWait<'_> {
         EventWait {
             event: self,
-            key: None,
-            done: false,
+            key: UNQUEUED,
         }
     }
 }
@@ -173,40 +172,50 @@ impl fmt::Debug for Event {
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct EventWait<'a> {
     event: &'a Event,
-    key: Option<u32>,
-    done: bool,
+    /// The waiter's slot in the line, or [`UNQUEUED`], or [`DONE`]: one
+    /// word with the reference, so that a task waiting on an event stays
+    /// small (BENCHMARKS.md's M1).
+    key: u32,
 }
+
+/// Not in line (yet, or any more).
+const UNQUEUED: u32 = u32::MAX;
+/// Returned `Ready`.
+const DONE: u32 = u32::MAX - 1;
+const _: () = assert!(
+    DONE >= crate::waiters::MAX_SLOTS,
+    "keys never collide with slots"
+);
 
 impl Future for EventWait<'_> {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
-        assert!(!this.done, "EventWait polled after completion");
+        assert!(this.key != DONE, "EventWait polled after completion");
         let mut state = this.event.state.lock();
         match this.key {
-            None if state.set => {}
-            None => {
-                this.key = Some(state.waiters.push_back(cx.waker().clone()));
+            UNQUEUED if state.set => {}
+            UNQUEUED => {
+                this.key = state.waiters.push_back(cx.waker().clone());
                 return Poll::Pending;
             }
-            Some(key) => {
+            key => {
                 if state.waiters.poll_notified(key, cx.waker()).is_pending() {
                     return Poll::Pending;
                 }
-                this.key = None;
             }
         }
-        this.done = true;
+        this.key = DONE;
         Poll::Ready(())
     }
 }
 
 impl Drop for EventWait<'_> {
     fn drop(&mut self) {
-        if let Some(key) = self.key.take() {
+        if self.key < DONE {
             // A notification carries nothing to pass on.
-            let _ = self.event.state.lock().waiters.remove(key);
+            let _ = self.event.state.lock().waiters.remove(self.key);
         }
     }
 }
@@ -214,7 +223,7 @@ impl Drop for EventWait<'_> {
 impl fmt::Debug for EventWait<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EventWait")
-            .field("queued", &self.key.is_some())
+            .field("queued", &(self.key < DONE))
             .finish()
     }
 }
