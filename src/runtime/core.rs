@@ -622,8 +622,10 @@ impl Core {
     pub(crate) fn run_once(&self) {
         bump(&self.counters.iterations, 1);
         let traced_from = self.tracer.as_ref().map(Tracer::now);
-        // 1. Sweep cancelled timers off the heap (`_timer_cancelled_count`).
-        self.timers.borrow_mut().purge();
+        // 1. asyncio sweeps cancelled timers off its heap here
+        //    (`_timer_cancelled_count`). There is nothing to sweep: a
+        //    cancelled timer leaves the heap when it is cancelled (timers.rs),
+        //    which fires timers in the same order.
         // 2. Poll timeout: 0 if anything is ready or we are stopping, else the
         //    time to the earliest timer, else forever.
         let timeout = self.select_timeout();
@@ -833,6 +835,7 @@ impl Core {
         }
     }
 
+    #[inline]
     fn run_entry(&self, entry: Ready) {
         match entry {
             Ready::Task(task) => {

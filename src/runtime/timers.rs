@@ -127,14 +127,6 @@ impl Timers {
         self.heap.len()
     }
 
-    /// Step 1 of an iteration (asyncio sweeps its cancelled handles here).
-    /// There is nothing to sweep: a cancelled timer left the heap when it
-    /// was cancelled. Kept so that the loop's steps read as asyncio's.
-    #[inline]
-    pub(crate) fn purge(&mut self) {
-        debug_assert_eq!(self.heap.len(), self.slots.len());
-    }
-
     /// The deadline of the earliest armed timer.
     #[inline]
     pub(crate) fn next_deadline(&mut self) -> Option<Instant> {
