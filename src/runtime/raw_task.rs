@@ -1294,6 +1294,7 @@ impl LocalTasks {
 
     /// Runs a task taken from the ready queue: polls it once, or drops its
     /// future if a cancel was requested. `Some` if it finished.
+    #[inline]
     pub(crate) fn run(&self, scheduled: Scheduled) -> Option<Finished> {
         let (ptr, done) = scheduled.unschedule();
         if done {
@@ -1313,6 +1314,7 @@ impl LocalTasks {
         self.step(join.task.ptr)
     }
 
+    #[inline]
     fn step(&self, ptr: NonNull<Header>) -> Option<Finished> {
         // SAFETY: registered (the loop's reference keeps it alive), loop thread.
         let header = unsafe { ptr.as_ref() };
