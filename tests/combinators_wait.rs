@@ -478,3 +478,66 @@ fn wait_done_and_pending_keep_input_order_up_to_and_beyond_64_tasks() {
         }
     }
 }
+
+/// asyncio's `_wait` removes its done callback from every task when it
+/// returns: a task given back pending no longer wakes the caller of `wait`
+/// when it ends later. (Counted through a waker that wraps the caller's.)
+#[test]
+fn pending_task_given_back_no_longer_wakes_the_waiter_when_it_ends() {
+    use std::future::Future;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::task::{Context, Wake, Waker};
+
+    struct Counting {
+        wakes: AtomicUsize,
+        inner: Waker,
+    }
+    impl Wake for Counting {
+        fn wake(self: Arc<Self>) {
+            self.wake_by_ref();
+        }
+        fn wake_by_ref(self: &Arc<Self>) {
+            // ORDERING: a plain counter, read on the same thread.
+            self.wakes.fetch_add(1, Ordering::Relaxed);
+            self.inner.wake_by_ref();
+        }
+    }
+
+    vloop()
+        .run(async {
+            let fast = sleeper(ms(10), "fast");
+            let slow = sleeper(secs(10), "slow");
+            let mut waiting = Box::pin(tulipa::wait(
+                [fast, slow],
+                ReturnWhen::FirstCompleted,
+                None,
+            ));
+            let mut counting: Option<Arc<Counting>> = None;
+            let (done, pending) = std::future::poll_fn(|cx| {
+                let counter = counting.get_or_insert_with(|| {
+                    Arc::new(Counting {
+                        wakes: AtomicUsize::new(0),
+                        inner: cx.waker().clone(),
+                    })
+                });
+                let waker = Waker::from(counter.clone());
+                waiting.as_mut().poll(&mut Context::from_waker(&waker))
+            })
+            .await
+            .unwrap();
+            assert_eq!((done.len(), pending.len()), (1, 1));
+            let counter = counting.unwrap();
+            // ORDERING: same thread.
+            let before = counter.wakes.load(Ordering::Relaxed);
+            // The slow task ends while nobody watches it.
+            tulipa::sleep(secs(11)).await;
+            assert!(pending[0].is_done());
+            assert_eq!(
+                counter.wakes.load(Ordering::Relaxed),
+                before,
+                "the pending task's end woke the finished wait"
+            );
+        })
+        .unwrap();
+}

@@ -63,6 +63,8 @@ mod sealed {
         fn poll_done(&self, cx: &mut Context<'_>) -> Poll<()>;
         fn is_done(&self) -> bool;
         fn is_panicked(&self) -> bool;
+        /// Drops the waker `poll_done` registered.
+        fn unwatch(&self);
     }
 }
 
@@ -75,6 +77,9 @@ impl<T> sealed::Watch for Task<T> {
     }
     fn is_panicked(&self) -> bool {
         Task::is_panicked(self)
+    }
+    fn unwatch(&self) {
+        Task::unwatch(self)
     }
 }
 
@@ -89,6 +94,9 @@ impl<T> sealed::Watch for GroupTask<T> {
     }
     fn is_panicked(&self) -> bool {
         GroupTask::is_panicked(self)
+    }
+    fn unwatch(&self) {
+        GroupTask::unwatch(self)
     }
 }
 
@@ -254,7 +262,14 @@ impl<H: Waitable> Wait<H> {
 
     fn split(&mut self) -> (Vec<H>, Vec<H>) {
         self.timer = None;
-        split_done(std::mem::take(&mut self.tasks))
+        let (done, pending) = split_done(std::mem::take(&mut self.tasks));
+        // asyncio's `_wait` removes its done callback from every task in
+        // its `finally`: a pending task given back no longer wakes this
+        // waiter when it ends.
+        for task in &pending {
+            task.unwatch();
+        }
+        (done, pending)
     }
 }
 

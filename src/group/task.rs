@@ -322,6 +322,14 @@ impl<T> GroupTask<T> {
         Poll::Pending
     }
 
+    /// Forgets the waker `poll_done` registered: the watcher has stopped
+    /// watching (`wait` returning with the task still pending).
+    pub(crate) fn unwatch(&self) {
+        let joiner = self.shared.state.lock().joiner.take();
+        // Dropped outside the lock: dropping a waker may run foreign code.
+        drop(joiner);
+    }
+
     /// Whether the task ended by panicking (what `wait`'s `FirstException`
     /// looks for); `false` while it runs and after its output was taken.
     ///

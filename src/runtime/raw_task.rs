@@ -853,6 +853,13 @@ impl TaskRef {
         self.header().join_waker.set(waker);
     }
 
+    /// Drops the waker registered by [`set_join_waker`](Self::set_join_waker),
+    /// if any.
+    pub(crate) fn clear_join_waker(&self) {
+        // Taken first and dropped after: dropping a waker may run foreign code.
+        drop(self.header().join_waker.take());
+    }
+
     /// Schedules `callback` for when the task finishes; `Err` gives it back
     /// if the task is done already.
     pub(crate) fn add_done_callback(

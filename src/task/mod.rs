@@ -238,6 +238,12 @@ impl<T> Task<T> {
         Poll::Pending
     }
 
+    /// Forgets the waker `poll_done` registered: the watcher has stopped
+    /// watching (`wait` returning with the task still pending).
+    pub(crate) fn unwatch(&self) {
+        self.raw().clear_join_waker();
+    }
+
     /// Whether the task ended by panicking (`wait`'s `FirstException`).
     pub(crate) fn is_panicked(&self) -> bool {
         self.raw().is_panicked()
