@@ -1,9 +1,14 @@
 //! The thread-safe part of a loop, [`Remote`], behind every
 //! [`LoopHandle`](crate::LoopHandle) and every waker woken off the loop's
 //! thread: the inbox, the selector's wake-up, and the count of posts on
-//! their way; and [`Msg`], what other threads post.
+//! their way; [`Msg`], what other threads post; and
+//! [`Remote::post_spawn`], the loop's side of a spawn from another thread
+//! (the handle and its result are `task/remote.rs`'s).
 
+use std::future::Future;
+use std::panic::Location;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use super::inbox::{Inbox, Pushed};
 use super::loop_handle::LoopClosed;
@@ -50,6 +55,25 @@ impl Remote {
             Ok(Pushed::NoWakeNeeded) => Ok(()),
             Err(_) => Err(LoopClosed),
         }
+    }
+
+    /// Spawns `future` on the loop from any thread, detached: it runs to
+    /// its end and its (unit) output goes nowhere; a closing loop drops it
+    /// unfinished. Tasks posted from one thread start in the order they
+    /// were posted, interleaved in that order with its callbacks.
+    ///
+    /// The task is made here, in one allocation, and adopted by the loop
+    /// when it drains its inbox.
+    pub(crate) fn post_spawn<F>(
+        self: &Arc<Self>,
+        future: F,
+        location: &'static Location<'static>,
+    ) -> Result<(), LoopClosed>
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let task = RemoteSpawn::new(future, self.clone(), location);
+        self.post(Msg::Spawn(task))
     }
 
     pub(crate) fn has_holds(&self) -> bool {
