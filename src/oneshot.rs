@@ -18,6 +18,12 @@
 //! Whoever changes the stage takes the waiting waker out under the lock and
 //! wakes it after the lock is released; a value the receiver will never take
 //! is dropped outside the lock too, since dropping it may run user code.
+//!
+//! A [`Sender`] or [`Receiver`] that finds it holds the slot's last `Arc`
+//! (the other end has left) takes no lock at all: nobody else can see the
+//! slot any more, so what it holds is simply dropped with it. This is the
+//! common case of a detached `spawn_threadsafe` task: the handle is dropped
+//! on the posting thread before the task ends on the loop's.
 
 use std::task::{Context, Poll, Waker};
 
@@ -156,6 +162,15 @@ pub(crate) struct Receiver<T> {
     slot: Arc<ResultSlot<T>>,
 }
 
+/// Whether `slot` is the last `Arc` of its slot: the other end has left
+/// (and, the ends being the only holders, none can come back). It only
+/// decides to skip the lock; the slot itself is dropped through `Arc`'s own
+/// drop, whose fences order the other end's writes before it, so a plain
+/// count read is enough here.
+fn is_last<T>(slot: &Arc<ResultSlot<T>>) -> bool {
+    Arc::strong_count(slot) == 1
+}
+
 /// A slot and its two ends.
 pub(crate) fn channel<T>() -> (Sender<T>, Receiver<T>) {
     let slot = Arc::new(ResultSlot::new());
@@ -168,9 +183,15 @@ pub(crate) fn channel<T>() -> (Sender<T>, Receiver<T>) {
 }
 
 impl<T> Sender<T> {
-    /// Fills the slot (one lock, one wake-up if the receiver waits).
+    /// Fills the slot (one lock, one wake-up if the receiver waits). If the
+    /// receiver has already left (this is the slot's last `Arc`), nobody can
+    /// read it: `value` is dropped here, with no lock taken.
     pub(crate) fn send(mut self, value: T) {
         if let Some(slot) = self.slot.take() {
+            if is_last(&slot) {
+                drop(value);
+                return;
+            }
             slot.fill(value);
         }
     }
@@ -179,7 +200,10 @@ impl<T> Sender<T> {
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
         if let Some(slot) = self.slot.take() {
-            slot.close();
+            // The receiver left already: nobody to tell.
+            if !is_last(&slot) {
+                slot.close();
+            }
         }
     }
 }
@@ -195,8 +219,12 @@ impl<T> Receiver<T> {
 }
 
 impl<T> Drop for Receiver<T> {
+    /// Detaches the slot, unless the sender left already (this is the
+    /// slot's last `Arc`): then whatever it holds is dropped with it.
     fn drop(&mut self) {
-        self.slot.detach();
+        if !is_last(&self.slot) {
+            self.slot.detach();
+        }
     }
 }
 
@@ -301,6 +329,18 @@ mod loom_tests {
             let (tx, rx) = channel::<u32>();
             let filler = loom::thread::spawn(move || drop(tx));
             assert_eq!(take(&rx), Taken::Closed);
+            filler.join().unwrap();
+        });
+    }
+
+    #[test]
+    fn close_racing_detach_leaves_nothing_behind() {
+        // Both ends leave at once, each possibly finding itself the last:
+        // the slot is freed once (loom reports a leaked `Arc`).
+        loom::model(|| {
+            let (tx, rx) = channel::<Arc<()>>();
+            let filler = loom::thread::spawn(move || drop(tx));
+            drop(rx);
             filler.join().unwrap();
         });
     }

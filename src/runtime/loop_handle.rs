@@ -2,12 +2,9 @@
 //! [`PendingPost`] and its error [`LoopClosed`].
 
 use std::fmt;
-use std::future::Future;
 use std::sync::Arc;
 
-use super::raw_task::RemoteSpawn;
 use super::remote::{Msg, Remote};
-use crate::task::RemoteTask;
 
 /// The `Send + Sync` handle to an [`EventLoop`](crate::EventLoop), the only
 /// way in from other threads.
@@ -78,40 +75,6 @@ impl LoopHandle {
         F: FnOnce() + Send + 'static,
     {
         self.remote.post(Msg::Call(Box::new(callback)))
-    }
-
-    /// Spawns a `Send` future on the loop from any thread.
-    ///
-    /// The returned [`RemoteTask`] can be awaited on any executor or waited on
-    /// from a plain thread with [`RemoteTask::wait`]. The task is made here,
-    /// in one allocation, and posted to the loop, which schedules it when it
-    /// drains its inbox; its output reaches the handle through a one-value
-    /// channel, with no second task forwarding it.
-    ///
-    /// # Errors
-    ///
-    /// [`LoopClosed`] if the loop has been closed.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let lp = tulipa::EventLoop::new().unwrap();
-    /// let handle = lp.handle();
-    /// let remote = std::thread::spawn(move || handle.spawn_threadsafe(async { 6 * 7 }).unwrap())
-    ///     .join()
-    ///     .unwrap();
-    /// assert_eq!(lp.run_until_complete(remote).unwrap().unwrap(), 42);
-    /// ```
-    #[track_caller]
-    pub fn spawn_threadsafe<F>(&self, future: F) -> Result<RemoteTask<F::Output>, LoopClosed>
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
-        let (run, handle) = crate::task::forward(future);
-        let task = RemoteSpawn::new(run, self.remote.clone(), std::panic::Location::caller());
-        self.remote.post(Msg::Spawn(task))?;
-        Ok(handle)
     }
 
     /// Asks the loop to stop after its current iteration, as

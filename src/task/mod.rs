@@ -16,7 +16,6 @@ pub(crate) use crate::panic::panic_message;
 pub use crate::panic::PanicError;
 pub use error::TaskError;
 pub use id::{TaskId, TaskInfo};
-pub(crate) use remote::forward;
 pub use remote::RemoteTask;
 pub(crate) use spawn::spawn_on;
 pub use spawn::{spawn, spawn_eager, spawn_named};

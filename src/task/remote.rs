@@ -1,8 +1,12 @@
-//! [`RemoteTask`]: the handle of a task spawned from another thread.
+//! [`LoopHandle::spawn_threadsafe`] and its [`RemoteTask`], the handle of
+//! a task spawned from another thread: the user's future wrapped so that
+//! its output (or panic) goes to a one-value slot that the handle reads.
+//! The loop's side, posting the wrapped future and making its task, is
+//! [`Remote::post_spawn`](crate::runtime::remote::Remote::post_spawn).
 
 use std::fmt;
 use std::future::Future;
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::{catch_unwind, AssertUnwindSafe, Location};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -10,6 +14,45 @@ use std::time::{Duration, Instant};
 use super::{PanicError, TaskError};
 use crate::loom_shim::{block_on, block_until};
 use crate::oneshot::{self, Taken};
+use crate::{LoopClosed, LoopHandle};
+
+impl LoopHandle {
+    /// Spawns a `Send` future on the loop from any thread
+    /// (asyncio's `run_coroutine_threadsafe`).
+    ///
+    /// The returned [`RemoteTask`] can be awaited on any executor or waited on
+    /// from a plain thread with [`RemoteTask::wait`]. The future is posted
+    /// to the loop, which starts the task when it drains its inbox, in the
+    /// order of this thread's other posts; its output reaches the handle
+    /// through a one-value slot, with no second task forwarding it.
+    ///
+    /// # Errors
+    ///
+    /// [`LoopClosed`] if the loop has been closed; the future is dropped
+    /// here, unrun.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let lp = tulipa::EventLoop::new().unwrap();
+    /// let handle = lp.handle();
+    /// let remote = std::thread::spawn(move || handle.spawn_threadsafe(async { 6 * 7 }).unwrap())
+    ///     .join()
+    ///     .unwrap();
+    /// assert_eq!(lp.run_until_complete(remote).unwrap().unwrap(), 42);
+    /// ```
+    #[track_caller]
+    pub fn spawn_threadsafe<F>(&self, future: F) -> Result<RemoteTask<F::Output>, LoopClosed>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        self.remote
+            .post_spawn(forward(future, tx), Location::caller())?;
+        Ok(RemoteTask { rx })
+    }
+}
 
 /// A task spawned from another thread with
 /// [`LoopHandle::spawn_threadsafe`](crate::LoopHandle::spawn_threadsafe).
@@ -136,28 +179,24 @@ impl<T> fmt::Debug for RemoteTask<T> {
     }
 }
 
-/// The future a threadsafe spawn runs, and the handle to give back: the
-/// user's future, whose output (or panic) is sent to the [`RemoteTask`].
-/// The task itself outputs nothing, so no second task forwards the result;
-/// if it is cancelled, the sender is dropped unsent and the handle reads
+/// The future a threadsafe spawn runs: the user's future, whose output (or
+/// panic) is sent to the [`RemoteTask`]. The task itself outputs nothing,
+/// so no second task forwards the result; if it is cancelled (or its loop
+/// closes first), the sender is dropped unsent and the handle reads
 /// `Cancelled`.
-pub(crate) fn forward<F>(future: F) -> (impl Future<Output = ()> + Send, RemoteTask<F::Output>)
+async fn forward<F>(future: F, tx: oneshot::Sender<Result<F::Output, TaskError>>)
 where
     F: Future + Send,
     F::Output: Send,
 {
-    let (tx, rx) = oneshot::channel();
-    let run = async move {
-        let mut future = std::pin::pin!(future);
-        let output = std::future::poll_fn(|cx| {
-            match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx))) {
-                Ok(Poll::Pending) => Poll::Pending,
-                Ok(Poll::Ready(value)) => Poll::Ready(Ok(value)),
-                Err(payload) => Poll::Ready(Err(TaskError::Panicked(PanicError::new(payload)))),
-            }
-        })
-        .await;
-        tx.send(output);
-    };
-    (run, RemoteTask { rx })
+    let mut future = std::pin::pin!(future);
+    let output = std::future::poll_fn(|cx| {
+        match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(value)) => Poll::Ready(Ok(value)),
+            Err(payload) => Poll::Ready(Err(TaskError::Panicked(PanicError::new(payload)))),
+        }
+    })
+    .await;
+    tx.send(output);
 }
