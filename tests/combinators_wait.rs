@@ -508,11 +508,8 @@ fn pending_task_given_back_no_longer_wakes_the_waiter_when_it_ends() {
         .run(async {
             let fast = sleeper(ms(10), "fast");
             let slow = sleeper(secs(10), "slow");
-            let mut waiting = Box::pin(tulipa::wait(
-                [fast, slow],
-                ReturnWhen::FirstCompleted,
-                None,
-            ));
+            let mut waiting =
+                Box::pin(tulipa::wait([fast, slow], ReturnWhen::FirstCompleted, None));
             let mut counting: Option<Arc<Counting>> = None;
             let (done, pending) = std::future::poll_fn(|cx| {
                 let counter = counting.get_or_insert_with(|| {
