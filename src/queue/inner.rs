@@ -133,7 +133,7 @@ impl<S: Store> Inner<S> {
         let mut st = self.lock();
         match st.store.pop() {
             Some(item) => {
-                let wake = next_waiter(&mut st.putters);
+                let wake = st.putters.notify_one();
                 drop(st);
                 wake_one(wake);
                 Ok(item)
@@ -190,7 +190,7 @@ impl<S: Store> Inner<S> {
         }
         if let Some(value) = st.store.pop() {
             release(&mut st.getters, slot);
-            let wake = next_waiter(&mut st.putters);
+            let wake = st.putters.notify_one();
             drop(st);
             wake_one(wake);
             return Poll::Ready(Ok(value));
@@ -211,7 +211,7 @@ impl<S: Store> Inner<S> {
         let mut st = self.lock();
         let mut wake = None;
         if st.putters.remove(index) == Seen::Notified && !st.is_full() {
-            wake = next_waiter(&mut st.putters);
+            wake = st.putters.notify_one();
         }
         drop(st);
         wake_one(wake);
@@ -224,7 +224,7 @@ impl<S: Store> Inner<S> {
         let mut st = self.lock();
         let mut wake = None;
         if st.getters.remove(index) == Seen::Notified && st.store.len() > 0 {
-            wake = next_waiter(&mut st.getters);
+            wake = st.getters.notify_one();
         }
         drop(st);
         wake_one(wake);
@@ -360,18 +360,7 @@ impl<S: Store> Inner<S> {
 fn store_item<S: Store>(st: &mut QueueState<S>, item: S::Item) -> Option<Waker> {
     st.store.push(item);
     st.unfinished += 1;
-    next_waiter(&mut st.getters)
-}
-
-/// Notifies the first waiter of `line`, if any, and hands back its waker
-/// (`WaiterList::notify_one`, whose call an empty line skips: a getter
-/// that takes an item looks for a waiting putter every time).
-#[inline]
-fn next_waiter(line: &mut WaiterList) -> Option<Waker> {
-    if line.waiting() == 0 {
-        return None;
-    }
-    line.notify_one()
+    st.getters.notify_one()
 }
 
 /// Frees a waiter's slot once it is done waiting.

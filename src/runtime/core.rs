@@ -69,9 +69,10 @@ pub(crate) enum Ready {
 ///
 /// One deque of [`Ready`] (three words each) is kept on purpose: splitting
 /// tasks into a deque of their own at one word each, with runs of tasks
-/// counted in the main deque, made W2 (queue ping-pong, one ready task
-/// per iteration) about 15% slower and W1 no faster, and once the queue shrinks on draining its entry size no longer
-/// shows in the memory of waiting tasks (M1).
+/// counted in the main deque, made W2 (queue ping-pong, one ready task per
+/// iteration) about 15% slower and W1 no faster; and since the queue
+/// shrinks once drained, its entry size does not show in the memory of
+/// waiting tasks (M1).
 #[derive(Default)]
 struct ReadyQueue {
     entries: VecDeque<Ready>,
@@ -91,11 +92,6 @@ impl ReadyQueue {
     #[inline]
     fn push(&mut self, entry: Ready) {
         self.entries.push_back(entry);
-    }
-
-    #[inline]
-    fn push_task(&mut self, task: Scheduled) {
-        self.entries.push_back(Ready::Task(task));
     }
 
     #[inline]
@@ -298,7 +294,7 @@ impl Core {
 
     /// Appends a task to the ready queue.
     pub(crate) fn push_task(&self, task: Scheduled) {
-        self.ready.borrow_mut().push_task(task);
+        self.push_ready(Ready::Task(task));
     }
 
     /// Schedules a callback with `call_soon`.
@@ -617,7 +613,7 @@ impl Core {
         let ntodo = self.ready.borrow().len();
         let timed = self.tracer.is_some() || self.slow_callback.get().is_some();
         for _ in 0..ntodo {
-            let Some(entry) = self.pop_ready() else {
+            let Some(entry) = self.ready.borrow_mut().pop() else {
                 break;
             };
             if timed {
@@ -632,11 +628,6 @@ impl Core {
                 .sink
                 .slice(LOOP_LANE, "run_once".to_owned(), "iteration", from, to);
         }
-    }
-
-    /// Takes the next ready entry.
-    fn pop_ready(&self) -> Option<Ready> {
-        self.ready.borrow_mut().pop()
     }
 
     fn select_timeout(&self) -> Option<Duration> {
@@ -897,10 +888,10 @@ impl Core {
     /// Empties the ready queue and the timers (loop close); the entries are
     /// dropped after the borrows end, since dropping them runs user code.
     fn clear_queues(&self) {
-        let mut ready = std::mem::take(&mut *self.ready.borrow_mut());
+        let ready = std::mem::take(&mut *self.ready.borrow_mut());
         let timers = self.timers.borrow_mut().clear();
         self.reactor.clear();
-        while let Some(entry) = ready.pop() {
+        for entry in ready.entries {
             self.discard(entry);
         }
         for action in timers {

@@ -1462,7 +1462,10 @@ impl LocalTasks {
 /// task, holding its block, and the task holds its slot's index (one word
 /// per task here, where a list through the headers would take two in every
 /// block). Freed slots are chained into a free list and reused, so the
-/// table is as long as the peak number of live tasks.
+/// table is as long as the peak number of live tasks. It is not the
+/// crate's `Slab` (`src/slab.rs`): a task's slot is never looked up
+/// by a stale key (the task itself holds it), so no generation is needed,
+/// and a generation plus an entry tag would double the word per task.
 struct LiveTable {
     /// A registered block (low bit clear; blocks are 8-aligned), or a free
     /// slot: `next_free << 1 | 1`.
