@@ -229,3 +229,43 @@ fn sleeps_of_one_length_wake_in_arming_order() {
     assert_eq!(*order.borrow(), (0..1000).collect::<Vec<_>>());
     assert_eq!(lp.stats().timers_fired, 1000);
 }
+
+/// On the real clock the firing step may reuse the loop's last clock
+/// reading when the earliest timer is well past it; a timer still never
+/// fires before its deadline, even after iterations slower than that
+/// margin, and timers keep their order.
+#[test]
+fn real_clock_timers_never_fire_early_after_slow_iterations() {
+    let lp = tulipa::EventLoop::new().unwrap();
+    let fired: Rc<RefCell<Vec<(Duration, std::time::Instant)>>> = Rc::default();
+    let armed = std::time::Instant::now();
+    for d in [ms(5), ms(1), ms(3), ms(2)] {
+        let fired = fired.clone();
+        let _ = lp.call_later(d, move || {
+            fired.borrow_mut().push((d, std::time::Instant::now()))
+        });
+    }
+    // Slow iterations: each spins for 1.5 ms, six times over.
+    fn spin(left: u32) {
+        let until = std::time::Instant::now() + Duration::from_micros(1500);
+        while std::time::Instant::now() < until {
+            std::hint::spin_loop();
+        }
+        if left > 0 {
+            let lp = tulipa::get_running_loop().expect("on the loop");
+            let _ = lp.call_soon(move || spin(left - 1));
+        }
+    }
+    let _ = lp.call_soon(|| spin(5));
+    lp.run_until_complete(tulipa::sleep(ms(12))).unwrap();
+    let fired = fired.borrow();
+    let order: Vec<Duration> = fired.iter().map(|f| f.0).collect();
+    assert_eq!(order, [ms(1), ms(2), ms(3), ms(5)]);
+    for &(d, at) in fired.iter() {
+        assert!(
+            at - armed >= d,
+            "the {d:?} timer fired after {:?}",
+            at - armed
+        );
+    }
+}
