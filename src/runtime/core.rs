@@ -764,6 +764,9 @@ impl Core {
         // A fresh reading, or the last one when it shows that nothing is due
         // yet (the clock's `now_for_firing` says when).
         let now = self.clock.now_for_firing(next);
+        if now < next {
+            return;
+        }
         loop {
             let action = self.timers.borrow_mut().pop_due(now);
             match action {
