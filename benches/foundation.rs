@@ -7,6 +7,7 @@
 //!     cargo bench --bench foundation            # 7 samples per contender
 //!     TULIPA_BENCH_SAMPLES=11 cargo bench --bench foundation
 //!     TULIPA_BENCH_ONLY=W8x cargo bench --bench foundation   # one workload
+//!     TULIPA_BENCH_ONLY=W6 TULIPA_BENCH_PROFILE=1 cargo bench --bench foundation  # tulipa's W6 alone
 #![cfg(not(loom))]
 
 use std::cell::Cell;
@@ -124,6 +125,21 @@ fn main() {
         .iter()
         .filter(|(name, _, _)| selected(name))
         .collect();
+    // TULIPA_BENCH_PROFILE=1 runs only tulipa's row of the selected
+    // workloads, `samples` times, for a profiler to see nothing else.
+    if std::env::var_os("TULIPA_BENCH_PROFILE").is_some() {
+        for &&(name, _, contenders) in &workloads {
+            let start = Instant::now();
+            for _ in 0..samples {
+                contenders[0].1();
+            }
+            eprintln!(
+                "{name}: {:.3} s for tulipa's row",
+                start.elapsed().as_secs_f64()
+            );
+        }
+        return;
+    }
     println!("{samples} interleaved samples per contender; medians; ratio = tulipa / peer (< 1 is faster)");
     for &&(name, unit, contenders) in &workloads {
         let mut times: Vec<Vec<f64>> = vec![Vec::new(); contenders.len()];

@@ -15,10 +15,16 @@ use super::remote::{Msg, Remote};
 use crate::loom_shim::Mutex;
 use crate::trace::TraceSink;
 
+/// How far the earliest timer must be beyond the loop's last clock
+/// reading for the firing step to take that reading as "now" instead of
+/// reading the clock again (see [`Clock::now_for_firing`]).
+const REUSE_MARGIN: Duration = Duration::from_millis(1);
+
 #[derive(Debug)]
 pub(crate) enum Clock {
-    /// `Instant::now()`, as asyncio's `time.monotonic()`.
-    Real,
+    /// `Instant::now()`, as asyncio's `time.monotonic()`, and the last
+    /// reading, if the firing step may still use it.
+    Real(Cell<Option<Instant>>),
     /// Starts at the real time the loop was made and moves only when told to.
     Virtual(Cell<Instant>),
     /// Loop `member` of a group whose loops share one virtual time.
@@ -37,26 +43,73 @@ impl Clock {
         match group {
             Some(member) => Clock::Group(member),
             None if virtual_time => Clock::Virtual(Cell::new(Instant::now())),
-            None => Clock::Real,
+            None => Clock::Real(Cell::new(None)),
         }
     }
 
+    /// The time now (a fresh reading).
+    #[inline]
     pub(crate) fn now(&self) -> Instant {
         match self {
-            Clock::Real => Instant::now(),
+            Clock::Real(last) => {
+                let now = Instant::now();
+                last.set(Some(now));
+                now
+            }
             Clock::Virtual(now) => now.get(),
             Clock::Group(member) => member.clock.now(),
         }
     }
 
+    /// "Now" for the step that fires due timers, whose earliest deadline
+    /// is `next`: a reading of the real clock costs about as much as
+    /// handing a timer over, so that step reuses the loop's last reading
+    /// when it can tell from it alone that no timer is due, and reads the
+    /// clock otherwise.
+    ///
+    /// The last reading (by [`now`](Clock::now): arming a timer, the poll
+    /// timeout, or this step) is reused once at most, and only when `next`
+    /// is at least [`REUSE_MARGIN`] past it. So a timer never fires early
+    /// (the reading is never later than the time), and it fires in the
+    /// same iteration as with a fresh reading unless the loop spent more
+    /// than the margin since that reading, within one iteration (the one
+    /// before): then it fires one iteration later. A reading followed by a
+    /// wait in the selector is dropped ([`forget_reading`]), so a loop that
+    /// waited for a timer always reads the clock before firing. The virtual
+    /// clocks cost nothing to read and are always read.
+    ///
+    /// [`forget_reading`]: Clock::forget_reading
+    #[inline]
+    pub(crate) fn now_for_firing(&self, next: Instant) -> Instant {
+        match self {
+            Clock::Real(last) => {
+                if let Some(at) = last.take() {
+                    if at.checked_add(REUSE_MARGIN).is_some_and(|t| t <= next) {
+                        return at;
+                    }
+                }
+                self.now()
+            }
+            _ => self.now(),
+        }
+    }
+
+    /// Drops the last reading: the loop is about to wait in the selector.
+    #[inline]
+    pub(crate) fn forget_reading(&self) {
+        if let Clock::Real(last) = self {
+            last.set(None);
+        }
+    }
+
     pub(crate) fn is_virtual(&self) -> bool {
-        !matches!(self, Clock::Real)
+        !matches!(self, Clock::Real(_))
     }
 
     /// Moves a virtual clock forward by `by`.
     pub(crate) fn advance_by(&self, by: Duration) {
         match self {
-            Clock::Real => {}
+            Clock::Real(_) => {}
             Clock::Virtual(now) => now.set(crate::time::deadline_after(now.get(), by)),
             Clock::Group(member) => {
                 let to = crate::time::deadline_after(member.clock.now(), by);
@@ -374,5 +427,65 @@ mod loom_tests {
                 "then it jumped to A's timer"
             );
         });
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    fn last(clock: &Clock) -> Option<Instant> {
+        match clock {
+            Clock::Real(last) => last.get(),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn a_reading_is_reused_once_when_the_next_timer_is_past_the_margin() {
+        let clock = Clock::new(false, None);
+        let at = clock.now();
+        let next = at + REUSE_MARGIN;
+        assert_eq!(clock.now_for_firing(next), at, "reused");
+        assert_eq!(last(&clock), None, "and used up");
+        let fresh = clock.now_for_firing(next);
+        assert!(fresh >= at);
+        assert_eq!(last(&clock), Some(fresh), "a fresh reading, kept");
+        assert!(fresh <= Instant::now(), "never later than the time");
+    }
+
+    #[test]
+    fn the_clock_is_read_when_the_next_timer_is_within_the_margin() {
+        let clock = Clock::new(false, None);
+        let at = clock.now();
+        let near = at + REUSE_MARGIN - Duration::from_nanos(1);
+        let read = clock.now_for_firing(near);
+        assert_eq!(last(&clock), Some(read), "a fresh reading");
+        assert!(read >= at);
+        // A deadline already passed by the reading: read again too.
+        clock.now();
+        let again = clock.now_for_firing(at);
+        assert_eq!(last(&clock), Some(again));
+    }
+
+    #[test]
+    fn a_forgotten_reading_is_not_reused() {
+        let clock = Clock::new(false, None);
+        let at = clock.now();
+        clock.forget_reading();
+        let far = at + Duration::from_secs(3600);
+        let read = clock.now_for_firing(far);
+        assert_eq!(last(&clock), Some(read), "read, not reused");
+        // Duration::MAX-like deadlines: the margin cannot overflow.
+        let _ = clock.now_for_firing(crate::time::deadline_after(at, Duration::MAX));
+    }
+
+    #[test]
+    fn the_virtual_clock_is_always_read() {
+        let clock = Clock::new(true, None);
+        let at = clock.now();
+        clock.advance_by(Duration::from_secs(5));
+        let far = at + Duration::from_secs(3600);
+        assert_eq!(clock.now_for_firing(far), at + Duration::from_secs(5));
     }
 }

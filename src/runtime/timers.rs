@@ -1,18 +1,35 @@
-//! Timers: a four-ary min-heap ordered by (deadline, sequence number) whose
-//! entries can be removed from the middle.
+//! Timers: a sorted run for timers armed in deadline order, and a four-ary
+//! min-heap for the others, both ordered by (deadline, sequence number),
+//! whose entries can be removed from the middle.
 //!
-//! Entries live in the crate's [`Slab`] so that a timer costs no allocation
-//! of its own and a handle to it is one integer (which keeps `Sleep` `Send`);
-//! a stale handle is recognised by the key's generation. Each slot knows
-//! where its entry sits in the heap, so cancelling a timer takes its entry
-//! out at once (O(log n)) and frees its slot: the heap holds live timers
-//! only. asyncio instead marks a cancelled handle and leaves it in its heap
-//! until it reaches the top or a rebuild sweeps it; the order in which
-//! timers fire is the same either way, but here a cancelled timer costs the
-//! loop nothing afterwards (no purge at each iteration, no lookup of the
-//! top's state, no rebuild), and ten thousand cancelled timeouts leave no
-//! heap behind.
+//! Most programs arm timers in deadline order: every `sleep(d)` with one
+//! `d`, every timeout of one length, each armed after the last. Such a
+//! timer (its deadline no earlier than the latest in the run) is appended
+//! to the run, a queue that is sorted by construction, and fires from its
+//! front: arming and firing it cost O(1) and move no other entry. A timer
+//! armed out of order (earlier than the run's last) goes to the heap. The
+//! next timer to fire is the earlier of the run's front and the heap's top,
+//! by (deadline, sequence), so timers fire in exactly the order one heap
+//! would give: deadline order, equal deadlines in the order they were armed.
+//!
+//! A timer in the run lives in its run entry, named by a run number that
+//! is never reused; one in the heap lives in the crate's [`Slab`], named
+//! by its slot's key, and knows where its heap entry is. Either way a
+//! handle is one integer and a tag (which keeps `Sleep` `Send`), and a
+//! stale handle names nothing. Cancelling a timer takes it out at once:
+//! out of the heap in O(log n); off the run's either end in O(1) (a timeout
+//! cancelled before anything else was armed is its last), and from the
+//! run's middle by leaving a hole that firing skips, the holes being
+//! squeezed out when they are half of the run. asyncio instead marks a
+//! cancelled handle and leaves it in its heap until it reaches the top or
+//! a rebuild sweeps it; the order in which timers fire is the same either
+//! way, but here a cancelled timer costs the loop next to nothing
+//! afterwards, and ten thousand cancelled timeouts leave no heap behind.
+//!
+//! The run is what makes a storm of sleeps cheap to arm: one entry written
+//! per timer, no slot, no sift.
 
+use std::collections::VecDeque;
 use std::rc::Rc;
 use std::task::Waker;
 use std::time::Instant;
@@ -22,9 +39,11 @@ use crate::slab::{Key, Slab};
 
 /// Children per heap node. Four rather than two halves the depth, and with
 /// it the entries a pop moves, each of which writes its new position into
-/// its timer's slot: in W6 (100 000 sleeps fired in deadline order) those
-/// writes, scattered over the slab, were most of the loop's own time.
+/// its timer's slot.
 const ARITY: usize = 4;
+
+/// Holes below which the run is never compacted.
+const RUN_MIN_COMPACT: usize = 32;
 
 /// What happens when a timer is due.
 pub(crate) enum Action {
@@ -36,13 +55,18 @@ pub(crate) enum Action {
 
 /// Names one timer; a stale key (its timer fired or was cancelled) names none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct TimerKey(Key);
+pub(crate) enum TimerKey {
+    /// A heap timer: its slot.
+    Heap(Key),
+    /// A run timer: its run number.
+    Run(u64),
+}
 
 #[derive(Clone, Copy)]
 struct HeapEntry {
     when: Instant,
     seq: u64,
-    key: TimerKey,
+    key: Key,
 }
 
 impl HeapEntry {
@@ -54,10 +78,21 @@ impl HeapEntry {
     }
 }
 
-/// An armed timer.
-struct Timer {
+/// A timer in the run, or the hole a cancelled one left.
+struct RunEntry {
+    when: Instant,
+    seq: u64,
+    /// Its run number: they grow along the run, one per timer ever
+    /// appended, so that they are consecutive until holes are squeezed out.
+    number: u64,
+    /// `None`: a hole. The run's first and last entries are never holes.
+    action: Option<Action>,
+}
+
+/// A timer in the heap.
+struct HeapTimer {
     action: Action,
-    /// Where its entry is in the heap.
+    /// The index of its entry in `heap`.
     pos: usize,
 }
 
@@ -70,100 +105,207 @@ pub(crate) struct TimerCounts {
 
 #[derive(Default)]
 pub(crate) struct Timers {
-    /// A min-heap of the armed timers: `heap[0]` fires first, and every
-    /// entry fires before its children `4i + 1` to `4i + 4`.
+    /// Timers armed in deadline order, sorted by (deadline, sequence): each
+    /// was appended when its deadline was no earlier than the last's.
+    run: VecDeque<RunEntry>,
+    /// Holes in `run`.
+    run_holes: usize,
+    /// The number the next timer appended to the run gets.
+    next_number: u64,
+    /// A min-heap of the other armed timers: `heap[0]` fires first, and
+    /// every entry fires before its children `4i + 1` to `4i + 4`.
     heap: Vec<HeapEntry>,
-    /// Every armed timer; each entry of `heap` names one, and each timer's
+    /// The heap's timers; each entry of `heap` names one, and each one's
     /// `pos` is the index of its entry.
-    slots: Slab<Timer>,
+    slots: Slab<HeapTimer>,
     next_seq: u64,
     pub(crate) counts: TimerCounts,
+    /// Compactions of the run so far.
+    #[cfg(test)]
+    compactions: u64,
 }
 
 impl Timers {
     pub(crate) fn insert(&mut self, when: Instant, action: Action) -> TimerKey {
-        let end = self.heap.len();
-        let key = TimerKey(self.slots.insert(Timer { action, pos: end }));
         let seq = self.next_seq;
         self.next_seq += 1;
+        if self.run.back().is_none_or(|last| last.when <= when) {
+            let number = self.next_number;
+            self.next_number += 1;
+            self.run.push_back(RunEntry {
+                when,
+                seq,
+                number,
+                action: Some(action),
+            });
+            return TimerKey::Run(number);
+        }
+        let end = self.heap.len();
+        let key = self.slots.insert(HeapTimer { action, pos: end });
         let entry = HeapEntry { when, seq, key };
         self.heap.push(entry);
         let pos = self.sift_up(end, entry);
         if pos != end {
             self.set_pos(key, pos);
         }
-        key
+        TimerKey::Heap(key)
     }
 
     /// Cancels an armed timer. Returns whether it was armed (not yet fired,
-    /// not already cancelled). Its entry leaves the heap and its action is
-    /// dropped, at once.
+    /// not already cancelled). Its entry leaves the heap or the run (as a
+    /// hole, if in the run's middle) and its action is dropped, at once.
     pub(crate) fn cancel(&mut self, key: TimerKey) -> bool {
-        let Some(timer) = self.slots.remove(key.0) else {
-            return false;
+        let action = match key {
+            TimerKey::Heap(key) => {
+                let Some(timer) = self.slots.remove(key) else {
+                    return false;
+                };
+                self.remove_entry(timer.pos);
+                timer.action
+            }
+            TimerKey::Run(number) => {
+                let Some(index) = self.find_in_run(number) else {
+                    return false;
+                };
+                let action = self.run[index].action.take();
+                self.remove_from_run(index);
+                action.expect("find_in_run finds no hole")
+            }
         };
-        self.remove_entry(timer.pos);
         self.counts.cancelled += 1;
-        drop(timer.action);
+        drop(action);
         true
     }
 
     /// Whether `key` is still armed.
     #[inline]
     pub(crate) fn is_armed(&self, key: TimerKey) -> bool {
-        self.slots.get(key.0).is_some()
+        match key {
+            TimerKey::Heap(key) => self.slots.get(key).is_some(),
+            TimerKey::Run(number) => self.find_in_run(number).is_some(),
+        }
     }
 
     /// Replaces the waker of an armed `Wake` timer (a re-polled `sleep`).
     pub(crate) fn set_waker(&mut self, key: TimerKey, waker: &Waker) {
-        if let Some(Timer {
-            action: Action::Wake(w),
-            ..
-        }) = self.slots.get_mut(key.0)
-        {
+        let action = match key {
+            TimerKey::Heap(key) => self.slots.get_mut(key).map(|t| &mut t.action),
+            TimerKey::Run(number) => match self.find_in_run(number) {
+                Some(index) => self.run[index].action.as_mut(),
+                None => None,
+            },
+        };
+        if let Some(Action::Wake(w)) = action {
             if !w.will_wake(waker) {
                 *w = waker.clone();
             }
         }
     }
 
-    /// Armed timers (every heap entry is one).
+    /// Armed timers.
     #[cfg(test)]
-    pub(crate) fn heap_len(&self) -> usize {
-        self.heap.len()
+    pub(crate) fn len(&self) -> usize {
+        self.heap.len() + self.run.len() - self.run_holes
     }
 
     /// The deadline of the earliest armed timer.
     #[inline]
     pub(crate) fn next_deadline(&mut self) -> Option<Instant> {
-        self.heap.first().map(|e| e.when)
+        match (self.run.front(), self.heap.first()) {
+            (Some(r), Some(h)) => Some(r.when.min(h.when)),
+            (Some(r), None) => Some(r.when),
+            (None, Some(h)) => Some(h.when),
+            (None, None) => None,
+        }
     }
 
     /// Pops the next timer due at `now`, in (deadline, sequence) order.
     pub(crate) fn pop_due(&mut self, now: Instant) -> Option<Action> {
-        let top = self.heap.first()?;
-        if top.when > now {
-            return None;
-        }
-        let key = top.key;
-        self.remove_entry(0);
-        let timer = self
-            .slots
-            .remove(key.0)
-            .expect("every heap entry names an armed timer");
+        let from_run = match (self.run.front(), self.heap.first()) {
+            (Some(r), Some(h)) => (r.when, r.seq) < (h.when, h.seq),
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => return None,
+        };
+        let action = if from_run {
+            if self.run[0].when > now {
+                return None;
+            }
+            self.pop_run_front()
+        } else {
+            let top = &self.heap[0];
+            if top.when > now {
+                return None;
+            }
+            let key = top.key;
+            self.remove_entry(0);
+            self.slots
+                .remove(key)
+                .expect("every heap entry names a heap timer")
+                .action
+        };
         self.counts.fired += 1;
-        Some(timer.action)
+        Some(action)
     }
 
     /// Drops every timer (loop close).
     pub(crate) fn clear(&mut self) -> Vec<Action> {
-        let mut actions = Vec::with_capacity(self.heap.len());
+        let mut actions: Vec<Action> = std::mem::take(&mut self.run)
+            .into_iter()
+            .filter_map(|entry| entry.action)
+            .collect();
+        self.run_holes = 0;
         for entry in std::mem::take(&mut self.heap) {
-            if let Some(timer) = self.slots.remove(entry.key.0) {
+            if let Some(timer) = self.slots.remove(entry.key) {
                 actions.push(timer.action);
             }
         }
         actions
+    }
+
+    /// Where the armed run timer `number` is in the run: at the index its
+    /// number says, unless holes were squeezed out before it.
+    #[inline]
+    fn find_in_run(&self, number: u64) -> Option<usize> {
+        let first = self.run.front()?.number;
+        let guess = number.checked_sub(first)?;
+        let index = match self.run.get(guess as usize) {
+            Some(entry) if entry.number == number => guess as usize,
+            _ => self.run.binary_search_by_key(&number, |e| e.number).ok()?,
+        };
+        self.run[index].action.is_some().then_some(index)
+    }
+
+    /// Takes the run's first entry (a timer), and the holes after it.
+    fn pop_run_front(&mut self) -> Action {
+        let action = self.run[0].action.take();
+        self.remove_from_run(0);
+        action.expect("the run's front is never a hole")
+    }
+
+    /// Takes the run's entry at `index` out, its action already taken
+    /// (which made it a hole): holes at the run's ends leave it at once,
+    /// and when holes are half the run, every hole does.
+    fn remove_from_run(&mut self, index: usize) {
+        self.run_holes += 1;
+        if index == 0 {
+            while self.run.front().is_some_and(|e| e.action.is_none()) {
+                self.run.pop_front();
+                self.run_holes -= 1;
+            }
+        } else if index + 1 == self.run.len() {
+            while self.run.back().is_some_and(|e| e.action.is_none()) {
+                self.run.pop_back();
+                self.run_holes -= 1;
+            }
+        } else if self.run_holes >= RUN_MIN_COMPACT && self.run_holes * 2 >= self.run.len() {
+            self.run.retain(|e| e.action.is_some());
+            self.run_holes = 0;
+            #[cfg(test)]
+            {
+                self.compactions += 1;
+            }
+        }
     }
 
     /// Takes the entry at `pos` out of the heap; its timer's slot is the
@@ -227,10 +369,10 @@ impl Timers {
         pos
     }
 
-    /// Tells the timer `key` that its entry is now at `pos`.
+    /// Tells the heap timer `key` that its entry is now at `pos`.
     #[inline]
-    fn set_pos(&mut self, key: TimerKey, pos: usize) {
-        if let Some(timer) = self.slots.get_mut(key.0) {
+    fn set_pos(&mut self, key: Key, pos: usize) {
+        if let Some(timer) = self.slots.get_mut(key) {
             timer.pos = pos;
         }
     }
@@ -291,12 +433,13 @@ mod tests {
         for _ in 0..1_000_000 {
             let key = t.insert(at, noop());
             assert!(t.cancel(key));
-            assert_eq!(t.heap_len(), 1, "a cancelled timer leaves the heap at once");
+            assert_eq!(t.len(), 1, "a cancelled timer leaves the heap at once");
         }
+        assert!(matches!(live, TimerKey::Run(_)));
         assert_eq!(
             t.slots.slots_allocated(),
-            2,
-            "the cancelled timers' slot is reused"
+            1,
+            "the cancelled heap timers' slot is reused"
         );
         assert_eq!(t.next_deadline(), Some(at + Duration::from_secs(1)));
         assert!(t.cancel(live));
@@ -304,11 +447,42 @@ mod tests {
         assert_eq!(t.counts.cancelled, 1_000_001);
     }
 
-    /// Random inserts, cancels (from anywhere in the heap) and pops against
-    /// a sorted list: the heap fires exactly the armed timers, in
-    /// (deadline, insertion) order, and its positions stay right.
-    #[test]
-    fn cancels_from_the_middle_keep_deadline_then_insertion_order() {
+    /// Checks that every armed timer's place names its entry, and that the
+    /// run is sorted and has no hole at either end.
+    fn check_places(t: &Timers, armed: impl Iterator<Item = TimerKey>) {
+        let mut n = 0;
+        for key in armed {
+            n += 1;
+            match key {
+                TimerKey::Heap(key) => {
+                    let pos = t.slots.get(key).expect("armed").pos;
+                    assert_eq!(t.heap[pos].key, key, "a heap timer knows its index");
+                }
+                TimerKey::Run(number) => {
+                    let index = t.find_in_run(number).expect("armed");
+                    assert_eq!(t.run[index].number, number);
+                }
+            }
+        }
+        assert_eq!(t.len(), n);
+        let holes = t.run.iter().filter(|e| e.action.is_none()).count();
+        assert_eq!(holes, t.run_holes);
+        assert!(t.run.front().is_none_or(|e| e.action.is_some()));
+        assert!(t.run.back().is_none_or(|e| e.action.is_some()));
+        assert!(t
+            .run
+            .iter()
+            .zip(t.run.iter().skip(1))
+            .all(|(a, b)| { (a.when, a.seq) < (b.when, b.seq) && a.number < b.number }));
+    }
+
+    /// Random inserts, cancels (from anywhere in the run or the heap) and
+    /// pops against a sorted list: the timers fire exactly the armed ones,
+    /// in (deadline, insertion) order, and their places stay right.
+    /// `deadline(now, r)` picks a deadline (an offset in ms) from a random
+    /// number.
+    /// Returns the run's compactions.
+    fn random_against_model(deadline: fn(u64, u64) -> u64) -> u64 {
         let log = Rc::new(RefCell::new(Vec::new()));
         let mut t = Timers::default();
         let base = Instant::now();
@@ -325,8 +499,7 @@ mod tests {
         for id in 0..20_000u32 {
             match next() % 4 {
                 0 | 1 => {
-                    // Few distinct deadlines: many ties to order by insertion.
-                    let at = now + next() % 50;
+                    let at = deadline(now, next());
                     let key = t.insert(base + Duration::from_millis(at), call(&log, id));
                     model.push((at, id, key));
                 }
@@ -344,40 +517,142 @@ mod tests {
                     assert_eq!(std::mem::take(&mut *log.borrow_mut()), fired);
                 }
             }
-            assert_eq!(t.heap_len(), model.len());
-            for &(_, _, key) in &model {
-                assert!(t.is_armed(key));
-                let pos = t.slots.get(key.0).expect("armed").pos;
-                assert_eq!(t.heap[pos].key, key, "a timer knows its heap position");
-            }
+            check_places(&t, model.iter().map(|m| m.2));
         }
         let left = model.len();
         assert_eq!(t.clear().len(), left);
         assert_eq!(t.next_deadline(), None);
+        assert_eq!(t.len(), 0);
+        t.compactions
     }
 
     #[test]
-    fn stale_key_cannot_cancel_a_reused_slot() {
+    fn cancels_from_the_middle_keep_deadline_then_insertion_order() {
+        // Few distinct deadlines: many ties to order by insertion, and
+        // timers in both the run and the heap.
+        random_against_model(|now, r| now + r % 50);
+    }
+
+    #[test]
+    fn mostly_in_order_deadlines_fill_the_run_and_compact_it() {
+        // Mostly one delay (the run), sometimes a shorter one (the heap).
+        let compactions =
+            random_against_model(|now, r| if r % 8 == 0 { now + r % 30 } else { now + 40 });
+        assert!(compactions > 0, "the run was compacted");
+    }
+
+    #[test]
+    fn run_and_heap_timers_with_one_deadline_fire_in_arming_order() {
+        let log = Rc::new(RefCell::new(Vec::new()));
+        let mut t = Timers::default();
+        let at = Instant::now();
+        let later = at + Duration::from_secs(1);
+        t.insert(later, call(&log, 0)); // run
+        t.insert(at, call(&log, 1)); // heap: earlier than the run's last
+        t.insert(later, call(&log, 2)); // run
+        t.insert(at, call(&log, 3)); // heap
+        assert_eq!((t.run.len(), t.heap.len()), (2, 2));
+        run_due(&mut t, later);
+        assert_eq!(*log.borrow(), vec![1, 3, 0, 2]);
+    }
+
+    #[test]
+    fn holes_in_the_run_are_compacted_and_skipped() {
+        let log = Rc::new(RefCell::new(Vec::new()));
+        let mut t = Timers::default();
+        let at = Instant::now();
+        let keys: Vec<TimerKey> = (0..200)
+            .map(|n| t.insert(at + Duration::from_millis(n), call(&log, n as u32)))
+            .collect();
+        assert_eq!(t.run.len(), 200);
+        // Timers from the middle: holes, until they are half the run.
+        for key in &keys[1..=150] {
+            assert!(t.cancel(*key));
+        }
+        // At 100 holes of 200, then at 50 holes of the 100 left.
+        assert_eq!(t.compactions, 2);
+        assert_eq!(t.run.len(), 50);
+        check_places(&t, keys.iter().copied().filter(|k| t.is_armed(*k)));
+        run_due(&mut t, at + Duration::from_secs(1));
+        let fired: Vec<u32> = (0..200).filter(|n| *n == 0 || *n > 150).collect();
+        assert_eq!(*log.borrow(), fired);
+        assert_eq!(t.len(), 0);
+    }
+
+    /// A timer far in the future, so that earlier ones go to the heap.
+    fn fill_run(t: &mut Timers, now: Instant) -> TimerKey {
+        t.insert(now + Duration::from_secs(3600), noop())
+    }
+
+    #[test]
+    fn stale_key_cannot_cancel_a_reused_heap_slot() {
         let mut t = Timers::default();
         let now = Instant::now();
+        fill_run(&mut t, now);
         let old = t.insert(now, noop());
+        assert!(matches!(old, TimerKey::Heap(_)));
         assert!(t.pop_due(now).is_some());
         let new = t.insert(now, noop());
         assert!(!t.cancel(old));
         assert!(t.is_armed(new));
+        assert_eq!(t.slots.slots_allocated(), 1, "the slot was reused");
     }
 
     #[test]
-    fn a_cancelled_timer_key_stays_stale_after_its_slot_is_reused() {
+    fn a_cancelled_heap_timer_key_stays_stale_after_its_slot_is_reused() {
         let mut t = Timers::default();
         let now = Instant::now();
+        fill_run(&mut t, now);
         let old = t.insert(now, noop());
         assert!(t.cancel(old));
-        assert_eq!(t.heap_len(), 0);
+        assert_eq!(t.len(), 1);
         let new = t.insert(now, noop());
         assert!(!t.is_armed(old));
         assert!(!t.cancel(old), "a stale key cannot cancel the new timer");
         assert!(t.is_armed(new));
         assert_eq!(t.slots.slots_allocated(), 1, "the slot was reused");
+    }
+
+    #[test]
+    fn a_run_timer_key_stays_stale_after_it_fires_or_is_cancelled() {
+        let mut t = Timers::default();
+        let now = Instant::now();
+        let fired = t.insert(now, noop());
+        let cancelled = t.insert(now, noop());
+        assert!(matches!(
+            (fired, cancelled),
+            (TimerKey::Run(_), TimerKey::Run(_))
+        ));
+        assert!(t.pop_due(now).is_some());
+        assert!(t.cancel(cancelled));
+        let new = t.insert(now, noop());
+        for old in [fired, cancelled] {
+            assert!(!t.is_armed(old));
+            assert!(!t.cancel(old), "a stale key cannot cancel the new timer");
+        }
+        assert!(t.is_armed(new));
+        assert_eq!(t.len(), 1);
+    }
+
+    #[test]
+    fn run_keys_are_found_after_holes_are_squeezed_out() {
+        let mut t = Timers::default();
+        let at = Instant::now();
+        let keys: Vec<TimerKey> = (0..100)
+            .map(|n| t.insert(at + Duration::from_millis(n), noop()))
+            .collect();
+        for key in &keys[1..=50] {
+            assert!(t.cancel(*key));
+        }
+        assert_eq!(t.compactions, 1);
+        for (n, key) in keys.iter().enumerate() {
+            assert_eq!(t.is_armed(*key), n == 0 || n > 50, "timer {n}");
+            if n > 50 {
+                t.set_waker(*key, Waker::noop());
+            }
+        }
+        assert!(t.cancel(keys[70]));
+        assert!(!t.is_armed(keys[70]));
+        assert!(t.is_armed(keys[71]));
     }
 }
