@@ -295,10 +295,19 @@ fn median(mut xs: Vec<f64>) -> f64 {
 type Row<'a> = (&'a str, fn() -> f64);
 
 fn report(title: &str, rows: &[Row<'_>], samples: usize) {
-    // TULIPA_BENCH_ROW=tulipa runs only the rows whose name starts with it
-    // (to profile one contender); no ratios are printed then.
+    // TULIPA_BENCH_ROW=tulipa runs only the row of that name, or if there
+    // is none, the rows whose name starts with it (to profile one
+    // contender); no ratios are printed then.
     if let Ok(prefix) = std::env::var("TULIPA_BENCH_ROW") {
-        for (name, run) in rows.iter().filter(|(name, _)| name.starts_with(&prefix)) {
+        let exact = rows.iter().any(|(name, _)| *name == prefix);
+        let picked = |name: &str| {
+            if exact {
+                name == prefix
+            } else {
+                name.starts_with(&prefix)
+            }
+        };
+        for (name, run) in rows.iter().filter(|(name, _)| picked(name)) {
             let mut one: Vec<f64> = (0..samples).map(|_| run()).collect();
             one.sort_by(f64::total_cmp);
             println!(

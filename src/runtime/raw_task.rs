@@ -129,6 +129,7 @@ unsafe impl Sync for ThinWaker {}
 impl ThinWaker {
     /// Takes `waker` over without touching a reference count when it is a
     /// task waker.
+    #[inline]
     pub(crate) fn new(waker: Waker) -> ThinWaker {
         let word = if std::ptr::eq(waker.vtable(), &WAKER_VTABLE) {
             let waker = ManuallyDrop::new(waker);
@@ -150,6 +151,7 @@ impl ThinWaker {
     }
 
     /// A clone of `waker`, kept in one word.
+    #[inline]
     pub(crate) fn from_ref(waker: &Waker) -> ThinWaker {
         ThinWaker::new(waker.clone())
     }
@@ -256,6 +258,7 @@ struct Meta {
 const EXTRAS_TAG: usize = 1;
 
 impl Meta {
+    #[inline]
     fn new(location: &'static Location<'static>, name: Option<String>) -> Meta {
         let word = match name {
             None => std::ptr::from_ref(location) as usize,
@@ -306,6 +309,7 @@ impl Meta {
 }
 
 impl Drop for Meta {
+    #[inline]
     fn drop(&mut self) {
         let word = self.word.get();
         if word & EXTRAS_TAG != 0 {
@@ -849,6 +853,7 @@ impl TaskRef {
     }
 
     /// Registers `waker` to be woken when the task finishes.
+    #[inline]
     pub(crate) fn set_join_waker(&self, waker: &Waker) {
         self.header().join_waker.set(waker);
     }
@@ -1002,6 +1007,7 @@ impl<T> JoinRef<T> {
     }
 
     /// Takes the output if the task is done and it is still there.
+    #[inline]
     pub(crate) fn take_output(&self) -> Option<Result<T, TaskError>> {
         if !self.task.is_done() {
             return None;
@@ -1032,13 +1038,18 @@ impl<T> JoinRef<T> {
 
     /// Clears `HANDLE` and drops what only the handle wanted, on this (the
     /// loop's) thread; does nothing the second time.
+    #[inline]
     fn detach(&self) {
-        if self.task.state() & HANDLE == 0 {
+        let state = self.task.state();
+        if state & HANDLE == 0 {
             return;
         }
         self.task.clear(HANDLE);
-        if self.task.is_done() {
-            self.task.drop_output();
+        if state & DONE != 0 {
+            // Most often taken already: no call through the vtable then.
+            if state & OUTPUT != 0 {
+                self.task.drop_output();
+            }
         } else {
             drop(self.task.header().join_waker.take());
         }

@@ -351,6 +351,7 @@ impl<T> Future for Task<T> {
     /// # Panics
     ///
     /// If polled again after it returned `Ready`.
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let join = self.join();
         join.mark_polled();
@@ -366,6 +367,7 @@ impl<T> Future for Task<T> {
 }
 
 impl<T> Drop for Task<T> {
+    #[inline]
     fn drop(&mut self) {
         let Some(join) = self.join.take() else {
             return;
