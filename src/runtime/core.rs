@@ -163,6 +163,11 @@ impl ReadyQueue {
     fn capacity(&self) -> usize {
         self.order.capacity()
     }
+
+    #[cfg(test)]
+    fn callbacks_capacity(&self) -> usize {
+        self.callbacks.capacity()
+    }
 }
 
 pub(crate) type Handler = Rc<dyn Fn(&ExceptionContext)>;
@@ -1050,5 +1055,67 @@ mod tests {
         assert!(capacities[1] <= READY_KEPT, "{capacities:?}");
         assert!(capacities[2] >= 20_000, "{capacities:?}");
         assert!(capacities[3] <= READY_KEPT, "{capacities:?}");
+    }
+
+    /// A burst of 20 000 callbacks grows the callbacks' deque too; once
+    /// they have run, both buffers are back to `READY_KEPT` entries, and
+    /// the tasks queued among the callbacks ran in their turn.
+    #[test]
+    fn ready_queue_gives_back_a_burst_of_callbacks_once_drained() {
+        use std::cell::RefCell;
+        use std::rc::Rc;
+        let lp = EventLoop::new().unwrap();
+        let core = lp.core.clone();
+        let log = Rc::new(RefCell::new(Vec::new()));
+        let l = log.clone();
+        let capacities = lp
+            .run_until_complete(async move {
+                let lp = crate::get_running_loop().unwrap();
+                let mut tasks = Vec::new();
+                for i in 0..20_000u32 {
+                    let l = l.clone();
+                    if i % 1_000 == 0 {
+                        tasks.push(crate::spawn(async move { l.borrow_mut().push(i) }));
+                    } else {
+                        let _ = lp.call_soon(move || l.borrow_mut().push(i));
+                    }
+                }
+                let grown = core.ready.borrow().callbacks_capacity();
+                for task in tasks {
+                    task.await.unwrap();
+                }
+                crate::yield_now().await;
+                let ready = core.ready.borrow();
+                (grown, ready.capacity(), ready.callbacks_capacity())
+            })
+            .unwrap();
+        assert!(capacities.0 >= 19_000, "{capacities:?}");
+        assert!(capacities.1 <= READY_KEPT, "{capacities:?}");
+        assert!(capacities.2 <= READY_KEPT, "{capacities:?}");
+        assert_eq!(*log.borrow(), (0..20_000).collect::<Vec<_>>());
+    }
+
+    /// Closing a loop with tasks and callbacks still queued drops every
+    /// one of them, callbacks included.
+    #[test]
+    fn close_drops_queued_tasks_and_callbacks() {
+        use std::rc::Rc;
+        let lp = EventLoop::new().unwrap();
+        let token = Rc::new(());
+        for i in 0..10 {
+            let t = token.clone();
+            if i % 3 == 0 {
+                drop(lp.spawn(async move { drop(t) }));
+            } else {
+                let _ = lp.call_soon(move || drop(t));
+            }
+        }
+        assert_eq!(Rc::strong_count(&token), 11);
+        lp.close().unwrap();
+        assert_eq!(
+            Rc::strong_count(&token),
+            1,
+            "every queued entry was dropped"
+        );
     }
 }
