@@ -226,6 +226,23 @@ impl WaiterList {
         self.notify_many(usize::MAX, out);
     }
 
+    /// Frees the notified slot `index` of a waiter that has just acted on
+    /// its wake-up (it looked with [`poll_slot`](WaiterList::poll_slot)
+    /// and found what it waited for): [`remove`](WaiterList::remove) for
+    /// the case the owner knows, with no waker to look at.
+    #[inline]
+    pub(crate) fn free_notified(&mut self, index: u32) {
+        let slot = &mut self.slots[index as usize];
+        assert!(
+            slot.waker.is_none() && slot.prev == NOTIFIED,
+            "a waiter freed a slot that was not notified"
+        );
+        slot.prev = FREE;
+        slot.next = self.free_head;
+        self.free_head = index;
+        self.notified -= 1;
+    }
+
     /// Frees slot `index` (its owner is done with it or was dropped) and
     /// tells whether it had been notified: a notified waiter that leaves
     /// without acting must pass the wake-up on.

@@ -169,7 +169,7 @@ impl<S: Store> Inner<S> {
             st.putters.wait_in_line(slot, waker);
             return Poll::Pending;
         }
-        release(&mut st.putters, slot);
+        release_notified(&mut st.putters, slot);
         let wake = store_item(&mut st, value);
         drop(st);
         wake_one(wake);
@@ -189,7 +189,7 @@ impl<S: Store> Inner<S> {
             }
         }
         if let Some(value) = st.store.pop() {
-            release(&mut st.getters, slot);
+            release_notified(&mut st.getters, slot);
             let wake = st.putters.notify_one();
             drop(st);
             wake_one(wake);
@@ -368,6 +368,15 @@ fn store_item<S: Store>(st: &mut QueueState<S>, item: S::Item) -> Option<Waker> 
 fn release(line: &mut WaiterList, slot: &mut Slot) {
     if let Some(index) = slot.take() {
         let _ = line.remove(index);
+    }
+}
+
+/// Frees the slot of a waiter that found its condition true after a
+/// wake-up (`poll_slot` saw it notified), if it held one.
+#[inline]
+fn release_notified(line: &mut WaiterList, slot: &mut Slot) {
+    if let Some(index) = slot.take() {
+        line.free_notified(index);
     }
 }
 

@@ -179,6 +179,16 @@ impl<M> Inbox<M> {
         }
     }
 
+    /// Whether a post may be waiting, for the loop to look before it calls
+    /// [`drain`](Self::drain) on every iteration.
+    #[inline]
+    pub(crate) fn may_have_posts(&self) -> bool {
+        // ORDERING: a hint only, as the first load of `drain`: a post it
+        // misses is seen by the next iteration, or by `park` before the loop
+        // could block; `drain` orders the messages themselves.
+        self.flags.load(Ordering::Relaxed) & WAKE_PENDING != 0
+    }
+
     /// Moves every pending message into `out` (which should be empty).
     ///
     /// Cheap when nothing was posted: one atomic load, no lock.
