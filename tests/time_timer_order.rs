@@ -154,7 +154,7 @@ fn duration_max_sleep_is_cancelled_from_the_run_and_earlier_timers_still_fire() 
 }
 
 #[test]
-fn a_far_deadline_after_duration_max_fires_in_arming_order_with_it() {
+fn two_duration_max_sleeps_never_fire_and_a_later_short_one_does() {
     // Two sleeps whose deadlines both saturate to the far future: neither
     // fires; a sleep armed after them with a shorter delay fires first.
     let lp = virtual_loop();
@@ -268,4 +268,102 @@ fn real_clock_timers_never_fire_early_after_slow_iterations() {
             at - armed
         );
     }
+}
+
+// The firing step may take the loop's last clock reading for "now" (on the
+// real clock, when it shows the earliest timer at least 1 ms away). Time
+// that passes outside the loop or while it waits in the selector must never
+// make a due timer late: the reading is dropped then. The `thread::sleep`s
+// below only make sure the timers are overdue (a lower bound on the time
+// passed); the outcome does not depend on how long they really took.
+
+/// A timer that fell due while the loop was not running fires in the first
+/// iteration of the next `run_once`, even with something else ready.
+#[test]
+fn a_timer_due_while_the_loop_was_not_running_fires_in_the_next_run_once() {
+    let lp = tulipa::EventLoop::new().unwrap();
+    let fired = Rc::new(std::cell::Cell::new(false));
+    let f = fired.clone();
+    let _ = lp.call_later(ms(5), move || f.set(true));
+    std::thread::sleep(ms(20));
+    let _ = lp.call_soon(|| {});
+    lp.run_once().unwrap();
+    assert!(
+        fired.get(),
+        "the overdue timer waited for a later iteration"
+    );
+}
+
+/// As asyncio: an overdue timer fires in `run_until_complete`'s first
+/// iteration, so the main task sees it after one yield.
+#[test]
+fn a_timer_due_before_run_until_complete_fires_in_its_first_iteration() {
+    let lp = tulipa::EventLoop::new().unwrap();
+    let fired = Rc::new(std::cell::Cell::new(false));
+    let f = fired.clone();
+    let _ = lp.call_later(ms(5), move || f.set(true));
+    std::thread::sleep(ms(20));
+    let seen = lp
+        .run_until_complete(async move {
+            tulipa::yield_now().await;
+            fired.get()
+        })
+        .unwrap();
+    assert!(
+        seen,
+        "the overdue timer fired after the main task's second step"
+    );
+}
+
+/// A loop that read the clock, then waited in the selector with no timer
+/// armed until another thread posted, reads the clock again before firing:
+/// a timer armed by the post for a deadline already passed fires in the
+/// next iteration (before the callback that iteration schedules).
+#[test]
+fn a_timer_armed_after_a_wait_without_timeout_fires_in_the_next_iteration() {
+    use std::sync::{mpsc, Arc, Mutex};
+    let lp = tulipa::EventLoop::new().unwrap();
+    let handle = lp.handle();
+    let order: Arc<Mutex<Vec<&'static str>>> = Arc::default();
+    let (t0_tx, t0_rx) = mpsc::channel();
+    // A callback reads the clock, then nothing is ready and no timer is
+    // armed: the loop waits in the selector until the post.
+    let _ = lp.call_soon(move || {
+        let t0 = tulipa::get_running_loop().expect("on the loop").time();
+        t0_tx.send(t0).unwrap();
+    });
+    let (done_tx, done_rx) = mpsc::channel::<()>();
+    let poster = {
+        let handle = handle.clone();
+        let order = order.clone();
+        std::thread::spawn(move || {
+            let t0 = t0_rx.recv().unwrap();
+            std::thread::sleep(ms(20));
+            handle
+                .call_soon_threadsafe(move || {
+                    let lp = tulipa::get_running_loop().expect("on the loop");
+                    let o = order.clone();
+                    let _ = lp.call_at(t0 + ms(5), move || o.lock().unwrap().push("timer"));
+                    let o = order.clone();
+                    let _ = lp.call_soon(move || {
+                        o.lock().unwrap().push("soon");
+                        let o = o.clone();
+                        let lp = tulipa::get_running_loop().expect("on the loop");
+                        let _ = lp.call_soon(move || {
+                            o.lock().unwrap().push("after");
+                            tulipa::get_running_loop().expect("on the loop").stop();
+                        });
+                    });
+                })
+                .unwrap();
+            // Watchdog: a lost post fails the test instead of hanging it.
+            if done_rx.recv_timeout(Duration::from_secs(30)).is_err() {
+                let _ = handle.stop();
+            }
+        })
+    };
+    lp.run_forever().unwrap();
+    done_tx.send(()).unwrap();
+    poster.join().unwrap();
+    assert_eq!(*order.lock().unwrap(), ["soon", "timer", "after"]);
 }

@@ -73,9 +73,11 @@ impl Clock {
     /// (the reading is never later than the time), and it fires in the
     /// same iteration as with a fresh reading unless the loop spent more
     /// than the margin since that reading, within one iteration (the one
-    /// before): then it fires one iteration later. A reading followed by a
-    /// wait in the selector is dropped ([`forget_reading`]), so a loop that
-    /// waited for a timer always reads the clock before firing. The virtual
+    /// before): then it fires one iteration later. A reading is dropped
+    /// ([`forget_reading`]) before the loop may wait in the selector (for a
+    /// timer or without limit) and when the loop starts to run, so time
+    /// spent waiting or outside the loop never makes a timer late: after
+    /// either, the firing step reads the clock. The virtual
     /// clocks cost nothing to read and are always read.
     ///
     /// [`forget_reading`]: Clock::forget_reading
@@ -94,7 +96,8 @@ impl Clock {
         }
     }
 
-    /// Drops the last reading: the loop is about to wait in the selector.
+    /// Drops the last reading: the loop is about to wait in the selector,
+    /// or starts to run.
     #[inline]
     pub(crate) fn forget_reading(&self) {
         if let Clock::Real(last) = self {

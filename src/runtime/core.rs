@@ -341,6 +341,12 @@ impl Core {
         self.clock.now()
     }
 
+    /// Drops the clock reading that the firing step could reuse: the loop
+    /// starts to run, and any time may have passed since it last ran.
+    pub(crate) fn forget_clock_reading(&self) {
+        self.clock.forget_reading();
+    }
+
     pub(crate) fn push_ready(&self, entry: Ready) {
         self.ready.borrow_mut().push(entry);
     }
@@ -655,7 +661,7 @@ impl Core {
         let traced_from = self.tracer.as_ref().map(Tracer::now);
         // 1. asyncio sweeps cancelled timers off its heap here
         //    (`_timer_cancelled_count`). There is nothing to sweep: a
-        //    cancelled timer leaves the heap when it is cancelled (timers.rs),
+        //    cancelled timer leaves the timers when it is cancelled (timers.rs),
         //    which fires timers in the same order.
         // 2. Poll timeout: 0 if anything is ready or we are stopping, else the
         //    time to the earliest timer, else forever.
@@ -726,12 +732,7 @@ impl Core {
             return Some(Duration::ZERO);
         }
         let next = self.timers.borrow_mut().next_deadline()?;
-        let timeout = next.saturating_duration_since(self.now());
-        if !timeout.is_zero() {
-            // The loop may wait: the firing step after it reads the clock.
-            self.clock.forget_reading();
-        }
-        Some(timeout)
+        Some(next.saturating_duration_since(self.now()))
     }
 
     /// Step 3: select, then process the events (`_process_events`): the
@@ -762,6 +763,11 @@ impl Core {
     /// another thread posted, and no syscall is made.
     fn select(&self, timeout: Option<Duration>) {
         let may_block = timeout != Some(Duration::ZERO);
+        if may_block {
+            // The loop may wait, for a timer or for ever: the firing step
+            // after it reads the clock.
+            self.clock.forget_reading();
+        }
         if !may_block || self.remote.inbox.is_wake_pending() {
             // Work is ready, or a post is already waiting: look at I/O
             // without blocking, if there is any I/O to look at.

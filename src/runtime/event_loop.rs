@@ -18,7 +18,7 @@ use crate::task::id::TaskInfo;
 
 /// A selector event loop on one thread (asyncio's `BaseEventLoop`).
 ///
-/// The loop owns a ready queue of callbacks and tasks, a timer heap, a mio
+/// The loop owns a ready queue of callbacks and tasks, its timers, a mio
 /// selector and an inbox for posts from other threads. It is `!Send`: tasks
 /// may hold `Rc`s and other `!Send` values, and same-thread wake-ups take no
 /// lock. Use [`EventLoop::handle`] to reach it from other threads.
@@ -272,6 +272,7 @@ impl EventLoop {
             return Err(RunError::Closed);
         }
         let enter = Enter::new(&self.core)?;
+        self.core.forget_clock_reading();
         self.core.counters().started_running();
         Ok(Running {
             _enter: enter,
