@@ -102,7 +102,7 @@ fn timer_armed_during_a_fast_iteration_fires_in_the_next() {
 /// A task that arms a timer and then yields in a loop (so that every
 /// iteration has something ready) is woken by the timer.
 #[test]
-fn sleeping_task_wakes_while_another_task_keeps_the_loop_busy() {
+fn a_task_yielding_every_iteration_is_woken_by_its_own_timer() {
     let lp = tulipa::EventLoop::builder().virtual_time().build().unwrap();
     let yields = lp
         .run_until_complete(async {

@@ -8,7 +8,7 @@ use std::time::Instant;
 use super::core::Core;
 use super::timers::TimerKey;
 
-/// A callback waiting in the ready queue or the timer heap.
+/// A callback waiting in the ready queue or among the loop's timers.
 pub(crate) trait CallOnce {
     /// Runs the callback unless it was cancelled; a second call does nothing.
     fn call(&self);
@@ -120,8 +120,10 @@ pub struct TimerHandle {
 impl TimerHandle {
     /// Cancels the timer if its callback has not run yet.
     ///
-    /// The timer leaves the loop's heap at once (O(log n) in the timers
-    /// armed), so a million cancelled timers cost the loop nothing after.
+    /// The timer leaves the loop's timers at once: from either end of the
+    /// run of timers armed in deadline order in O(1), from its middle as a
+    /// hole that is squeezed out later, from the heap of the others in
+    /// O(log n). A million cancelled timers cost the loop nothing after.
     ///
     /// # Examples
     ///

@@ -3,7 +3,8 @@
 //!
 //! One iteration ([`EventLoop::run_once`]) follows asyncio's `_run_once`:
 //!
-//! 1. sweep cancelled timers off the heap (lazily, as asyncio does);
+//! 1. (asyncio sweeps cancelled timers off its heap here; there is nothing
+//!    to sweep: a cancelled timer leaves the loop's timers at once);
 //! 2. compute the selector timeout: zero if anything is ready or the loop is
 //!    stopping, else the time to the earliest timer, else forever;
 //! 3. wait in the selector (or, on the virtual clock, jump to the next timer
