@@ -45,6 +45,11 @@ const ARITY: usize = 4;
 /// Holes below which the run is never compacted.
 const RUN_MIN_COMPACT: usize = 32;
 
+/// Entries the run's buffer keeps once it is empty: a storm of sleeps
+/// grows it, and once they have all fired or been cancelled the rest is
+/// given back.
+const RUN_KEPT: usize = 4096;
+
 /// What happens when a timer is due.
 pub(crate) enum Action {
     /// Run a callback (`call_later` / `call_at`) in this iteration.
@@ -306,6 +311,9 @@ impl Timers {
                 self.compactions += 1;
             }
         }
+        if self.run.is_empty() && self.run.capacity() > RUN_KEPT {
+            self.run.shrink_to(RUN_KEPT);
+        }
     }
 
     /// Takes the entry at `pos` out of the heap; its timer's slot is the
@@ -410,6 +418,40 @@ mod tests {
         }
         run_due(&mut t, at);
         assert_eq!(*log.borrow(), (0..8).collect::<Vec<_>>());
+    }
+
+    /// A storm of 100 000 timers in deadline order grows the run; once they
+    /// have all fired (or, in a second storm, been cancelled from the
+    /// back) the run keeps at most `RUN_KEPT` entries of buffer.
+    #[test]
+    fn the_run_gives_its_buffer_back_once_drained() {
+        let mut t = Timers::default();
+        let at = Instant::now();
+        let keys: Vec<TimerKey> = (0..100_000u64)
+            .map(|n| t.insert(at + Duration::from_nanos(n), noop()))
+            .collect();
+        assert!(t.run.capacity() >= 100_000);
+        run_due(&mut t, at + Duration::from_secs(1));
+        assert_eq!(t.len(), 0);
+        assert!(t.run.capacity() <= RUN_KEPT, "fired: {}", t.run.capacity());
+        assert!(keys.iter().all(|&k| !t.is_armed(k)));
+        let keys: Vec<TimerKey> = (0..100_000u64)
+            .map(|n| t.insert(at + Duration::from_nanos(n), noop()))
+            .collect();
+        for &key in keys.iter().rev() {
+            assert!(t.cancel(key));
+        }
+        assert!(
+            t.run.capacity() <= RUN_KEPT,
+            "cancelled: {}",
+            t.run.capacity()
+        );
+        // The run still works after shrinking.
+        let log = Rc::new(RefCell::new(Vec::new()));
+        t.insert(at, call(&log, 1));
+        t.insert(at, call(&log, 2));
+        run_due(&mut t, at);
+        assert_eq!(*log.borrow(), vec![1, 2]);
     }
 
     #[test]
