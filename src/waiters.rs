@@ -237,10 +237,8 @@ impl WaiterList {
             slot.waker.is_none() && slot.prev == NOTIFIED,
             "a waiter freed a slot that was not notified"
         );
-        slot.prev = FREE;
-        slot.next = self.free_head;
-        self.free_head = index;
         self.notified -= 1;
+        self.push_free(index);
     }
 
     /// Frees slot `index` (its owner is done with it or was dropped) and
@@ -271,11 +269,17 @@ impl WaiterList {
             }
             None => unreachable!("a waiter was freed twice"),
         };
+        self.push_free(index);
+        taken
+    }
+
+    /// Puts the emptied slot `index` at the head of the free list.
+    #[inline]
+    fn push_free(&mut self, index: u32) {
         let slot = &mut self.slots[index as usize];
         slot.prev = FREE;
         slot.next = self.free_head;
         self.free_head = index;
-        taken
     }
 
     #[inline]

@@ -699,7 +699,7 @@ impl Core {
             && self.slow_callback.get().is_none()
             && !self.ready.borrow().is_empty()
             && !self.reactor.has_sources()
-            && self.timers.borrow_mut().next_deadline().is_none()
+            && self.timers.borrow().next_deadline().is_none()
     }
 
     /// Step 6: runs the entries ready now, in order, each with a clock read
@@ -731,7 +731,7 @@ impl Core {
         if !self.ready.borrow().is_empty() || self.stopping.get() {
             return Some(Duration::ZERO);
         }
-        let next = self.timers.borrow_mut().next_deadline()?;
+        let next = self.timers.borrow().next_deadline()?;
         Some(next.saturating_duration_since(self.now()))
     }
 
@@ -855,7 +855,7 @@ impl Core {
     fn fire_due_timers(&self) {
         // No timer, no clock read (a clock read per iteration was a quarter
         // of the ping-pong workload W2).
-        let Some(next) = self.timers.borrow_mut().next_deadline() else {
+        let Some(next) = self.timers.borrow().next_deadline() else {
             return;
         };
         // A fresh reading, or the last one when it shows that nothing is due

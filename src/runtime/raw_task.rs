@@ -1051,7 +1051,7 @@ impl<T> JoinRef<T> {
                 self.task.drop_output();
             }
         } else {
-            drop(self.task.header().join_waker.take());
+            self.task.clear_join_waker();
         }
     }
 }

@@ -215,34 +215,32 @@ impl Timers {
 
     /// The deadline of the earliest armed timer.
     #[inline]
-    pub(crate) fn next_deadline(&mut self) -> Option<Instant> {
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        self.earliest().map(|(when, _)| when)
+    }
+
+    /// The earliest armed timer, by (deadline, sequence): its deadline, and
+    /// whether it is the run's front (else the heap's top).
+    #[inline]
+    fn earliest(&self) -> Option<(Instant, bool)> {
         match (self.run.front(), self.heap.first()) {
-            (Some(r), Some(h)) => Some(r.when.min(h.when)),
-            (Some(r), None) => Some(r.when),
-            (None, Some(h)) => Some(h.when),
+            (Some(r), Some(h)) if (h.when, h.seq) < (r.when, r.seq) => Some((h.when, false)),
+            (Some(r), _) => Some((r.when, true)),
+            (None, Some(h)) => Some((h.when, false)),
             (None, None) => None,
         }
     }
 
     /// Pops the next timer due at `now`, in (deadline, sequence) order.
     pub(crate) fn pop_due(&mut self, now: Instant) -> Option<Action> {
-        let from_run = match (self.run.front(), self.heap.first()) {
-            (Some(r), Some(h)) => (r.when, r.seq) < (h.when, h.seq),
-            (Some(_), None) => true,
-            (None, Some(_)) => false,
-            (None, None) => return None,
-        };
+        let (when, from_run) = self.earliest()?;
+        if when > now {
+            return None;
+        }
         let action = if from_run {
-            if self.run[0].when > now {
-                return None;
-            }
             self.pop_run_front()
         } else {
-            let top = &self.heap[0];
-            if top.when > now {
-                return None;
-            }
-            let key = top.key;
+            let key = self.heap[0].key;
             self.remove_entry(0);
             self.slots
                 .remove(key)
