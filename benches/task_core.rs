@@ -1,11 +1,14 @@
-//! The task core: W1 (spawn + gather), M1 (memory per waiting task) and W8x
-//! (`spawn_threadsafe` from a plain thread) of BENCHMARKS.md, tulipa
+//! The task core: W1 (spawn + gather; as W1 on a fresh loop per sample,
+//! its drop timed, and as W1k on one loop kept for every sample), M1
+//! (memory per waiting task) and W8x (`spawn_threadsafe` from a plain
+//! thread) of BENCHMARKS.md, tulipa
 //! against tokio's current-thread runtime and async-executor's
 //! `LocalExecutor` (smol) in the same process, interleaved samples,
 //! medians and ratios.
 //!
 //!     cargo bench --bench task_core
-//!     TULIPA_BENCH_ONLY=W1 TULIPA_BENCH_ROW=tulipa cargo bench --bench task_core  # one row, to profile
+//!     TULIPA_BENCH_ONLY=W1 cargo bench --bench task_core   # W1 and W1k
+//!     TULIPA_BENCH_ONLY=W1k TULIPA_BENCH_ROW=tulipa cargo bench --bench task_core  # one row, to profile
 #![cfg(not(loom))]
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -40,6 +43,8 @@ fn tulipa_loop(eager: bool) -> tulipa::EventLoop {
     builder.build().unwrap()
 }
 
+/// The fresh-loop rows time the loop's drop too: what a loop frees or
+/// keeps when it goes is part of the run.
 fn w1_tulipa(eager: bool) -> f64 {
     let lp = tulipa_loop(eager);
     let start = Instant::now();
@@ -55,6 +60,7 @@ fn w1_tulipa(eager: bool) -> f64 {
                 .sum()
         })
         .unwrap();
+    drop(lp);
     let ns = ns_per(start, W1_TASKS);
     assert_eq!(sum, W1_TASKS * (W1_TASKS - 1) / 2);
     ns
@@ -73,6 +79,7 @@ fn w1_tokio() -> f64 {
         }
         sum
     });
+    drop(rt);
     let ns = ns_per(start, W1_TASKS);
     assert_eq!(sum, W1_TASKS * (W1_TASKS - 1) / 2);
     ns
@@ -89,9 +96,84 @@ fn w1_smol() -> f64 {
         }
         sum
     }));
+    drop(ex);
     let ns = ns_per(start, W1_TASKS);
     assert_eq!(sum, W1_TASKS * (W1_TASKS - 1) / 2);
     ns
+}
+
+// W1 again, every sample on one loop (runtime, executor) made once per
+// thread, as a service's loop runs burst after burst. Fresh loops per sample
+// (above) measure each burst's first touch of its memory too.
+
+thread_local! {
+    static W1_LOOP: tulipa::EventLoop = tulipa_loop(false);
+    static W1_EAGER_LOOP: tulipa::EventLoop = tulipa_loop(true);
+    static W1_TOKIO: tokio::runtime::Runtime = tokio_rt();
+    static W1_SMOL: async_executor::LocalExecutor<'static> = const { async_executor::LocalExecutor::new() };
+}
+
+fn w1_tulipa_on(lp: &tulipa::EventLoop) -> f64 {
+    let start = Instant::now();
+    let sum: u64 = lp
+        .run_until_complete(async {
+            let tasks: Vec<_> = (0..W1_TASKS)
+                .map(|i| tulipa::spawn(async move { i }))
+                .collect();
+            tulipa::gather(tasks)
+                .await
+                .into_iter()
+                .map(Result::unwrap)
+                .sum()
+        })
+        .unwrap();
+    let ns = ns_per(start, W1_TASKS);
+    assert_eq!(sum, W1_TASKS * (W1_TASKS - 1) / 2);
+    ns
+}
+
+fn w1_tulipa_kept() -> f64 {
+    W1_LOOP.with(w1_tulipa_on)
+}
+
+fn w1_tulipa_eager_kept() -> f64 {
+    W1_EAGER_LOOP.with(w1_tulipa_on)
+}
+
+fn w1_tokio_kept() -> f64 {
+    W1_TOKIO.with(|rt| {
+        let start = Instant::now();
+        let sum: u64 = rt.block_on(async {
+            let tasks: Vec<_> = (0..W1_TASKS)
+                .map(|i| tokio::spawn(async move { i }))
+                .collect();
+            let mut sum = 0;
+            for task in tasks {
+                sum += task.await.unwrap();
+            }
+            sum
+        });
+        let ns = ns_per(start, W1_TASKS);
+        assert_eq!(sum, W1_TASKS * (W1_TASKS - 1) / 2);
+        ns
+    })
+}
+
+fn w1_smol_kept() -> f64 {
+    W1_SMOL.with(|ex| {
+        let start = Instant::now();
+        let sum: u64 = futures::executor::block_on(ex.run(async {
+            let tasks: Vec<_> = (0..W1_TASKS).map(|i| ex.spawn(async move { i })).collect();
+            let mut sum = 0;
+            for task in tasks {
+                sum += task.await;
+            }
+            sum
+        }));
+        let ns = ns_per(start, W1_TASKS);
+        assert_eq!(sum, W1_TASKS * (W1_TASKS - 1) / 2);
+        ns
+    })
 }
 
 // ---------------------------------------------------------------------- M1
@@ -360,6 +442,18 @@ fn main() {
                 ("tulipa eager", || w1_tulipa(true)),
                 ("tokio current_thread", w1_tokio),
                 ("smol LocalExecutor", w1_smol),
+            ],
+            SAMPLES,
+        );
+    }
+    if wants("W1") || wants("W1k") {
+        report(
+            "W1k spawn 100k + gather, every sample on one loop kept, ns/task",
+            &[
+                ("tulipa", w1_tulipa_kept),
+                ("tulipa eager", w1_tulipa_eager_kept),
+                ("tokio current_thread", w1_tokio_kept),
+                ("smol LocalExecutor", w1_smol_kept),
             ],
             SAMPLES,
         );
