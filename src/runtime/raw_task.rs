@@ -1058,7 +1058,7 @@ impl<T> JoinRef<T> {
     /// Clears `HANDLE` and drops what only the handle wanted, on this (the
     /// loop's) thread; does nothing the second time.
     #[inline]
-    fn detach(&self) {
+    pub(crate) fn detach(&self) {
         let state = self.task.state();
         if state & HANDLE == 0 {
             return;
