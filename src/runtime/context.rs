@@ -61,7 +61,8 @@ impl Enter {
     /// runs on this thread, or if the thread's storage is being torn down
     /// (a loop kept in a `thread_local!` closes as its thread exits, maybe
     /// after this slot is gone); the loop then closes without being the
-    /// running one.
+    /// running one. A `Drop` that then calls `spawn` panics as it would
+    /// outside any loop (inside a thread-local's destructor, that aborts).
     pub(crate) fn for_close(core: &Rc<Core>) -> Option<Enter> {
         CURRENT
             .try_with(|slot| {

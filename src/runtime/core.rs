@@ -767,8 +767,6 @@ impl Core {
             // The loop may wait, for a timer or for ever: the firing step
             // after it reads the clock.
             self.clock.forget_reading();
-            // Idle: the freed task blocks kept for reuse go back, but a few.
-            super::raw_task::loop_idle();
         }
         if !may_block || self.remote.inbox.is_wake_pending() {
             // Work is ready, or a post is already waiting: look at I/O
@@ -778,6 +776,9 @@ impl Core {
             }
             return;
         }
+        // About to wait: the freed task blocks kept for reuse go back, but
+        // a few.
+        super::raw_task::loop_idle();
         if self.clock.is_virtual() {
             self.wait_virtual(timeout);
         } else {

@@ -381,7 +381,6 @@ impl<F: Future> TaskCell<F> {
         refs: u32,
         state: u64,
     ) -> NonNull<Header> {
-        let block = block_cache::alloc(Self::LAYOUT).cast::<TaskCell<F>>();
         let cell = TaskCell {
             header: Header {
                 refs: AtomicU32::new(refs),
@@ -396,10 +395,14 @@ impl<F: Future> TaskCell<F> {
                 future: ManuallyDrop::new(future),
             }),
         };
-        // SAFETY: `block` is fresh memory of `LAYOUT`, unaliased: a
-        // `TaskCell<F>`'s own layout, or (`block_layout`) its size rounded
-        // up with the same alignment, 8 (a header needs 8, and a cell that
-        // needs more keeps its own layout).
+        // Taken once the cell is built: nothing between can panic and
+        // leave the block behind.
+        let block = block_cache::alloc(Self::LAYOUT).cast::<TaskCell<F>>();
+        // SAFETY: `block` is memory of `LAYOUT` owned by nobody else (new,
+        // or a freed block handed over by the cache), and `LAYOUT` fits a
+        // `TaskCell<F>`: its own layout, or (`block_layout`) its size
+        // rounded up with alignment 8, which is the cell's alignment (a
+        // cell aligned more strictly keeps its own layout).
         unsafe { block.as_ptr().write(cell) };
         block.cast()
     }
@@ -616,6 +619,12 @@ unsafe fn dealloc<F: Future>(ptr: NonNull<Header>) {
         0,
         "a task block freed with its future or output still in it"
     );
+    // The memory goes back even if a drop below unwinds (a foreign join
+    // waker's `Drop` may panic), as a `Box` would give it back.
+    let _memory = GiveBack {
+        block: ptr.cast(),
+        layout: TaskCell::<F>::LAYOUT,
+    };
     // SAFETY: the block was written as a `TaskCell<F>` by `allocate::<F>`
     // and the last reference is gone. Its stage holds nothing (and, a
     // union, is not dropped anyway): the loop drops the future before
@@ -625,9 +634,23 @@ unsafe fn dealloc<F: Future>(ptr: NonNull<Header>) {
     // callbacks) were taken by `finish`. So this drops only `Send` parts,
     // whichever thread this is.
     unsafe { std::ptr::drop_in_place(cell) };
-    // SAFETY: `allocate::<F>` took the block from `block_cache::alloc` with
-    // this layout, and its contents were just dropped.
-    unsafe { block_cache::free(ptr.cast(), TaskCell::<F>::LAYOUT) };
+}
+
+/// Gives a block's memory back when dropped: after its contents, however
+/// their drop ends.
+struct GiveBack {
+    block: NonNull<u8>,
+    layout: std::alloc::Layout,
+}
+
+impl Drop for GiveBack {
+    fn drop(&mut self) {
+        // SAFETY: only made by `dealloc`, for a block that `allocate` took
+        // from `block_cache::alloc` with this layout, whose last reference
+        // is gone; it drops after the block's contents were dropped (or
+        // their drop unwound), and nothing touches the block after.
+        unsafe { block_cache::free(self.block, self.layout) };
+    }
 }
 
 // ---------------------------------------------------------------------------
