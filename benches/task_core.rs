@@ -1,18 +1,22 @@
 //! The task core: W1 (spawn + gather), M1 (memory per waiting task) and W8x
 //! (`spawn_threadsafe` from a plain thread) of BENCHMARKS.md, tulipa
 //! against tokio's current-thread runtime and async-executor's
-//! `LocalExecutor` (smol) in the same process, interleaved samples,
-//! medians and ratios.
+//! `LocalExecutor` (smol), interleaved samples, medians and ratios. W1 is
+//! run twice, each sample in a process of its own: on a fresh loop
+//! (runtime, executor) per burst, its drop timed ("W1"), and on one loop
+//! kept for every burst ("W1k"), with a row for tulipa without its block
+//! cache (`TULIPA_BLOCK_CACHE=off`).
 //!
 //!     cargo bench --bench task_core
-//!     TULIPA_BENCH_ONLY=W1 TULIPA_BENCH_ROW=tulipa cargo bench --bench task_core  # one row, to profile
+//!     TULIPA_BENCH_ONLY=W1 cargo bench --bench task_core   # W1 and W1k
+//!     TULIPA_BENCH_ONLY=W1k TULIPA_BENCH_ROW=tulipa cargo bench --bench task_core  # one row
+//!     TASK_CORE_W1=kept:tulipa cargo bench --bench task_core  # one sample, to profile
 #![cfg(not(loom))]
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-const SAMPLES: usize = 7;
 const W1_TASKS: u64 = 100_000;
 const M1_TASKS: usize = 1_000_000;
 const W8_SPAWNS: usize = 200_000;
@@ -28,6 +32,14 @@ fn ns_per(start: Instant, n: u64) -> f64 {
 }
 
 // ---------------------------------------------------------------------- W1
+//
+// Every W1 sample runs in a process of its own, so that the contenders do
+// not share a heap (glibc gives memory back to the kernel, or not,
+// depending on what else sits in the heap, and one contender's leftovers
+// changed another's page faults by a third). The child runs three bursts
+// and reports the third: on a fresh loop (runtime, executor) each, its drop
+// timed too, or all on one loop kept, as a service's loop runs burst after
+// burst.
 
 /// A loop, with eager tasks or not.
 fn tulipa_loop(eager: bool) -> tulipa::EventLoop {
@@ -40,30 +52,29 @@ fn tulipa_loop(eager: bool) -> tulipa::EventLoop {
     builder.build().unwrap()
 }
 
-fn w1_tulipa(eager: bool) -> f64 {
-    let lp = tulipa_loop(eager);
-    let start = Instant::now();
-    let sum: u64 = lp
-        .run_until_complete(async {
-            let tasks: Vec<_> = (0..W1_TASKS)
-                .map(|i| tulipa::spawn(async move { i }))
-                .collect();
-            tulipa::gather(tasks)
-                .await
-                .into_iter()
-                .map(Result::unwrap)
-                .sum()
-        })
-        .unwrap();
-    let ns = ns_per(start, W1_TASKS);
+const W1_BURSTS: usize = 3;
+const W1_SAMPLES: usize = 11;
+
+fn w1_check(sum: u64) {
     assert_eq!(sum, W1_TASKS * (W1_TASKS - 1) / 2);
-    ns
 }
 
-fn w1_tokio() -> f64 {
-    let rt = tokio_rt();
-    let start = Instant::now();
-    let sum: u64 = rt.block_on(async {
+fn w1_tulipa_burst(lp: &tulipa::EventLoop) -> u64 {
+    lp.run_until_complete(async {
+        let tasks: Vec<_> = (0..W1_TASKS)
+            .map(|i| tulipa::spawn(async move { i }))
+            .collect();
+        tulipa::gather(tasks)
+            .await
+            .into_iter()
+            .map(Result::unwrap)
+            .sum()
+    })
+    .unwrap()
+}
+
+fn w1_tokio_burst(rt: &tokio::runtime::Runtime) -> u64 {
+    rt.block_on(async {
         let tasks: Vec<_> = (0..W1_TASKS)
             .map(|i| tokio::spawn(async move { i }))
             .collect();
@@ -72,26 +83,72 @@ fn w1_tokio() -> f64 {
             sum += task.await.unwrap();
         }
         sum
-    });
-    let ns = ns_per(start, W1_TASKS);
-    assert_eq!(sum, W1_TASKS * (W1_TASKS - 1) / 2);
-    ns
+    })
 }
 
-fn w1_smol() -> f64 {
-    let ex = async_executor::LocalExecutor::new();
-    let start = Instant::now();
-    let sum: u64 = futures::executor::block_on(ex.run(async {
+fn w1_smol_burst(ex: &async_executor::LocalExecutor<'_>) -> u64 {
+    futures::executor::block_on(ex.run(async {
         let tasks: Vec<_> = (0..W1_TASKS).map(|i| ex.spawn(async move { i })).collect();
         let mut sum = 0;
         for task in tasks {
             sum += task.await;
         }
         sum
-    }));
-    let ns = ns_per(start, W1_TASKS);
-    assert_eq!(sum, W1_TASKS * (W1_TASKS - 1) / 2);
-    ns
+    }))
+}
+
+/// The third burst of `row` ("tulipa", "tulipa eager", "tokio", "smol"),
+/// in ns per task: on a fresh loop each (made outside the timing, dropped
+/// inside it) or on one loop kept.
+fn w1_child(row: &str, kept: bool) -> f64 {
+    // A loop is made by `make`, a burst run by `burst`.
+    fn bursts<L>(kept: bool, make: impl Fn() -> L, burst: impl Fn(&L) -> u64) -> f64 {
+        let kept_loop = kept.then(&make);
+        let mut ns = 0.0;
+        for _ in 0..W1_BURSTS {
+            match &kept_loop {
+                Some(lp) => {
+                    let start = Instant::now();
+                    w1_check(burst(lp));
+                    ns = ns_per(start, W1_TASKS);
+                }
+                None => {
+                    let lp = make();
+                    let start = Instant::now();
+                    w1_check(burst(&lp));
+                    drop(lp);
+                    ns = ns_per(start, W1_TASKS);
+                }
+            }
+        }
+        ns
+    }
+    match row {
+        "tulipa" => bursts(kept, || tulipa_loop(false), w1_tulipa_burst),
+        "tulipa eager" => bursts(kept, || tulipa_loop(true), w1_tulipa_burst),
+        "tokio" => bursts(kept, tokio_rt, w1_tokio_burst),
+        _ => bursts(kept, async_executor::LocalExecutor::new, |ex| {
+            w1_smol_burst(ex)
+        }),
+    }
+}
+
+/// One W1 sample in a child process; `cache` false runs tulipa with
+/// `TULIPA_BLOCK_CACHE=off`.
+fn w1_in_child(row: &str, kept: bool, cache: bool) -> f64 {
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap());
+    child.env(
+        "TASK_CORE_W1",
+        format!("{}:{row}", if kept { "kept" } else { "fresh" }),
+    );
+    child.env("TULIPA_BLOCK_CACHE", if cache { "on" } else { "off" });
+    let out = child.output().unwrap();
+    assert!(out.status.success(), "W1 sample {row} failed");
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
 }
 
 // ---------------------------------------------------------------------- M1
@@ -341,6 +398,11 @@ fn main() {
     // One M1 sample, in a process of its own (freed memory stays resident,
     // so samples in one process would measure each other's leftovers):
     // checked first, so that the child runs nothing else.
+    if let Ok(which) = std::env::var("TASK_CORE_W1") {
+        let (how, row) = which.split_once(':').unwrap();
+        println!("{}", w1_child(row, how == "kept"));
+        return;
+    }
     if let Ok(which) = std::env::var("TASK_CORE_M1") {
         let bytes = match which.as_str() {
             "tulipa" => m1_tulipa(),
@@ -352,17 +414,40 @@ fn main() {
     }
     let only = std::env::var("TULIPA_BENCH_ONLY").unwrap_or_default();
     let wants = |w: &str| only.is_empty() || only == w;
-    if wants("W1") {
-        report(
-            "W1 spawn 100k + gather, ns/task",
-            &[
-                ("tulipa", || w1_tulipa(false)),
-                ("tulipa eager", || w1_tulipa(true)),
-                ("tokio current_thread", w1_tokio),
-                ("smol LocalExecutor", w1_smol),
-            ],
-            SAMPLES,
-        );
+    for (id, kept) in [("W1", false), ("W1k", true)] {
+        if !(wants(id) || (kept && wants("W1"))) {
+            continue;
+        }
+        let title = if kept {
+            "W1k spawn 100k + gather, on one loop kept (third burst), ns/task"
+        } else {
+            "W1 spawn 100k + gather, on a fresh loop dropped in the timing (third burst), ns/task"
+        };
+        // `fn` rows: one closure per contender and variant.
+        let rows: [Row<'_>; 5] = if kept {
+            [
+                ("tulipa", || w1_in_child("tulipa", true, true)),
+                ("tulipa eager", || w1_in_child("tulipa eager", true, true)),
+                ("tulipa, block cache off", || {
+                    w1_in_child("tulipa", true, false)
+                }),
+                ("tokio current_thread", || w1_in_child("tokio", true, true)),
+                ("smol LocalExecutor", || w1_in_child("smol", true, true)),
+            ]
+        } else {
+            [
+                ("tulipa", || w1_in_child("tulipa", false, true)),
+                ("tulipa eager", || w1_in_child("tulipa eager", false, true)),
+                ("tulipa, block cache off", || {
+                    w1_in_child("tulipa", false, false)
+                }),
+                ("tokio current_thread", || w1_in_child("tokio", false, true)),
+                ("smol LocalExecutor", || w1_in_child("smol", false, true)),
+            ]
+        };
+        // More samples than the other rows: a process's heap makes some
+        // samples of a contender much slower than the others.
+        report(title, &rows, W1_SAMPLES);
     }
     if wants("M1") {
         report(

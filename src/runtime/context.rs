@@ -56,6 +56,26 @@ impl Enter {
             Ok(Enter { _private: () })
         })
     }
+
+    /// As [`new`](Enter::new) for closing a loop: `None` if another loop
+    /// runs on this thread, or if the thread's storage is being torn down
+    /// (a loop kept in a `thread_local!` closes as its thread exits, maybe
+    /// after this slot is gone); the loop then closes without being the
+    /// running one. A `Drop` that then calls `spawn` panics as it would
+    /// outside any loop (inside a thread-local's destructor, that aborts).
+    pub(crate) fn for_close(core: &Rc<Core>) -> Option<Enter> {
+        CURRENT
+            .try_with(|slot| {
+                let mut slot = slot.try_borrow_mut().ok()?;
+                if slot.is_some() {
+                    return None;
+                }
+                *slot = Some(core.clone());
+                Some(Enter { _private: () })
+            })
+            .ok()
+            .flatten()
+    }
 }
 
 impl Drop for Enter {

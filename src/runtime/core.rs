@@ -534,7 +534,7 @@ impl Core {
         }
         // Drop user futures with this loop as the running one, so their Drop
         // code may still look at it (spawns made there are cancelled at once).
-        let enter = Enter::new(self).ok();
+        let enter = Enter::for_close(self);
         for msg in self.remote.inbox.close() {
             self.discard(msg);
         }
@@ -776,6 +776,9 @@ impl Core {
             }
             return;
         }
+        // About to wait: the freed task blocks kept for reuse go back, but
+        // a few.
+        super::raw_task::loop_idle();
         if self.clock.is_virtual() {
             self.wait_virtual(timeout);
         } else {

@@ -46,6 +46,10 @@ use std::sync::atomic::Ordering;
 #[cfg(not(loom))]
 use std::sync::atomic::{fence, AtomicU32};
 
+mod block_cache;
+
+pub(crate) use block_cache::loop_idle;
+
 use super::context;
 use super::remote::{Msg, Remote};
 use crate::panic::PanicError;
@@ -356,6 +360,10 @@ struct TaskCell<F: Future> {
 }
 
 impl<F: Future> TaskCell<F> {
+    /// The block's memory: a `TaskCell<F>`'s layout, its size rounded up
+    /// for the block cache.
+    const LAYOUT: std::alloc::Layout = block_cache::block_layout(std::alloc::Layout::new::<Self>());
+
     const VTABLE: Vtable = Vtable {
         poll: poll_future::<F>,
         cancel: cancel_future::<F>,
@@ -373,7 +381,7 @@ impl<F: Future> TaskCell<F> {
         refs: u32,
         state: u64,
     ) -> NonNull<Header> {
-        let cell = Box::new(TaskCell {
+        let cell = TaskCell {
             header: Header {
                 refs: AtomicU32::new(refs),
                 live_slot: Cell::new(0),
@@ -386,8 +394,17 @@ impl<F: Future> TaskCell<F> {
             stage: UnsafeCell::new(Stage {
                 future: ManuallyDrop::new(future),
             }),
-        });
-        NonNull::from(Box::leak(cell)).cast()
+        };
+        // Taken once the cell is built: nothing between can panic and
+        // leave the block behind.
+        let block = block_cache::alloc(Self::LAYOUT).cast::<TaskCell<F>>();
+        // SAFETY: `block` is memory of `LAYOUT` owned by nobody else (new,
+        // or a freed block handed over by the cache), and `LAYOUT` fits a
+        // `TaskCell<F>`: its own layout, or (`block_layout`) its size
+        // rounded up with alignment 8, which is the cell's alignment (a
+        // cell aligned more strictly keeps its own layout).
+        unsafe { block.as_ptr().write(cell) };
+        block.cast()
     }
 
     /// The header and a pointer to the stage.
@@ -594,21 +611,46 @@ unsafe fn take_output<F: Future>(ptr: NonNull<Header>, out: *mut ()) {
 /// The reference count has reached zero: `ptr` is a block made by
 /// `allocate::<F>` that nothing else can reach any more.
 unsafe fn dealloc<F: Future>(ptr: NonNull<Header>) {
-    // SAFETY: the block was made by `Box::new` in `allocate::<F>` and the
-    // last reference is gone. Its stage holds nothing (and, a union, would
-    // not be dropped anyway): the loop drops the
-    // future before giving up its reference, and the output is dropped on
-    // the loop thread by `finish` (no handle) or by the `JoinRef`'s
-    // `detach` (run by its `Drop` too, so no path skips it). The header's
-    // `!Send` parts (done callbacks) were taken by `finish`. So dropping
-    // the box drops only `Send` parts, whichever thread this is.
-    let cell = unsafe { Box::from_raw(ptr.cast::<TaskCell<F>>().as_ptr()) };
+    let cell = ptr.cast::<TaskCell<F>>().as_ptr();
     debug_assert_eq!(
-        cell.header.state.get() & (FUTURE | OUTPUT),
+        // SAFETY: the last reference is gone, so nothing else touches the
+        // block; it is still a whole `TaskCell<F>`.
+        unsafe { &(*cell).header }.state.get() & (FUTURE | OUTPUT),
         0,
         "a task block freed with its future or output still in it"
     );
-    drop(cell);
+    // The memory goes back even if a drop below unwinds (a foreign join
+    // waker's `Drop` may panic), as a `Box` would give it back.
+    let _memory = GiveBack {
+        block: ptr.cast(),
+        layout: TaskCell::<F>::LAYOUT,
+    };
+    // SAFETY: the block was written as a `TaskCell<F>` by `allocate::<F>`
+    // and the last reference is gone. Its stage holds nothing (and, a
+    // union, is not dropped anyway): the loop drops the future before
+    // giving up its reference, and the output is dropped on the loop thread
+    // by `finish` (no handle) or by the `JoinRef`'s `detach` (run by its
+    // `Drop` too, so no path skips it). The header's `!Send` parts (done
+    // callbacks) were taken by `finish`. So this drops only `Send` parts,
+    // whichever thread this is.
+    unsafe { std::ptr::drop_in_place(cell) };
+}
+
+/// Gives a block's memory back when dropped: after its contents, however
+/// their drop ends.
+struct GiveBack {
+    block: NonNull<u8>,
+    layout: std::alloc::Layout,
+}
+
+impl Drop for GiveBack {
+    fn drop(&mut self) {
+        // SAFETY: only made by `dealloc`, for a block that `allocate` took
+        // from `block_cache::alloc` with this layout, whose last reference
+        // is gone; it drops after the block's contents were dropped (or
+        // their drop unwound), and nothing touches the block after.
+        unsafe { block_cache::free(self.block, self.layout) };
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -1039,7 +1081,7 @@ impl<T> JoinRef<T> {
     /// Clears `HANDLE` and drops what only the handle wanted, on this (the
     /// loop's) thread; does nothing the second time.
     #[inline]
-    fn detach(&self) {
+    pub(crate) fn detach(&self) {
         let state = self.task.state();
         if state & HANDLE == 0 {
             return;
@@ -1099,6 +1141,7 @@ pub(crate) struct LocalTasks {
 
 impl LocalTasks {
     pub(crate) fn new(remote: Arc<Remote>) -> LocalTasks {
+        block_cache::loop_opened();
         LocalTasks {
             remote,
             live: RefCell::new(LiveTable::default()),
@@ -1555,6 +1598,7 @@ impl Drop for LocalTasks {
         while let Some((_, finished)) = self.close_next() {
             drop(finished);
         }
+        block_cache::loop_dropped();
     }
 }
 

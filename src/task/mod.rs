@@ -67,17 +67,25 @@ use crate::runtime::raw_task::{JoinRef, TaskRef};
 /// ```
 #[must_use = "dropping a Task that was never awaited detaches it; `drop(task)` says that is meant"]
 pub struct Task<T> {
-    /// `None` only while dropping.
-    join: Option<JoinRef<T>>,
+    /// Not an `Option`: a handle is one pointer and so is `Option<Task<T>>`
+    /// (what `gather` keeps per child, reusing the `Vec<Task>`'s buffer).
+    join: JoinRef<T>,
 }
+
+// One pointer, with or without an `Option` around it.
+#[cfg(not(loom))]
+const _: () = assert!(
+    std::mem::size_of::<Option<Task<u64>>>() == std::mem::size_of::<usize>()
+        && std::mem::size_of::<Task<u64>>() == std::mem::size_of::<usize>()
+);
 
 impl<T> Task<T> {
     pub(crate) fn from_join(join: JoinRef<T>) -> Task<T> {
-        Task { join: Some(join) }
+        Task { join }
     }
 
     fn join(&self) -> &JoinRef<T> {
-        self.join.as_ref().expect("present until drop")
+        &self.join
     }
 
     pub(crate) fn raw(&self) -> &TaskRef {
@@ -369,9 +377,8 @@ impl<T> Future for Task<T> {
 impl<T> Drop for Task<T> {
     #[inline]
     fn drop(&mut self) {
-        let Some(join) = self.join.take() else {
-            return;
-        };
+        // The handle's reference goes with the field, after this.
+        let join = &self.join;
         let task = join.task();
         if task.is_done() {
             if let Some(message) = join.untaken_panic() {
@@ -381,14 +388,14 @@ impl<T> Drop for Task<T> {
                     task: Some(task.info()),
                 });
             }
-            drop(join.into_detached());
+            join.detach();
             return;
         }
         let awaited = join.was_polled() && !context::is_detaching();
-        let task = join.into_detached();
+        join.detach();
         // asyncio: the awaiter's cancellation reaches the awaited task.
         if awaited && task.request_cancel() {
-            context::note_cancelled(&task);
+            context::note_cancelled(task);
         }
     }
 }
