@@ -38,8 +38,9 @@ fn ns_per(start: Instant, n: u64) -> f64 {
 // depending on what else sits in the heap, and one contender's leftovers
 // changed another's page faults by a third). The child runs three bursts
 // and reports the third: on a fresh loop (runtime, executor) each, its drop
-// timed too, or all on one loop kept, as a service's loop runs burst after
-// burst.
+// timed too, or all on one loop kept, bursts back to back with no wait
+// between them (so tulipa's block cache is never trimmed: a loop that waits
+// between bursts keeps only 256 KiB of blocks).
 
 /// A loop, with eager tasks or not.
 fn tulipa_loop(eager: bool) -> tulipa::EventLoop {
@@ -127,9 +128,10 @@ fn w1_child(row: &str, kept: bool) -> f64 {
         "tulipa" => bursts(kept, || tulipa_loop(false), w1_tulipa_burst),
         "tulipa eager" => bursts(kept, || tulipa_loop(true), w1_tulipa_burst),
         "tokio" => bursts(kept, tokio_rt, w1_tokio_burst),
-        _ => bursts(kept, async_executor::LocalExecutor::new, |ex| {
+        "smol" => bursts(kept, async_executor::LocalExecutor::new, |ex| {
             w1_smol_burst(ex)
         }),
+        other => unreachable!("no W1 row {other}"),
     }
 }
 
@@ -143,7 +145,11 @@ fn w1_in_child(row: &str, kept: bool, cache: bool) -> f64 {
     );
     child.env("TULIPA_BLOCK_CACHE", if cache { "on" } else { "off" });
     let out = child.output().unwrap();
-    assert!(out.status.success(), "W1 sample {row} failed");
+    assert!(
+        out.status.success(),
+        "W1 sample {row} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout)
         .unwrap()
         .trim()
@@ -395,9 +401,10 @@ fn report(title: &str, rows: &[Row<'_>], samples: usize) {
 }
 
 fn main() {
-    // One M1 sample, in a process of its own (freed memory stays resident,
-    // so samples in one process would measure each other's leftovers):
-    // checked first, so that the child runs nothing else.
+    // One W1 or M1 sample, in a process of its own (see W1; for M1, freed
+    // memory stays resident, so samples in one process would measure each
+    // other's leftovers): checked first, so that the child runs nothing
+    // else.
     if let Ok(which) = std::env::var("TASK_CORE_W1") {
         let (how, row) = which.split_once(':').unwrap();
         println!("{}", w1_child(row, how == "kept"));

@@ -7,13 +7,37 @@
 #![cfg(not(loom))]
 
 use std::cell::RefCell;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 thread_local! {
     static LOOP: tulipa::EventLoop = tulipa::EventLoop::new().unwrap();
-    static LATE: RefCell<Option<tulipa::EventLoop>> = const { RefCell::new(None) };
+    static LATE: RefCell<Option<(tulipa::EventLoop, LateCheck)>> = const { RefCell::new(None) };
+    static MARK: Mark = const { Mark };
+}
+
+/// A thread-local touched right after the loop is made (and with it the
+/// thread's block cache): torn down before `LATE` if destructors run in
+/// reverse order of first use, as the late-drop test needs.
+struct Mark;
+
+// A destructor, so that the slot is torn down at thread exit (and
+// `try_with` fails from then on).
+impl Drop for Mark {
+    fn drop(&mut self) {}
+}
+
+/// Set when `LATE` is torn down after `MARK`.
+static MARK_GONE_FIRST: AtomicBool = AtomicBool::new(false);
+
+/// Dropped with `LATE`'s loop: records whether `MARK` was gone by then.
+struct LateCheck;
+
+impl Drop for LateCheck {
+    fn drop(&mut self) {
+        MARK_GONE_FIRST.store(MARK.try_with(|_| ()).is_err(), Ordering::SeqCst);
+    }
 }
 
 /// Counts its drops.
@@ -66,6 +90,7 @@ fn a_loop_dropped_after_the_threads_block_cache_frees_its_tasks_blocks() {
         // the loop touches later (the block cache among them).
         LATE.with(|slot| assert!(slot.borrow().is_none()));
         let lp = tulipa::EventLoop::new().unwrap();
+        MARK.with(|_| ());
         let finished = lp
             .run_until_complete(async move {
                 // Blocks freed while the loop lives: kept in the cache.
@@ -88,7 +113,7 @@ fn a_loop_dropped_after_the_threads_block_cache_frees_its_tasks_blocks() {
             })
             .unwrap();
         assert_eq!(finished, 4950);
-        LATE.with(|slot| *slot.borrow_mut() = Some(lp));
+        LATE.with(|slot| *slot.borrow_mut() = Some((lp, LateCheck)));
     })
     .join()
     .expect("the thread exits without panicking");
@@ -96,5 +121,9 @@ fn a_loop_dropped_after_the_threads_block_cache_frees_its_tasks_blocks() {
         dropped.load(Ordering::SeqCst),
         1,
         "the pending task's future was dropped"
+    );
+    assert!(
+        MARK_GONE_FIRST.load(Ordering::SeqCst),
+        "the loop was torn down after what it touched (else this checks nothing)"
     );
 }
