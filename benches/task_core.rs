@@ -135,6 +135,20 @@ fn w1_child(row: &str, kept: bool) -> f64 {
     }
 }
 
+/// W1's rows, on a fresh loop per burst or (`KEPT`) on one loop kept: a
+/// `fn` per contender, each sample in a child process.
+fn w1_rows<const KEPT: bool>() -> [Row<'static>; 5] {
+    [
+        ("tulipa", || w1_in_child("tulipa", KEPT, true)),
+        ("tulipa eager", || w1_in_child("tulipa eager", KEPT, true)),
+        ("tulipa, block cache off", || {
+            w1_in_child("tulipa", KEPT, false)
+        }),
+        ("tokio current_thread", || w1_in_child("tokio", KEPT, true)),
+        ("smol LocalExecutor", || w1_in_child("smol", KEPT, true)),
+    ]
+}
+
 /// One W1 sample in a child process; `cache` false runs tulipa with
 /// `TULIPA_BLOCK_CACHE=off`.
 fn w1_in_child(row: &str, kept: bool, cache: bool) -> f64 {
@@ -430,30 +444,13 @@ fn main() {
         } else {
             "W1 spawn 100k + gather, on a fresh loop dropped in the timing (third burst), ns/task"
         };
-        // `fn` rows: one closure per contender and variant.
-        let rows: [Row<'_>; 5] = if kept {
-            [
-                ("tulipa", || w1_in_child("tulipa", true, true)),
-                ("tulipa eager", || w1_in_child("tulipa eager", true, true)),
-                ("tulipa, block cache off", || {
-                    w1_in_child("tulipa", true, false)
-                }),
-                ("tokio current_thread", || w1_in_child("tokio", true, true)),
-                ("smol LocalExecutor", || w1_in_child("smol", true, true)),
-            ]
-        } else {
-            [
-                ("tulipa", || w1_in_child("tulipa", false, true)),
-                ("tulipa eager", || w1_in_child("tulipa eager", false, true)),
-                ("tulipa, block cache off", || {
-                    w1_in_child("tulipa", false, false)
-                }),
-                ("tokio current_thread", || w1_in_child("tokio", false, true)),
-                ("smol LocalExecutor", || w1_in_child("smol", false, true)),
-            ]
-        };
         // More samples than the other rows: a process's heap makes some
         // samples of a contender much slower than the others.
+        let rows = if kept {
+            w1_rows::<true>()
+        } else {
+            w1_rows::<false>()
+        };
         report(title, &rows, W1_SAMPLES);
     }
     if wants("M1") {

@@ -188,21 +188,19 @@ pub(crate) fn loop_opened() {
 /// A loop of this thread was dropped; the last one takes the cache with it.
 pub(crate) fn loop_dropped() {
     #[cfg(not(loom))]
-    if switched_off() {
-        return;
+    if !switched_off() {
+        let _ = CACHE.try_with(|cache| {
+            debug_assert!(
+                cache.loops.get() > 0,
+                "a loop dropped that was never counted"
+            );
+            let loops = cache.loops.get().saturating_sub(1);
+            cache.loops.set(loops);
+            if loops == 0 {
+                cache.give_back(0);
+            }
+        });
     }
-    #[cfg(not(loom))]
-    let _ = CACHE.try_with(|cache| {
-        debug_assert!(
-            cache.loops.get() > 0,
-            "a loop dropped that was never counted"
-        );
-        let loops = cache.loops.get().saturating_sub(1);
-        cache.loops.set(loops);
-        if loops == 0 {
-            cache.give_back(0);
-        }
-    });
 }
 
 /// The loop is about to wait: keep only a little.
