@@ -286,16 +286,7 @@ impl WaiterList {
     fn alloc(&mut self, waker: Waker) -> u32 {
         let waker = ThinWaker::new(waker);
         if self.free_head == NIL {
-            let index = u32::try_from(self.slots.len())
-                .ok()
-                .filter(|&i| i < MAX_SLOTS)
-                .expect("more than 2^32 - 17 waiters in one line");
-            self.slots.push(Slot {
-                waker: Some(waker),
-                prev: NIL,
-                next: NIL,
-            });
-            return index;
+            return self.alloc_new(waker);
         }
         let index = self.free_head;
         let free = &mut self.slots[index as usize];
@@ -309,6 +300,24 @@ impl WaiterList {
         free.waker = Some(waker);
         free.prev = NIL;
         free.next = NIL;
+        index
+    }
+
+    /// [`alloc`](Self::alloc) with no free slot: the line grows by one.
+    /// Out of line, so that the common path (a free slot reused) keeps
+    /// few registers live.
+    #[cold]
+    #[inline(never)]
+    fn alloc_new(&mut self, waker: ThinWaker) -> u32 {
+        let index = u32::try_from(self.slots.len())
+            .ok()
+            .filter(|&i| i < MAX_SLOTS)
+            .expect("more than 2^32 - 17 waiters in one line");
+        self.slots.push(Slot {
+            waker: Some(waker),
+            prev: NIL,
+            next: NIL,
+        });
         index
     }
 

@@ -13,6 +13,7 @@ thread_local! {
 /// Calls `f` with the loop running on this thread, if any.
 ///
 /// Returns `None` without calling `f` when the thread-local is being torn down.
+#[inline]
 pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Rc<Core>>) -> R) -> R {
     let mut f = Some(f);
     let out = CURRENT.try_with(|slot| match slot.try_borrow() {
