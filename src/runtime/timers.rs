@@ -50,6 +50,11 @@ const RUN_MIN_COMPACT: usize = 32;
 /// given back.
 const RUN_KEPT: usize = 4096;
 
+/// Entries the heap's buffer keeps once it is empty, as [`RUN_KEPT`]. The
+/// heap timers' slots are kept: each slot's generation is what keeps the
+/// keys of its past timers stale.
+const HEAP_KEPT: usize = 4096;
+
 /// What happens when a timer is due.
 pub(crate) enum Action {
     /// Run a callback (`call_later` / `call_at`) in this iteration.
@@ -318,16 +323,18 @@ impl Timers {
     /// caller's to free.
     fn remove_entry(&mut self, pos: usize) {
         let last = self.heap.pop().expect("removing from a non-empty heap");
-        if pos == self.heap.len() {
-            return;
+        if pos < self.heap.len() {
+            // The last entry fills the hole and moves to where it belongs.
+            let to = if pos > 0 && last.before(&self.heap[(pos - 1) / ARITY]) {
+                self.sift_up(pos, last)
+            } else {
+                self.sift_down(pos, last)
+            };
+            self.set_pos(last.key, to);
         }
-        // The last entry fills the hole and moves to where it belongs.
-        let to = if pos > 0 && last.before(&self.heap[(pos - 1) / ARITY]) {
-            self.sift_up(pos, last)
-        } else {
-            self.sift_down(pos, last)
-        };
-        self.set_pos(last.key, to);
+        if self.heap.is_empty() && self.heap.capacity() > HEAP_KEPT {
+            self.heap.shrink_to(HEAP_KEPT);
+        }
     }
 
     /// Puts `entry` where it belongs at or above the hole at `pos`, moving
@@ -449,6 +456,50 @@ mod tests {
         t.insert(at, call(&log, 1));
         t.insert(at, call(&log, 2));
         run_due(&mut t, at);
+        assert_eq!(*log.borrow(), vec![1, 2]);
+    }
+
+    /// The same for the heap: 100 000 timers armed latest first (each
+    /// earlier than the last, so all in the heap), fired, then armed again
+    /// and cancelled; the emptied heap keeps at most `HEAP_KEPT` entries of
+    /// buffer, and its old keys stay stale when its slots are reused.
+    #[test]
+    fn the_heap_gives_its_buffer_back_once_drained() {
+        let mut t = Timers::default();
+        let at = Instant::now();
+        let storm = |t: &mut Timers| -> Vec<TimerKey> {
+            (0..100_000u64)
+                .rev()
+                .map(|n| t.insert(at + Duration::from_nanos(n + 1), noop()))
+                .collect()
+        };
+        let fired = storm(&mut t);
+        assert!(fired[1..].iter().all(|k| matches!(k, TimerKey::Heap(_))));
+        assert!(t.heap.capacity() >= 99_999);
+        run_due(&mut t, at + Duration::from_secs(1));
+        assert_eq!(t.len(), 0);
+        assert!(
+            t.heap.capacity() <= HEAP_KEPT,
+            "fired: {}",
+            t.heap.capacity()
+        );
+        let cancelled = storm(&mut t);
+        assert!(t.heap.capacity() >= 99_999);
+        for &key in &cancelled {
+            assert!(t.cancel(key));
+        }
+        assert!(
+            t.heap.capacity() <= HEAP_KEPT,
+            "cancelled: {}",
+            t.heap.capacity()
+        );
+        assert!(fired.iter().chain(&cancelled).all(|&k| !t.is_armed(k)));
+        assert!(fired.iter().chain(&cancelled).all(|&k| !t.cancel(k)));
+        // The heap still orders after shrinking.
+        let log = Rc::new(RefCell::new(Vec::new()));
+        t.insert(at + Duration::from_nanos(2), call(&log, 2));
+        t.insert(at + Duration::from_nanos(1), call(&log, 1));
+        run_due(&mut t, at + Duration::from_nanos(2));
         assert_eq!(*log.borrow(), vec![1, 2]);
     }
 
