@@ -27,7 +27,10 @@
 //!
 //! Vacant slots are chained into a free list through the slots themselves,
 //! so inserting after a removal allocates nothing and reuses the most
-//! recently freed slot.
+//! recently freed slot. An emptied slab can give back the slots past a
+//! count ([`Slab::shrink_to`], after a storm of timers); a slot pushed
+//! later at a dropped index starts above every generation the dropped
+//! slots reached, so their keys stay stale too.
 
 use std::fmt;
 
@@ -98,6 +101,10 @@ pub(crate) struct Slab<T> {
     slots: Vec<Slot<T>>,
     free_head: usize,
     len: usize,
+    /// The generation a newly pushed slot starts at: 0, until
+    /// [`shrink_to`](Slab::shrink_to) drops slots whose keys must stay
+    /// stale when their indexes come back.
+    fresh_generation: usize,
 }
 
 impl<T> Default for Slab<T> {
@@ -113,6 +120,7 @@ impl<T> Slab<T> {
             slots: Vec::new(),
             free_head: NIL,
             len: 0,
+            fresh_generation: 0,
         }
     }
 
@@ -140,11 +148,12 @@ impl<T> Slab<T> {
         if self.free_head == NIL {
             let index = self.slots.len();
             assert!(index < INDEX_MASK, "tulipa: too many entries in one slab");
+            let generation = self.fresh_generation;
             self.slots.push(Slot {
-                generation: 0,
+                generation,
                 entry: Entry::Occupied(value),
             });
-            return Key::new(index, 0);
+            return Key::new(index, generation);
         }
         let index = self.free_head;
         let slot = &mut self.slots[index];
@@ -213,6 +222,40 @@ impl<T> Slab<T> {
                 Entry::Occupied(value) => Some((Key::new(index, slot.generation), value)),
                 Entry::Vacant { .. } => None,
             })
+    }
+
+    /// Gives back the memory of all but `keep` slots, if the slab is empty
+    /// and has more. Every key issued so far stays stale: the kept slots
+    /// keep their generations, and a slot pushed later at a dropped index
+    /// starts at a generation above any the dropped slots reached. Does
+    /// nothing if a dropped slot is retired (its last generation was
+    /// issued, so none is left above it).
+    pub(crate) fn shrink_to(&mut self, keep: usize) {
+        if self.len != 0 || self.slots.len() <= keep {
+            return;
+        }
+        let dropped = &self.slots[keep..];
+        if dropped.iter().any(|slot| slot.generation == MAX_GENERATION) {
+            return;
+        }
+        // A vacant slot's generation is already past its last key's.
+        let above = dropped.iter().map(|slot| slot.generation).max();
+        self.fresh_generation = self.fresh_generation.max(above.unwrap_or(0));
+        self.slots.truncate(keep);
+        self.slots.shrink_to(keep);
+        // Chain the kept slots again, lowest index first; retired ones
+        // stay off the list.
+        self.free_head = NIL;
+        for index in (0..keep).rev() {
+            let slot = &mut self.slots[index];
+            if slot.generation == MAX_GENERATION {
+                continue;
+            }
+            slot.entry = Entry::Vacant {
+                next_free: self.free_head,
+            };
+            self.free_head = index;
+        }
     }
 
     /// Slots allocated, occupied or not (the slab's memory, for tests).
@@ -295,6 +338,66 @@ mod tests {
         );
         assert_eq!(slab.get(b), Some(&"b"));
         assert_eq!(slab.slots_allocated(), 1);
+    }
+
+    /// `shrink_to` on an emptied slab drops the slots past `keep`; keys
+    /// of kept and of dropped slots alike stay stale, also once new values
+    /// take the dropped indexes again.
+    #[test]
+    fn shrinking_an_empty_slab_keeps_every_old_key_stale() {
+        let mut slab = Slab::new();
+        let old: Vec<Key> = (0..10).map(|i| slab.insert(i)).collect();
+        for &key in &old[..5] {
+            slab.remove(key);
+        }
+        // Not empty: nothing is dropped.
+        slab.shrink_to(2);
+        assert_eq!(slab.slots_allocated(), 10);
+        for &key in &old[5..] {
+            slab.remove(key);
+        }
+        // Slot 9, the last freed, goes through a second generation.
+        let again = slab.insert(70);
+        assert_eq!(again.index(), old[9].index());
+        slab.remove(again);
+        slab.shrink_to(2);
+        assert_eq!(slab.slots_allocated(), 2);
+        assert!(slab.is_empty());
+        let new: Vec<Key> = (0..10).map(|i| slab.insert(100 + i)).collect();
+        assert_eq!(slab.slots_allocated(), 10);
+        for (i, (&o, &n)) in old.iter().zip(&new).enumerate() {
+            assert_eq!(slab.get(o), None, "old key {i}");
+            assert_eq!(slab.get(again), None);
+            assert_eq!(slab.get(n), Some(&(100 + i)));
+        }
+        // The kept slots are reused first, lowest index first; new slots
+        // start above every dropped slot's generation (slot 9 reached 2).
+        assert_eq!((new[0].index(), new[1].index()), (0, 1));
+        assert!(new[2..].iter().all(|k| k.generation() == 2));
+        assert_eq!(slab.remove(old[3]), None);
+        assert_eq!(slab.len(), 10);
+    }
+
+    /// A retired slot among the dropped ones stops the shrink (no
+    /// generation is left above it); among the kept ones it stays retired.
+    #[test]
+    fn shrinking_respects_retired_slots() {
+        let mut slab = Slab::new();
+        let keys: Vec<Key> = (0..4).map(|i| slab.insert(i)).collect();
+        assert!(keys.iter().all(|&k| slab.remove(k).is_some()));
+        slab.slots[3].generation = MAX_GENERATION;
+        slab.shrink_to(2);
+        assert_eq!(slab.slots_allocated(), 4, "slot 3 would be reissued");
+        slab.slots[3].generation = 1;
+        slab.slots[0].generation = MAX_GENERATION;
+        slab.shrink_to(2);
+        assert_eq!(slab.slots_allocated(), 2);
+        let a = slab.insert(10);
+        let b = slab.insert(11);
+        assert_eq!(a.index(), 1, "the retired slot 0 is not reused");
+        assert_eq!(b.index(), 2);
+        assert_eq!(b.generation(), 1);
+        assert!(keys.iter().all(|&k| slab.get(k).is_none()));
     }
 
     #[test]

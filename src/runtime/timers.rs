@@ -50,9 +50,9 @@ const RUN_MIN_COMPACT: usize = 32;
 /// given back.
 const RUN_KEPT: usize = 4096;
 
-/// Entries the heap's buffer keeps once it is empty, as [`RUN_KEPT`]. The
-/// heap timers' slots are kept: each slot's generation is what keeps the
-/// keys of its past timers stale.
+/// Entries the heap's buffer, and slots its timers' slab, keep once the
+/// heap is empty, as [`RUN_KEPT`]. The slab's shrink keeps every old key
+/// stale (see `Slab::shrink_to`).
 const HEAP_KEPT: usize = 4096;
 
 /// What happens when a timer is due.
@@ -171,6 +171,7 @@ impl Timers {
                     return false;
                 };
                 self.remove_entry(timer.pos);
+                self.heap_drained();
                 timer.action
             }
             TimerKey::Run(number) => {
@@ -247,10 +248,12 @@ impl Timers {
         } else {
             let key = self.heap[0].key;
             self.remove_entry(0);
-            self.slots
+            let timer = self
+                .slots
                 .remove(key)
-                .expect("every heap entry names a heap timer")
-                .action
+                .expect("every heap entry names a heap timer");
+            self.heap_drained();
+            timer.action
         };
         self.counts.fired += 1;
         Some(action)
@@ -332,8 +335,17 @@ impl Timers {
             };
             self.set_pos(last.key, to);
         }
-        if self.heap.is_empty() && self.heap.capacity() > HEAP_KEPT {
-            self.heap.shrink_to(HEAP_KEPT);
+    }
+
+    /// Once the heap is empty, gives back its buffer and its timers' slots
+    /// past [`HEAP_KEPT`] (a storm of out-of-order timers grew them). Called
+    /// after a heap timer's entry and slot are both gone.
+    fn heap_drained(&mut self) {
+        if self.heap.is_empty() {
+            if self.heap.capacity() > HEAP_KEPT {
+                self.heap.shrink_to(HEAP_KEPT);
+            }
+            self.slots.shrink_to(HEAP_KEPT);
         }
     }
 
@@ -462,7 +474,8 @@ mod tests {
     /// The same for the heap: 100 000 timers armed latest first (each
     /// earlier than the last, so all in the heap), fired, then armed again
     /// and cancelled; the emptied heap keeps at most `HEAP_KEPT` entries of
-    /// buffer, and its old keys stay stale when its slots are reused.
+    /// buffer and slots, and its old keys stay stale when a third storm
+    /// takes the dropped slots' indexes again.
     #[test]
     fn the_heap_gives_its_buffer_back_once_drained() {
         let mut t = Timers::default();
@@ -493,8 +506,23 @@ mod tests {
             "cancelled: {}",
             t.heap.capacity()
         );
+        assert!(
+            t.slots.slots_allocated() <= HEAP_KEPT,
+            "slots: {}",
+            t.slots.slots_allocated()
+        );
         assert!(fired.iter().chain(&cancelled).all(|&k| !t.is_armed(k)));
         assert!(fired.iter().chain(&cancelled).all(|&k| !t.cancel(k)));
+        // A third storm reuses the dropped slots' indexes: the old keys
+        // still name nothing, the new ones their own timers.
+        let third = storm(&mut t);
+        assert!(fired.iter().chain(&cancelled).all(|&k| !t.is_armed(k)));
+        assert!(fired.iter().chain(&cancelled).all(|&k| !t.cancel(k)));
+        assert!(third.iter().all(|&k| t.is_armed(k)));
+        assert_eq!(t.len(), 100_000);
+        for &key in &third {
+            assert!(t.cancel(key));
+        }
         // The heap still orders after shrinking.
         let log = Rc::new(RefCell::new(Vec::new()));
         t.insert(at + Duration::from_nanos(2), call(&log, 2));
