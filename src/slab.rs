@@ -29,8 +29,8 @@
 //! so inserting after a removal allocates nothing and reuses the most
 //! recently freed slot. An emptied slab can give back the slots past a
 //! count ([`Slab::shrink_to`], after a storm of timers); a slot pushed
-//! later at a dropped index starts above every generation the dropped
-//! slots reached, so their keys stay stale too.
+//! later at a dropped index starts at the highest generation the dropped
+//! slots reached, past every key they issued, so those keys stay stale.
 
 use std::fmt;
 
@@ -39,6 +39,10 @@ const INDEX_BITS: u32 = usize::BITS / 2;
 const INDEX_MASK: usize = (1 << INDEX_BITS) - 1;
 /// The largest generation: the key's top bit stays clear.
 const MAX_GENERATION: usize = (1 << (INDEX_BITS - 1)) - 1;
+/// The highest generation a slot may have reached and still be dropped by
+/// [`Slab::shrink_to`]: slots pushed after a shrink get at least half the
+/// generations a slot has.
+const SHRINK_GENERATIONS: usize = MAX_GENERATION / 2;
 /// End of the free list (never a valid index: indexes stay below `INDEX_MASK`).
 const NIL: usize = usize::MAX;
 
@@ -105,6 +109,9 @@ pub(crate) struct Slab<T> {
     /// [`shrink_to`](Slab::shrink_to) drops slots whose keys must stay
     /// stale when their indexes come back.
     fresh_generation: usize,
+    /// The slot count the last shrink left: a slab that has not grown
+    /// past it since has nothing more to give back.
+    shrunk_to: usize,
 }
 
 impl<T> Default for Slab<T> {
@@ -121,6 +128,7 @@ impl<T> Slab<T> {
             free_head: NIL,
             len: 0,
             fresh_generation: 0,
+            shrunk_to: 0,
         }
     }
 
@@ -224,29 +232,38 @@ impl<T> Slab<T> {
             })
     }
 
-    /// Gives back the memory of all but `keep` slots, if the slab is empty
-    /// and has more. Every key issued so far stays stale: the kept slots
-    /// keep their generations, and a slot pushed later at a dropped index
-    /// starts at a generation above any the dropped slots reached. Does
-    /// nothing if a dropped slot is retired (its last generation was
-    /// issued, so none is left above it).
+    /// Gives back the memory of the slots past `keep`, if the slab is empty
+    /// and has grown past `keep` since it last shrank. Every key issued so
+    /// far stays stale: the kept slots keep their generations, and a slot
+    /// pushed later at a dropped index starts at the highest generation the
+    /// dropped slots reached, which is past every key they issued.
+    ///
+    /// A slot past `keep` whose generation is above [`SHRINK_GENERATIONS`]
+    /// is kept, with every slot below it: dropping it would make every
+    /// later slot start that high and retire after few uses (and a retired
+    /// slot, at [`MAX_GENERATION`], has no generation left above it).
     pub(crate) fn shrink_to(&mut self, keep: usize) {
-        if self.len != 0 || self.slots.len() <= keep {
+        if self.len != 0 || self.slots.len() <= keep.max(self.shrunk_to) {
             return;
         }
-        let dropped = &self.slots[keep..];
-        if dropped.iter().any(|slot| slot.generation == MAX_GENERATION) {
-            return;
-        }
+        let cut = match self.slots[keep..]
+            .iter()
+            .rposition(|slot| slot.generation > SHRINK_GENERATIONS)
+        {
+            Some(high) => keep + high + 1,
+            None => keep,
+        };
         // A vacant slot's generation is already past its last key's.
-        let above = dropped.iter().map(|slot| slot.generation).max();
-        self.fresh_generation = self.fresh_generation.max(above.unwrap_or(0));
-        self.slots.truncate(keep);
-        self.slots.shrink_to(keep);
-        // Chain the kept slots again, lowest index first; retired ones
-        // stay off the list.
+        let reached = self.slots[cut..].iter().map(|slot| slot.generation).max();
+        self.fresh_generation = self.fresh_generation.max(reached.unwrap_or(0));
+        self.slots.truncate(cut);
+        self.slots.shrink_to(cut);
+        self.shrunk_to = cut;
+        // Chain the kept slots again, lowest index first. A slot at its
+        // last generation stays off the list: retired, or retired one use
+        // early.
         self.free_head = NIL;
-        for index in (0..keep).rev() {
+        for index in (0..cut).rev() {
             let slot = &mut self.slots[index];
             if slot.generation == MAX_GENERATION {
                 continue;
@@ -378,26 +395,34 @@ mod tests {
         assert_eq!(slab.len(), 10);
     }
 
-    /// A retired slot among the dropped ones stops the shrink (no
-    /// generation is left above it); among the kept ones it stays retired.
+    /// A slot past `keep` with many generations used (or retired) is kept,
+    /// with the slots below it, so later slots still get at least half the
+    /// generations; a retired kept slot stays off the free list; a second
+    /// shrink with no growth in between does nothing.
     #[test]
-    fn shrinking_respects_retired_slots() {
+    fn shrinking_keeps_well_used_slots_and_their_lower_neighbours() {
         let mut slab = Slab::new();
-        let keys: Vec<Key> = (0..4).map(|i| slab.insert(i)).collect();
-        assert!(keys.iter().all(|&k| slab.remove(k).is_some()));
-        slab.slots[3].generation = MAX_GENERATION;
-        slab.shrink_to(2);
-        assert_eq!(slab.slots_allocated(), 4, "slot 3 would be reissued");
-        slab.slots[3].generation = 1;
+        let keys: Vec<Key> = (0..6).map(|i| slab.insert(i)).collect();
+        // Freed last to first, so slot 0 heads the free list.
+        assert!(keys.iter().rev().all(|&k| slab.remove(k).is_some()));
+        // Retire slot 0 for real: its last generation is issued and freed.
         slab.slots[0].generation = MAX_GENERATION;
+        let last = slab.insert(60);
+        assert_eq!((last.index(), last.generation()), (0, MAX_GENERATION));
+        assert_eq!(slab.remove(last), Some(60));
+        // Slot 3 has used more than half its generations.
+        slab.slots[3].generation = SHRINK_GENERATIONS + 1;
         slab.shrink_to(2);
-        assert_eq!(slab.slots_allocated(), 2);
-        let a = slab.insert(10);
-        let b = slab.insert(11);
-        assert_eq!(a.index(), 1, "the retired slot 0 is not reused");
-        assert_eq!(b.index(), 2);
-        assert_eq!(b.generation(), 1);
-        assert!(keys.iter().all(|&k| slab.get(k).is_none()));
+        assert_eq!(slab.slots_allocated(), 4, "slots 4 and 5 go, 3 stays");
+        slab.shrink_to(1);
+        assert_eq!(slab.slots_allocated(), 4, "no growth since: nothing to do");
+        let new: Vec<Key> = (0..4).map(|i| slab.insert(10 + i)).collect();
+        let at: Vec<(usize, usize)> = new.iter().map(|k| (k.index(), k.generation())).collect();
+        // Slot 0 is retired; 1 to 3 are reused in order; index 4 is pushed
+        // again at the dropped slots' generation (1), past their keys' 0.
+        assert_eq!(at, [(1, 1), (2, 1), (3, SHRINK_GENERATIONS + 1), (4, 1)]);
+        assert!(keys.iter().chain([&last]).all(|&k| slab.get(k).is_none()));
+        assert!(new.iter().zip(10..).all(|(&k, v)| slab.get(k) == Some(&v)));
     }
 
     #[test]
