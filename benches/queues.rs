@@ -73,7 +73,6 @@ fn main() {
         ("futures", futures_w4),
     ];
     report("W2 ping-pong, ns per round trip", w2);
-    w2_lock_floor();
     report("W3 spsc-bounded, ns per item", w3);
     report("W4 mpmc-bounded, ns per item", w4);
     m2();
@@ -96,29 +95,6 @@ fn report(title: &str, runs: &[(&str, Run)]) {
         );
     }
     println!("  tulipa / fastest peer = {:.2}\n", medians[0] / best_peer);
-}
-
-/// What W2's locking alone costs: a `Queue` is `Send + Sync`, its state
-/// behind a `parking_lot` mutex, and a round trip locks it six times (two
-/// puts, two gets that wait and the two re-polls that take the items).
-fn w2_lock_floor() {
-    const N: u64 = 10_000_000;
-    let mutex = parking_lot::Mutex::new(0u64);
-    let mut samples: Vec<f64> = (0..SAMPLES)
-        .map(|_| {
-            let start = Instant::now();
-            for i in 0..N {
-                *std::hint::black_box(&mutex).lock() += i;
-            }
-            ns_per(start, N)
-        })
-        .collect();
-    let pair = support::median(&mut samples);
-    println!(
-        "  (W2's floor: an uncontended lock + unlock of the queue's mutex takes {pair:.1} ns; \
-         a round trip makes six, {:.1} ns)\n",
-        6.0 * pair
-    );
 }
 
 fn ns_per(start: Instant, ops: u64) -> f64 {
