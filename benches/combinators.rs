@@ -9,6 +9,8 @@
 //!     COMBINATORS_PROFILE=w9 cargo bench --bench combinators  # tulipa's W9 alone (w1, w5, w5x too)
 #![cfg(not(loom))]
 
+mod support;
+
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -45,18 +47,7 @@ fn tokio_rt() -> tokio::runtime::Runtime {
 }
 
 fn w1_tulipa(lp: &EventLoop) {
-    let sum: u64 = lp
-        .run_until_complete(async {
-            let tasks: Vec<_> = (0..W1_TASKS)
-                .map(|i| tulipa::spawn(async move { i }))
-                .collect();
-            tulipa::gather(tasks)
-                .await
-                .into_iter()
-                .map(Result::unwrap)
-                .sum()
-        })
-        .unwrap();
+    let sum = support::tulipa_w1_gather(lp, W1_TASKS);
     assert_eq!(sum, W1_TASKS * (W1_TASKS - 1) / 2);
 }
 

@@ -13,6 +13,8 @@
 //!     TASK_CORE_W1=kept:tulipa cargo bench --bench task_core  # one sample, to profile
 #![cfg(not(loom))]
 
+mod support;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
@@ -61,17 +63,7 @@ fn w1_check(sum: u64) {
 }
 
 fn w1_tulipa_burst(lp: &tulipa::EventLoop) -> u64 {
-    lp.run_until_complete(async {
-        let tasks: Vec<_> = (0..W1_TASKS)
-            .map(|i| tulipa::spawn(async move { i }))
-            .collect();
-        tulipa::gather(tasks)
-            .await
-            .into_iter()
-            .map(Result::unwrap)
-            .sum()
-    })
-    .unwrap()
+    support::tulipa_w1_gather(lp, W1_TASKS)
 }
 
 fn w1_tokio_burst(rt: &tokio::runtime::Runtime) -> u64 {

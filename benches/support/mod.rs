@@ -56,6 +56,22 @@ where
 }
 
 /// `future` on a fresh tulipa loop (closed when it returns).
+/// W1 on tulipa: spawns `tasks` tasks on `lp`, each returning its index,
+/// gathers them and returns the sum of their outputs.
+pub fn tulipa_w1_gather(lp: &tulipa::EventLoop, tasks: u64) -> u64 {
+    lp.run_until_complete(async move {
+        let tasks: Vec<_> = (0..tasks)
+            .map(|i| tulipa::spawn(async move { i }))
+            .collect();
+        tulipa::gather(tasks)
+            .await
+            .into_iter()
+            .map(Result::unwrap)
+            .sum()
+    })
+    .unwrap()
+}
+
 pub fn tulipa_run<F: Future>(future: F) -> F::Output {
     tulipa::EventLoop::new()
         .unwrap()

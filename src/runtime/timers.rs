@@ -326,15 +326,16 @@ impl Timers {
     /// caller's to free.
     fn remove_entry(&mut self, pos: usize) {
         let last = self.heap.pop().expect("removing from a non-empty heap");
-        if pos < self.heap.len() {
-            // The last entry fills the hole and moves to where it belongs.
-            let to = if pos > 0 && last.before(&self.heap[(pos - 1) / ARITY]) {
-                self.sift_up(pos, last)
-            } else {
-                self.sift_down(pos, last)
-            };
-            self.set_pos(last.key, to);
+        if pos == self.heap.len() {
+            return;
         }
+        // The last entry fills the hole and moves to where it belongs.
+        let to = if pos > 0 && last.before(&self.heap[(pos - 1) / ARITY]) {
+            self.sift_up(pos, last)
+        } else {
+            self.sift_down(pos, last)
+        };
+        self.set_pos(last.key, to);
     }
 
     /// Once the heap is empty, gives back its buffer and its timers' slots
