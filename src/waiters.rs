@@ -112,7 +112,7 @@ impl WaiterList {
 
     /// Puts a new waiter at the back of the line and returns its slot.
     #[inline]
-    pub(crate) fn push_back(&mut self, waker: Waker) -> u32 {
+    pub(crate) fn push_back(&mut self, waker: &Waker) -> u32 {
         let index = self.alloc(waker);
         self.link_back(index);
         index
@@ -123,10 +123,10 @@ impl WaiterList {
     /// first keeps its place rather than going to the back (asyncio's
     /// gh-83055); a run of a `Timeout` woken by `reschedule` waits on.
     #[inline]
-    pub(crate) fn rejoin_front(&mut self, index: u32, waker: Waker) {
+    pub(crate) fn rejoin_front(&mut self, index: u32, waker: &Waker) {
         let slot = &mut self.slots[index as usize];
         debug_assert!(slot.waker.is_none() && slot.prev == NOTIFIED);
-        slot.waker = Some(ThinWaker::new(waker));
+        slot.waker = Some(ThinWaker::from_ref(waker));
         slot.prev = NIL;
         slot.next = self.head;
         match self.head {
@@ -146,8 +146,8 @@ impl WaiterList {
     #[inline]
     pub(crate) fn wait_in_line(&mut self, slot: &mut Option<u32>, waker: &Waker) {
         match *slot {
-            Some(index) => self.rejoin_front(index, waker.clone()),
-            None => *slot = Some(self.push_back(waker.clone())),
+            Some(index) => self.rejoin_front(index, waker),
+            None => *slot = Some(self.push_back(waker)),
         }
     }
 
@@ -283,8 +283,9 @@ impl WaiterList {
     }
 
     #[inline]
-    fn alloc(&mut self, waker: Waker) -> u32 {
-        let waker = ThinWaker::new(waker);
+    fn alloc(&mut self, waker: &Waker) -> u32 {
+        // `from_ref` clones a task waker with no call through its vtable.
+        let waker = ThinWaker::from_ref(waker);
         if self.free_head == NIL {
             return self.alloc_new(waker);
         }
@@ -383,9 +384,9 @@ mod tests {
     fn fifo_order_and_removal_from_the_middle() {
         let last = Arc::new(AtomicUsize::new(0));
         let mut list = WaiterList::new();
-        let a = list.push_back(waker(1, &last));
-        let b = list.push_back(waker(2, &last));
-        let c = list.push_back(waker(3, &last));
+        let a = list.push_back(&waker(1, &last));
+        let b = list.push_back(&waker(2, &last));
+        let c = list.push_back(&waker(3, &last));
         assert_eq!(list.remove(b), Seen::Waiting);
         assert_eq!(list.waiting(), 2);
         list.notify_one().unwrap().wake();
@@ -397,7 +398,7 @@ mod tests {
         assert_eq!(list.remove(a), Seen::Notified);
         assert_eq!(list.remove(c), Seen::Notified);
         // Freed slots are reused.
-        let d = list.push_back(waker(4, &last));
+        let d = list.push_back(&waker(4, &last));
         assert!(d == a || d == c);
         assert_eq!(list.slots.len(), 3);
     }
@@ -406,11 +407,11 @@ mod tests {
     fn rejoin_front_keeps_the_place_and_ends_the_transit() {
         let last = Arc::new(AtomicUsize::new(0));
         let mut list = WaiterList::new();
-        let a = list.push_back(waker(1, &last));
-        let _b = list.push_back(waker(2, &last));
+        let a = list.push_back(&waker(1, &last));
+        let _b = list.push_back(&waker(2, &last));
         let _ = list.notify_one();
         assert_eq!((list.waiting(), list.notified), (1, 1));
-        list.rejoin_front(a, waker(1, &last));
+        list.rejoin_front(a, &waker(1, &last));
         assert_eq!((list.waiting(), list.notified), (2, 0));
         list.notify_one().unwrap().wake();
         assert_eq!(last.load(Ordering::SeqCst), 1);
@@ -420,7 +421,7 @@ mod tests {
     fn wait_in_line_joins_at_the_back_then_rejoins_at_the_front() {
         let last = Arc::new(AtomicUsize::new(0));
         let mut list = WaiterList::new();
-        let _a = list.push_back(waker(1, &last));
+        let _a = list.push_back(&waker(1, &last));
         let mut slot = None;
         list.wait_in_line(&mut slot, &waker(2, &last));
         let b = slot.expect("a new waiter takes a slot");
@@ -438,8 +439,8 @@ mod tests {
     fn a_notified_waiter_in_transit_keeps_the_line_busy_until_it_looks() {
         let last = Arc::new(AtomicUsize::new(0));
         let mut list = WaiterList::new();
-        let a = list.push_back(waker(1, &last));
-        let c = list.push_back(waker(3, &last));
+        let a = list.push_back(&waker(1, &last));
+        let c = list.push_back(&waker(3, &last));
         assert!(list.notify_one().is_some());
         assert_eq!(list.poll_notified(a, Waker::noop()), Poll::Ready(()));
         assert_eq!(list.poll_notified(c, Waker::noop()), Poll::Pending);
@@ -456,7 +457,7 @@ mod tests {
         let last = Arc::new(AtomicUsize::new(0));
         let mut list = WaiterList::new();
         for _ in 0..100 {
-            let k = list.push_back(waker(1, &last));
+            let k = list.push_back(&waker(1, &last));
             let _ = list.notify_one();
             assert_eq!(list.poll_notified(k, Waker::noop()), Poll::Ready(()));
         }
@@ -470,7 +471,7 @@ mod tests {
         let mut list = WaiterList::new();
         let (first, w1) = tagged(1, &last);
         let (second, w2) = tagged(2, &last);
-        let k = list.push_back(w1);
+        let k = list.push_back(&w1);
         assert_eq!(list.poll_slot(k, &w2), Seen::Waiting);
         list.notify_one().unwrap().wake();
         assert_eq!(first.2.load(Ordering::SeqCst), 0);
@@ -481,12 +482,12 @@ mod tests {
     fn notify_many_stops_at_n_and_removing_the_tail_relinks() {
         let last = Arc::new(AtomicUsize::new(0));
         let mut list = WaiterList::new();
-        let keys: Vec<_> = (0..5).map(|i| list.push_back(waker(i, &last))).collect();
+        let keys: Vec<_> = (0..5).map(|i| list.push_back(&waker(i, &last))).collect();
         assert_eq!(list.remove(keys[4]), Seen::Waiting);
         let mut wakers = Vec::new();
         assert_eq!(list.notify_many(2, &mut wakers), 2);
         assert_eq!(list.waiting(), 2);
-        let k = list.push_back(waker(9, &last));
+        let k = list.push_back(&waker(9, &last));
         assert_eq!(list.notify_many(10, &mut wakers), 3);
         wake_all(wakers);
         assert_eq!(last.load(Ordering::SeqCst), 9, "woken in FIFO order");
@@ -501,8 +502,8 @@ mod tests {
         let last = Arc::new(AtomicUsize::new(0));
         let mut list = WaiterList::new();
         let (tag, w) = tagged(1, &last);
-        let a = list.push_back(w);
-        let b = list.push_back(waker(2, &last));
+        let a = list.push_back(&w);
+        let b = list.push_back(&waker(2, &last));
         let (seen, kept) = list.remove_keeping_waker(a);
         assert_eq!(seen, Seen::Waiting);
         kept.expect("a waiting slot hands its waker back").wake();

@@ -262,7 +262,7 @@ impl<S: Store> Inner<S> {
             return Poll::Ready(());
         }
         if slot.is_none() {
-            *slot = Some(st.joiners.push_back(waker.clone()));
+            *slot = Some(st.joiners.push_back(waker));
         }
         Poll::Pending
     }

@@ -54,6 +54,7 @@ impl Enter {
                 return Err(RunError::AlreadyRunning);
             }
             *slot = Some(core.clone());
+            super::raw_task::set_running(Some(core));
             Ok(Enter { _private: () })
         })
     }
@@ -72,6 +73,7 @@ impl Enter {
                     return None;
                 }
                 *slot = Some(core.clone());
+                super::raw_task::set_running(Some(core));
                 Some(Enter { _private: () })
             })
             .ok()
@@ -81,6 +83,9 @@ impl Enter {
 
 impl Drop for Enter {
     fn drop(&mut self) {
+        // The wakers' pointer goes first, while the slot still keeps the
+        // loop alive (see `raw_task::set_running`).
+        super::raw_task::set_running(None);
         let _ = CURRENT.try_with(|slot| slot.borrow_mut().take());
     }
 }

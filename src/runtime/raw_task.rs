@@ -37,6 +37,7 @@ use std::mem::ManuallyDrop;
 use std::panic::{catch_unwind, AssertUnwindSafe, Location};
 use std::pin::Pin;
 use std::ptr::NonNull;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
@@ -50,7 +51,7 @@ mod block_cache;
 
 pub(crate) use block_cache::loop_idle;
 
-use super::context;
+use super::core::Core;
 use super::remote::{Msg, Remote};
 use crate::panic::PanicError;
 use crate::task::error::TaskError;
@@ -154,10 +155,22 @@ impl ThinWaker {
         }
     }
 
-    /// A clone of `waker`, kept in one word.
+    /// A clone of `waker`, kept in one word. A task waker's clone is its
+    /// reference count's increment, done here with no call through the
+    /// vtable (the waiter lines clone one on every wait).
     #[inline]
     pub(crate) fn from_ref(waker: &Waker) -> ThinWaker {
-        ThinWaker::new(waker.clone())
+        if !std::ptr::eq(waker.vtable(), &WAKER_VTABLE) {
+            return ThinWaker::new(waker.clone());
+        }
+        let ptr = as_header(waker.data());
+        // SAFETY: a task waker holds a reference to its live block; the new
+        // reference is this word's.
+        unsafe { acquire(ptr) };
+        ThinWaker {
+            word: std::num::NonZeroUsize::new(ptr.as_ptr() as usize)
+                .expect("a block pointer is never null"),
+        }
     }
 
     /// The boxed waker, if this is not a task waker.
@@ -752,22 +765,46 @@ fn as_header(data: *const ()) -> NonNull<Header> {
 }
 
 /// Schedules the task directly if this thread runs its loop; `false` if
-/// the wake must go through the inbox.
+/// the wake must go through the inbox. Inlined into both waking entries of
+/// the vtable: it is the hot half of every same-thread wake.
+#[inline(always)]
 fn wake_on_loop_thread(ptr: NonNull<Header>) -> bool {
     // SAFETY: `owner` never changes after allocation and is an `Arc`, safe
     // to read from any thread; the caller's reference keeps the block alive.
     let owner = unsafe { &(*ptr.as_ptr()).owner };
-    context::with_current(|core| match core {
-        Some(core) if core.tasks().owns(owner) => {
-            // The running loop is on this thread and owns the task: its
-            // loop-thread fields may be touched here.
-            if let Some(scheduled) = core.tasks().schedule_ptr(ptr) {
-                core.push_task(scheduled);
-            }
-            true
-        }
-        _ => false,
-    })
+    let running = RUNNING_LOOP.with(Cell::get);
+    if running.is_null() {
+        return false;
+    }
+    // SAFETY: `RUNNING_LOOP` is not null only between `set_running(Some(core))`
+    // and `set_running(None)`, which `context::Enter` calls while the
+    // thread's running-loop slot holds an `Rc` of that same `Core`; so the
+    // `Core` is alive, and it is only ever used through shared references.
+    let core = unsafe { &*running };
+    if !core.tasks().owns(owner) {
+        return false;
+    }
+    // The running loop is on this thread and owns the task: its loop-thread
+    // fields may be touched here.
+    if let Some(scheduled) = core.tasks().schedule_ptr(ptr) {
+        core.push_task(scheduled);
+    }
+    true
+}
+
+thread_local! {
+    /// The loop running on this thread, as a plain pointer, for the wakers'
+    /// fast path. Unlike the running-loop slot (`context.rs`), a `Cell` of
+    /// a pointer has no destructor, so reading it is one thread-local load
+    /// with no check of the slot's state and no `RefCell` borrow.
+    static RUNNING_LOOP: Cell<*const Core> = const { Cell::new(std::ptr::null()) };
+}
+
+/// Publishes (`Some`) or withdraws (`None`) this thread's running loop for
+/// the wakers. Only `context::Enter` calls it, while the running-loop slot
+/// holds an `Rc` of `core`, which keeps it alive until the `None`.
+pub(crate) fn set_running(core: Option<&Rc<Core>>) {
+    RUNNING_LOOP.with(|running| running.set(core.map_or(std::ptr::null(), Rc::as_ptr)));
 }
 
 fn post_wake(wake: WakeRef) {

@@ -284,7 +284,7 @@ impl BarrierWait<'_> {
         state: &mut BarrierState,
         waker: &Waker,
     ) -> Poll<Result<usize, BrokenBarrierError>> {
-        self.key = Some(state.waiters.push_back(waker.clone()));
+        self.key = Some(state.waiters.push_back(waker));
         Poll::Pending
     }
 

@@ -331,7 +331,7 @@ impl<'a> Future for ConditionWait<'a> {
         loop {
             match &mut this.stage {
                 Stage::Start(_) => {
-                    let key = this.cond.waiters.lock().push_back(cx.waker().clone());
+                    let key = this.cond.waiters.lock().push_back(cx.waker());
                     // Queued first, then unlocked: no notify can slip between.
                     this.stage = Stage::Waiting(key);
                     return Poll::Pending;

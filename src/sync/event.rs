@@ -197,7 +197,7 @@ impl Future for EventWait<'_> {
         match this.key {
             UNQUEUED if state.set => {}
             UNQUEUED => {
-                this.key = state.waiters.push_back(cx.waker().clone());
+                this.key = state.waiters.push_back(cx.waker());
                 return Poll::Pending;
             }
             key => {

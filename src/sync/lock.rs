@@ -223,7 +223,7 @@ impl<'a> Future for LockAcquire<'a> {
         match this.key {
             None if !state.locked => state.locked = true,
             None => {
-                this.key = Some(state.waiters.push_back(cx.waker().clone()));
+                this.key = Some(state.waiters.push_back(cx.waker()));
                 return Poll::Pending;
             }
             Some(key) => {

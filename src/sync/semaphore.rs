@@ -314,7 +314,7 @@ impl<'a> Future for SemaphoreAcquire<'a> {
                 state.guarded += 1;
             }
             None => {
-                this.key = Some(state.waiters.push_back(cx.waker().clone()));
+                this.key = Some(state.waiters.push_back(cx.waker()));
                 return Poll::Pending;
             }
             // A notified waiter was handed a permit, already counted.
