@@ -326,3 +326,55 @@ fn remote_spawn_refused_or_queued_at_close_drops_future_once() {
     assert!(result, "a closed loop refuses the spawn");
     assert_eq!(refused.load(Ordering::Relaxed), 1);
 }
+
+/// Spawns a task that counts its polls and waits forever, runs the loop
+/// until it has handed out its waker, and returns the counter and waker.
+fn counting_task(lp: &EventLoop) -> (tulipa::Task<()>, Rc<Cell<u32>>, Waker) {
+    let polls = Rc::new(Cell::new(0));
+    let (tx, rx) = mpsc::channel();
+    let task = lp.spawn({
+        let polls = polls.clone();
+        poll_fn(move |cx| {
+            polls.set(polls.get() + 1);
+            if polls.get() == 1 {
+                tx.send(cx.waker().clone()).unwrap();
+            }
+            Poll::<()>::Pending
+        })
+    });
+    lp.run_until_complete(yield_turns(3)).unwrap();
+    let waker = rx.try_recv().expect("the task waited and sent its waker");
+    (task, polls, waker)
+}
+
+#[test]
+fn a_wake_on_the_thread_of_a_task_whose_loop_is_not_running_reaches_its_own_loop() {
+    let a = EventLoop::new().unwrap();
+    let b = EventLoop::new().unwrap();
+    let (task, polls, waker) = counting_task(&b);
+    assert_eq!(polls.get(), 1);
+    // While loop A runs on this thread, a wake of B's task must not make A
+    // poll it: it waits in B's inbox (with the other wake, by value).
+    a.run_until_complete(async {
+        let by_value = waker.clone();
+        waker.wake_by_ref();
+        by_value.wake();
+        yield_turns(3).await;
+    })
+    .unwrap();
+    assert_eq!(polls.get(), 1, "loop A never polls loop B's task");
+    // B runs it once for both wakes (a scheduled task is queued once).
+    b.run_until_complete(yield_turns(3)).unwrap();
+    assert_eq!(polls.get(), 2, "loop B ran its woken task");
+    // With no loop running on the thread, a wake goes to the inbox too.
+    waker.wake_by_ref();
+    assert_eq!(polls.get(), 2);
+    b.run_until_complete(yield_turns(3)).unwrap();
+    assert_eq!(polls.get(), 3);
+    // Once B has closed, its task's wakes are refused and drop nothing twice.
+    task.cancel();
+    b.close().unwrap();
+    waker.wake();
+    a.close().unwrap();
+    assert_eq!(polls.get(), 3);
+}

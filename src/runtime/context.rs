@@ -1,6 +1,7 @@
 //! The thread-local "running loop" slot (asyncio's `_running_loop`).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+use std::marker::PhantomData;
 use std::rc::Rc;
 
 use super::core::Core;
@@ -8,6 +9,35 @@ use super::RunError;
 
 thread_local! {
     static CURRENT: RefCell<Option<Rc<Core>>> = const { RefCell::new(None) };
+
+    /// The `Core` in `CURRENT`, as a plain pointer, for the wakers' fast
+    /// path (`raw_task::wake_on_loop_thread`). A `Cell` of a pointer has no
+    /// destructor, so reading it is one thread-local load, with no check of
+    /// the slot's state and no `RefCell` borrow. Three invariants, all
+    /// kept in this file, make it safe to dereference while it is not null:
+    /// 1. Only [`Enter`] writes it: set right after `CURRENT` takes its
+    ///    `Rc`, cleared right before `CURRENT` gives it up, with no other
+    ///    code in between. So it is not null only while `CURRENT` holds an
+    ///    `Rc` of the very `Core` it points at.
+    /// 2. No two `Enter`s overlap on a thread: both constructors refuse
+    ///    when `CURRENT` is taken.
+    /// 3. An `Enter` is a private guard that is never leaked and is
+    ///    `!Send`, so it is dropped on its own thread before the thread's
+    ///    storage is torn down: `CURRENT`'s destructor never drops an `Rc`
+    ///    while this points at it.
+    static RUNNING: Cell<*const Core> = const { Cell::new(std::ptr::null()) };
+}
+
+/// The loop running on this thread as a pointer, null if none (or if this
+/// thread's storage is gone). See `RUNNING` for when it may be dereferenced.
+#[inline(always)]
+pub(crate) fn running_ptr() -> *const Core {
+    RUNNING.try_with(Cell::get).unwrap_or(std::ptr::null())
+}
+
+fn set_running(core: Option<&Rc<Core>>) {
+    let ptr = core.map_or(std::ptr::null(), Rc::as_ptr);
+    let _ = RUNNING.try_with(|running| running.set(ptr));
 }
 
 /// Calls `f` with the loop running on this thread, if any.
@@ -42,7 +72,8 @@ pub(crate) fn expect_current(what: &str) -> Rc<Core> {
 
 /// Marks `core` as this thread's running loop until the guard drops.
 pub(crate) struct Enter {
-    _private: (),
+    /// `!Send`: the guard ends on the thread whose slot it filled.
+    _not_send: PhantomData<*const ()>,
 }
 
 impl Enter {
@@ -54,8 +85,10 @@ impl Enter {
                 return Err(RunError::AlreadyRunning);
             }
             *slot = Some(core.clone());
-            super::raw_task::set_running(Some(core));
-            Ok(Enter { _private: () })
+            set_running(Some(core));
+            Ok(Enter {
+                _not_send: PhantomData,
+            })
         })
     }
 
@@ -73,8 +106,10 @@ impl Enter {
                     return None;
                 }
                 *slot = Some(core.clone());
-                super::raw_task::set_running(Some(core));
-                Some(Enter { _private: () })
+                set_running(Some(core));
+                Some(Enter {
+                    _not_send: PhantomData,
+                })
             })
             .ok()
             .flatten()
@@ -84,8 +119,8 @@ impl Enter {
 impl Drop for Enter {
     fn drop(&mut self) {
         // The wakers' pointer goes first, while the slot still keeps the
-        // loop alive (see `raw_task::set_running`).
-        super::raw_task::set_running(None);
+        // loop alive (invariant 1 of `RUNNING`).
+        set_running(None);
         let _ = CURRENT.try_with(|slot| slot.borrow_mut().take());
     }
 }

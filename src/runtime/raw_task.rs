@@ -37,7 +37,6 @@ use std::mem::ManuallyDrop;
 use std::panic::{catch_unwind, AssertUnwindSafe, Location};
 use std::pin::Pin;
 use std::ptr::NonNull;
-use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
@@ -51,7 +50,7 @@ mod block_cache;
 
 pub(crate) use block_cache::loop_idle;
 
-use super::core::Core;
+use super::context;
 use super::remote::{Msg, Remote};
 use crate::panic::PanicError;
 use crate::task::error::TaskError;
@@ -772,14 +771,16 @@ fn wake_on_loop_thread(ptr: NonNull<Header>) -> bool {
     // SAFETY: `owner` never changes after allocation and is an `Arc`, safe
     // to read from any thread; the caller's reference keeps the block alive.
     let owner = unsafe { &(*ptr.as_ptr()).owner };
-    let running = RUNNING_LOOP.with(Cell::get);
+    let running = context::running_ptr();
     if running.is_null() {
         return false;
     }
-    // SAFETY: `RUNNING_LOOP` is not null only between `set_running(Some(core))`
-    // and `set_running(None)`, which `context::Enter` calls while the
-    // thread's running-loop slot holds an `Rc` of that same `Core`; so the
-    // `Core` is alive, and it is only ever used through shared references.
+    // SAFETY: `context::running_ptr` is not null only while an `Enter`
+    // guard lives on this thread, and that guard keeps an `Rc` of this
+    // very `Core` in the running-loop slot (context.rs states the three
+    // invariants that make it so). So the `Core` is alive until this
+    // borrow ends: nothing below runs user code that could end the guard.
+    // A `Core` is only ever used through shared references.
     let core = unsafe { &*running };
     if !core.tasks().owns(owner) {
         return false;
@@ -790,21 +791,6 @@ fn wake_on_loop_thread(ptr: NonNull<Header>) -> bool {
         core.push_task(scheduled);
     }
     true
-}
-
-thread_local! {
-    /// The loop running on this thread, as a plain pointer, for the wakers'
-    /// fast path. Unlike the running-loop slot (`context.rs`), a `Cell` of
-    /// a pointer has no destructor, so reading it is one thread-local load
-    /// with no check of the slot's state and no `RefCell` borrow.
-    static RUNNING_LOOP: Cell<*const Core> = const { Cell::new(std::ptr::null()) };
-}
-
-/// Publishes (`Some`) or withdraws (`None`) this thread's running loop for
-/// the wakers. Only `context::Enter` calls it, while the running-loop slot
-/// holds an `Rc` of `core`, which keeps it alive until the `None`.
-pub(crate) fn set_running(core: Option<&Rc<Core>>) {
-    RUNNING_LOOP.with(|running| running.set(core.map_or(std::ptr::null(), Rc::as_ptr)));
 }
 
 fn post_wake(wake: WakeRef) {
