@@ -157,10 +157,10 @@ impl ThinWaker {
     /// A clone of `waker`, kept in one word. A task waker's clone is its
     /// reference count's increment, done here with no call through the
     /// vtable (the waiter lines clone one on every wait).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn from_ref(waker: &Waker) -> ThinWaker {
         if !std::ptr::eq(waker.vtable(), &WAKER_VTABLE) {
-            return ThinWaker::new(waker.clone());
+            return ThinWaker::boxed_clone(waker);
         }
         let ptr = as_header(waker.data());
         // SAFETY: a task waker holds a reference to its live block; the new
@@ -170,6 +170,13 @@ impl ThinWaker {
             word: std::num::NonZeroUsize::new(ptr.as_ptr() as usize)
                 .expect("a block pointer is never null"),
         }
+    }
+
+    /// [`from_ref`](Self::from_ref) of a waker that is not a task's: out
+    /// of line, so that the task waker's path inlines small.
+    #[inline(never)]
+    fn boxed_clone(waker: &Waker) -> ThinWaker {
+        ThinWaker::new(waker.clone())
     }
 
     /// The boxed waker, if this is not a task waker.
