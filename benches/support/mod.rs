@@ -55,7 +55,6 @@ where
     elapsed
 }
 
-/// `future` on a fresh tulipa loop (closed when it returns).
 /// W1 on tulipa: spawns `tasks` tasks on `lp`, each returning its index,
 /// gathers them and returns the sum of their outputs.
 pub fn tulipa_w1_gather(lp: &tulipa::EventLoop, tasks: u64) -> u64 {
@@ -72,6 +71,7 @@ pub fn tulipa_w1_gather(lp: &tulipa::EventLoop, tasks: u64) -> u64 {
     .unwrap()
 }
 
+/// `future` on a fresh tulipa loop (closed when it returns).
 pub fn tulipa_run<F: Future>(future: F) -> F::Output {
     tulipa::EventLoop::new()
         .unwrap()
