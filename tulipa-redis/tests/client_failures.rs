@@ -241,3 +241,36 @@ fn failures_queue_survives_server_restart_mid_run_nothing_acked_lost() {
     })
     .unwrap();
 }
+
+/// The test servers' own start-up: a port another server took first (as
+/// a test running beside this one might) makes ours move to a free port,
+/// and the client talks to our server, not the other one; killing the
+/// other leaves ours serving.
+#[test]
+fn failures_a_test_server_whose_port_is_taken_moves_and_serves_as_itself() {
+    let mut other = RedisServer::start();
+    let ours = RedisServer::start_trying_port(other.port);
+    assert_ne!(ours.port, other.port, "the taken port was left");
+    let url = ours.url();
+    let port = other.port;
+    tulipa::run(async move {
+        let c = Client::connect(&url).await.unwrap();
+        c.query(cmd("SET").arg("who").arg("ours")).await.unwrap();
+    })
+    .unwrap();
+    let other_url = format!("redis://127.0.0.1:{port}");
+    tulipa::run(async move {
+        let c = Client::connect(&other_url).await.unwrap();
+        let seen = c.query(cmd("GET").arg("who")).await.unwrap();
+        assert!(seen.is_nil(), "the write went to our server: {seen:?}");
+    })
+    .unwrap();
+    other.kill();
+    let url = ours.url();
+    tulipa::run(async move {
+        let c = Client::connect(&url).await.unwrap();
+        let seen = c.query(cmd("GET").arg("who")).await.unwrap();
+        assert_eq!(seen.as_str(), Some("ours"));
+    })
+    .unwrap();
+}

@@ -54,6 +54,12 @@ impl RedisServer {
         RedisServer::with_args(&["--save", "", "--appendonly", "no"], false)
     }
 
+    /// As [`start`](Self::start), trying `port` first (it moves to a free
+    /// one if `port` is taken).
+    pub fn start_trying_port(port: u16) -> RedisServer {
+        RedisServer::with_args_on(&["--save", "", "--appendonly", "no"], false, Some(port))
+    }
+
     /// With an append-only file synced on every write (for restarts).
     pub fn start_persistent() -> RedisServer {
         RedisServer::with_args(
@@ -75,8 +81,16 @@ impl RedisServer {
     }
 
     fn with_args(extra: &[&str], unix: bool) -> RedisServer {
+        RedisServer::with_args_on(extra, unix, None)
+    }
+
+    fn with_args_on(extra: &[&str], unix: bool, port: Option<u16>) -> RedisServer {
         let dir = TempDir::new("server");
-        let port = if unix { 0 } else { free_port() };
+        let port = match port {
+            _ if unix => 0,
+            Some(port) => port,
+            None => free_port(),
+        };
         let mut args: Vec<String> = vec![
             "--port".into(),
             port.to_string(),
@@ -97,30 +111,95 @@ impl RedisServer {
             unix: unix.then_some(sock),
             args,
         };
-        server.spawn();
+        server.spawn(true);
         server
     }
 
-    fn spawn(&mut self) {
-        let child = Command::new("redis-server")
-            .args(&self.args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server on PATH (apt-get install redis-server)");
-        self.child = Some(child);
+    /// Starts the server and waits until it answers as itself. `free_port`
+    /// only found a port that was free a moment ago: a test running beside
+    /// this one may have started its own server there first. Then ours
+    /// exits (the port is taken), while a bare connect would succeed
+    /// against the other server and this test would later find it gone.
+    /// So readiness means `INFO server` reports our child's process id, and
+    /// a first start whose child exits moves to another free port (a
+    /// restart keeps its port, which its clients reconnect to).
+    fn spawn(&mut self, first_start: bool) {
         let deadline = Instant::now() + Duration::from_secs(10);
+        let mut child = self.launch();
         loop {
-            let up = match &self.unix {
-                Some(p) => std::os::unix::net::UnixStream::connect(p).is_ok(),
-                None => TcpStream::connect(("127.0.0.1", self.port)).is_ok(),
-            };
-            if up {
+            if let Some(status) = child.try_wait().expect("redis-server's status") {
+                assert!(
+                    Instant::now() < deadline,
+                    "redis-server did not start: {status}"
+                );
+                if first_start && self.unix.is_none() {
+                    self.port = free_port();
+                    self.args[1] = self.port.to_string();
+                }
+                std::thread::sleep(Duration::from_millis(10));
+                child = self.launch();
+                continue;
+            }
+            if self.served_by(child.id()) {
+                self.child = Some(child);
                 return;
             }
             assert!(Instant::now() < deadline, "redis-server did not start");
             std::thread::sleep(Duration::from_millis(10));
         }
+    }
+
+    fn launch(&self) -> Child {
+        Command::new("redis-server")
+            .args(&self.args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server on PATH (apt-get install redis-server)")
+    }
+
+    /// Whether the server answering at our address is process `pid`.
+    fn served_by(&self, pid: u32) -> bool {
+        use std::io::{Read, Write};
+        fn info(mut conn: impl Read + Write) -> std::io::Result<String> {
+            conn.write_all(b"*2\r\n$4\r\nINFO\r\n$6\r\nserver\r\n")?;
+            // The reply is one bulk string, `$<len>\r\n<len bytes>\r\n`.
+            let mut reply = Vec::new();
+            let mut buf = [0u8; 4096];
+            let complete = |reply: &[u8]| {
+                let Some(end) = reply.windows(2).position(|w| w == b"\r\n") else {
+                    return false;
+                };
+                let len = std::str::from_utf8(&reply[1..end])
+                    .ok()
+                    .and_then(|n| n.parse::<usize>().ok());
+                len.is_none_or(|len| reply.len() >= end + 2 + len + 2)
+            };
+            while !complete(&reply) {
+                let n = conn.read(&mut buf)?;
+                if n == 0 {
+                    break;
+                }
+                reply.extend_from_slice(&buf[..n]);
+            }
+            Ok(String::from_utf8_lossy(&reply).into_owned())
+        }
+        let timeout = Some(Duration::from_secs(1));
+        let reply = match &self.unix {
+            Some(p) => std::os::unix::net::UnixStream::connect(p).and_then(|c| {
+                c.set_read_timeout(timeout)?;
+                info(c)
+            }),
+            None => TcpStream::connect(("127.0.0.1", self.port)).and_then(|c| {
+                c.set_read_timeout(timeout)?;
+                info(c)
+            }),
+        };
+        let Ok(reply) = reply else { return false };
+        reply
+            .lines()
+            .find_map(|l| l.strip_prefix("process_id:"))
+            .is_some_and(|id| id.trim() == pid.to_string())
     }
 
     pub fn url(&self) -> String {
@@ -141,7 +220,7 @@ impl RedisServer {
     /// Kills the server and starts it again on the same port and directory.
     pub fn restart(&mut self) {
         self.kill();
-        self.spawn();
+        self.spawn(false);
     }
 }
 
